@@ -1,0 +1,46 @@
+/**
+ * cleanup: the graph simplifications every model benefits from, repeated until nothing
+ * changes (capped): Constant nodes → initializers, Identity/Dropout removal, constant
+ * folding (evaluated by onnxruntime), BatchNormalization folded into Conv/Gemm,
+ * identical initializers merged, dead code removed.
+ */
+import { definePass, type PassChanges } from '../src/pipeline/pass.ts';
+import { constantsToInitializers } from '../src/transforms/constants-to-initializers.ts';
+import { eliminateDeadCode } from '../src/transforms/dead-code.ts';
+import { dedupeInitializers } from '../src/transforms/dedupe-initializers.ts';
+import { foldBatchNorms } from '../src/transforms/fold-batchnorm.ts';
+import { foldConstants } from '../src/transforms/fold-constants.ts';
+import { removeIdentities } from '../src/transforms/remove-identity.ts';
+
+const MAX_ROUNDS = 10;
+
+export const cleanup = definePass({
+  name: 'cleanup',
+  kind: 'cleanup',
+  description: 'Remove Identity/Dropout and dead code, fold constants and BatchNormalization, merge duplicate weights.',
+  options: {
+    fold: { type: 'boolean', default: true, description: 'Fold nodes whose inputs are all constants (evaluated by onnxruntime).' },
+    foldBatchnorm: { type: 'boolean', default: true, description: 'Fold BatchNormalization into the preceding Conv or Gemm.' },
+    dedupe: { type: 'boolean', default: true, description: 'Merge initializers with identical dtype, shape and bytes.' },
+  },
+  async run(model, options, ctx) {
+    const total: PassChanges = {};
+    const add = (key: string, n: number) => {
+      if (n) total[key] = (total[key] ?? 0) + n;
+      return n;
+    };
+    for (let round = 1; round <= MAX_ROUNDS; round++) {
+      ctx.progress(round / MAX_ROUNDS, `round ${round}`);
+      let changed = 0;
+      changed += add('constantsToInitializers', constantsToInitializers(model.graph));
+      changed += add('identitiesRemoved', removeIdentities(model.graph));
+      if (options.fold) changed += add('nodesFolded', await foldConstants(model));
+      if (options.foldBatchnorm) changed += add('batchNormsFolded', foldBatchNorms(model.graph));
+      if (options.dedupe) changed += add('initializersMerged', dedupeInitializers(model.graph));
+      changed += add('deadRemoved', eliminateDeadCode(model.graph));
+      if (changed === 0) break;
+      if (round === MAX_ROUNDS) ctx.note(`cleanup: stopped after ${MAX_ROUNDS} rounds while still changing the graph`);
+    }
+    return total;
+  },
+});

@@ -1,0 +1,14 @@
+/** The registry: every pass, by name. Adding a pass = one file + one line here. */
+import { InputError } from '../src/errors.ts';
+import type { Pass } from '../src/pipeline/pass.ts';
+import { cleanup } from './cleanup.ts';
+
+export const passes: Readonly<Record<string, Pass>> = {
+  [cleanup.name]: cleanup as unknown as Pass,
+};
+
+export function getPass(name: string): Pass {
+  const pass = passes[name];
+  if (!pass) throw new InputError(`unknown pass '${name}' (available: ${Object.keys(passes).join(', ')})`);
+  return pass;
+}

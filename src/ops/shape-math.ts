@@ -1,0 +1,50 @@
+/** Pure shape arithmetic used by the op table's inference functions. */
+import type { Dim } from '../ir/value.ts';
+
+export function broadcast(a: Dim[] | undefined, b: Dim[] | undefined): Dim[] | undefined {
+  if (!a || !b) return undefined;
+  const n = Math.max(a.length, b.length);
+  const out: Dim[] = [];
+  for (let i = 0; i < n; i++) {
+    const x = a[a.length - n + i] ?? 1;
+    const y = b[b.length - n + i] ?? 1;
+    if (x === 1) out.push(y);
+    else if (y === 1 || x === y) out.push(x);
+    else if (typeof x === 'number' && typeof y === 'number') {
+      throw new RangeError(`shapes cannot broadcast: dimension ${x} vs ${y}`);
+    } else out.push(typeof x === 'number' ? x : typeof y === 'number' ? y : x);
+  }
+  return out;
+}
+
+export function normalizeAxis(axis: number, rank: number): number {
+  const a = axis < 0 ? axis + rank : axis;
+  if (a < 0 || a >= rank) throw new RangeError(`axis ${axis} is out of range for rank ${rank}`);
+  return a;
+}
+
+export function product(dims: readonly Dim[]): Dim {
+  let n = 1;
+  for (const d of dims) {
+    if (typeof d !== 'number') return undefined;
+    n *= d;
+  }
+  return n;
+}
+
+/** Output size of a sliding window along one spatial axis (conv and pooling). */
+export function windowOutput(size: Dim, kernel: number, stride: number, dilation: number, padBegin: number, padEnd: number, ceil = false): Dim {
+  if (typeof size !== 'number') return undefined;
+  const span = (kernel - 1) * dilation + 1;
+  const round = ceil ? Math.ceil : Math.floor;
+  return round((size + padBegin + padEnd - span) / stride) + 1;
+}
+
+/** Padding for auto_pad SAME_UPPER / SAME_LOWER: output = ceil(input / stride). */
+export function samePads(size: Dim, kernel: number, stride: number, dilation: number, lower: boolean): [number, number] {
+  if (typeof size !== 'number') return [0, 0];
+  const out = Math.ceil(size / stride);
+  const total = Math.max(0, (out - 1) * stride + (kernel - 1) * dilation + 1 - size);
+  const small = Math.floor(total / 2);
+  return lower ? [total - small, small] : [small, total - small];
+}

@@ -1,0 +1,139 @@
+/** Ops that move or select elements: Reshape, Flatten, Transpose, Concat, Squeeze … */
+import type { Dim, TensorType } from '../ir/value.ts';
+import { normalizeAxis, product } from './shape-math.ts';
+import type { InferContext, OpSpec } from './types.ts';
+
+function constInts(ctx: InferContext, i: number): number[] | undefined {
+  const t = ctx.constant(i);
+  return t ? Array.from(t.typed(), Number) : undefined;
+}
+
+function inferReshape(ctx: InferContext): (TensorType | undefined)[] {
+  const x = ctx.inputs[0];
+  const target = constInts(ctx, 1);
+  if (!target) return [{ dtype: x?.dtype, shape: undefined }];
+  const allowZero = ctx.node.getInt('allowzero', 0) === 1;
+  const shape: Dim[] = target.map((d, i) => (d === 0 && !allowZero ? x?.shape?.[i] : d === -1 ? undefined : d));
+  const inferred = target.indexOf(-1);
+  if (inferred >= 0 && x?.shape) {
+    const total = product(x.shape);
+    const known = product(shape.filter((_, i) => i !== inferred));
+    if (typeof total === 'number' && typeof known === 'number' && known !== 0) {
+      if (total % known !== 0) throw new RangeError(`cannot reshape ${total} elements into [${target.join(',')}]`);
+      shape[inferred] = total / known;
+    }
+  }
+  return [{ dtype: x?.dtype, shape }];
+}
+
+function inferFlatten({ node, inputs }: InferContext) {
+  const x = inputs[0];
+  if (!x?.shape) return [{ dtype: x?.dtype, shape: undefined }];
+  const axis = node.getInt('axis', 1);
+  const a = axis < 0 ? axis + x.shape.length : axis;
+  return [{ dtype: x.dtype, shape: [product(x.shape.slice(0, a)), product(x.shape.slice(a))] }];
+}
+
+function inferTranspose({ node, inputs }: InferContext) {
+  const x = inputs[0];
+  if (!x?.shape) return [x];
+  const perm = node.getInts('perm') ?? x.shape.map((_, i) => x.shape!.length - 1 - i);
+  return [{ dtype: x.dtype, shape: perm.map((p) => x.shape![p]) }];
+}
+
+function inferConcat({ node, inputs }: InferContext) {
+  const first = inputs.find((t) => t?.shape);
+  if (!first?.shape || inputs.some((t) => !t?.shape)) return [{ dtype: first?.dtype, shape: undefined }];
+  const axis = normalizeAxis(node.getInt('axis', 0), first.shape.length);
+  const shape = [...first.shape];
+  shape[axis] = inputs.every((t) => typeof t!.shape![axis] === 'number')
+    ? inputs.reduce((n, t) => n + (t!.shape![axis] as number), 0)
+    : undefined;
+  return [{ dtype: first.dtype, shape }];
+}
+
+/** Axes from the attribute (older opsets) or from the second input (newer ones). */
+function axesOf(ctx: InferContext): number[] | undefined {
+  return ctx.node.getInts('axes') ?? constInts(ctx, 1);
+}
+
+function inferSqueeze(ctx: InferContext) {
+  const x = ctx.inputs[0];
+  if (!x?.shape) return [{ dtype: x?.dtype, shape: undefined }];
+  const axes = axesOf(ctx)?.map((a) => normalizeAxis(a, x.shape!.length));
+  return [{ dtype: x.dtype, shape: x.shape.filter((d, i) => (axes ? !axes.includes(i) : d !== 1)) }];
+}
+
+function inferUnsqueeze(ctx: InferContext) {
+  const x = ctx.inputs[0];
+  const axes = axesOf(ctx);
+  if (!x?.shape || !axes) return [{ dtype: x?.dtype, shape: undefined }];
+  const rank = x.shape.length + axes.length;
+  const at = new Set(axes.map((a) => normalizeAxis(a, rank)));
+  const rest = [...x.shape];
+  return [{ dtype: x.dtype, shape: Array.from({ length: rank }, (_, i) => (at.has(i) ? 1 : rest.shift())) }];
+}
+
+function inferReduce(ctx: InferContext) {
+  const x = ctx.inputs[0];
+  if (!x?.shape) return [{ dtype: x?.dtype, shape: undefined }];
+  const keep = ctx.node.getInt('keepdims', 1) === 1;
+  const given = axesOf(ctx);
+  const axes = new Set((given && given.length ? given : x.shape.map((_, i) => i)).map((a) => normalizeAxis(a, x.shape!.length)));
+  const shape = x.shape.flatMap((d, i) => (axes.has(i) ? (keep ? [1] : []) : [d]));
+  return [{ dtype: x.dtype, shape }];
+}
+
+function inferGather({ node, inputs }: InferContext) {
+  const [x, idx] = inputs;
+  if (!x?.shape || !idx?.shape) return [{ dtype: x?.dtype, shape: undefined }];
+  const axis = normalizeAxis(node.getInt('axis', 0), x.shape.length);
+  return [{ dtype: x.dtype, shape: [...x.shape.slice(0, axis), ...idx.shape, ...x.shape.slice(axis + 1)] }];
+}
+
+function inferConstant({ node }: InferContext) {
+  const t = node.getTensor('value');
+  if (t) return [{ dtype: t.dtype, shape: [...t.dims] }];
+  const ints = node.getInts('value_ints');
+  if (ints) return [{ dtype: 'int64' as const, shape: [ints.length] }];
+  if (node.attr('value_int')) return [{ dtype: 'int64' as const, shape: [] }];
+  if (node.attr('value_float')) return [{ dtype: 'float32' as const, shape: [] }];
+  const floats = node.attr('value_floats')?.value as number[] | undefined;
+  if (floats) return [{ dtype: 'float32' as const, shape: [floats.length] }];
+  return [undefined];
+}
+
+function inferArgMax({ node, inputs }: InferContext) {
+  const x = inputs[0];
+  if (!x?.shape) return [{ dtype: 'int64' as const, shape: undefined }];
+  const axis = normalizeAxis(node.getInt('axis', 0), x.shape.length);
+  const keep = node.getInt('keepdims', 1) === 1;
+  return [{ dtype: 'int64' as const, shape: x.shape.flatMap((d, i) => (i === axis ? (keep ? [1] : []) : [d])) }];
+}
+
+const reduce = (op: string): OpSpec => ({ op, domain: '', category: 'reduce', infer: inferReduce, foldable: true });
+
+export const SHAPE_OPS: OpSpec[] = [
+  { op: 'Reshape', domain: '', category: 'shape', infer: inferReshape, valuePreserving: true, foldable: true },
+  { op: 'Flatten', domain: '', category: 'shape', infer: inferFlatten, valuePreserving: true, foldable: true },
+  { op: 'Transpose', domain: '', category: 'shape', infer: inferTranspose, valuePreserving: true, foldable: true },
+  { op: 'Concat', domain: '', category: 'shape', infer: inferConcat, valuePreserving: true, foldable: true },
+  { op: 'Squeeze', domain: '', category: 'shape', infer: inferSqueeze, valuePreserving: true, foldable: true },
+  { op: 'Unsqueeze', domain: '', category: 'shape', infer: inferUnsqueeze, valuePreserving: true, foldable: true },
+  { op: 'Gather', domain: '', category: 'shape', infer: inferGather, valuePreserving: true, foldable: true },
+  { op: 'Slice', domain: '', category: 'shape', valuePreserving: true, foldable: true },
+  { op: 'Split', domain: '', category: 'shape', valuePreserving: true, foldable: true },
+  { op: 'Pad', domain: '', category: 'shape', foldable: true },
+  { op: 'Expand', domain: '', category: 'shape', valuePreserving: true, foldable: true },
+  { op: 'Tile', domain: '', category: 'shape', valuePreserving: true, foldable: true },
+  {
+    op: 'Shape',
+    domain: '',
+    category: 'shape',
+    infer: ({ inputs }) => [{ dtype: 'int64', shape: inputs[0]?.shape ? [inputs[0].shape.length] : [undefined] }],
+    foldable: true,
+  },
+  { op: 'Constant', domain: '', category: 'constant', infer: inferConstant, foldable: true },
+  ...['ReduceMean', 'ReduceSum', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL2', 'ReduceSumSquare'].map(reduce),
+  { op: 'ArgMax', domain: '', category: 'reduce', infer: inferArgMax, foldable: true },
+];
