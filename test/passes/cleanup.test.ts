@@ -116,7 +116,7 @@ describe('cleanup', () => {
 
   it('cleanup: works inside an If subgraph and keeps outer values the branch reads', async () => {
     const b = new GraphBuilder('ifmodel');
-    const x = b.input('x', 'float32', [2]);
+    b.input('x', 'float32', [2]);
     const [cond] = b.node('Constant', [], { value: new Tensor('cond', 'bool', [], { kind: 'raw', chunk: Uint8Array.of(1) }) });
     const branch = (name: string, op: string) => {
       const g = new Graph(name);

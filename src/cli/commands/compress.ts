@@ -1,0 +1,62 @@
+/** `shrinkray compress <in> -o <out> --passes a,b`: load, run the pipeline, save atomically. */
+import { existsSync, realpathSync } from 'node:fs';
+import { InputError } from '../../errors.ts';
+import { loadModel } from '../../io/load.ts';
+import { saveModel } from '../../io/save.ts';
+import { runPipeline, type PipelineStep } from '../../pipeline/run.ts';
+import { getPass } from '../../../passes/index.ts';
+import { formatBytes } from '../format.ts';
+import type { CliIO, GlobalArgs } from '../io.ts';
+import { pipelineProgress } from '../progress.ts';
+
+export interface CompressArgs extends GlobalArgs {
+  input: string;
+  output: string;
+  passes: string[];
+  /** `pass.option=value` settings. */
+  set: string[];
+  externalData: boolean;
+}
+
+/** Parses `--set cleanup.fold=false` into per-pass option objects. */
+export function parseSettings(settings: readonly string[]): Map<string, Record<string, string>> {
+  const out = new Map<string, Record<string, string>>();
+  for (const s of settings) {
+    const m = /^([\w-]+)\.([\w-]+)=(.*)$/.exec(s);
+    if (!m) throw new InputError(`--set '${s}' is not of the form <pass>.<option>=<value>`);
+    const [, pass, key, value] = m;
+    out.set(pass, { ...out.get(pass), [key]: value });
+  }
+  return out;
+}
+
+export function pipelineSteps(passes: readonly string[], settings: readonly string[]): PipelineStep[] {
+  const options = parseSettings(settings);
+  for (const name of options.keys()) {
+    if (!passes.includes(name)) throw new InputError(`--set names pass '${name}', which is not in --passes (${passes.join(',')})`);
+  }
+  return passes.map((name) => ({ pass: getPass(name), options: options.get(name) }));
+}
+
+export async function compressCommand(args: CompressArgs, io: CliIO): Promise<number> {
+  const steps = pipelineSteps(args.passes, args.set);
+  if (existsSync(args.output) && existsSync(args.input) && realpathSync(args.output) === realpathSync(args.input)) {
+    throw new InputError(`${args.output}: refusing to overwrite the input model`);
+  }
+  const model = await loadModel(args.input);
+  const result = await runPipeline(model, steps, pipelineProgress(io, args.json || args.quiet));
+  const saved = await saveModel(model, args.output, { externalData: args.externalData || undefined });
+  const summary = {
+    input: args.input,
+    output: saved.path,
+    inputBytes: result.inputBytes,
+    outputBytes: saved.bytes + saved.externalBytes,
+    stages: result.stages,
+    notes: result.notes,
+  };
+  if (args.json) io.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+  else if (!args.quiet) {
+    io.stdout.write(`${args.input} (${formatBytes(summary.inputBytes)}) -> ${args.output} (${formatBytes(summary.outputBytes)})\n`);
+  }
+  return 0;
+}

@@ -1,0 +1,73 @@
+/**
+ * The CLI: declares commands and their flags, loads each command's module on demand, and
+ * turns errors into one line and an exit code. Only `bin/` exits the process.
+ *   0 success · 1 a budget or check failed · 2 bad usage or bad input · 3 internal error
+ */
+import yargs, { type Argv } from 'yargs';
+import { ShrinkrayError } from '../errors.ts';
+import { processIO, type CliIO } from './io.ts';
+
+const list = (v: string | string[]) => (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+
+function globalOptions(y: Argv) {
+  return y
+    .option('json', { type: 'boolean', default: false, describe: 'Machine-readable output on stdout' })
+    .option('verbose', { type: 'boolean', default: false, describe: 'Show stack traces on errors' })
+    .option('quiet', { type: 'boolean', default: false, describe: 'No progress output' });
+}
+
+export async function main(argv: readonly string[], io: CliIO = processIO): Promise<number> {
+  let code = 0;
+  const run = (fn: () => Promise<number>) => async () => {
+    code = await fn();
+  };
+  const verbose = argv.includes('--verbose');
+  const cli = globalOptions(yargs([...argv]))
+    .scriptName('shrinkray')
+    .usage('$0 <command> [options]\n\nCompress ONNX models for edge devices, and prove it with numbers.')
+    .command(
+      'inspect <model>',
+      'Show opsets, ops, parameters, bytes, dtypes and sparsity of a model',
+      (y) => y.positional('model', { type: 'string', demandOption: true }).option('top', { type: 'number', default: 15, describe: 'Layers to list' }),
+      async (a) => run(async () => (await import('./commands/inspect.ts')).inspectCommand(a as never, io))(),
+    )
+    .command(
+      'compress <input>',
+      'Run passes on a model and write the result',
+      (y) =>
+        y
+          .positional('input', { type: 'string', demandOption: true })
+          .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'Output .onnx path' })
+          .option('passes', { type: 'string', default: 'cleanup', coerce: list, describe: 'Comma-separated passes, in order' })
+          .option('set', { type: 'string', array: true, default: [], describe: 'Pass option: <pass>.<option>=<value> (repeatable)' })
+          .option('external-data', { type: 'boolean', default: false, describe: 'Write tensor data to <output>.data' }),
+      async (a) => run(async () => (await import('./commands/compress.ts')).compressCommand(a as never, io))(),
+    )
+    .command(
+      'passes',
+      'List the available passes and their options',
+      (y) => y,
+      async (a) => run(async () => (await import('./commands/passes.ts')).passesCommand(a as never, io))(),
+    )
+    .demandCommand(1, 'Name a command.')
+    .strict()
+    .exitProcess(false)
+    .fail((msg, err) => {
+      throw err ?? new ShrinkrayError(msg ?? 'bad usage', 2);
+    })
+    .help()
+    .version(false);
+  try {
+    await cli.parseAsync();
+    return code;
+  } catch (err) {
+    if (err instanceof ShrinkrayError) {
+      io.stderr.write(`shrinkray: ${err.message.split('\n')[0]}\n`);
+      if (verbose && err.stack) io.stderr.write(`${err.stack}\n`);
+      return err.exitCode;
+    }
+    io.stderr.write(`shrinkray: internal error: ${(err as Error).message?.split('\n')[0] ?? String(err)}${verbose ? '' : ' (run with --verbose for details)'}\n`);
+    if (verbose) io.stderr.write(`${(err as Error).stack ?? ''}\n`);
+    return 3;
+  }
+}

@@ -1,0 +1,43 @@
+import { describe, expect, it, vi } from 'vitest';
+import { main } from '../../src/cli/main.ts';
+
+const received: Record<string, unknown> = {};
+vi.mock('../../src/cli/commands/inspect.ts', () => ({ inspectCommand: async (a: unknown) => ((received.inspect = a), 0) }));
+vi.mock('../../src/cli/commands/compress.ts', () => ({ compressCommand: async (a: unknown) => ((received.compress = a), 0) }));
+
+const sink = () => {
+  let text = '';
+  return { write: (s: string) => (text += s), get text() { return text; } };
+};
+
+const cases: Array<[string, string[], string, Record<string, unknown>]> = [
+  ['inspect defaults', ['inspect', 'm.onnx'], 'inspect', { model: 'm.onnx', top: 15, json: false }],
+  ['inspect --json --top', ['inspect', 'm.onnx', '--json', '--top', '3'], 'inspect', { model: 'm.onnx', top: 3, json: true }],
+  ['compress defaults', ['compress', 'a.onnx', '-o', 'b.onnx'], 'compress', { input: 'a.onnx', output: 'b.onnx', passes: ['cleanup'], set: [], externalData: false }],
+  [
+    'compress passes and settings',
+    ['compress', 'a.onnx', '--output', 'b.onnx', '--passes', 'cleanup,cleanup', '--set', 'cleanup.fold=false', '--external-data'],
+    'compress',
+    { passes: ['cleanup', 'cleanup'], set: ['cleanup.fold=false'], externalData: true },
+  ],
+];
+
+describe('cli argv', () => {
+  for (const [name, argv, command, expected] of cases) {
+    it(`cli: ${name}`, async () => {
+      delete received[command];
+      const code = await main(argv, { stdout: sink(), stderr: sink() });
+      expect(code).toBe(0);
+      expect(received[command]).toMatchObject(expected);
+    });
+  }
+
+  it('cli: unknown command and missing output are usage errors (exit 2, one line)', async () => {
+    for (const argv of [['bogus'], ['compress', 'a.onnx'], []]) {
+      const err = sink();
+      expect(await main(argv, { stdout: sink(), stderr: err })).toBe(2);
+      expect(err.text.trim().split('\n')).toHaveLength(1);
+      expect(err.text).toMatch(/^shrinkray: /);
+    }
+  });
+});
