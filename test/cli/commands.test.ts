@@ -90,3 +90,27 @@ describe('cli commands', () => {
     expect(bad.stderr).toMatch(/^shrinkray: .*no such file/);
   });
 });
+
+describe('cli input validation', () => {
+  it('cli: NaN weights and dangling inputs are refused naming the tensor or node', async () => {
+    const b = new GraphBuilder('nan');
+    const x = b.input('x', 'float32', ['N', 2]);
+    const [y] = b.node('MatMul', [x, b.initializer('bad_weight', Float32Array.of(1, NaN, 0, 1), [2, 2])]);
+    b.output(y, 'float32', ['N', 2]);
+    const nanModel = join(dir, 'nan.onnx');
+    await saveModel(b.build(), nanModel);
+    const r = await cli('compress', nanModel, '-o', join(dir, 'nan.out.onnx'));
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/tensor 'bad_weight' contains NaN at index 1/);
+
+    const d = new GraphBuilder('dangling');
+    const dx = d.input('x', 'float32', ['N', 2]);
+    const [dy] = d.node('Add', [dx, 'ghost'], {}, { name: 'adder' });
+    d.output(dy, 'float32', ['N', 2]);
+    const dangling = join(dir, 'dangling.onnx');
+    await saveModel(d.build(), dangling);
+    const r2 = await cli('compress', dangling, '-o', join(dir, 'dangling.out.onnx'));
+    expect(r2.code).toBe(2);
+    expect(r2.err).toMatch(/node 'adder' \(Add\) reads 'ghost', which nothing defines/);
+  });
+});

@@ -3,6 +3,7 @@ import { existsSync, realpathSync } from 'node:fs';
 import { InputError } from '../../errors.ts';
 import { loadModel } from '../../io/load.ts';
 import { saveModel } from '../../io/save.ts';
+import { validateModel } from '../../io/validate.ts';
 import { runPipeline, type PipelineStep } from '../../pipeline/run.ts';
 import { getPass } from '../../../passes/index.ts';
 import { formatBytes } from '../format.ts';
@@ -44,6 +45,7 @@ export async function compressCommand(args: CompressArgs, io: CliIO): Promise<nu
     throw new InputError(`${args.output}: refusing to overwrite the input model`);
   }
   const model = await loadModel(args.input);
+  validateModel(model);
   const result = await runPipeline(model, steps, pipelineProgress(io, args.json || args.quiet));
   const saved = await saveModel(model, args.output, { externalData: args.externalData || undefined });
   const summary = {
