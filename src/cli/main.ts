@@ -40,7 +40,8 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
           .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'Output .onnx path' })
           .option('passes', { type: 'string', default: 'cleanup', coerce: list, describe: 'Comma-separated passes, in order' })
           .option('set', { type: 'string', array: true, default: [], describe: 'Pass option: <pass>.<option>=<value> (repeatable)' })
-          .option('external-data', { type: 'boolean', default: false, describe: 'Write tensor data to <output>.data' }),
+          .option('external-data', { type: 'boolean', default: false, describe: 'Write tensor data to <output>.data' })
+          .option('verify', { type: 'boolean', default: true, describe: 'After cleanup-only runs, compare outputs with the input model on random inputs' }),
       async (a) => run(async () => (await import('./commands/compress.ts')).compressCommand(a as never, io))(),
     )
     .command(

@@ -1,6 +1,7 @@
 /** `shrinkray compress <in> -o <out> --passes a,b`: load, run the pipeline, save atomically. */
-import { existsSync, realpathSync } from 'node:fs';
-import { InputError } from '../../errors.ts';
+import { existsSync, realpathSync, rmSync } from 'node:fs';
+import { CheckError, InputError } from '../../errors.ts';
+import { compareOnRandomInputs } from '../../runtime/verify.ts';
 import { loadModel } from '../../io/load.ts';
 import { saveModel } from '../../io/save.ts';
 import { validateModel } from '../../io/validate.ts';
@@ -17,7 +18,11 @@ export interface CompressArgs extends GlobalArgs {
   /** `pass.option=value` settings. */
   set: string[];
   externalData: boolean;
+  verify: boolean;
 }
+
+/** Differences tolerated after passes that must not change results (float reassociation). */
+const VERIFY_TOLERANCE = 1e-4;
 
 /** Parses `--set cleanup.fold=false` into per-pass option objects. */
 export function parseSettings(settings: readonly string[]): Map<string, Record<string, string>> {
@@ -48,6 +53,15 @@ export async function compressCommand(args: CompressArgs, io: CliIO): Promise<nu
   validateModel(model);
   const result = await runPipeline(model, steps, pipelineProgress(io, args.json || args.quiet));
   const saved = await saveModel(model, args.output, { externalData: args.externalData || undefined });
+  if (args.verify && steps.every((s) => s.pass.kind === 'cleanup')) {
+    for (const d of await compareOnRandomInputs(args.input, saved.path)) {
+      if (!(d.maxAbsDiff <= VERIFY_TOLERANCE * Math.max(1, d.maxAbs))) {
+        // A model that computes something else is worse than none: do not leave it behind.
+        for (const f of [saved.path, saved.externalPath]) if (f) rmSync(f, { force: true });
+        throw new CheckError(`verification failed: output '${d.output}' differs by ${d.maxAbsDiff} from the input model's on random inputs`);
+      }
+    }
+  }
   const summary = {
     input: args.input,
     output: saved.path,
