@@ -1,0 +1,88 @@
+/**
+ * Budgets compare the output stage with the input stage. Evaluation never throws for a broken
+ * budget: the caller writes the report (which records every result) and then enforces.
+ */
+import { CheckError, InputError } from '../errors.ts';
+import { formatSize } from './size.ts';
+import type { BudgetName, BudgetResult, Budgets, Report, Stage } from './schema.ts';
+
+// Differences computed from float fractions may miss a limit by rounding alone.
+const EPS = 1e-9;
+
+const pct = (fraction: number) => `${(fraction * 100).toFixed(2)}%`;
+const ms = (v: number) => `${v.toFixed(3)} ms`;
+
+export function validateBudgets(budgets: Budgets): void {
+  for (const [name, value] of Object.entries(budgets) as [BudgetName, number | undefined][]) {
+    if (value !== undefined && !(Number.isFinite(value) && value >= 0)) {
+      throw new InputError(`budget ${name} must be a non-negative number, got ${value}`);
+    }
+  }
+}
+
+function accuracyBudget(limit: number, input: Stage, output: Stage, file: string): BudgetResult {
+  const base = { budget: 'maxAccuracyDrop' as const, limit };
+  if (!input.accuracy || !output.accuracy || output.deltas.accuracyPoints === undefined) {
+    return { ...base, actual: null, pass: false, reason: `cannot check the accuracy budget: no accuracy measured for ${file} and its input (give a data set)` };
+  }
+  const drop = -output.deltas.accuracyPoints;
+  const pass = drop <= limit + EPS;
+  const change = `${pct(input.accuracy.top1)} → ${pct(output.accuracy.top1)}`;
+  return {
+    ...base,
+    actual: drop,
+    pass,
+    reason: `${file}: accuracy drop ${drop.toFixed(2)} points ${pass ? 'is within' : 'exceeds'} the ${limit}-point budget (${change})`,
+  };
+}
+
+function sizeBudget(limit: number, output: Stage, file: string): BudgetResult {
+  const pass = output.sizeBytes <= limit;
+  return {
+    budget: 'maxSize',
+    limit,
+    actual: output.sizeBytes,
+    pass,
+    reason: `${file} is ${formatSize(output.sizeBytes)} (${output.sizeBytes} B), ${pass ? 'within' : 'over'} the ${formatSize(limit)} budget`,
+  };
+}
+
+function speedBudget(limit: number, input: Stage, output: Stage, file: string): BudgetResult {
+  const base = { budget: 'minSpeedup' as const, limit };
+  const speedup = output.deltas.speedup;
+  if (!input.latency || !output.latency || speedup === undefined) {
+    return { ...base, actual: null, pass: false, reason: `cannot check the speed-up budget: no latency measured for ${file} and its input` };
+  }
+  const pass = speedup >= limit - EPS;
+  const change = `batch-1 p50 ${ms(input.latency.batch1.p50)} → ${ms(output.latency.batch1.p50)}`;
+  return {
+    ...base,
+    actual: speedup,
+    pass,
+    reason: `${file} is ${speedup.toFixed(2)}× as fast as its input (${change}), ${pass ? 'meeting' : 'short of'} the ${limit}× budget`,
+  };
+}
+
+/** One result per budget given, in a fixed order: accuracy, size, speed. */
+export function evaluateBudgets(report: Report, budgets: Budgets): BudgetResult[] {
+  validateBudgets(budgets);
+  const input = report.stages[0];
+  const output = report.stages.at(-1);
+  if (!input || !output) throw new Error('evaluateBudgets: the report has no stages');
+  const results: BudgetResult[] = [];
+  if (budgets.maxAccuracyDrop !== undefined) results.push(accuracyBudget(budgets.maxAccuracyDrop, input, output, report.output));
+  if (budgets.maxSize !== undefined) results.push(sizeBudget(budgets.maxSize, output, report.output));
+  if (budgets.minSpeedup !== undefined) results.push(speedBudget(budgets.minSpeedup, input, output, report.output));
+  return results;
+}
+
+/**
+ * Throws for the first failed budget: CheckError (exit 1) when it was measured and missed,
+ * InputError (exit 2) when it could not be measured, because then the request was at fault.
+ */
+export function enforceBudgets(results: readonly BudgetResult[]): void {
+  const failed = results.find((r) => !r.pass);
+  if (!failed) return;
+  const message = `budget ${failed.budget} failed: ${failed.reason}`;
+  throw failed.actual === null ? new InputError(message) : new CheckError(message);
+}

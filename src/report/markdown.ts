@@ -1,0 +1,80 @@
+/**
+ * Markdown for a GitHub job summary: one table row per stage with deltas against the input,
+ * then budgets with pass/fail marks, then notes. Columns nobody measured are left out.
+ */
+import { SQNR_CAP_DB } from './metrics.ts';
+import type { Report, Stage } from './schema.ts';
+import { formatSize } from './size.ts';
+
+const DASH = '—';
+
+/** Table cells and inline text must not break the table or start markup. */
+function esc(text: string): string {
+  return text.replace(/[\\|`*_[\]<>]/g, (c) => `\\${c}`).replace(/\r?\n/g, ' ');
+}
+
+const pct = (fraction: number) => `${(fraction * 100).toFixed(2)}%`;
+const signed = (v: number, digits: number) => `${v > 0 ? '+' : v < 0 ? '−' : '±'}${Math.abs(v).toFixed(digits)}`;
+const times = (v: number) => `${v.toFixed(2)}×`;
+const ms = (v: number) => `${v < 10 ? v.toFixed(3) : v.toFixed(1)} ms`;
+
+function seconds(s: number): string {
+  if (s < 1) return `${Math.round(s * 1000)} ms`;
+  return s < 10 ? `${s.toFixed(1)} s` : `${Math.round(s)} s`;
+}
+
+function sqnr(db: number): string {
+  if (db >= SQNR_CAP_DB) return '∞';
+  if (db <= -SQNR_CAP_DB) return '−∞';
+  return `${db.toFixed(1)} dB`;
+}
+
+interface Column {
+  head: string;
+  right: boolean;
+  cell: (s: Stage) => string | undefined;
+}
+
+function columns(report: Report): Column[] {
+  const n = report.stages.find((s) => s.latency)?.latency?.batchN.n;
+  const all: Column[] = [
+    { head: 'Stage', right: false, cell: (s) => esc(s.name) },
+    { head: 'Size', right: true, cell: (s) => formatSize(s.sizeBytes) },
+    { head: 'vs input', right: true, cell: (s) => times(s.deltas.sizeRatio) },
+    { head: 'gzip', right: true, cell: (s) => formatSize(s.gzipBytes) },
+    { head: 'brotli', right: true, cell: (s) => formatSize(s.brotliBytes) },
+    { head: 'Params', right: true, cell: (s) => s.params.toLocaleString('en-US') },
+    { head: 'Sparsity', right: true, cell: (s) => pct(s.sparsity) },
+    { head: 'Top-1', right: true, cell: (s) => s.accuracy && pct(s.accuracy.top1) },
+    { head: 'Δ top-1 (pts)', right: true, cell: (s) => s.deltas.accuracyPoints === undefined ? undefined : signed(s.deltas.accuracyPoints, 2) },
+    { head: 'Top-1 match', right: true, cell: (s) => s.agreement && pct(s.agreement.top1Match) },
+    { head: 'SQNR', right: true, cell: (s) => s.agreement && sqnr(s.agreement.sqnrDb) },
+    { head: 'p50 b1', right: true, cell: (s) => s.latency && ms(s.latency.batch1.p50) },
+    { head: `p50 b${n ?? 'N'}`, right: true, cell: (s) => s.latency && ms(s.latency.batchN.p50) },
+    { head: 'Speed-up', right: true, cell: (s) => s.deltas.speedup === undefined ? undefined : times(s.deltas.speedup) },
+    { head: 'Time', right: true, cell: (s) => s.seconds === undefined ? undefined : seconds(s.seconds) },
+  ];
+  return all.filter((c) => report.stages.some((s) => c.cell(s) !== undefined));
+}
+
+export function renderMarkdown(report: Report): string {
+  const cols = columns(report);
+  const lines = [
+    '## shrinkray report',
+    '',
+    `\`${report.input.replace(/`/g, "'")}\` → \`${report.output.replace(/`/g, "'")}\` · shrinkray ${esc(report.tool.version)} · ${report.createdAt}`,
+    '',
+    `| ${cols.map((c) => c.head).join(' | ')} |`,
+    `|${cols.map((c) => (c.right ? '---:' : ':---')).join('|')}|`,
+    ...report.stages.map((s) => `| ${cols.map((c) => c.cell(s) ?? DASH).join(' | ')} |`),
+  ];
+  if (report.budgets.length > 0) {
+    lines.push('', '### Budgets', '');
+    for (const b of report.budgets) lines.push(`- ${b.pass ? '✅' : '❌'} **${b.budget}**: ${esc(b.reason)}`);
+  }
+  if (report.notes.length > 0) {
+    lines.push('', '### Notes', '');
+    for (const note of report.notes) lines.push(`- ${esc(note)}`);
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,138 @@
+/**
+ * Builds the versioned report from per-stage measurements, serialises it, and writes report
+ * files atomically (a reader never sees half a report, even if the process dies mid-write).
+ */
+import { randomBytes } from 'node:crypto';
+import { open, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { InputError } from '../errors.ts';
+import { evaluateBudgets } from './budgets.ts';
+import { renderMarkdown } from './markdown.ts';
+import { agreementToJson } from './metrics.ts';
+import type { Accuracy, Agreement } from './metrics.ts';
+import { SCHEMA_VERSION } from './schema.ts';
+import type { Budgets, Deltas, Report, Stage, StageLatency } from './schema.ts';
+import type { Sizes } from './size.ts';
+
+/** What the pipeline measured for one stage; `measureLatency`'s result fits `latency`. */
+export interface StageMeasurements {
+  name: string;
+  sizes: Sizes;
+  params: number;
+  sparsity: number;
+  accuracy?: Accuracy;
+  /** Against the input model, in memory form (SQNR may be Infinity). */
+  agreement?: Agreement;
+  latency?: StageLatency;
+  seconds?: number;
+}
+
+export interface ReportInput {
+  version: string;
+  input: string;
+  output: string;
+  /** The first is the reference for every delta and budget, the last is the output. */
+  stages: readonly StageMeasurements[];
+  budgets?: Budgets;
+  notes?: readonly string[];
+  createdAt?: Date;
+}
+
+/** Timer noise dwarfs 0.1 µs: more digits would only clutter the JSON. */
+const roundMs = (v: number) => Math.round(v * 1e4) / 1e4;
+
+function latencyOf(l: StageLatency): StageLatency {
+  // Field by field: measureLatency also reports means, which the schema leaves out.
+  return {
+    batch1: { p50: roundMs(l.batch1.p50), p90: roundMs(l.batch1.p90) },
+    batchN: { n: l.batchN.n, p50: roundMs(l.batchN.p50), p90: roundMs(l.batchN.p90) },
+  };
+}
+
+function toStage(m: StageMeasurements, ref: StageMeasurements): Stage {
+  const latency = m.latency && latencyOf(m.latency);
+  const refLatency = ref.latency && latencyOf(ref.latency);
+  const deltas: Deltas = { sizeRatio: m.sizes.sizeBytes / ref.sizes.sizeBytes };
+  if (m.accuracy && ref.accuracy) deltas.accuracyPoints = (m.accuracy.top1 - ref.accuracy.top1) * 100;
+  // From the rounded values, so a reader can recompute it from the report.
+  if (latency && refLatency) deltas.speedup = refLatency.batch1.p50 / latency.batch1.p50;
+  return {
+    name: m.name,
+    sizeBytes: m.sizes.sizeBytes,
+    gzipBytes: m.sizes.gzipBytes,
+    brotliBytes: m.sizes.brotliBytes,
+    params: m.params,
+    sparsity: m.sparsity,
+    ...(m.accuracy && { accuracy: { top1: m.accuracy.top1, samples: m.accuracy.samples } }),
+    ...(m.agreement && { agreement: agreementToJson(m.agreement) }),
+    ...(latency && { latency }),
+    ...(m.seconds !== undefined && { seconds: Math.round(m.seconds * 1e3) / 1e3 }),
+    deltas,
+  };
+}
+
+export function buildReport(args: ReportInput): Report {
+  const ref = args.stages[0];
+  if (!ref) throw new Error('buildReport: no stages');
+  const report: Report = {
+    schemaVersion: SCHEMA_VERSION,
+    tool: { name: 'shrinkray', version: args.version },
+    createdAt: (args.createdAt ?? new Date()).toISOString(),
+    input: args.input,
+    output: args.output,
+    stages: args.stages.map((s) => toStage(s, ref)),
+    budgets: [],
+    notes: [...(args.notes ?? [])],
+  };
+  if (args.budgets) report.budgets = evaluateBudgets(report, args.budgets);
+  return report;
+}
+
+export function reportToJson(report: Report): string {
+  return `${JSON.stringify(report, null, 2)}\n`;
+}
+
+/** Reads a report back; refuses other schema versions rather than misreading them. */
+export function parseReport(text: string, label = 'report'): Report {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new InputError(`${label} is not JSON: ${(err as Error).message}`, { cause: err });
+  }
+  const v = value as Partial<Report> | null;
+  if (typeof v !== 'object' || v === null || v.schemaVersion === undefined) {
+    throw new InputError(`${label} is not a shrinkray report (no schemaVersion)`);
+  }
+  if (v.schemaVersion !== SCHEMA_VERSION) {
+    throw new InputError(`${label} has schemaVersion ${String(v.schemaVersion)}; this shrinkray reads version ${SCHEMA_VERSION}`);
+  }
+  if (!Array.isArray(v.stages) || !Array.isArray(v.budgets) || !Array.isArray(v.notes)) {
+    throw new InputError(`${label} lacks stages, budgets or notes`);
+  }
+  return v as Report;
+}
+
+/** Write a temp file in the same directory (same file system), flush it, then rename over. */
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    const file = await open(temp, 'w');
+    try {
+      await file.writeFile(data);
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    await rename(temp, path);
+  } catch (err) {
+    await rm(temp, { force: true });
+    throw new InputError(`cannot write ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+  }
+}
+
+/** Writes whichever of the JSON and Markdown forms has a path. */
+export async function writeReport(report: Report, paths: { json?: string; markdown?: string }): Promise<void> {
+  if (paths.json !== undefined) await writeFileAtomic(paths.json, reportToJson(report));
+  if (paths.markdown !== undefined) await writeFileAtomic(paths.markdown, renderMarkdown(report));
+}
