@@ -6,6 +6,7 @@
 import yargs, { type Argv } from 'yargs';
 import { ShrinkrayError } from '../errors.ts';
 import { processIO, type CliIO } from './io.ts';
+import { reportOptions } from './report-options.ts';
 
 const list = (v: string | string[]) => (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
 
@@ -43,6 +44,15 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
           .option('external-data', { type: 'boolean', default: false, describe: 'Write tensor data to <output>.data' })
           .option('verify', { type: 'boolean', default: true, describe: 'After cleanup-only runs, compare outputs with the input model on random inputs' }),
       async (a) => run(async () => (await import('./commands/compress.ts')).compressCommand(a as never, io))(),
+    )
+    .command(
+      'eval <model>',
+      'Measure accuracy (or agreement with --baseline), latency, size and sparsity',
+      (y) =>
+        reportOptions(
+          y.positional('model', { type: 'string', demandOption: true }).option('baseline', { type: 'string', describe: 'Reference model: deltas, agreement and budgets are against it' }),
+        ),
+      async (a) => run(async () => (await import('./commands/eval.ts')).evalCommand(a as never, io))(),
     )
     .command(
       'passes',

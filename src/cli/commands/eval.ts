@@ -1,0 +1,35 @@
+/**
+ * `shrinkray eval <model> --data <ds> [--baseline <model>]`: accuracy (labelled data) or
+ * agreement with a baseline, latency, sizes, parameters and sparsity, as a report.
+ */
+import { openDataset } from '../../data/dataset.ts';
+import { measureModel } from '../../evaluate/measure.ts';
+import { loadModel } from '../../io/load.ts';
+import type { StageMeasurements } from '../../report/report.ts';
+import type { CliIO } from '../io.ts';
+import { finishReport, type ReportArgs } from '../report-options.ts';
+
+export interface EvalArgs extends ReportArgs {
+  model: string;
+  baseline?: string;
+}
+
+export async function evalCommand(args: EvalArgs, io: CliIO): Promise<number> {
+  const dataset = args.data ? await openDataset(args.data) : undefined;
+  try {
+    const common = { dataset, limit: args.limit, batchSize: args.batchSize, threads: args.threads, latency: args.latency ? {} : (false as const) };
+    const stages: StageMeasurements[] = [];
+    let baselineOutputs: Float32Array | undefined;
+    if (args.baseline) {
+      const measured = await measureModel('baseline', await loadModel(args.baseline), args.baseline, { ...common, keepOutputs: true });
+      stages.push(measured.stage);
+      baselineOutputs = measured.outputs;
+    }
+    const { stage } = await measureModel('model', await loadModel(args.model), args.model, { ...common, baseline: baselineOutputs });
+    stages.push(stage);
+    await finishReport(args, { input: args.baseline ?? args.model, output: args.model, stages }, io);
+    return 0;
+  } finally {
+    await dataset?.close();
+  }
+}

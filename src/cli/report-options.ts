@@ -1,0 +1,71 @@
+/**
+ * Flags shared by commands that measure and report (eval, compress, quantize, prune):
+ * the data set, the report files and the CI budgets.
+ */
+import type { Argv } from 'yargs';
+import { InputError } from '../errors.ts';
+import { evaluateBudgets, enforceBudgets } from '../report/budgets.ts';
+import { renderMarkdown } from '../report/markdown.ts';
+import { buildReport, reportToJson, writeReport, type ReportInput } from '../report/report.ts';
+import type { Budgets, Report } from '../report/schema.ts';
+import { parseSize } from '../report/size.ts';
+import { toolVersion } from '../version.ts';
+import type { CliIO, GlobalArgs } from './io.ts';
+
+export interface ReportArgs extends GlobalArgs {
+  data?: string;
+  limit?: number;
+  batchSize: number;
+  latency: boolean;
+  threads?: number;
+  report: string[];
+  maxAccuracyDrop?: number;
+  maxSize?: string;
+  minSpeedup?: number;
+}
+
+export function reportOptions<T>(y: Argv<T>) {
+  return y
+    .option('data', { type: 'string', describe: 'Data set (.npz with x and y, folder of .npy, or image folder)' })
+    .option('limit', { type: 'number', describe: 'Use at most this many samples of the data set' })
+    .option('batch-size', { type: 'number', default: 64, describe: 'Samples per inference call' })
+    .option('latency', { type: 'boolean', default: true, describe: 'Measure latency at batch 1 and 32 (--no-latency to skip)' })
+    .option('threads', { type: 'number', describe: 'onnxruntime intra-op threads (default: one per core)' })
+    .option('report', { type: 'string', array: true, default: [], describe: 'Write the report: a .json and/or .md path (repeatable)' })
+    .option('max-accuracy-drop', { type: 'number', describe: 'Budget: top-1 points the output may lose (exit 1 if broken)' })
+    .option('max-size', { type: 'string', describe: 'Budget: output size on disk, e.g. 300KB, 2MiB (exit 1 if broken)' })
+    .option('min-speedup', { type: 'number', describe: 'Budget: batch-1 speed-up over the input (exit 1 if broken)' });
+}
+
+export function budgetsFromArgs(args: ReportArgs): Budgets {
+  return {
+    ...(args.maxAccuracyDrop !== undefined && { maxAccuracyDrop: args.maxAccuracyDrop }),
+    ...(args.maxSize !== undefined && { maxSize: parseSize(args.maxSize) }),
+    ...(args.minSpeedup !== undefined && { minSpeedup: args.minSpeedup }),
+  };
+}
+
+function reportPaths(paths: readonly string[]): { json?: string; markdown?: string } {
+  const out: { json?: string; markdown?: string } = {};
+  for (const p of paths) {
+    if (p.endsWith('.json')) out.json = p;
+    else if (p.endsWith('.md')) out.markdown = p;
+    else throw new InputError(`--report ${p}: use a .json or .md file name`);
+  }
+  return out;
+}
+
+/**
+ * Builds the report, writes it (even when a budget fails: CI keeps it as evidence), prints
+ * it, then enforces the budgets.
+ */
+export async function finishReport(args: ReportArgs, input: Omit<ReportInput, 'version' | 'budgets'>, io: CliIO): Promise<Report> {
+  const budgets = budgetsFromArgs(args);
+  const report = buildReport({ ...input, version: toolVersion() });
+  report.budgets = evaluateBudgets(report, budgets);
+  await writeReport(report, reportPaths(args.report));
+  if (args.json) io.stdout.write(reportToJson(report));
+  else if (!args.quiet) io.stdout.write(renderMarkdown(report));
+  enforceBudgets(report.budgets);
+  return report;
+}

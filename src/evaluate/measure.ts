@@ -1,0 +1,91 @@
+/**
+ * Measures one model for a report row: sizes on disk and compressed, parameters and
+ * sparsity, top-1 accuracy on a labelled data set, agreement with a baseline's outputs on
+ * the same samples, and latency at batch 1 and batch N — all by running the model in
+ * onnxruntime-node.
+ */
+import { classLabels, checkDatasetFitsInput, toFloat32, type Dataset } from '../data/dataset.ts';
+import type { Model } from '../ir/model.ts';
+import { summarizeModel } from '../inspect/summary.ts';
+import { AccuracyMeter, AgreementMeter } from '../report/metrics.ts';
+import type { StageMeasurements } from '../report/report.ts';
+import { measureSizes } from '../report/size.ts';
+import { measureLatency, type LatencyOptions } from '../runtime/latency.ts';
+import { createSession, runDataset, type Batch, type Session } from '../runtime/ort.ts';
+
+export interface MeasureOptions {
+  dataset?: Dataset;
+  /** Samples of the data set to use (default: all). */
+  limit?: number;
+  /** Default 64. */
+  batchSize?: number;
+  /** Outputs of the reference model on the same samples, row-major; enables agreement. */
+  baseline?: Float32Array;
+  /** Keep this model's outputs (to serve as the baseline of later stages). */
+  keepOutputs?: boolean;
+  /** `false` skips latency. */
+  latency?: LatencyOptions | false;
+  threads?: number;
+}
+
+export interface Measured {
+  stage: StageMeasurements;
+  outputs?: Float32Array;
+}
+
+async function* floatBatches(ds: Dataset, batchSize: number, limit?: number): AsyncGenerator<Batch> {
+  for await (const b of ds.batches(batchSize, { limit })) {
+    yield { x: toFloat32(b.x, ds.x.dtype), shape: b.shape, y: ds.y ? classLabels(ds, b) : undefined };
+  }
+}
+
+function inputSpec(session: Session) {
+  const m = session.ort.inputMetadata[0];
+  if (!m?.isTensor) return undefined;
+  return { name: m.name, dtype: m.type, shape: m.shape.map((d) => (typeof d === 'number' ? d : d || '?')) };
+}
+
+/** `file` is what is measured on disk (the model as saved); `model` gives params and sparsity. */
+export async function measureModel(name: string, model: Model, file: string | Uint8Array, opts: MeasureOptions = {}): Promise<Measured> {
+  const summary = summarizeModel(model);
+  const stage: StageMeasurements = { name, sizes: await measureSizes(file), params: summary.params, sparsity: summary.sparsity };
+  const session = await createSession(file, { threads: opts.threads, label: typeof file === 'string' ? file : name });
+  try {
+    let outputs: Float32Array | undefined;
+    if (opts.dataset) {
+      const ds = opts.dataset;
+      const spec = inputSpec(session);
+      if (spec) checkDatasetFitsInput(ds, spec);
+      const accuracy = ds.y ? new AccuracyMeter() : undefined;
+      const agreement = opts.baseline ? new AgreementMeter() : undefined;
+      const kept: Float32Array[] = [];
+      let offset = 0;
+      for await (const out of runDataset(session, floatBatches(ds, opts.batchSize ?? 64, opts.limit))) {
+        const rows = out.shape[0];
+        if (accuracy && out.y) accuracy.add(out.output, out.y);
+        if (agreement && opts.baseline) {
+          agreement.add(opts.baseline.subarray(offset, offset + out.output.length), out.output, rows);
+        }
+        offset += out.output.length;
+        if (opts.keepOutputs) kept.push(out.output);
+      }
+      if (accuracy) stage.accuracy = accuracy.result();
+      if (agreement) stage.agreement = agreement.result();
+      if (opts.keepOutputs) outputs = concat(kept, offset);
+    }
+    if (opts.latency !== false) stage.latency = await measureLatency(session, opts.latency ?? {});
+    return { stage, outputs };
+  } finally {
+    await session.ort.release();
+  }
+}
+
+function concat(parts: readonly Float32Array[], length: number): Float32Array {
+  const out = new Float32Array(length);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
