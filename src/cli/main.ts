@@ -34,9 +34,9 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
     )
     .command(
       'compress <input>',
-      'Run passes on a model and write the result',
+      'Run passes on a model, write the result and a report',
       (y) =>
-        y
+        reportOptions(y)
           .positional('input', { type: 'string', demandOption: true })
           .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'Output .onnx path' })
           .option('passes', { type: 'string', default: 'cleanup', coerce: list, describe: 'Comma-separated passes, in order' })

@@ -30,6 +30,8 @@ export interface PipelineEvents {
   onProgress?(pass: string, fraction: number, label?: string): void;
   onNote?(message: string): void;
   onPassEnd?(result: StageResult): void;
+  /** Awaited after each pass, with the model in its state after that pass (e.g. to measure it). */
+  afterPass?(model: Model, result: StageResult): Promise<void>;
 }
 
 export interface PipelineResult {
@@ -73,6 +75,7 @@ export async function runPipeline(model: Model, steps: readonly PipelineStep[], 
     const result = { pass: pass.name, seconds: (performance.now() - start) / 1000, bytes: encodedSize(model), changes };
     stages.push(result);
     events.onPassEnd?.(result);
+    await events.afterPass?.(model, result);
   }
   return { stages, notes, inputBytes };
 }

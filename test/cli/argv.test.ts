@@ -4,6 +4,7 @@ import { main } from '../../src/cli/main.ts';
 const received: Record<string, unknown> = {};
 vi.mock('../../src/cli/commands/inspect.ts', () => ({ inspectCommand: async (a: unknown) => ((received.inspect = a), 0) }));
 vi.mock('../../src/cli/commands/compress.ts', () => ({ compressCommand: async (a: unknown) => ((received.compress = a), 0) }));
+vi.mock('../../src/cli/commands/eval.ts', () => ({ evalCommand: async (a: unknown) => ((received.eval = a), 0) }));
 
 const sink = () => {
   let text = '';
@@ -13,12 +14,13 @@ const sink = () => {
 const cases: Array<[string, string[], string, Record<string, unknown>]> = [
   ['inspect defaults', ['inspect', 'm.onnx'], 'inspect', { model: 'm.onnx', top: 15, json: false }],
   ['inspect --json --top', ['inspect', 'm.onnx', '--json', '--top', '3'], 'inspect', { model: 'm.onnx', top: 3, json: true }],
-  ['compress defaults', ['compress', 'a.onnx', '-o', 'b.onnx'], 'compress', { input: 'a.onnx', output: 'b.onnx', passes: ['cleanup'], set: [], externalData: false }],
+  ['eval with baseline', ['eval', 'q.onnx', '--baseline', 'f.onnx', '--data', 'd.npz', '--limit', '100', '--threads', '1'], 'eval', { model: 'q.onnx', baseline: 'f.onnx', data: 'd.npz', limit: 100, threads: 1, batchSize: 64 }],
+  ['compress defaults', ['compress', 'a.onnx', '-o', 'b.onnx'], 'compress', { input: 'a.onnx', output: 'b.onnx', passes: ['cleanup'], set: [], externalData: false, verify: true, latency: true, report: [] }],
   [
     'compress passes and settings',
-    ['compress', 'a.onnx', '--output', 'b.onnx', '--passes', 'cleanup,cleanup', '--set', 'cleanup.fold=false', '--external-data'],
+    ['compress', 'a.onnx', '--output', 'b.onnx', '--passes', 'cleanup,cleanup', '--set', 'cleanup.fold=false', '--external-data', '--data', 'd.npz', '--max-size', '300KB', '--max-accuracy-drop', '0.5', '--min-speedup', '1.2', '--report', 'r.json', '--report', 'r.md', '--no-latency'],
     'compress',
-    { passes: ['cleanup', 'cleanup'], set: ['cleanup.fold=false'], externalData: true },
+    { passes: ['cleanup', 'cleanup'], set: ['cleanup.fold=false'], externalData: true, data: 'd.npz', maxSize: '300KB', maxAccuracyDrop: 0.5, minSpeedup: 1.2, report: ['r.json', 'r.md'], latency: false },
   ],
 ];
 

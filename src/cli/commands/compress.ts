@@ -3,15 +3,18 @@ import { existsSync, realpathSync, rmSync } from 'node:fs';
 import { CheckError, InputError } from '../../errors.ts';
 import { compareOnRandomInputs } from '../../runtime/verify.ts';
 import { loadModel } from '../../io/load.ts';
-import { saveModel } from '../../io/save.ts';
+import { modelToBytes, saveModel, type SaveResult } from '../../io/save.ts';
+import { openDataset } from '../../data/dataset.ts';
+import { measureModel } from '../../evaluate/measure.ts';
+import type { StageMeasurements } from '../../report/report.ts';
 import { validateModel } from '../../io/validate.ts';
 import { runPipeline, type PipelineStep } from '../../pipeline/run.ts';
 import { getPass } from '../../../passes/index.ts';
-import { formatBytes } from '../format.ts';
-import type { CliIO, GlobalArgs } from '../io.ts';
+import type { CliIO } from '../io.ts';
+import { finishReport, type ReportArgs } from '../report-options.ts';
 import { pipelineProgress } from '../progress.ts';
 
-export interface CompressArgs extends GlobalArgs {
+export interface CompressArgs extends ReportArgs {
   input: string;
   output: string;
   passes: string[];
@@ -51,28 +54,41 @@ export async function compressCommand(args: CompressArgs, io: CliIO): Promise<nu
   }
   const model = await loadModel(args.input);
   validateModel(model);
-  const result = await runPipeline(model, steps, pipelineProgress(io, args.json || args.quiet));
-  const saved = await saveModel(model, args.output, { externalData: args.externalData || undefined });
-  if (args.verify && steps.every((s) => s.pass.kind === 'cleanup')) {
-    for (const d of await compareOnRandomInputs(args.input, saved.path)) {
-      if (!(d.maxAbsDiff <= VERIFY_TOLERANCE * Math.max(1, d.maxAbs))) {
-        // A model that computes something else is worse than none: do not leave it behind.
-        for (const f of [saved.path, saved.externalPath]) if (f) rmSync(f, { force: true });
-        throw new CheckError(`verification failed: output '${d.output}' differs by ${d.maxAbsDiff} from the input model's on random inputs`);
-      }
+  const dataset = args.data ? await openDataset(args.data) : undefined;
+  try {
+    const measure = { dataset, limit: args.limit, batchSize: args.batchSize, threads: args.threads };
+    const latency = args.latency ? {} : (false as const);
+    const input = await measureModel('input', model, args.input, { ...measure, latency, keepOutputs: true });
+    const stages: StageMeasurements[] = [input.stage];
+    const compare = { ...measure, baseline: input.outputs };
+    const progress = pipelineProgress(io, args.json || args.quiet);
+    const result = await runPipeline(model, steps, {
+      ...progress,
+      async afterPass(m, r) {
+        const { stage } = await measureModel(r.pass, m, modelToBytes(m), { ...compare, latency: false });
+        stages.push({ ...stage, seconds: r.seconds });
+      },
+    });
+    const saved = await saveModel(model, args.output, { externalData: args.externalData || undefined });
+    if (args.verify && steps.every((s) => s.pass.kind === 'cleanup')) await verifyUnchanged(args.input, saved);
+    stages.push((await measureModel('output', model, saved.path, { ...compare, latency })).stage);
+    const notes = [
+      ...result.stages.map((r) => `${r.pass}: ${Object.entries(r.changes).map(([k, v]) => `${k} ${v}`).join(', ') || 'no change'}`),
+      ...result.notes,
+    ];
+    await finishReport(args, { input: args.input, output: args.output, stages, notes }, io);
+    return 0;
+  } finally {
+    await dataset?.close();
+  }
+}
+
+async function verifyUnchanged(input: string, saved: SaveResult): Promise<void> {
+  for (const d of await compareOnRandomInputs(input, saved.path)) {
+    if (!(d.maxAbsDiff <= VERIFY_TOLERANCE * Math.max(1, d.maxAbs))) {
+      // A model that computes something else is worse than none: do not leave it behind.
+      for (const f of [saved.path, saved.externalPath]) if (f) rmSync(f, { force: true });
+      throw new CheckError(`verification failed: output '${d.output}' differs by ${d.maxAbsDiff} from the input model's on random inputs`);
     }
   }
-  const summary = {
-    input: args.input,
-    output: saved.path,
-    inputBytes: result.inputBytes,
-    outputBytes: saved.bytes + saved.externalBytes,
-    stages: result.stages,
-    notes: result.notes,
-  };
-  if (args.json) io.stdout.write(JSON.stringify(summary, null, 2) + '\n');
-  else if (!args.quiet) {
-    io.stdout.write(`${args.input} (${formatBytes(summary.inputBytes)}) -> ${args.output} (${formatBytes(summary.outputBytes)})\n`);
-  }
-  return 0;
 }
