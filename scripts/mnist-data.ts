@@ -9,32 +9,13 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeNpz } from '../src/data/npz.ts';
+import { mulberry32, shuffle } from '../src/math/random.ts';
 
 const SEED = 1998;
 /** Fractions of every class; train takes the rest. Test is held out: never calibrate or train on it. */
 const TEST = 0.2;
 const CALIB = 0.1;
 const PIXELS = 28 * 28;
-
-/** mulberry32: tiny, seedable, good enough to shuffle. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function shuffle<T>(items: T[], random: () => number): T[] {
-  for (let i = items.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [items[i], items[j]] = [items[j], items[i]];
-  }
-  return items;
-}
 
 interface Sample {
   pixels: number[];
@@ -43,7 +24,7 @@ interface Sample {
 
 const digitsDir = join(dirname(createRequire(import.meta.url).resolve('mnist/package.json')), 'src', 'digits');
 const outDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'data');
-const random = rng(SEED);
+const random = mulberry32(SEED);
 const splits: Record<'train' | 'calib' | 'test', Sample[]> = { train: [], calib: [], test: [] };
 
 for (let label = 0; label < 10; label++) {

@@ -1,16 +1,5 @@
-/** Human-readable numbers and plain-text tables for terminal output. */
+/** Human-readable counts and plain-text tables for terminal output (sizes: report/size.ts). */
 
-export function formatBytes(n: number): string {
-  if (n < 1000) return `${n} B`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
-  let v = n;
-  let u = -1;
-  do {
-    v /= 1000;
-    u++;
-  } while (v >= 1000 && u < units.length - 1);
-  return `${v.toFixed(v < 10 ? 2 : 1)} ${units[u]}`;
-}
 
 export const formatCount = (n: number): string => n.toLocaleString('en-US');
 export const formatPercent = (f: number, digits = 1): string => `${(f * 100).toFixed(digits)}%`;

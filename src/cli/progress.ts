@@ -4,7 +4,7 @@
  */
 import ora, { type Ora } from 'ora';
 import type { PipelineEvents } from '../pipeline/run.ts';
-import { formatBytes } from './format.ts';
+import { formatSize } from '../report/size.ts';
 import type { CliIO } from './io.ts';
 
 export function pipelineProgress(io: CliIO, silent: boolean): PipelineEvents {
@@ -25,7 +25,7 @@ export function pipelineProgress(io: CliIO, silent: boolean): PipelineEvents {
     },
     onPassEnd(r) {
       const changes = Object.entries(r.changes).map(([k, v]) => `${k} ${v}`).join(', ') || 'no change';
-      const text = `${r.pass}: ${changes} — ${formatBytes(r.bytes)} in ${r.seconds.toFixed(2)} s`;
+      const text = `${r.pass}: ${changes} — ${formatSize(r.bytes)} in ${r.seconds.toFixed(2)} s`;
       if (spinner) spinner.succeed(text);
       else io.stderr.write(`${text}\n`);
     },

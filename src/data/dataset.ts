@@ -6,6 +6,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError } from '../errors.ts';
+import { fromHalfBits } from '../math/float16.ts';
 import { batchTotal, type Batch, type Dataset } from './batch.ts';
 import { openImageFolder, type ImageSpec } from './images.ts';
 import { elementCount, type NpDtype, type NpTypedArray, type NpyHeader } from './npy.ts';
@@ -137,19 +138,11 @@ export function checkDatasetFitsInput(ds: Dataset, input: ModelInputSpec): void 
 /** Values as float32 (no copy when already float32); float16 is decoded from its bits. */
 export function toFloat32(data: NpTypedArray, dtype: NpDtype): Float32Array {
   if (data instanceof Float32Array) return data;
-  if (dtype === 'float16') return Float32Array.from(data as Uint16Array, halfToFloat);
+  if (dtype === 'float16') return Float32Array.from(data as Uint16Array, fromHalfBits);
   if (data instanceof BigInt64Array || data instanceof BigUint64Array) return Float32Array.from(data, Number);
   return Float32Array.from(data);
 }
 
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24;
-  if (exp === 0x1f) return frac === 0 ? sign * Infinity : NaN;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
-}
 
 /** A batch's y as class indices (Int32Array); throws if y is missing or not integral. */
 export function classLabels(ds: Dataset, batch: Batch): Int32Array {

@@ -4,6 +4,7 @@
  * written under a temporary name and renamed into place, so a failure never leaves a
  * half-written output behind.
  */
+import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { chunkLength, isFileSlice, readFully, type Chunk } from '../onnx/chunk.ts';
@@ -55,7 +56,7 @@ export class AtomicFile {
   private closed = false;
 
   constructor(readonly path: string) {
-    this.tempPath = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now().toString(36)}.tmp`);
+    this.tempPath = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
     this.fd = openSync(this.tempPath, 'wx');
   }
 

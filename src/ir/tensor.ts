@@ -6,6 +6,7 @@
 import { chunkLength, readChunk, type Chunk } from '../onnx/chunk.ts';
 import { DTYPES, TYPED_ARRAY, dtypeOfTypedArray, rawByteLength, type DType, type DataField, type NumericDType, type TypedArray } from '../onnx/dtype.ts';
 import type { ProtoMessage } from '../onnx/codec.ts';
+import { fromHalfBits } from '../math/float16.ts';
 import { MemorySource } from '../onnx/source.ts';
 import { Reader } from '../onnx/wire.ts';
 
@@ -76,7 +77,7 @@ export class Tensor {
   toFloat32(): Float32Array {
     const t = this.typed();
     if (t instanceof Float32Array) return t;
-    if (this.dtype === 'float16') return Float32Array.from(t as Uint16Array, halfToFloat);
+    if (this.dtype === 'float16') return Float32Array.from(t as Uint16Array, fromHalfBits);
     if (this.dtype === 'bfloat16') return Float32Array.from(t as Uint16Array, (h) => bfloat16ToFloat(h));
     const out = new Float32Array(t.length);
     for (let i = 0; i < t.length; i++) out[i] = Number(t[i]);
@@ -126,14 +127,6 @@ function decodeVarints(packed: Uint8Array): Array<number | bigint> {
   return out;
 }
 
-export function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * 2 ** -14 * (f / 1024);
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * 2 ** (e - 15) * (1 + f / 1024);
-}
 
 function bfloat16ToFloat(h: number): number {
   const b = new DataView(new ArrayBuffer(4));

@@ -2,10 +2,8 @@
  * Builds the versioned report from per-stage measurements, serialises it, and writes report
  * files atomically (a reader never sees half a report, even if the process dies mid-write).
  */
-import { randomBytes } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
 import { InputError } from '../errors.ts';
+import { AtomicFile, writeParts } from '../io/write.ts';
 import { evaluateBudgets } from './budgets.ts';
 import { renderMarkdown } from './markdown.ts';
 import { agreementToJson } from './metrics.ts';
@@ -113,20 +111,16 @@ export function parseReport(text: string, label = 'report'): Report {
   return v as Report;
 }
 
-/** Write a temp file in the same directory (same file system), flush it, then rename over. */
+/** Writes via a temp file in the same directory, flushed, then renamed over `path`. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  let file: AtomicFile | undefined;
   try {
-    const file = await open(temp, 'w');
-    try {
-      await file.writeFile(data);
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    await rename(temp, path);
+    file = new AtomicFile(path);
+    writeParts(file.fd, [typeof data === 'string' ? Buffer.from(data) : data]);
+    file.finish();
+    file.rename();
   } catch (err) {
-    await rm(temp, { force: true });
+    file?.discard();
     throw new InputError(`cannot write ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
   }
 }

@@ -4,7 +4,8 @@
  */
 import * as ort from 'onnxruntime-node';
 import { InputError } from '../errors.ts';
-import { toHalfBits } from './f16.ts';
+import { toHalfBits } from '../math/float16.ts';
+import { mulberry32 } from '../math/random.ts';
 import { runBatch } from './ort.ts';
 import type { Feeds, Session } from './ort.ts';
 
@@ -33,17 +34,6 @@ export interface LatencyResult {
   batchN: Timing & { n: number };
 }
 
-/** mulberry32: small, fast, seeded; Math.random would make runs unrepeatable. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Linear interpolation between closest ranks (numpy's default); `sorted` ascending. */
 export function percentile(sorted: readonly number[], q: number): number {

@@ -4,7 +4,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import { InputError } from '../errors.ts';
-import { fromHalfBits, toHalf } from './f16.ts';
+import { fromHalfBits, toHalf } from '../math/float16.ts';
 
 export type OptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
 

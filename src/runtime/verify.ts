@@ -4,7 +4,8 @@
  * what a model computes (cleanup).
  */
 import { createSession, runBatch } from './ort.ts';
-import { mulberry32, planFeeds } from './latency.ts';
+import { mulberry32 } from '../math/random.ts';
+import { planFeeds } from './latency.ts';
 
 export interface OutputDiff {
   output: string;

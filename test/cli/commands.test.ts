@@ -4,22 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.ts';
 import { GraphBuilder } from '../../src/ir/builder.ts';
 import { loadModel } from '../../src/io/load.ts';
 import { saveModel } from '../../src/io/save.ts';
 import { randomFloats } from '../helpers/run-model.ts';
+import { cli } from '../helpers/cli.ts';
 
-const sink = () => {
-  let text = '';
-  return { write: (s: string) => (text += s), get text() { return text; } };
-};
-async function cli(...argv: string[]) {
-  const out = sink();
-  const err = sink();
-  const code = await main(argv, { stdout: out, stderr: err });
-  return { code, out: out.text, err: err.text };
-}
 
 let dir: string;
 let model: string;

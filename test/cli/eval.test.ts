@@ -2,21 +2,11 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.ts';
 import { readNpz } from '../../src/data/npz.ts';
 import { GraphBuilder } from '../../src/ir/builder.ts';
 import { saveModel } from '../../src/io/save.ts';
+import { cli } from '../helpers/cli.ts';
 
-const sink = () => {
-  let text = '';
-  return { write: (s: string) => (text += s), get text() { return text; } };
-};
-async function cli(...argv: string[]) {
-  const out = sink();
-  const err = sink();
-  const code = await main(argv, { stdout: out, stderr: err });
-  return { code, out: out.text, err: err.text };
-}
 
 const CALIB = 'fixtures/data/mnist-calib.npz';
 const TEST = 'fixtures/data/mnist-test.npz';

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.ts';
 import { createSession, runBatch } from '../../src/runtime/ort.ts';
-import { measureLatency, mulberry32, percentile, planFeeds, summarize } from '../../src/runtime/latency.ts';
+import { mulberry32 } from '../../src/math/random.ts';
+import { measureLatency, percentile, planFeeds, summarize } from '../../src/runtime/latency.ts';
 import { classifier, identity, mixedInputs } from './tiny-model.ts';
 
 describe('runtime/latency', () => {

@@ -3,7 +3,7 @@ import { InputError } from '../../src/errors.ts';
 import { AccuracyMeter } from '../../src/report/metrics.ts';
 import { collectDataset, createSession, runBatch, runDataset } from '../../src/runtime/ort.ts';
 import type { Batch } from '../../src/runtime/ort.ts';
-import { fromHalfBits, toHalfBits } from '../../src/runtime/f16.ts';
+import { fromHalfBits, toHalfBits } from '../../src/math/float16.ts';
 import * as ort from 'onnxruntime-node';
 import { classifier, FLOAT16, identity, mixedInputs, referenceClassifier } from './tiny-model.ts';
 import type { Dim } from './tiny-model.ts';

@@ -1,7 +1,8 @@
 /** `shrinkray inspect <model>`: what is in a model, for people (tables) or machines (--json). */
 import { loadModel } from '../../io/load.ts';
 import { summarizeModel, type ModelSummary } from '../../inspect/summary.ts';
-import { formatBytes, formatCount, formatPercent, table } from '../format.ts';
+import { formatSize } from '../../report/size.ts';
+import { formatCount, formatPercent, table } from '../format.ts';
 import type { CliIO, GlobalArgs } from '../io.ts';
 
 export interface InspectArgs extends GlobalArgs {
@@ -22,18 +23,18 @@ function render(path: string, s: ModelSummary, top: number): string {
     `  ir ${s.irVersion}${s.producer ? `, producer ${s.producer}` : ''}; opsets ${Object.entries(s.opsets).map(([d, v]) => `${d} ${v}`).join(', ')}`,
     `  inputs:  ${s.inputs.map(io).join('; ')}`,
     `  outputs: ${s.outputs.map(io).join('; ')}`,
-    `  ${formatCount(s.nodes)} nodes${s.subgraphs ? ` (${s.subgraphs} subgraphs)` : ''}; ${formatCount(s.params)} parameters, ${formatBytes(s.weightBytes)}, sparsity ${formatPercent(s.sparsity)}`,
-    `  dtypes: ${Object.entries(s.dtypes).map(([d, v]) => `${d} ${formatCount(v.params)} (${formatBytes(v.bytes)})`).join(', ') || 'none'}`,
-    `  external data: ${s.externalData.tensors ? `${s.externalData.tensors} tensors, ${formatBytes(s.externalData.bytes)} in ${s.externalData.files.join(', ')}` : 'none'}`,
+    `  ${formatCount(s.nodes)} nodes${s.subgraphs ? ` (${s.subgraphs} subgraphs)` : ''}; ${formatCount(s.params)} parameters, ${formatSize(s.weightBytes)}, sparsity ${formatPercent(s.sparsity)}`,
+    `  dtypes: ${Object.entries(s.dtypes).map(([d, v]) => `${d} ${formatCount(v.params)} (${formatSize(v.bytes)})`).join(', ') || 'none'}`,
+    `  external data: ${s.externalData.tensors ? `${s.externalData.tensors} tensors, ${formatSize(s.externalData.bytes)} in ${s.externalData.files.join(', ')}` : 'none'}`,
     '',
   ];
   const ops = table(
     ['op type', 'count', 'params', 'bytes'],
-    s.opTypes.map((r) => [r.op, r.count, formatCount(r.params), formatBytes(r.bytes)]),
+    s.opTypes.map((r) => [r.op, r.count, formatCount(r.params), formatSize(r.bytes)]),
   );
   const layers = table(
     ['layer', 'op', 'params', 'bytes', 'sparsity'],
-    s.layers.slice(0, top).map((r) => [r.node, r.op, formatCount(r.params), formatBytes(r.bytes), formatPercent(r.sparsity)]),
+    s.layers.slice(0, top).map((r) => [r.node, r.op, formatCount(r.params), formatSize(r.bytes), formatPercent(r.sparsity)]),
   );
   return `${lines.join('\n')}\n${ops}\n${layers}`;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fromHalfBits, toHalf, toHalfBits } from '../../src/runtime/f16.ts';
+import { fromHalfBits, toHalf, toHalfBits } from '../../src/math/float16.ts';
 
 // Bit patterns from the IEEE 754 binary16 tables.
 describe('runtime/f16', () => {
