@@ -2,9 +2,11 @@
 import { InputError } from '../src/errors.ts';
 import type { Pass } from '../src/pipeline/pass.ts';
 import { cleanup } from './cleanup.ts';
+import { quantize } from './quantize.ts';
 
 export const passes: Readonly<Record<string, Pass>> = {
   [cleanup.name]: cleanup as unknown as Pass,
+  [quantize.name]: quantize as unknown as Pass,
 };
 
 export function getPass(name: string): Pass {

@@ -1,0 +1,182 @@
+/**
+ * QDQ format: the float graph with QuantizeLinear → DequantizeLinear pairs on every
+ * quantized activation and DequantizeLinear on int8 weights and int32 biases. onnxruntime
+ * fuses DQ → Conv → Q into QLinearConv (and the same for MatMul, Gemm, Add …), while any
+ * runtime that knows Q/DQ can run it. A quantized tensor keeps its name (the DQ output
+ * carries it), so per-layer comparisons with the float model are by name.
+ */
+import { float, type Node } from '../ir/node.ts';
+import type { Model } from '../ir/model.ts';
+import { cloneNode, GraphEmitter } from './emit.ts';
+import type { GraphFacts, NodePlan, Plan } from './plan.ts';
+import { affineParams, qrange, quantizeAffine, quantizeBias, tensorMaxAbs, type AffineParams } from './scales.ts';
+import type { QuantWeight, WeightQuantizer } from './weights.ts';
+
+export interface EmitContext {
+  plan: Plan;
+  facts: GraphFacts;
+  weights: WeightQuantizer;
+  /** Quantization parameters of a planned tensor (shared within its group). */
+  params: (tensor: string) => AffineParams;
+  activationType: 'uint8' | 'int8';
+  /** Bias codes clamped to the int32 range (reported). */
+  clampedBias?: { count: number };
+  /** Filled by the QOperator emitter: planned tensor → name of its 8-bit version. */
+  intNames?: Map<string, string>;
+}
+
+export const zeroPointArray = (type: 'uint8' | 'int8', zp: number) => (type === 'uint8' ? Uint8Array.of(zp) : Int8Array.of(zp));
+
+/** Gemm's alpha is folded into the weight and beta into the bias before quantizing. */
+export function gemmFactors(p: NodePlan): { alpha: number; beta: number } {
+  if (p.node.opType !== 'Gemm') return { alpha: 1, beta: 1 };
+  return { alpha: p.node.getFloat('alpha', 1), beta: p.node.getFloat('beta', 1) };
+}
+
+/** Shared by both formats: int8 weight codes, int32 bias codes, per-tensor codes of constant operands. */
+export class QuantizedConstants {
+  constructor(
+    readonly e: GraphEmitter,
+    private readonly ctx: EmitContext,
+  ) {}
+
+  weight(p: NodePlan): { name: string; q: QuantWeight; scale: string; zeroPoint: string } {
+    const w = p.weight!;
+    const src = p.node.inputs[w.index]!;
+    const { alpha } = gemmFactors(p);
+    const key = `w:${src}:${w.axis ?? ''}:${alpha}`;
+    const q = this.ctx.weights.weight(src, w.axis, alpha);
+    const perCh = w.axis !== undefined;
+    const dims = perCh ? [q.scales.length] : [];
+    this.e.replaced.add(src);
+    return {
+      q,
+      name: this.e.constant(`${src}_quantized`, q.values, q.dims, key),
+      scale: this.e.constant(`${src}_scale`, q.scales, dims, `${key}:s`),
+      zeroPoint: this.e.constant(`${src}_zero_point`, new Int8Array(q.scales.length), dims, `${key}:z`),
+    };
+  }
+
+  bias(p: NodePlan, inputScale: number, q: QuantWeight): { name: string; scale: string; zeroPoint: string; scales: Float32Array } {
+    const src = p.node.inputs[p.bias!]!;
+    const { beta } = gemmFactors(p);
+    const key = `b:${src}:${inputScale}:${q.scales.join(',')}:${beta}`;
+    const { scales, values, clamped } = quantizeBias(this.ctx.weights.values(src, beta), inputScale, q.scales);
+    if (this.ctx.clampedBias && clamped) this.ctx.clampedBias.count += clamped;
+    const dims = scales.length > 1 ? [scales.length] : [];
+    this.e.replaced.add(src);
+    return {
+      scales,
+      name: this.e.constant(`${src}_quantized`, values, [values.length], key),
+      scale: this.e.constant(`${src}_scale`, scales, dims, `${key}:s`),
+      zeroPoint: this.e.constant(`${src}_zero_point`, new Int32Array(scales.length), dims, `${key}:z`),
+    };
+  }
+
+  /** A constant operand of Add/Mul, quantized per tensor over its own [min, max]. */
+  operand(src: string): { name: string; params: AffineParams; scale: string; zeroPoint: string } {
+    const type = this.ctx.activationType;
+    const t = this.ctx.weights.tensor(src);
+    const v = this.ctx.weights.values(src);
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const x of v) {
+      if (x < lo) lo = x;
+      if (x > hi) hi = x;
+    }
+    // A constant that is all one value (a scalar) is exact with a symmetric scale.
+    const params = lo === hi ? affineParams(-tensorMaxAbs(v), tensorMaxAbs(v), qrange(type)) : affineParams(lo, hi, qrange(type));
+    const key = `c:${src}`;
+    this.e.replaced.add(src);
+    return {
+      params,
+      name: this.e.constant(`${src}_quantized`, quantizeAffine(v, params, type), t.dims, key),
+      scale: this.e.constant(`${src}_scale`, Float32Array.of(params.scale), [], `${key}:s`),
+      zeroPoint: this.e.constant(`${src}_zero_point`, zeroPointArray(type, params.zeroPoint), [], `${key}:z`),
+    };
+  }
+
+  /** Scale and zero-point initializers of a planned activation tensor (one pair per group). */
+  activation(tensor: string): { scale: string; zeroPoint: string; params: AffineParams } {
+    const rep = this.ctx.plan.groupOf.get(tensor) ?? tensor;
+    const params = this.ctx.params(tensor);
+    return {
+      params,
+      scale: this.e.constant(`${rep}_scale`, Float32Array.of(params.scale), [], `a:${rep}:s`),
+      zeroPoint: this.e.constant(`${rep}_zero_point`, zeroPointArray(this.ctx.activationType, params.zeroPoint), [], `a:${rep}:z`),
+    };
+  }
+}
+
+export function emitQdq(model: Model, ctx: EmitContext): Model {
+  const e = new GraphEmitter(model);
+  const k = new QuantizedConstants(e, ctx);
+  const { plan } = ctx;
+  const quantized = new Set(plan.tensors);
+  const qdq = (tensor: string, from: string, to: string) => {
+    const a = k.activation(tensor);
+    const q = e.fresh(`${tensor}_QuantizeLinear_Output`);
+    e.node('QuantizeLinear', [from, a.scale, a.zeroPoint], [q]);
+    e.node('DequantizeLinear', [q, a.scale, a.zeroPoint], [to]);
+  };
+  // Graph inputs keep their names; their readers switch to the dequantized copy.
+  const renamed = new Map<string, string>();
+  for (const v of model.graph.inputs) {
+    if (!quantized.has(v.name)) continue;
+    const dq = e.fresh(`${v.name}_DequantizeLinear_Output`);
+    qdq(v.name, v.name, dq);
+    renamed.set(v.name, dq);
+  }
+  for (const node of model.graph.nodes) {
+    if (plan.fused.has(node)) continue;
+    const c = cloneNode(node);
+    c.inputs = c.inputs.map((i) => renamed.get(i) ?? i);
+    const p = plan.nodes.get(node);
+    if (p) rewriteConstants(c, p, k, ctx);
+    // Every planned output: the node writes `<t>_float`, Q/DQ turn it back into `<t>`.
+    const after: string[][] = [];
+    c.outputs = c.outputs.map((o) => {
+      if (!o || !quantized.has(o)) return o;
+      const pre = e.fresh(`${o}_float`);
+      after.push([o, pre]);
+      return pre;
+    });
+    e.push(c);
+    for (const [o, pre] of after) qdq(o!, pre!, o!);
+  }
+  return e.build();
+}
+
+function rewriteConstants(c: Node, p: NodePlan, k: QuantizedConstants, ctx: EmitContext): void {
+  c.outputs = [...p.outputs];
+  const e = k.e;
+  if (p.weight) {
+    const w = k.weight(p);
+    const dq = e.once(`wdq:${w.name}`, () => {
+      const out = e.fresh(`${p.node.inputs[p.weight!.index]}_DequantizeLinear_Output`);
+      e.node('DequantizeLinear', [w.name, w.scale, w.zeroPoint], [out], w.q.axis !== undefined ? { axis: w.q.axis } : {});
+      return out;
+    });
+    c.inputs[p.weight.index] = dq;
+    if (p.node.opType === 'Gemm') c.setAttr('alpha', float(1));
+    if (p.bias !== undefined) {
+      const b = k.bias(p, ctx.params(p.node.inputs[p.acts[0]!]!).scale, w.q);
+      const out = e.once(`bdq:${b.name}`, () => {
+        const o = e.fresh(`${p.node.inputs[p.bias!]}_DequantizeLinear_Output`);
+        e.node('DequantizeLinear', [b.name, b.scale, b.zeroPoint], [o], b.scales.length > 1 ? { axis: 0 } : {});
+        return o;
+      });
+      c.inputs[p.bias] = out;
+      if (p.node.opType === 'Gemm') c.setAttr('beta', float(1));
+    }
+  }
+  for (const i of p.consts) {
+    const src = p.node.inputs[i]!;
+    const q = k.operand(src);
+    c.inputs[i] = e.once(`cdq:${q.name}`, () => {
+      const o = e.fresh(`${src}_DequantizeLinear_Output`);
+      e.node('DequantizeLinear', [q.name, q.scale, q.zeroPoint], [o]);
+      return o;
+    });
+  }
+}

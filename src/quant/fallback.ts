@@ -1,0 +1,116 @@
+/**
+ * Accuracy-driven fallback. Each layer's sensitivity is measured by quantizing it alone and
+ * comparing the model's outputs with float (SQNR on calibration samples); then layers return
+ * to float, most sensitive first, until the accuracy drop on the evaluation set is within
+ * budget. A budget that only the float model meets is a failed check.
+ */
+import { CheckError } from '../errors.ts';
+import type { Model } from '../ir/model.ts';
+import type { Node } from '../ir/node.ts';
+import { modelToBytes } from '../io/save.ts';
+import { Runner, forEachBatch, type InputSource } from './run.ts';
+import type { FallbackReport, Sensitivity } from './types.ts';
+import type { Variant, VariantBuilder } from './variants.ts';
+
+const label = (n: Node) => n.name || n.label;
+
+/** Output SQNR of each layer quantized alone, most sensitive (lowest) first. */
+export async function rankSensitivity(
+  floatModel: Model,
+  builder: VariantBuilder,
+  source: InputSource,
+  progress?: (fraction: number, label?: string) => void,
+): Promise<Array<Sensitivity & { layer: Node }>> {
+  const outputs = floatModel.graph.outputs.map((o) => o.name);
+  const reference: Array<Map<string, Float32Array>> = [];
+  const floatRunner = await Runner.open(modelToBytes(floatModel), 'the float model');
+  try {
+    await forEachBatch(floatRunner, source, outputs, (out) => {
+      reference.push(out);
+    });
+  } finally {
+    await floatRunner.release();
+  }
+  const result: Array<Sensitivity & { layer: Node }> = [];
+  for (const [i, layer] of builder.layers.entries()) {
+    progress?.(i / builder.layers.length, `sensitivity ${label(layer)}`);
+    const others = new Map(builder.layers.filter((l) => l !== layer).map((l) => [l, 'sensitivity probe']));
+    const v = await builder.build(others);
+    const runner = await Runner.open(modelToBytes(v.model), `the model with only ${label(layer)} quantized`);
+    let signal = 0;
+    let noise = 0;
+    let b = 0;
+    try {
+      await forEachBatch(runner, source, outputs, (out) => {
+        const ref = reference[b++]!;
+        for (const name of outputs) {
+          const r = ref.get(name)!;
+          const q = out.get(name)!;
+          for (let j = 0; j < r.length; j++) {
+            signal += r[j]! * r[j]!;
+            noise += (r[j]! - q[j]!) ** 2;
+          }
+        }
+      });
+    } finally {
+      await runner.release();
+    }
+    const outputSqnrDb = noise === 0 ? Infinity : signal === 0 ? -Infinity : 10 * Math.log10(signal / noise);
+    result.push({ layer, node: label(layer), opType: layer.opType, outputSqnrDb });
+  }
+  return result.sort((a, b) => a.outputSqnrDb - b.outputSqnrDb);
+}
+
+export interface FallbackArgs {
+  floatModel: Model;
+  builder: VariantBuilder;
+  evaluate: (model: Uint8Array) => Promise<number>;
+  /** Percentage points. */
+  budget: number;
+  source: InputSource;
+  progress?: (fraction: number, label?: string) => void;
+  note?: (message: string) => void;
+}
+
+export async function fallbackToBudget(a: FallbackArgs): Promise<{ variant: Variant; report: FallbackReport; floatLayers: Map<Node, string> }> {
+  const floatAccuracy = await a.evaluate(modelToBytes(a.floatModel));
+  let variant = await a.builder.build(new Map());
+  const quantizedAccuracy = await a.evaluate(modelToBytes(variant.model));
+  const drop = (acc: number) => (floatAccuracy - acc) * 100;
+  const report: FallbackReport = {
+    budget: a.budget,
+    floatAccuracy,
+    quantizedAccuracy,
+    finalAccuracy: quantizedAccuracy,
+    finalDrop: drop(quantizedAccuracy),
+    sensitivity: [],
+    steps: [{ floatLayers: [], accuracy: quantizedAccuracy }],
+    keptFloat: [],
+  };
+  const floatLayers = new Map<Node, string>();
+  if (report.finalDrop <= a.budget) return { variant, report, floatLayers };
+
+  const ranked = await rankSensitivity(a.floatModel, a.builder, a.source, (f, l) => a.progress?.(0.5 * f, l));
+  report.sensitivity = ranked.map(({ node, opType, outputSqnrDb }) => ({ node, opType, outputSqnrDb }));
+  for (const [rank, s] of ranked.entries()) {
+    if (floatLayers.size === a.builder.layers.length - 1) {
+      const msg =
+        `accuracy budget ${a.budget} pt cannot be met: with ${floatLayers.size} of ${a.builder.layers.length} layers in float ` +
+        `the drop is still ${report.finalDrop.toFixed(2)} pt (float ${(floatAccuracy * 100).toFixed(2)} %); only the float model meets it`;
+      a.note?.(`fallback: ${msg}. Sensitivity (output SQNR with the layer quantized alone): ${ranked.map((r) => `${r.node} ${r.outputSqnrDb.toFixed(1)} dB`).join(', ')}`);
+      throw new CheckError(msg);
+    }
+    const before = report.finalDrop;
+    floatLayers.set(s.layer, `returned to float by fallback: sensitivity rank ${rank + 1} (output SQNR ${s.outputSqnrDb.toFixed(1)} dB with only it quantized)`);
+    a.progress?.(0.5 + (0.5 * (rank + 1)) / ranked.length, `fallback: ${s.node} to float`);
+    variant = await a.builder.build(floatLayers);
+    const acc = await a.evaluate(modelToBytes(variant.model));
+    report.steps.push({ floatLayers: [...floatLayers.keys()].map(label), accuracy: acc });
+    report.finalAccuracy = acc;
+    report.finalDrop = drop(acc);
+    report.keptFloat.push(s.node);
+    a.note?.(`fallback: kept ${s.node} (${s.opType}) in float, sensitivity rank ${rank + 1} (output SQNR ${s.outputSqnrDb.toFixed(1)} dB alone); drop ${before.toFixed(2)} → ${report.finalDrop.toFixed(2)} pt`);
+    if (report.finalDrop <= a.budget) break;
+  }
+  return { variant, report, floatLayers };
+}

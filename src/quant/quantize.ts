@@ -1,0 +1,191 @@
+/**
+ * int8 quantization of a model, in place: analysis, calibration, emission (QDQ, QOperator
+ * or dynamic), optional accuracy-driven fallback and per-layer diagnostics, and a runtime
+ * check in onnxruntime-node before anything is changed. The `quantize` pass and the CLI
+ * call this; it never prints or exits.
+ */
+import { classLabels, toFloat32, type Dataset } from '../data/dataset.ts';
+import { InputError } from '../errors.ts';
+import type { Model } from '../ir/model.ts';
+import type { Node } from '../ir/node.ts';
+import { modelToBytes } from '../io/save.ts';
+import { constantValues, inferShapes } from '../ops/infer.ts';
+import { opSpec } from '../ops/registry.ts';
+import { AccuracyMeter } from '../report/metrics.ts';
+import { createSession, runDataset } from '../runtime/ort.ts';
+import { ActivationStats } from './calibrate.ts';
+import { CALIBRATION_METHODS } from './calibrators.ts';
+import { checkRuns } from './check.ts';
+import { compareLayers, formatLayerErrors } from './debug.ts';
+import { commitModel } from './emit.ts';
+import { fallbackToBudget } from './fallback.ts';
+import { DEFAULT_OP_TYPES, SUPPORTED_OP_TYPES } from './ops.ts';
+import { ioLayers, type GraphFacts, type Selection } from './plan.ts';
+import type { InputSource } from './run.ts';
+import { QUANTIZE_DEFAULTS, type QuantizeInputs, type QuantizeOptions, type QuantizeResult } from './types.ts';
+import { dynamicBuilder, staticBuilder, type Variant, type VariantBuilder } from './variants.ts';
+
+export function analyzeGraph(model: Model): GraphFacts {
+  const graph = model.graph;
+  return { graph, types: inferShapes(model), consts: constantValues(graph), index: graph.index() };
+}
+
+/** Ops that show a model is quantized already. */
+function alreadyQuantized(model: Model): Node | undefined {
+  const integer = /^(QLinear|DynamicQuantize|MatMulInteger|ConvInteger|QGemm|MatMulNBits|QAttention|DequantizeLinear|QuantizeLinear)/;
+  return model.graph.nodes.find((n) => opSpec(n)?.category === 'quantization' || integer.test(n.opType));
+}
+
+function validate(model: Model, o: QuantizeOptions): void {
+  const bad = (msg: string) => new InputError(`quantize: ${msg}`);
+  if (!['static', 'dynamic'].includes(o.mode)) throw bad(`mode must be static or dynamic, got '${o.mode}'`);
+  if (!['qdq', 'qoperator'].includes(o.format)) throw bad(`format must be qdq or qoperator, got '${o.format}'`);
+  if (!['uint8', 'int8'].includes(o.activationType)) throw bad(`activationType must be uint8 or int8, got '${o.activationType}'`);
+  if (!CALIBRATION_METHODS.includes(o.calibration)) throw bad(`calibration must be one of ${CALIBRATION_METHODS.join(', ')}, got '${o.calibration}'`);
+  if (!(o.percentile > 50 && o.percentile <= 100)) throw bad(`percentile must be in (50, 100], got ${o.percentile}`);
+  if (o.maxAccuracyDrop !== undefined && !(o.maxAccuracyDrop >= 0)) throw bad(`maxAccuracyDrop must be ≥ 0 percentage points, got ${o.maxAccuracyDrop}`);
+  const unknown = o.opTypes.filter((t) => !SUPPORTED_OP_TYPES.includes(t));
+  if (unknown.length) throw bad(`cannot quantize op type(s) ${unknown.join(', ')} (supported: ${SUPPORTED_OP_TYPES.join(', ')})`);
+  const opset = model.opsets.get('') ?? 0;
+  const need = o.mode === 'dynamic' ? 11 : 10;
+  if (opset < need) throw bad(`the model imports opset ${opset}; ${o.mode} quantization needs opset ${need} or later`);
+  const q = alreadyQuantized(model);
+  if (q) throw bad(`the model is already quantized (node ${q.label})`);
+}
+
+function selection(model: Model, facts: GraphFacts, o: QuantizeOptions, notes: string[]): Selection {
+  const byName = new Map(model.graph.nodes.filter((n) => n.name).map((n) => [n.name, n]));
+  const find = (name: string, what: string) => {
+    const n = byName.get(name);
+    if (!n) throw new InputError(`quantize: ${what} names node '${name}', which is not in the main graph`);
+    return n;
+  };
+  const float = new Map<Node, string>();
+  const force = new Set<Node>();
+  for (const name of o.excludeNodes) float.set(find(name, 'excludeNodes'), 'excluded by excludeNodes');
+  for (const [name, precision] of Object.entries(o.recipe?.layers ?? {})) {
+    const n = find(name, 'the recipe');
+    if (precision === 'float') float.set(n, 'float in the recipe');
+    else if (precision === 'int8') force.add(n);
+    else throw new InputError(`quantize: the recipe gives node '${name}' precision '${String(precision)}' (int8 part: float or int8)`);
+  }
+  if (o.keepIoFloat) for (const n of ioLayers(facts)) if (!force.has(n)) float.set(n, 'first or last layer (keepIoFloat)');
+  let perChannel = o.perChannel;
+  if (perChannel && o.format === 'qdq' && o.mode === 'static' && model.opset() < 13) {
+    perChannel = false;
+    notes.push(`per-channel scales need opset 13 (per-axis DequantizeLinear); the model imports opset ${model.opset()}, so weights use one scale per tensor`);
+  }
+  return { opTypes: new Set(o.opTypes.length ? o.opTypes : DEFAULT_OP_TYPES), float, force, format: o.format, perChannel };
+}
+
+const label = (n: Node) => n.name || n.label;
+
+export async function quantizeModel(model: Model, options: Partial<QuantizeOptions> = {}, inputs: QuantizeInputs = {}): Promise<QuantizeResult> {
+  const o: QuantizeOptions = { ...QUANTIZE_DEFAULTS, ...options };
+  validate(model, o);
+  const notes: string[] = [];
+  const note = (m: string) => {
+    notes.push(m);
+    inputs.note?.(m);
+  };
+  const progress = (f: number, l?: string) => inputs.progress?.(Math.min(1, Math.max(0, f)), l);
+  const facts = analyzeGraph(model);
+  const sel = selection(model, facts, o, notes);
+  for (const n of notes) inputs.note?.(n);
+  if (model.graph.nodes.some((n) => n.subgraphs().length > 0)) note('nodes inside If/Loop/Scan subgraphs stay in float');
+
+  const calib: InputSource | undefined = inputs.calibration ? { dataset: inputs.calibration, limit: o.calibSamples, batchSize: o.calibBatch } : undefined;
+  const probeSource = (samples: number): InputSource =>
+    inputs.calibration ? { dataset: inputs.calibration, limit: Math.min(samples, o.calibSamples), batchSize: o.calibBatch } : { random: true, batches: 4 };
+
+  let builder: VariantBuilder;
+  const result: QuantizeResult = {
+    mode: o.mode,
+    format: o.mode === 'dynamic' ? 'dynamic' : o.format,
+    activationType: o.mode === 'dynamic' ? 'uint8' : o.activationType,
+    quantized: [],
+    keptFloat: [],
+    weights: 0,
+    notes,
+  };
+  if (o.mode === 'static') {
+    if (!calib) throw new InputError('quantize: static quantization needs calibration data (calib: an .npz, .npy or folder)');
+    const stats = new ActivationStats(o.bins);
+    builder = staticBuilder(model, facts, sel, o, stats, calib);
+    progress(0.05, 'calibration');
+    const started = performance.now();
+    // Collect every tensor the full plan needs in one pass over the data.
+    const first = await builder.build(new Map());
+    result.calibration = {
+      method: o.calibration,
+      samples: stats.samples,
+      tensors: stats.histograms.size,
+      histogramBytes: stats.stateBytes,
+      seconds: (performance.now() - started) / 1000,
+    };
+    return finish(first);
+  }
+  builder = dynamicBuilder(model, facts, sel, o, (d, t) => progress(0.05 + 0.6 * (d / t), `weights ${d}/${t}`));
+  return finish(await builder.build(new Map()));
+
+  async function finish(initial: Variant): Promise<QuantizeResult> {
+    let variant = initial;
+    const extraFloat = new Map<Node, string>();
+    if (o.maxAccuracyDrop !== undefined) {
+      if (!inputs.evaluate) throw new InputError('quantize: maxAccuracyDrop needs an evaluation data set (evalData)');
+      progress(0.3, 'fallback');
+      const fb = await fallbackToBudget({
+        floatModel: model,
+        builder,
+        evaluate: inputs.evaluate,
+        budget: o.maxAccuracyDrop,
+        source: probeSource(o.sensitivitySamples),
+        progress: (f, l) => progress(0.3 + 0.5 * f, l),
+        note,
+      });
+      variant = fb.variant;
+      result.fallback = fb.report;
+      for (const [n, why] of fb.floatLayers) extraFloat.set(n, why);
+      note(
+        `fallback: accuracy float ${(fb.report.floatAccuracy * 100).toFixed(2)} %, all-int8 ${(fb.report.quantizedAccuracy * 100).toFixed(2)} %, ` +
+          `final ${(fb.report.finalAccuracy * 100).toFixed(2)} % (drop ${fb.report.finalDrop.toFixed(2)} pt, budget ${o.maxAccuracyDrop} pt)` +
+          (fb.report.keptFloat.length ? `; in float: ${fb.report.keptFloat.join(', ')}` : ''),
+      );
+    }
+    if (o.debugLayers) {
+      progress(0.85, 'per-layer comparison');
+      result.layers = await compareLayers(model, variant, probeSource(o.debugSamples));
+      for (const line of formatLayerErrors(result.layers)) note(`debug: ${line}`);
+    }
+    progress(0.9, 'runtime check');
+    const what = `the ${o.mode === 'dynamic' ? 'dynamic' : o.format} int8 model`;
+    await checkRuns(modelToBytes(variant.model), what);
+    result.quantized = variant.quantized.map(label);
+    result.keptFloat = [...variant.skipped].map(([n, reason]) => ({ node: label(n), opType: n.opType, reason: extraFloat.get(n) ?? reason }));
+    result.weights = variant.weights;
+    if (variant.quantized.length === 0) note('no node was quantized');
+    commitModel(model, variant.model);
+    progress(1);
+    return result;
+  }
+}
+
+/** An `evaluate` callback: top-1 accuracy (fraction) of a model on a labelled data set. */
+export function accuracyEvaluator(ds: Dataset, opts: { limit?: number; batchSize?: number } = {}): (model: Uint8Array) => Promise<number> {
+  if (!ds.y) throw new InputError(`${ds.path}: accuracy needs labels (y) in the evaluation data set`);
+  return async (bytes) => {
+    const session = await createSession(bytes, { label: 'the model under evaluation' });
+    try {
+      const meter = new AccuracyMeter();
+      const batches = (async function* () {
+        for await (const b of ds.batches(opts.batchSize ?? 256, { limit: opts.limit })) {
+          yield { x: toFloat32(b.x, ds.x.dtype), shape: b.shape, y: classLabels(ds, b) };
+        }
+      })();
+      for await (const out of runDataset(session, batches)) meter.add(out.output, out.y!);
+      return meter.result().top1;
+    } finally {
+      await session.ort.release();
+    }
+  };
+}

@@ -1,0 +1,121 @@
+/**
+ * Builders of quantized variants of one float model: the same analysis, weights and
+ * calibration statistics, and a set of layers forced to float. Fallback and sensitivity
+ * build many variants; the chosen one is committed.
+ */
+import type { Model } from '../ir/model.ts';
+import type { Node } from '../ir/node.ts';
+import type { DType } from '../onnx/dtype.ts';
+import type { ActivationStats } from './calibrate.ts';
+import { affineParams, qrange, type AffineParams } from './scales.ts';
+import { emitDynamic, makeDynamicPlan, type DynamicWeight } from './emit-dynamic.ts';
+import { emitQdq, type EmitContext } from './emit-qdq.ts';
+import { emitQOperator } from './emit-qoperator.ts';
+import { groupTensors, makePlan, planLayers, type GraphFacts, type Plan, type Selection } from './plan.ts';
+import type { Range } from './calibrators.ts';
+import type { InputSource } from './run.ts';
+import type { ActivationType, QuantizeOptions } from './types.ts';
+import { WeightQuantizer } from './weights.ts';
+
+/** A quantized layer's output and how to read it back as float from the variant. */
+export interface LayerProbe {
+  node: Node;
+  /** Name of the float tensor in the source model. */
+  tensor: string;
+  /** What to fetch from the variant, and its dtype. */
+  fetch: { name: string; dtype: DType };
+  /** Set when the fetched value is 8-bit codes. */
+  dequantize?: AffineParams;
+}
+
+export interface Variant {
+  model: Model;
+  /** Quantized nodes (layers and value-preserving ops). */
+  quantized: Node[];
+  skipped: Map<Node, string>;
+  probes: LayerProbe[];
+  weights: number;
+}
+
+export interface VariantBuilder {
+  /** The layers fallback may return to float (those quantized when nothing extra is forced to float). */
+  readonly layers: Node[];
+  build(extraFloat: ReadonlyMap<Node, string>): Promise<Variant>;
+}
+
+/**
+ * Concat inputs share the output's range when each input's own range is at least half as
+ * wide (sharing then costs at most one bit); otherwise each keeps its own and the Concat
+ * requantizes (QLinearConcat).
+ */
+export function concatTies(plan: Plan, range: (t: string) => Range): string[][] {
+  const width = (t: string) => {
+    const r = range(t);
+    return Math.max(r.hi, 0) - Math.min(r.lo, 0);
+  };
+  const ties: string[][] = [];
+  for (const p of plan.nodes.values()) {
+    if (p.kind !== 'concat') continue;
+    const ins = p.acts.map((i) => p.node.inputs[i]!);
+    const out = p.outputs[0]!;
+    const w = width(out);
+    if (ins.every((t) => width(t) >= 0.5 * w)) ties.push([out, ...ins]);
+  }
+  return ties;
+}
+
+export function staticBuilder(model: Model, facts: GraphFacts, sel: Selection, o: QuantizeOptions, stats: ActivationStats, source: InputSource): VariantBuilder {
+  const weights = new WeightQuantizer(facts.consts);
+  const paramCache = new Map<string, AffineParams>();
+  const full = makePlan(facts, sel);
+  const type: ActivationType = o.activationType;
+  return {
+    layers: planLayers(full).map((p) => p.node),
+    async build(extraFloat) {
+      const plan = makePlan(facts, { ...sel, float: new Map([...sel.float, ...extraFloat]) });
+      await stats.collect(model, plan.tensors, source);
+      plan.groupOf = groupTensors(plan, concatTies(plan, (t) => stats.range([t], { method: o.calibration, percentile: o.percentile, type })));
+      const members = new Map<string, string[]>();
+      for (const [t, rep] of plan.groupOf) members.set(rep, [...(members.get(rep) ?? []), t]);
+      const params = (t: string): AffineParams => {
+        const group = members.get(plan.groupOf.get(t) ?? t) ?? [t];
+        const key = [...group].sort().join('\u0000');
+        let p = paramCache.get(key);
+        if (!p) {
+          const r = stats.range(group, { method: o.calibration, percentile: o.percentile, type });
+          p = affineParams(r.lo, r.hi, qrange(type));
+          paramCache.set(key, p);
+        }
+        return p;
+      };
+      const intNames = new Map<string, string>();
+      const ctx: EmitContext = { plan, facts, weights, params, activationType: type, intNames };
+      const built = o.format === 'qoperator' ? emitQOperator(model, ctx) : emitQdq(model, ctx);
+      const probes: LayerProbe[] = planLayers(plan).map((p) => {
+        const tensor = p.outputs[0]!;
+        const int = intNames.get(tensor);
+        return int ? { node: p.node, tensor, fetch: { name: int, dtype: type }, dequantize: params(tensor) } : { node: p.node, tensor, fetch: { name: tensor, dtype: 'float32' } };
+      });
+      const sources = new Set([...plan.nodes.values()].filter((p) => p.weight).map((p) => p.node.inputs[p.weight!.index]!));
+      return { model: built, quantized: [...plan.nodes.keys()], skipped: plan.skipped, probes, weights: sources.size };
+    },
+  };
+}
+
+export function dynamicBuilder(model: Model, facts: GraphFacts, sel: Selection, o: QuantizeOptions, onWeight?: (done: number, total: number) => void): VariantBuilder {
+  const full = makeDynamicPlan(facts, sel);
+  const cache = new Map<string, DynamicWeight>();
+  let first = true;
+  return {
+    layers: [...full.nodes.keys()],
+    async build(extraFloat) {
+      const plan = extraFloat.size === 0 ? full : makeDynamicPlan(facts, { ...sel, float: new Map([...sel.float, ...extraFloat]) });
+      // The first build streams weights one at a time and keeps nothing; later builds (fallback) reuse codes.
+      const built = emitDynamic(model, plan, facts, { perChannel: o.perChannel, onWeight, cache: first && o.maxAccuracyDrop === undefined ? undefined : cache });
+      first = false;
+      const probes = [...plan.nodes.keys()].map((node) => ({ node, tensor: node.outputs[0]!, fetch: { name: node.outputs[0]!, dtype: 'float32' as const } }));
+      const ws = new Set([...plan.nodes.keys()].map((n) => n.inputs[1]!));
+      return { model: built, quantized: [...plan.nodes.keys()], skipped: plan.skipped, probes, weights: ws.size };
+    },
+  };
+}

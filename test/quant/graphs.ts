@@ -1,0 +1,68 @@
+/** Tiny graphs and in-memory data sets for the int8 quantization tests. */
+import type { Dataset } from '../../src/data/dataset.ts';
+import { GraphBuilder } from '../../src/ir/builder.ts';
+import type { Model } from '../../src/ir/model.ts';
+import { randomFloats } from '../helpers/run-model.ts';
+
+/** A data set held in memory: x float32 [N, ...], optional int64 labels. */
+export function memoryDataset(x: Float32Array, shape: number[], y?: ArrayLike<number>): Dataset {
+  const n = shape[0]!;
+  const row = x.length / n;
+  const labels = y ? BigInt64Array.from(Array.from(y), (v) => BigInt(v)) : undefined;
+  return {
+    path: '<memory>',
+    x: { dtype: 'float32', shape },
+    ...(labels && { y: { dtype: 'int64' as const, shape: [n] } }),
+    length: n,
+    async *batches(batchSize: number, opts: { limit?: number } = {}) {
+      const total = Math.min(n, opts.limit ?? n);
+      for (let s = 0; s < total; s += batchSize) {
+        const k = Math.min(batchSize, total - s);
+        yield { start: s, x: x.subarray(s * row, (s + k) * row), shape: [k, ...shape.slice(1)], ...(labels && { y: labels.subarray(s, s + k) }) };
+      }
+    },
+    async close() {},
+  };
+}
+
+/** Random inputs in [-1, 1) as a data set. */
+export function randomDataset(shape: number[], seed = 11): Dataset {
+  return memoryDataset(randomFloats(shape.reduce((a, b) => a * b, 1), seed), shape);
+}
+
+/** Conv(+bias) → Relu → MaxPool → Conv → Concat(with MaxPool) → Flatten → Gemm(transB) → Add. */
+export function convNet(): Model {
+  const b = new GraphBuilder('convnet', { opsets: { '': 17 } });
+  const x = b.input('x', 'float32', ['N', 3, 8, 8]);
+  const w1 = b.initializer('w1', randomFloats(8 * 3 * 9, 2).map((v, i) => v * (1 + (i % 8))), [8, 3, 3, 3]);
+  const b1 = b.initializer('b1', randomFloats(8, 3), [8]);
+  const [c1] = b.node('Conv', [x, w1, b1], { pads: [1, 1, 1, 1] }, { name: 'conv1' });
+  const [r1] = b.node('Relu', [c1], {}, { name: 'relu1' });
+  const [p1] = b.node('MaxPool', [r1], { kernel_shape: [2, 2], strides: [2, 2] }, { name: 'pool1' });
+  const w2 = b.initializer('w2', randomFloats(8 * 8 * 9, 4), [8, 8, 3, 3]);
+  const [c2] = b.node('Conv', [p1, w2], { pads: [1, 1, 1, 1] }, { name: 'conv2' });
+  const [cat] = b.node('Concat', [c2, p1], { axis: 1 }, { name: 'concat' });
+  const [f] = b.node('Flatten', [cat], {}, { name: 'flatten' });
+  const w3 = b.initializer('w3', randomFloats(10 * 256, 5).map((v) => v * 0.2), [10, 256]);
+  const b3 = b.initializer('b3', randomFloats(10, 6), [10]);
+  const [g] = b.node('Gemm', [f, w3, b3], { transB: 1 }, { name: 'fc' });
+  const k = b.initializer('k', randomFloats(10, 7), [10]);
+  const [y] = b.node('Add', [g, k], {}, { name: 'add', outputs: ['y'] });
+  b.output(y, 'float32', ['N', 10]);
+  return b.build();
+}
+
+/** MatMul [K,N] → Add bias → Relu → MatMul. */
+export function mlp(k = 16, hidden = 32, out = 8): Model {
+  const b = new GraphBuilder('mlp');
+  const x = b.input('x', 'float32', ['N', k]);
+  const w1 = b.initializer('w1', randomFloats(k * hidden, 21), [k, hidden]);
+  const [m1] = b.node('MatMul', [x, w1], {}, { name: 'mm1' });
+  const bias = b.initializer('bias1', randomFloats(hidden, 22), [hidden]);
+  const [a1] = b.node('Add', [m1, bias], {}, { name: 'bias_add' });
+  const [r] = b.node('Relu', [a1], {}, { name: 'relu' });
+  const w2 = b.initializer('w2', randomFloats(hidden * out, 23), [hidden, out]);
+  b.node('MatMul', [r, w2], {}, { name: 'mm2', outputs: ['y'] });
+  b.output('y', 'float32', ['N', out]);
+  return b.build();
+}

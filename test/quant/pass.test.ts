@@ -1,0 +1,55 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { writeNpz } from '../../src/data/npz.ts';
+import { InputError } from '../../src/errors.ts';
+import { loadModel } from '../../src/io/load.ts';
+import { modelToBytes } from '../../src/io/save.ts';
+import { runPipeline } from '../../src/pipeline/run.ts';
+import { getPass } from '../../passes/index.ts';
+import { randomFloats } from '../helpers/run-model.ts';
+import { convNet } from './graphs.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'shrinkray-quant-pass-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function npz(name: string, n: number, labels = false): Promise<string> {
+  const path = join(dir, name);
+  const x = randomFloats(n * 3 * 8 * 8, n);
+  await writeNpz(path, { x: { dtype: 'float32', shape: [n, 3, 8, 8], data: x }, ...(labels && { y: { dtype: 'int64', shape: [n], data: new BigInt64Array(n) } }) });
+  return path;
+}
+
+describe('quantize: the pass', () => {
+  it('quantize: runs from string options as the CLI passes them, and notes what stayed float', async () => {
+    const calib = await npz('calib.npz', 48);
+    const model = await loadModel(modelToBytes(convNet()));
+    const notes: string[] = [];
+    const r = await runPipeline(model, [{ pass: getPass('quantize'), options: { calib, calibSamples: '32', format: 'qoperator', excludeNodes: 'fc', debugLayers: 'true' } }], {
+      onNote: (m) => notes.push(m),
+    });
+    expect(r.stages[0]!.changes).toEqual({ nodesQuantized: 5, weightsQuantized: 2, keptFloat: 2 });
+    expect(notes).toContain('kept add (Add) in float: no input comes from a quantized layer');
+    expect(notes).toContain('kept fc (Gemm) in float: excluded by excludeNodes');
+    expect(notes.filter((n) => n.startsWith('debug: '))).toHaveLength(2); // conv1, conv2
+    expect(model.graph.nodes.map((n) => n.opType)).toContain('QLinearConv');
+    expect(r.stages[0]!.bytes).toBeLessThan(r.inputBytes);
+  });
+
+  it('quantize: a recipe file and the fallback options reach the quantizer', async () => {
+    const calib = await npz('calib2.npz', 32);
+    const evalData = await npz('eval.npz', 32, true);
+    const recipe = join(dir, 'recipe.json');
+    writeFileSync(recipe, JSON.stringify({ layers: { conv1: 'float' } }));
+    const model = await loadModel(modelToBytes(convNet()));
+    const notes: string[] = [];
+    const r = await runPipeline(model, [{ pass: getPass('quantize'), options: { calib, recipe, maxAccuracyDrop: '100', evalData } }], { onNote: (m) => notes.push(m) });
+    expect(r.stages[0]!.changes).toMatchObject({ keptFloat: 1, returnedToFloat: 0 });
+    expect(notes).toContain('kept conv1 (Conv) in float: float in the recipe');
+    expect(notes.some((n) => /^fallback: accuracy float [\d.]+ %, all-int8 [\d.]+ %, final [\d.]+ % \(drop -?[\d.]+ pt, budget 100 pt\)$/.test(n))).toBe(true);
+    await expect(runPipeline(await loadModel(modelToBytes(convNet())), [{ pass: getPass('quantize'), options: { calib, maxAccuracyDrop: '1' } }])).rejects.toThrow(InputError);
+    writeFileSync(recipe, '{"conv1": "float"}');
+    await expect(runPipeline(await loadModel(modelToBytes(convNet())), [{ pass: getPass('quantize'), options: { calib, recipe } }])).rejects.toThrow(/a recipe is/);
+  });
+});

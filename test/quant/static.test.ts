@@ -1,0 +1,254 @@
+import { describe, expect, it } from 'vitest';
+import { CheckError, InputError } from '../../src/errors.ts';
+import { GraphBuilder, float } from '../../src/ir/builder.ts';
+import { Graph } from '../../src/ir/graph.ts';
+import type { Model } from '../../src/ir/model.ts';
+import { Node } from '../../src/ir/node.ts';
+import { ValueInfo } from '../../src/ir/value.ts';
+import { loadModel } from '../../src/io/load.ts';
+import { modelToBytes } from '../../src/io/save.ts';
+import { checkRuns } from '../../src/quant/check.ts';
+import { quantizeModel } from '../../src/quant/quantize.ts';
+import type { QuantizeOptions } from '../../src/quant/types.ts';
+import { randomFloats, runModel } from '../helpers/run-model.ts';
+import { convNet, randomDataset } from './graphs.ts';
+
+const ops = (m: Model) => m.graph.nodes.map((n) => n.opType);
+const count = (m: Model, op: string) => ops(m).filter((o) => o === op).length;
+
+/** Quantizes a copy; returns the float bytes, the quantized model and the result. */
+async function quantize(model: Model, options: Partial<QuantizeOptions>, calibShape: number[]) {
+  const before = modelToBytes(model);
+  const copy = await loadModel(before);
+  const result = await quantizeModel(copy, options, { calibration: randomDataset(calibShape) });
+  return { before, after: copy, result };
+}
+
+async function outputs(before: Uint8Array, after: Model, dims: number[]) {
+  const feeds = { x: { data: randomFloats(dims.reduce((a, b) => a * b, 1), 99), dims } };
+  return [await runModel(before, feeds), await runModel(after, feeds)] as const;
+}
+
+/** Output SQNR (dB) of the quantized model against float, on fresh random inputs. */
+async function outputSqnr(before: Uint8Array, after: Model, dims: number[]): Promise<number> {
+  const [a, b] = await outputs(before, after, dims);
+  let signal = 0;
+  let noise = 0;
+  for (const [k, va] of Object.entries(a)) va.forEach((v, i) => ((signal += v * v), (noise += (v - b[k]![i]!) ** 2)));
+  return 10 * Math.log10(signal / noise);
+}
+
+/** Largest output difference relative to the largest float output, on fresh random inputs. */
+async function relativeError(before: Uint8Array, after: Model, dims: number[]): Promise<number> {
+  const [a, b] = await outputs(before, after, dims);
+  let diff = 0;
+  let ref = 0;
+  for (const [k, va] of Object.entries(a)) {
+    const vb = b[k]!;
+    expect(vb.length).toBe(va.length);
+    for (let i = 0; i < va.length; i++) {
+      diff = Math.max(diff, Math.abs(va[i]! - vb[i]!));
+      ref = Math.max(ref, Math.abs(va[i]!));
+    }
+  }
+  return diff / ref;
+}
+
+function residualNet(): Model {
+  const b = new GraphBuilder('residual');
+  b.input('x', 'float32', ['N', 4, 6, 6]);
+  b.initializer('w1', randomFloats(4 * 4 * 9, 71), [4, 4, 3, 3]);
+  b.initializer('w2', randomFloats(4 * 4 * 9, 72), [4, 4, 3, 3]);
+  b.initializer('lo', Float32Array.of(0), []);
+  b.initializer('hi', Float32Array.of(6), []);
+  const [c1] = b.node('Conv', ['x', 'w1'], { pads: [1, 1, 1, 1] }, { name: 'conv1' });
+  const [r] = b.node('Clip', [c1, 'lo', 'hi'], {}, { name: 'relu6' });
+  const [c2] = b.node('Conv', [r, 'w2'], { pads: [1, 1, 1, 1] }, { name: 'conv2' });
+  const [s] = b.node('Add', [r, c2], {}, { name: 'residual' });
+  const [p] = b.node('GlobalAveragePool', [s], {}, { name: 'gap' });
+  const [f] = b.node('Reshape', [p, b.initializer('shape', BigInt64Array.of(0n, -1n), [2])], {}, { name: 'reshape' });
+  b.node('Sigmoid', [f], {}, { name: 'sigmoid', outputs: ['y'] });
+  b.output('y', 'float32', ['N', 4]);
+  return b.build();
+}
+
+function gemmNet(transB: number): Model {
+  const b = new GraphBuilder('gemm');
+  b.input('x', 'float32', ['N', 12]);
+  b.initializer('w', randomFloats(12 * 5, 81), transB ? [5, 12] : [12, 5]);
+  b.initializer('c', randomFloats(5, 82), [5]);
+  b.node('Gemm', ['x', 'w', 'c'], { transB, alpha: 0.75, beta: float(1.5) }, { name: 'gemm', outputs: ['g'] });
+  b.node('MatMul', ['g', b.initializer('w2', randomFloats(15, 83), [5, 3])], {}, { name: 'mm', outputs: ['y'] });
+  b.output('y', 'float32', ['N', 3]);
+  return b.build();
+}
+
+describe('quantize: static int8 runs in onnxruntime close to float', () => {
+  for (const format of ['qdq', 'qoperator'] as const) {
+    it(`quantize: ${format}: Conv + Relu + MaxPool + Concat + Flatten + Gemm(transB) + Add`, async () => {
+      const { before, after, result } = await quantize(convNet(), { format }, [64, 3, 8, 8]);
+      expect(await relativeError(before, after, [4, 3, 8, 8])).toBeLessThan(0.03);
+      expect(ops(after)).not.toContain('Relu'); // folded into conv1's range
+      expect(result.quantized).toEqual(expect.arrayContaining(['conv1', 'pool1', 'conv2', 'concat', 'flatten', 'fc', 'add']));
+      if (format === 'qoperator') {
+        expect(ops(after)).toEqual(['QuantizeLinear', 'QLinearConv', 'MaxPool', 'QLinearConv', 'QLinearConcat', 'Flatten', 'QGemm', 'QLinearAdd', 'DequantizeLinear']);
+      } else {
+        expect(count(after, 'Conv')).toBe(2);
+        expect(count(after, 'QuantizeLinear')).toBe(8);
+      }
+      expect(after.graph.outputs.map((o) => o.name)).toEqual(['y']);
+    });
+
+    it(`quantize: ${format}: residual Add, Clip(0, 6) folded, GlobalAveragePool, Reshape, float Sigmoid`, async () => {
+      const { before, after, result } = await quantize(residualNet(), { format }, [64, 4, 6, 6]);
+      expect(await relativeError(before, after, [4, 4, 6, 6])).toBeLessThan(0.03);
+      expect(ops(after)).not.toContain('Clip');
+      expect(ops(after)).toContain('Sigmoid');
+      expect(result.keptFloat).toEqual([]);
+      if (format === 'qoperator') expect(ops(after)).toEqual(expect.arrayContaining(['QLinearAdd', 'QLinearGlobalAveragePool', 'Reshape']));
+    });
+
+    for (const transB of [0, 1]) {
+      it(`quantize: ${format}: Gemm transB=${transB} with alpha and beta, then MatMul with per-column weights`, async () => {
+        const { before, after } = await quantize(gemmNet(transB), { format }, [64, 12]);
+        expect(await relativeError(before, after, [8, 12])).toBeLessThan(0.03);
+        if (format === 'qoperator') expect(ops(after)).toEqual(['QuantizeLinear', 'QGemm', 'QLinearMatMul', 'DequantizeLinear']);
+      });
+    }
+  }
+
+  it('quantize: int8 activations give int8 zero points and the same accuracy', async () => {
+    const { before, after } = await quantize(convNet(), { activationType: 'int8' }, [64, 3, 8, 8]);
+    expect(after.graph.initializers.get('x_zero_point')!.dtype).toBe('int8');
+    expect(await relativeError(before, after, [4, 3, 8, 8])).toBeLessThan(0.03);
+  });
+
+  for (const calibration of ['minmax', 'percentile', 'entropy', 'mse'] as const) {
+    it(`quantize: calibration ${calibration} gives a working model`, async () => {
+      const { before, after, result } = await quantize(convNet(), { calibration }, [64, 3, 8, 8]);
+      expect(result.calibration).toMatchObject({ method: calibration, samples: 64 });
+      // entropy clips hardest (it targets classification argmax, not every output value).
+      expect(await outputSqnr(before, after, [16, 3, 8, 8])).toBeGreaterThan(calibration === 'entropy' ? 20 : 30);
+    });
+  }
+});
+
+describe('quantize: ranges shared across value-preserving ops', () => {
+  it('quantize: MaxPool and Flatten outputs use their input scale; Concat shares only when ranges are alike', async () => {
+    const { after } = await quantize(convNet(), {}, [64, 3, 8, 8]);
+    const scaleOf = (tensor: string) => after.graph.nodes.find((n) => n.opType === 'DequantizeLinear' && n.outputs[0] === tensor)!.inputs[1];
+    expect(scaleOf('pool1_out')).toBe(scaleOf('relu1_out'));
+    expect(scaleOf('flatten_out')).toBe(scaleOf('concat_out'));
+    // conv2's range is far wider than pool1's: the Concat requantizes instead of coarsening pool1.
+    expect(scaleOf('conv2_out')).not.toBe(scaleOf('pool1_out'));
+  });
+
+  it('quantize: a Concat of two views of one tensor shares one range (plain Concat in QOperator)', async () => {
+    const b = new GraphBuilder('cat');
+    b.input('x', 'float32', ['N', 4]);
+    const [m] = b.node('MatMul', ['x', b.initializer('w', randomFloats(16, 91), [4, 4])], {}, { name: 'mm' });
+    const [t] = b.node('Transpose', [m], { perm: [0, 1] }, { name: 't' });
+    b.node('Concat', [m, t], { axis: 1 }, { name: 'cat', outputs: ['y'] });
+    b.output('y', 'float32', ['N', 8]);
+    const { before, after } = await quantize(b.build(), { format: 'qoperator' }, [32, 4]);
+    expect(ops(after)).toEqual(['QuantizeLinear', 'QLinearMatMul', 'Transpose', 'Concat', 'DequantizeLinear']);
+    expect(await relativeError(before, after, [4, 4])).toBeLessThan(0.02);
+  });
+});
+
+describe('quantize: selection', () => {
+  it('quantize: opTypes limits what is quantized', async () => {
+    const { after, result } = await quantize(convNet(), { opTypes: ['Conv'] }, [64, 3, 8, 8]);
+    expect(result.quantized).toEqual(['conv1', 'conv2']);
+    expect(ops(after)).toContain('Relu'); // Relu not selected: not folded
+  });
+
+  it('quantize: excludeNodes keeps named nodes in float and names unknown ones', async () => {
+    const { result, after } = await quantize(convNet(), { excludeNodes: ['conv2'] }, [64, 3, 8, 8]);
+    expect(result.quantized).not.toContain('conv2');
+    expect(result.keptFloat).toContainEqual({ node: 'conv2', opType: 'Conv', reason: 'excluded by excludeNodes' });
+    expect(after.graph.initializers.get('w2')!.dtype).toBe('float32');
+    await expect(quantize(convNet(), { excludeNodes: ['nope'] }, [8, 3, 8, 8])).rejects.toThrow(/node 'nope'/);
+  });
+
+  it('quantize: keepIoFloat keeps the first and last compute layers in float', async () => {
+    const { result } = await quantize(convNet(), { keepIoFloat: true }, [64, 3, 8, 8]);
+    expect(result.keptFloat.map((k) => k.node)).toEqual(expect.arrayContaining(['conv1', 'fc']));
+    expect(result.quantized).toContain('conv2');
+  });
+
+  it('quantize: a recipe forces int8 on an op type not selected and float on another', async () => {
+    const { after, result } = await quantize(residualNet(), { recipe: { layers: { sigmoid: 'int8', conv2: 'float' } }, format: 'qoperator' }, [64, 4, 6, 6]);
+    expect(ops(after)).toContain('QLinearSigmoid');
+    expect(result.keptFloat).toContainEqual({ node: 'conv2', opType: 'Conv', reason: 'float in the recipe' });
+  });
+
+  it('quantize: value is a graph output and also read by a later layer', async () => {
+    const b = new GraphBuilder('tap');
+    b.input('x', 'float32', ['N', 6]);
+    b.node('MatMul', ['x', b.initializer('w1', randomFloats(36, 5), [6, 6])], {}, { name: 'mm1', outputs: ['h'] });
+    b.node('MatMul', ['h', b.initializer('w2', randomFloats(12, 6), [6, 2])], {}, { name: 'mm2', outputs: ['y'] });
+    b.output('h', 'float32', ['N', 6]);
+    b.output('y', 'float32', ['N', 2]);
+    for (const format of ['qdq', 'qoperator'] as const) {
+      const { before, after } = await quantize(b.build(), { format }, [32, 6]);
+      expect(after.graph.outputs.map((o) => o.name)).toEqual(['h', 'y']);
+      expect(await relativeError(before, after, [3, 6])).toBeLessThan(0.03);
+    }
+  });
+
+  it('quantize: nodes inside a subgraph stay float and the model still runs', async () => {
+    const b = new GraphBuilder('sub');
+    b.input('x', 'float32', ['N', 4]);
+    const [h] = b.node('MatMul', ['x', b.initializer('w', randomFloats(16, 8), [4, 4])], {}, { name: 'mm' });
+    const branch = (name: string) => {
+      const g = new Graph(name);
+      g.initializers.set(`${name}_w`, b.graph.initializers.get('w')!);
+      g.nodes = [new Node('MatMul', [h, 'w'], [`${name}_out`], `${name}_mm`)];
+      g.outputs = [new ValueInfo(`${name}_out`, { dtype: 'float32', shape: ['N', 4] })];
+      return g;
+    };
+    b.initializer('cond', Uint8Array.of(1), []);
+    b.graph.initializers.get('cond')!.dtype = 'bool';
+    b.node('If', ['cond'], { then_branch: branch('then'), else_branch: branch('else') }, { name: 'if', outputs: ['y'] });
+    b.output('y', 'float32', ['N', 4]);
+    const { before, after, result } = await quantize(b.build(), {}, [32, 4]);
+    expect(result.quantized).toEqual(['mm']);
+    expect(result.notes).toContain('nodes inside If/Loop/Scan subgraphs stay in float');
+    expect(await relativeError(before, after, [2, 4])).toBeLessThan(0.03);
+  });
+});
+
+describe('quantize: checks', () => {
+  it('quantize: the runtime check names the op onnxruntime cannot run (CheckError, exit 1)', async () => {
+    const b = new GraphBuilder('bad', { opsets: { '': 17, 'com.microsoft': 1 } });
+    b.input('x', 'float32', ['N', 2]);
+    b.node('QLinearTanh', ['x'], {}, { name: 'tanh', outputs: ['y'], domain: 'com.microsoft' });
+    b.output('y', 'float32', ['N', 2]);
+    const err = await checkRuns(modelToBytes(b.build()), 'the qoperator int8 model').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CheckError);
+    expect((err as CheckError).exitCode).toBe(1);
+    expect((err as Error).message).toMatch(/onnxruntime-node rejected the qoperator int8 model: .*QLinearTanh/);
+  });
+
+  it('quantize: static mode without calibration data, and an already quantized model, are input errors', async () => {
+    await expect(quantizeModel(convNet(), {}, {})).rejects.toThrow(InputError);
+    const { after } = await quantize(convNet(), {}, [16, 3, 8, 8]);
+    await expect(quantizeModel(after, {}, { calibration: randomDataset([8, 3, 8, 8]) })).rejects.toThrow(/already quantized/);
+  });
+
+  it('quantize: debugLayers returns SQNR and max error per quantized layer', async () => {
+    const { result } = await quantize(convNet(), { debugLayers: true }, [64, 3, 8, 8]);
+    expect(result.layers!.map((l) => [l.node, l.tensor])).toEqual([
+      ['conv1', 'relu1_out'],
+      ['conv2', 'conv2_out'],
+      ['fc', 'fc_out'],
+      ['add', 'y'],
+    ]);
+    for (const l of result.layers!) {
+      expect(l.sqnrDb).toBeGreaterThan(25);
+      expect(l.maxAbsError).toBeLessThan(0.2 * l.maxAbs); // percentile calibration clips the rare largest values
+    }
+    expect(result.notes.filter((n) => n.startsWith('debug: '))).toHaveLength(4);
+  });
+});
