@@ -7,6 +7,8 @@ import yargs, { type Argv } from 'yargs';
 import { ShrinkrayError } from '../errors.ts';
 import { processIO, type CliIO } from './io.ts';
 import { reportOptions } from './report-options.ts';
+import { passes } from '../../passes/index.ts';
+import { passFlags } from './commands/pass.ts';
 
 const list = (v: string | string[]) => (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
 
@@ -36,13 +38,9 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
       'compress <input>',
       'Run passes on a model, write the result and a report',
       (y) =>
-        reportOptions(y)
-          .positional('input', { type: 'string', demandOption: true })
-          .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'Output .onnx path' })
+        outputOptions(y)
           .option('passes', { type: 'string', default: 'cleanup', coerce: list, describe: 'Comma-separated passes, in order' })
-          .option('set', { type: 'string', array: true, default: [], describe: 'Pass option: <pass>.<option>=<value> (repeatable)' })
-          .option('external-data', { type: 'boolean', default: false, describe: 'Write tensor data to <output>.data' })
-          .option('verify', { type: 'boolean', default: true, describe: 'After cleanup-only runs, compare outputs with the input model on random inputs' }),
+          .option('set', { type: 'string', array: true, default: [], describe: 'Pass option: <pass>.<option>=<value> (repeatable)' }),
       async (a) => run(async () => (await import('./commands/compress.ts')).compressCommand(a as never, io))(),
     )
     .command(
@@ -60,14 +58,37 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
       (y) => y,
       async (a) => run(async () => (await import('./commands/passes.ts')).passesCommand(a as never, io))(),
     )
+  for (const pass of Object.values(passes)) {
+    if (pass.kind === 'cleanup') continue; // cleanup is what `compress` runs by default
+    cli.command(
+      `${pass.name} <input>`,
+      `${pass.description} (the ${pass.name} pass alone; see \`shrinkray passes\`)`,
+      (y) => {
+        const withOutput = outputOptions(y);
+        // yargs knows every flag declared so far; its typings omit getOptions().
+        const taken = new Set(Object.keys((withOutput as unknown as { getOptions(): { key: object } }).getOptions().key));
+        return passFlags(withOutput, pass, taken);
+      },
+      async (a) => run(async () => (await import('./commands/pass.ts')).passCommand(pass, a as never, io))(),
+    );
+  }
+  cli
     .demandCommand(1, 'Name a command.')
     .strict()
     .exitProcess(false)
     .fail((msg, err) => {
-      throw err ?? new ShrinkrayError(msg ?? 'bad usage', 2);
+      // yargs spreads some messages over lines ("Invalid values:\n  Argument: …"): keep one.
+      throw err ?? new ShrinkrayError((msg ?? 'bad usage').replace(/:?\s*\n\s*/g, ': ').trim(), 2);
     })
     .help()
     .version(false);
+  function outputOptions<T>(y: Argv<T>) {
+    return reportOptions(y)
+      .positional('input', { type: 'string', demandOption: true })
+      .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'Output .onnx path' })
+      .option('external-data', { type: 'boolean', default: false, describe: 'Write tensor data to <output>.data' })
+      .option('verify', { type: 'boolean', default: true, describe: 'After cleanup-only runs, compare outputs with the input model on random inputs' });
+  }
   try {
     await cli.parseAsync();
     return code;

@@ -14,14 +14,18 @@ import type { CliIO } from '../io.ts';
 import { finishReport, type ReportArgs } from '../report-options.ts';
 import { pipelineProgress } from '../progress.ts';
 
-export interface CompressArgs extends ReportArgs {
+/** What every model-writing command takes. */
+export interface OutputArgs extends ReportArgs {
   input: string;
   output: string;
+  externalData: boolean;
+  verify: boolean;
+}
+
+export interface CompressArgs extends OutputArgs {
   passes: string[];
   /** `pass.option=value` settings. */
   set: string[];
-  externalData: boolean;
-  verify: boolean;
 }
 
 /** Differences tolerated after passes that must not change results (float reassociation). */
@@ -48,7 +52,11 @@ export function pipelineSteps(passes: readonly string[], settings: readonly stri
 }
 
 export async function compressCommand(args: CompressArgs, io: CliIO): Promise<number> {
-  const steps = pipelineSteps(args.passes, args.set);
+  return runCompress(args, pipelineSteps(args.passes, args.set), io);
+}
+
+/** Loads, measures, runs `steps`, saves, verifies, measures again and reports. */
+export async function runCompress(args: OutputArgs, steps: readonly PipelineStep[], io: CliIO): Promise<number> {
   if (existsSync(args.output) && existsSync(args.input) && realpathSync(args.output) === realpathSync(args.input)) {
     throw new InputError(`${args.output}: refusing to overwrite the input model`);
   }

@@ -1,0 +1,39 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadModel } from '../../src/io/load.ts';
+import { saveModel } from '../../src/io/save.ts';
+import { centroidClassifier, CALIB, TEST } from '../helpers/centroids.ts';
+import { cli } from '../helpers/cli.ts';
+
+let dir: string;
+let model: string;
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'shrinkray-pass-cli-'));
+  model = join(dir, 'centroids.onnx');
+  await saveModel((await centroidClassifier()).model, model);
+});
+
+describe('pass commands', () => {
+  it('cli: quantize takes flags generated from the pass schema and reports accuracy before/after', async () => {
+    const out = join(dir, 'q.onnx');
+    const r = await cli('quantize', model, '-o', out, '--calib', CALIB, '--calib-samples', '256', '--calibration', 'minmax', '--data', TEST, '--json', '--no-latency', '--max-accuracy-drop', '2', '--eval-data', CALIB);
+    expect(r.code, r.err).toBe(0);
+    const report = JSON.parse(r.out);
+    expect(report.stages.map((s: { name: string }) => s.name)).toEqual(['input', 'quantize', 'output']);
+    const output = report.stages[2];
+    expect(output.deltas.accuracyPoints).toBeGreaterThanOrEqual(-2);
+    expect(output.sizeBytes).toBeLessThan(0.35 * report.stages[0].sizeBytes);
+    expect(readFileSync(out).byteLength).toBe(output.sizeBytes);
+    const ops = (await loadModel(out)).graph.nodes.map((n) => n.opType);
+    expect(ops).toContain('DequantizeLinear');
+  });
+
+  it('cli: a bad enum value for a pass flag is a usage error naming the flag', async () => {
+    const r = await cli('quantize', model, '-o', join(dir, 'x.onnx'), '--calibration', 'guess');
+    expect(r.code).toBe(2);
+    expect(r.err.trim().split('\n')).toHaveLength(1);
+    expect(r.err).toMatch(/Argument: calibration, Given: "guess"/);
+  });
+});
