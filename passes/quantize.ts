@@ -36,6 +36,7 @@ export const quantize = definePass({
     evalSamples: { type: 'number', default: 0, min: 0, description: 'Evaluation samples (0: all).' },
     sensitivitySamples: { type: 'number', default: 128, min: 1, description: 'Calibration samples used to rank layer sensitivity.' },
     debugLayers: { type: 'boolean', default: false, description: 'Report per-layer SQNR and max error against float.' },
+    runtimeCheck: { type: 'enum', default: 'auto', values: ['auto', 'full', 'structure'], description: 'onnxruntime check: full (load and run), structure (large weights as inputs), auto (full up to 128 MiB).' },
   },
   async run(model, options, ctx) {
     const opened: Dataset[] = [];
@@ -67,6 +68,7 @@ export const quantize = definePass({
           maxAccuracyDrop: budget,
           sensitivitySamples: options.sensitivitySamples,
           debugLayers: options.debugLayers,
+          runtimeCheck: options.runtimeCheck as 'auto' | 'full' | 'structure',
         },
         { calibration, evaluate, progress: (f, l) => ctx.progress(f, l), note: (m) => ctx.note(m) },
       );

@@ -1,11 +1,20 @@
 /**
  * The runtime check: a quantized model is loaded in onnxruntime-node (which resolves a
- * kernel for every node) and run once on seeded random inputs before anyone writes it.
- * A model the runtime cannot run is never emitted.
+ * kernel for every node and infers every shape) and run once on seeded random inputs before
+ * anyone writes it. A model the runtime cannot run is never emitted.
+ *
+ * Large models get a structural check instead: the same graph with every weight of 1 MiB or
+ * more turned into a graph input of the same type and shape. onnxruntime still resolves a
+ * kernel for every node and checks every shape, without copying the weights two more times
+ * (the in-memory model, then onnxruntime's own) — which for a 1 GB model costs more memory
+ * and time than quantizing it. (onnxruntime fuses nodes only into kernels it has, so a
+ * graph whose unfused nodes all have kernels runs.)
  */
 import * as ort from 'onnxruntime-node';
 import { CheckError } from '../errors.ts';
 import type { Model } from '../ir/model.ts';
+import { Graph } from '../ir/graph.ts';
+import { Model as ModelClass } from '../ir/model.ts';
 import { ValueInfo } from '../ir/value.ts';
 import { modelToBytes } from '../io/save.ts';
 import type { DType } from '../onnx/dtype.ts';
@@ -17,8 +26,8 @@ function firstLine(err: unknown): string {
   return text.split('\n').map((l) => l.trim()).find(Boolean) ?? 'unknown error';
 }
 
-/** Loads and runs `bytes` once; throws CheckError naming what the runtime rejected. */
-export async function checkRuns(bytes: Uint8Array, what: string): Promise<void> {
+/** Loads (and with `run`, runs once) `bytes`; throws CheckError naming what the runtime rejected. */
+export async function checkRuns(bytes: Uint8Array, what: string, run = true): Promise<void> {
   const hint = 'keep the node in float (excludeNodes) or use the qdq format';
   let session: ort.InferenceSession;
   try {
@@ -32,6 +41,7 @@ export async function checkRuns(bytes: Uint8Array, what: string): Promise<void> 
     throw new CheckError(`onnxruntime-node rejected ${what}: ${firstLine(err)} (${hint})`, { cause: err });
   }
   try {
+    if (!run) return;
     let feeds: ort.InferenceSession.FeedsType;
     try {
       feeds = planFeeds({ label: what, ort: session }, 1, mulberry32(1)).feeds;
@@ -44,6 +54,41 @@ export async function checkRuns(bytes: Uint8Array, what: string): Promise<void> 
   } finally {
     await session.release();
   }
+}
+
+export type RuntimeCheck = 'auto' | 'full' | 'structure';
+
+/** Models whose tensors take more than this get the structural check under 'auto'. */
+export const FULL_CHECK_LIMIT = 128 * 2 ** 20;
+const BIG_TENSOR = 2 ** 20;
+
+/** Checks `model` in onnxruntime-node; returns which check ran. */
+export async function runtimeCheck(model: Model, what: string, mode: RuntimeCheck = 'auto'): Promise<'full' | 'structure'> {
+  let total = 0;
+  for (const g of model.graph.walk()) for (const t of g.initializers.values()) total += t.byteLength;
+  const kind = mode === 'auto' ? (total <= FULL_CHECK_LIMIT ? 'full' : 'structure') : mode;
+  await checkRuns(modelToBytes(kind === 'full' ? model : structureOnly(model)), what, kind === 'full');
+  return kind;
+}
+
+/** The model with its large weights as graph inputs (same dtype and shape), for kernel resolution. */
+export function structureOnly(model: Model): Model {
+  const src = model.graph;
+  const g = new Graph(src.name);
+  g.nodes = src.nodes;
+  g.outputs = src.outputs;
+  g.valueInfo = src.valueInfo;
+  g.sparseInitializers = src.sparseInitializers;
+  g.proto = src.proto;
+  g.inputs = [...src.inputs];
+  const declared = new Set(src.inputs.map((v) => v.name));
+  for (const [name, t] of src.initializers) {
+    if (t.byteLength < BIG_TENSOR) g.initializers.set(name, t);
+    else if (!declared.has(name)) g.inputs.push(new ValueInfo(name, { dtype: t.dtype, shape: [...t.dims] }));
+  }
+  const m = new ModelClass(g, new Map(model.opsets), model.irVersion);
+  m.proto = model.proto;
+  return m;
 }
 
 /** Serializes `model` with extra graph outputs of known dtypes (for capturing 8-bit tensors). */

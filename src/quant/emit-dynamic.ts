@@ -11,7 +11,11 @@ import type { Model } from '../ir/model.ts';
 import type { Node } from '../ir/node.ts';
 import { cloneNode, GraphEmitter } from './emit.ts';
 import type { GraphFacts, Selection } from './plan.ts';
-import { channelMaxAbs, roundHalfEven, symmetricScale, tensorMaxAbs } from './scales.ts';
+import { closeSync, openSync } from 'node:fs';
+import { isFileSlice, readFully } from '../onnx/chunk.ts';
+import type { Tensor } from '../ir/tensor.ts';
+import { WeightPool } from './parallel.ts';
+import { quantizePerChannelSymmetric, quantizePerTensorSymmetric, sharedKernels, symmetricScale } from './scales.ts';
 
 export interface DynamicNode {
   node: Node;
@@ -59,38 +63,104 @@ export interface DynamicWeight {
 
 /**
  * Per-column symmetric int8 of a [K, N] weight (or of the transpose of an [N, K] one),
- * times `factor`. Reads the float values once; per tensor when `perChannel` is false.
+ * times `factor`; per tensor when `perChannel` is false. With the SIMD kernels, the weight
+ * is read straight from its file (or buffer) into kernel memory: one pass for the column
+ * maxima, one for the codes, and nothing else allocated.
  */
-export function quantizeDynamicWeight(data: Float32Array, dims: readonly number[], transposed: boolean, perChannel: boolean, factor = 1): DynamicWeight {
-  const [r, c] = [dims[0]!, dims[1]!];
+export function quantizeDynamicWeight(t: Tensor, transposed: boolean, perChannel: boolean, factor = 1): DynamicWeight {
+  const [r, c] = [t.dims[0]!, t.dims[1]!];
   const k = transposed ? c : r;
   const n = transposed ? r : c;
-  const axis = transposed ? 0 : 1;
-  const maxAbs = perChannel ? channelMaxAbs(data, dims, axis) : Float64Array.of(tensorMaxAbs(data));
-  const scales = Float32Array.from(maxAbs, (m) => symmetricScale(m * Math.abs(factor), 127));
-  const values = new Int8Array(k * n);
-  const one = scales.length === 1;
-  if (!transposed) {
-    // Row-major [K, N]: column j uses scales[j].
-    const div = one ? undefined : Float64Array.from(scales, (s) => s / factor);
-    const s0 = scales[0]! / factor;
-    for (let i = 0, at = 0; i < k; i++) {
-      for (let j = 0; j < n; j++, at++) {
-        const q = roundHalfEven(data[at]! / (div ? div[j]! : s0));
-        values[at] = q > 127 ? 127 : q < -127 ? -127 : q;
-      }
-    }
-  } else {
-    // Row-major [N, K]: row j is output column j.
-    for (let j = 0, at = 0; j < n; j++) {
-      const s = scales[one ? 0 : j]! / factor;
-      for (let i = 0; i < k; i++, at++) {
-        const q = roundHalfEven(data[at]! / s);
-        values[i * n + j] = q > 127 ? 127 : q < -127 ? -127 : q;
-      }
-    }
+  const kern = sharedKernels();
+  if (!kern) return quantizeDynamicScalar(t.toFloat32(), t.dims, transposed, perChannel, factor);
+  const input = kern.input(r * c);
+  readFloats(t, input);
+  if (factor !== 1) for (let i = 0; i < input.length; i++) input[i] = input[i]! * factor;
+  // Stored [K, N]: channels are columns. Stored [N, K] (transposed): channels are rows.
+  const perColumn = !transposed;
+  let maxAbs = kern.maxAbs(r, c, perColumn);
+  if (!perChannel) maxAbs = new Float32Array(maxAbs.length).fill(maxAbs.reduce((a, b) => (b > a ? b : a), 0));
+  const scales = Float32Array.from(maxAbs, (m) => symmetricScale(m, 127));
+  const codes = kern.quantize(r, c, scales, perColumn);
+  const out = { values: transposed ? transpose(codes, r, c) : codes, scales: perChannel ? scales : scales.slice(0, 1), k, n };
+  return out;
+}
+
+/** Reads a float32 tensor's values into `into` without an intermediate buffer. */
+function readFloats(t: Tensor, into: Float32Array): void {
+  const p = t.payload;
+  if (t.dtype !== 'float32' || p.kind !== 'raw') {
+    into.set(t.toFloat32());
+    return;
   }
-  return { values, scales, k, n };
+  const bytes = new Uint8Array(into.buffer, into.byteOffset, into.byteLength);
+  if (!isFileSlice(p.chunk)) {
+    bytes.set(p.chunk);
+    return;
+  }
+  const fd = openSync(p.chunk.path, 'r');
+  try {
+    readFully(fd, bytes, p.chunk.offset);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function transpose(codes: Int8Array, rows: number, cols: number): Int8Array {
+  const out = new Int8Array(codes.length);
+  for (let i = 0, at = 0; i < rows; i++) for (let j = 0; j < cols; j++, at++) out[j * rows + i] = codes[at]!;
+  return out;
+}
+
+/** The same codes without SIMD. */
+export function quantizeDynamicScalar(data: Float32Array, dims: readonly number[], transposed: boolean, perChannel: boolean, factor = 1): DynamicWeight {
+  const [r, c] = [dims[0]!, dims[1]!];
+  const scaled = factor === 1 ? data : data.map((v) => v * factor);
+  const q = perChannel ? quantizePerChannelSymmetric(scaled, dims, transposed ? 0 : 1) : quantizePerTensorSymmetric(scaled);
+  const scales = 'scales' in q ? q.scales : Float32Array.of(q.scale);
+  return { values: transposed ? transpose(q.values, r, c) : q.values, scales, k: transposed ? c : r, n: transposed ? r : c };
+}
+
+/** Cache key of a node's quantized weight (the same weight, layout and factor share one). */
+export function dynamicWeightKey(p: DynamicNode): string {
+  const alpha = p.node.opType === 'Gemm' ? p.node.getFloat('alpha', 1) : 1;
+  return `dw:${p.node.inputs[1]}:${p.transposed}:${alpha}`;
+}
+
+/** Weights at least this large in total are quantized on worker threads. */
+const POOL_MIN_BYTES = 32 * 2 ** 20;
+
+/**
+ * Quantizes every planned weight ahead of emission, on worker threads when the weights are
+ * large (each worker reads its weight from the file itself), into `cache`.
+ */
+export async function prequantizeDynamic(plan: DynamicPlan, f: GraphFacts, perChannel: boolean, cache: Map<string, DynamicWeight>, onWeight?: (done: number, total: number) => void): Promise<void> {
+  const todo = new Map<string, DynamicNode>();
+  for (const p of plan.nodes.values()) if (!cache.has(dynamicWeightKey(p))) todo.set(dynamicWeightKey(p), p);
+  let bytes = 0;
+  for (const p of todo.values()) bytes += f.consts.get(p.node.inputs[1]!)!.byteLength;
+  const pool = bytes >= POOL_MIN_BYTES && sharedKernels() ? WeightPool.create() : undefined;
+  let done = 0;
+  const finish = (key: string, q: DynamicWeight) => {
+    cache.set(key, q);
+    onWeight?.(++done, todo.size);
+  };
+  try {
+    await Promise.all(
+      [...todo].map(async ([key, p]) => {
+        const t = f.consts.get(p.node.inputs[1]!)!;
+        const alpha = p.node.opType === 'Gemm' ? p.node.getFloat('alpha', 1) : 1;
+        const payload = t.payload;
+        if (!pool || t.dtype !== 'float32' || payload.kind !== 'raw') return finish(key, quantizeDynamicWeight(t, p.transposed, perChannel, alpha));
+        const [r, c] = [t.dims[0]!, t.dims[1]!];
+        const source = isFileSlice(payload.chunk) ? { path: payload.chunk.path, offset: payload.chunk.offset } : { bytes: payload.chunk };
+        const q = await pool.quantize({ source, rows: r, cols: c, perColumn: !p.transposed, perChannel, factor: alpha });
+        finish(key, { values: p.transposed ? transpose(q.values, r, c) : q.values, scales: q.scales, k: p.transposed ? c : r, n: p.transposed ? r : c });
+      }),
+    );
+  } finally {
+    await pool?.close();
+  }
 }
 
 export interface DynamicEmitOptions {
@@ -121,11 +191,11 @@ export function emitDynamic(model: Model, plan: DynamicPlan, f: GraphFacts, opts
         return outs.join('\u0000');
       })
       .split('\u0000') as [string, string, string];
-    const wKey = `dw:${wName}:${p.transposed}:${alpha}`;
+    const wKey = dynamicWeightKey(p);
     const [wq, ws, wz] = e
       .once(wKey, () => {
         const t = f.consts.get(wName)!;
-        const q = opts.cache?.get(wKey) ?? quantizeDynamicWeight(t.toFloat32(), t.dims, p.transposed, opts.perChannel, alpha);
+        const q = opts.cache?.get(wKey) ?? quantizeDynamicWeight(t, p.transposed, opts.perChannel, alpha);
         opts.cache?.set(wKey, q);
         e.replaced.add(wName);
         const sDims = q.scales.length > 1 ? [q.scales.length] : [];

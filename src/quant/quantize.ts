@@ -8,14 +8,13 @@ import { classLabels, toFloat32, type Dataset } from '../data/dataset.ts';
 import { InputError } from '../errors.ts';
 import type { Model } from '../ir/model.ts';
 import type { Node } from '../ir/node.ts';
-import { modelToBytes } from '../io/save.ts';
 import { constantValues, inferShapes } from '../ops/infer.ts';
 import { opSpec } from '../ops/registry.ts';
 import { AccuracyMeter } from '../report/metrics.ts';
 import { createSession, runDataset } from '../runtime/ort.ts';
 import { ActivationStats } from './calibrate.ts';
 import { CALIBRATION_METHODS } from './calibrators.ts';
-import { checkRuns } from './check.ts';
+import { runtimeCheck } from './check.ts';
 import { compareLayers, formatLayerErrors } from './debug.ts';
 import { commitModel } from './emit.ts';
 import { fallbackToBudget } from './fallback.ts';
@@ -159,7 +158,8 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
     }
     progress(0.9, 'runtime check');
     const what = `the ${o.mode === 'dynamic' ? 'dynamic' : o.format} int8 model`;
-    await checkRuns(modelToBytes(variant.model), what);
+    result.runtimeCheck = await runtimeCheck(variant.model, what, o.runtimeCheck);
+    if (result.runtimeCheck === 'structure') note('runtime check: weights of 1 MiB or more were fed as inputs (kernels and shapes checked without loading them twice more)');
     result.quantized = variant.quantized.map(label);
     result.keptFloat = [...variant.skipped].map(([n, reason]) => ({ node: label(n), opType: n.opType, reason: extraFloat.get(n) ?? reason }));
     result.weights = variant.weights;

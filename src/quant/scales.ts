@@ -9,7 +9,10 @@
  *   the zero point is 0 and negating a weight negates its code.
  * - Scales are stored as float32: every computation below uses the float32 value of the
  *   scale, so a reference implementation that rounds the scale to float32 gets identical codes.
+ * - Symmetric weight codes are roundHalfEven(float32(x / s)): the quotient rounded to float32
+ *   first, as QuantizeLinear computes it, and as the SIMD kernels (simd.ts) do lane by lane.
  */
+import { Int8Kernels } from './simd.ts';
 
 export type IntType = 'int8' | 'uint8' | 'int4' | 'uint4';
 
@@ -136,23 +139,41 @@ export interface PerChannelWeights {
   values: Int8Array;
 }
 
+let kernels: Int8Kernels | undefined | null;
+/** The shared SIMD kernels (null where WebAssembly SIMD is unavailable). */
+export function sharedKernels(): Int8Kernels | null {
+  if (kernels === undefined) kernels = Int8Kernels.create() ?? null;
+  return kernels;
+}
+
+/** Tensors at least this large go through the SIMD kernels. */
+const SIMD_MIN = 4096;
+
 /**
  * Symmetric per-channel quantization along `axis` to the restricted signed range of
  * `bits` bits (int8: −127..127). Codes are stored one per byte (Int8Array) whatever `bits`.
+ * Large int8 tensors whose axis is the first or the last use the SIMD kernels (same codes).
  */
 export function quantizePerChannelSymmetric(data: ArrayLike<number>, dims: readonly number[], axis: number, bits = 8): PerChannelWeights {
   const qmax = 2 ** (bits - 1) - 1;
+  const { outer, channels, inner } = axisLayout(dims, axis);
+  const k = bits === 8 && data.length >= SIMD_MIN && (outer === 1 || inner === 1) ? sharedKernels() : null;
+  if (k) {
+    const perColumn = inner === 1;
+    const [rows, cols] = perColumn ? [outer, channels] : [channels, inner];
+    k.input(data.length).set(data);
+    const scales = Float32Array.from(k.maxAbs(rows, cols, perColumn), (m) => symmetricScale(m, qmax));
+    return { scales, values: k.quantize(rows, cols, scales, perColumn) };
+  }
   const maxAbs = channelMaxAbs(data, dims, axis);
   const scales = Float32Array.from(maxAbs, (m) => symmetricScale(m, qmax));
-  const { outer, channels, inner } = axisLayout(dims, axis);
   const values = new Int8Array(data.length);
   let i = 0;
   for (let o = 0; o < outer; o++) {
     for (let c = 0; c < channels; c++) {
       const s = scales[c]!;
-      for (let k = 0; k < inner; k++, i++) {
-        // x / s, not x * (1/s): the reciprocal can round a .5 tie the other way.
-        let q = roundHalfEven(data[i]! / s);
+      for (let j = 0; j < inner; j++, i++) {
+        let q = roundHalfEven(Math.fround(data[i]! / s));
         if (q > qmax) q = qmax;
         else if (q < -qmax) q = -qmax;
         values[i] = q;
@@ -167,7 +188,7 @@ export function quantizePerTensorSymmetric(data: ArrayLike<number>, bits = 8): {
   const qmax = 2 ** (bits - 1) - 1;
   const scale = symmetricScale(tensorMaxAbs(data), qmax);
   const values = new Int8Array(data.length);
-  for (let i = 0; i < data.length; i++) values[i] = Math.max(-qmax, Math.min(qmax, roundHalfEven(data[i]! / scale)));
+  for (let i = 0; i < data.length; i++) values[i] = Math.max(-qmax, Math.min(qmax, roundHalfEven(Math.fround(data[i]! / scale))));
   return { scale, values };
 }
 

@@ -1,6 +1,7 @@
 /** The int8 quantizer's public types: options (with defaults), inputs and the result. */
 import type { Dataset } from '../data/dataset.ts';
 import type { CalibrationMethod } from './calibrators.ts';
+import type { RuntimeCheck } from './check.ts';
 import type { QuantFormat } from './plan.ts';
 
 export type QuantMode = 'static' | 'dynamic';
@@ -46,6 +47,12 @@ export interface QuantizeOptions {
   debugLayers: boolean;
   /** Samples used for debugLayers. Default 128. */
   debugSamples: number;
+  /**
+   * How the result is checked in onnxruntime-node: 'full' loads and runs it; 'structure'
+   * loads it with large weights as inputs (kernels and shapes); 'auto' (default) is full up
+   * to 128 MiB of tensors.
+   */
+  runtimeCheck: RuntimeCheck;
 }
 
 export const QUANTIZE_DEFAULTS: Readonly<QuantizeOptions> = {
@@ -64,6 +71,7 @@ export const QUANTIZE_DEFAULTS: Readonly<QuantizeOptions> = {
   sensitivitySamples: 128,
   debugLayers: false,
   debugSamples: 128,
+  runtimeCheck: 'auto',
 };
 
 export interface QuantizeInputs {
@@ -130,6 +138,8 @@ export interface QuantizeResult {
   weights: number;
   calibration?: { method: string; samples: number; tensors: number; histogramBytes: number; seconds: number };
   fallback?: FallbackReport;
+  /** Which runtime check ran. */
+  runtimeCheck?: 'full' | 'structure';
   /** Per-layer comparison with float (debugLayers). */
   layers?: LayerError[];
   notes: string[];

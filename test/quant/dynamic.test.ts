@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -7,6 +7,9 @@ import { GraphBuilder, float } from '../../src/ir/builder.ts';
 import type { Model } from '../../src/ir/model.ts';
 import { loadModel } from '../../src/io/load.ts';
 import { modelToBytes } from '../../src/io/save.ts';
+import { CheckError } from '../../src/errors.ts';
+import { runtimeCheck, structureOnly } from '../../src/quant/check.ts';
+import { WeightPool } from '../../src/quant/parallel.ts';
 import { quantizeModel } from '../../src/quant/quantize.ts';
 import { maxOutputDiff, randomFloats, runModel } from '../helpers/run-model.ts';
 import { reference } from './reference.ts';
@@ -88,5 +91,49 @@ describe('quantize: dynamic int8', () => {
       { node: 'keep', opType: 'MatMul', reason: 'excluded by excludeNodes' },
     ]);
     expect(r.notes).toContain('no node was quantized');
+  });
+});
+
+describe('quantize: large-model machinery', () => {
+  it('quantize: worker threads give the reference codes, reading from a file slice or from bytes', async () => {
+    const pool = WeightPool.create(2)!;
+    try {
+      const [rows, cols] = [40, 72];
+      const w = randomFloats(rows * cols, 12).map((v, i) => v * (1 + (i % 9)));
+      const path = join(dir, 'weights.bin');
+      const bytes = new Uint8Array(w.buffer);
+      writeFileSync(path, Buffer.concat([Buffer.alloc(12), bytes])); // at an offset, as in a model file
+      const byColumn = reference(w, [rows, cols], 1);
+      const byRow = reference(w, [rows, cols], 0);
+      const [a, b, c] = await Promise.all([
+        pool.quantize({ source: { path, offset: 12 }, rows, cols, perColumn: true, perChannel: true, factor: 1 }),
+        pool.quantize({ source: { bytes }, rows, cols, perColumn: false, perChannel: true, factor: 1 }),
+        pool.quantize({ source: { bytes }, rows, cols, perColumn: true, perChannel: false, factor: 1 }),
+      ]);
+      expect(Array.from(a.values)).toEqual(byColumn.q);
+      expect(Array.from(a.scales)).toEqual(byColumn.scales);
+      expect(Array.from(b.values)).toEqual(byRow.q);
+      expect(Array.from(b.scales)).toEqual(byRow.scales);
+      expect(c.scales).toHaveLength(1);
+      expect(c.scales[0]).toBe(Math.max(...byColumn.scales));
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('quantize: the structural runtime check feeds large weights as inputs and still rejects a missing kernel', async () => {
+    const b = new GraphBuilder('big');
+    b.input('x', 'float32', ['N', 512]);
+    b.initializer('w', randomFloats(512 * 512, 3), [512, 512]); // 1 MiB
+    b.node('MatMul', ['x', 'w'], {}, { outputs: ['y'] });
+    b.output('y', 'float32', ['N', 512]);
+    const m = b.build();
+    const s = structureOnly(m);
+    expect(s.graph.initializers.size).toBe(0);
+    expect(s.graph.inputs.map((v) => [v.name, v.type?.shape])).toEqual([['x', ['N', 512]], ['w', [512, 512]]]);
+    expect(await runtimeCheck(m, 'the model', 'structure')).toBe('structure');
+    expect(await runtimeCheck(m, 'the model', 'auto')).toBe('full');
+    m.graph.nodes[0]!.opType = 'MatMulFoo';
+    await expect(runtimeCheck(m, 'the model', 'structure')).rejects.toThrow(CheckError);
   });
 });

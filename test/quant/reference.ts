@@ -18,6 +18,7 @@ export function reference(w: Float32Array, dims: number[], axis: number) {
     if (d < 0.5) return f;
     return f % 2 === 0 ? f : f + 1;
   };
-  const q = Array.from(w, (v, i) => Math.max(-127, Math.min(127, round(v / scales[channelOf(i)]!))));
+  // The quotient is rounded to float32 first, as QuantizeLinear does.
+  const q = Array.from(w, (v, i) => Math.max(-127, Math.min(127, round(Math.fround(v / scales[channelOf(i)]!)))) + 0); // + 0: no −0
   return { scales, q };
 }

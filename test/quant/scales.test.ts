@@ -106,3 +106,32 @@ describe('quantize: per-channel scales against a float64 reference', () => {
     expect(Array.from(b.values)).toEqual([2147483647, -2000000]);
   });
 });
+
+describe('quantize: SIMD kernels', () => {
+  it('quantize: SIMD codes and scales equal the float64 reference, per row and per column, with remainders', () => {
+    for (const [rows, cols] of [
+      [67, 97], // neither a multiple of 4 nor of 16: exercises the scalar tails
+      [64, 128],
+      [130, 33],
+    ] as const) {
+      const w = randomFloats(rows * cols, rows + cols).map((v, i) => v * (1 + (i % 13)) * 10 ** ((i % 5) - 2));
+      w.fill(0, 0, cols); // an all-zero row
+      w[cols + 1] = -0;
+      for (const axis of [0, 1]) {
+        const got = quantizePerChannelSymmetric(w, [rows, cols], axis);
+        const ref = reference(w, [rows, cols], axis);
+        expect(Array.from(got.scales)).toEqual(ref.scales);
+        expect(Array.from(got.values)).toEqual(ref.q);
+      }
+    }
+  });
+
+  it('quantize: exact ties round half to even in the SIMD path too', () => {
+    const w = new Float32Array(64 * 64);
+    for (let i = 0; i < w.length; i++) w[i] = ((i % 255) - 127) / 2; // codes k/2 with scale 0.5·(127/127)
+    w[0] = 127 * 0.5; // max |w| = 63.5 per column 0 → scale 0.5
+    const ref = reference(w, [64, 64], 0);
+    const got = quantizePerChannelSymmetric(w, [64, 64], 0);
+    expect(Array.from(got.values)).toEqual(ref.q);
+  });
+});
