@@ -127,12 +127,17 @@ export function emitQdq(model: Model, ctx: EmitContext): Model {
     qdq(v.name, v.name, dq);
     renamed.set(v.name, dq);
   }
+  // A layer with post-ops keeps its own output name; its last post-op writes the logical output.
+  const lastPost = new Map<Node, string>();
+  for (const p of plan.nodes.values()) if (p.post.length) lastPost.set(p.post[p.post.length - 1]!, p.outputs[0]!);
   for (const node of model.graph.nodes) {
     if (plan.fused.has(node)) continue;
     const c = cloneNode(node);
     c.inputs = c.inputs.map((i) => renamed.get(i) ?? i);
     const p = plan.nodes.get(node);
     if (p) rewriteConstants(c, p, k, ctx);
+    const last = lastPost.get(node);
+    if (last) c.outputs = [last];
     // Every planned output: the node writes `<t>_float`, Q/DQ turn it back into `<t>`.
     const after: string[][] = [];
     c.outputs = c.outputs.map((o) => {
@@ -148,7 +153,7 @@ export function emitQdq(model: Model, ctx: EmitContext): Model {
 }
 
 function rewriteConstants(c: Node, p: NodePlan, k: QuantizedConstants, ctx: EmitContext): void {
-  c.outputs = [...p.outputs];
+  if (p.post.length === 0) c.outputs = [...p.outputs];
   const e = k.e;
   if (p.weight) {
     const w = k.weight(p);

@@ -55,7 +55,7 @@ export function emitQOperator(model: Model, ctx: EmitContext): Model {
   };
 
   for (const node of graph.nodes) {
-    if (plan.fused.has(node)) continue;
+    if (plan.fused.has(node) || plan.postOps.has(node)) continue;
     const p = plan.nodes.get(node);
     if (!p) {
       const reads = [...node.inputs, ...node.subgraphs().flatMap((g) => [...g.outerReferences()])];
@@ -65,6 +65,10 @@ export function emitQOperator(model: Model, ctx: EmitContext): Model {
       continue;
     }
     const ins = p.acts.map((i) => operand(p, i));
+    if (p.post.length) {
+      floatOutputLayer(p, ins);
+      continue;
+    }
     const outs = p.outputs.map((o) => e.fresh(`${o}_quantized`));
     const y = k.activation(p.outputs[0]!);
     const opts = { name: node.name || undefined };
@@ -131,6 +135,53 @@ export function emitQOperator(model: Model, ctx: EmitContext): Model {
       if (o) ints.set(o, outs[i]!);
     });
   }
+  /**
+   * A MatMul/Gemm with post-ops: integer product with a float result (MatMulIntegerToFloat,
+   * whose bias input takes a bias Add; QGemm without an output scale), the remaining post-ops
+   * in float, then one QuantizeLinear — a folded ReLU/Clip is that QuantizeLinear's clamp.
+   */
+  function floatOutputLayer(p: NodePlan, ins: string[][]): void {
+    const node = p.node;
+    const t = p.outputs[0]!;
+    const post = [...p.post];
+    const last = (n: Node | undefined) => (n === post[post.length - 1] ? e.fresh(`${t}_float`) : n!.outputs[0]!);
+    const opts = { name: node.name || undefined, domain: MS_DOMAIN };
+    const x = ins[0]!;
+    if (p.kind === 'matmul') {
+      const [a, b] = [x, ins[1]!];
+      e.node('MatMulIntegerToFloat', [a[0]!, b[0]!, a[1]!, b[1]!, a[2]!, b[2]!], [post.length ? node.outputs[0]! : last(undefined)], {}, opts);
+    } else if (node.opType === 'MatMul') {
+      const w = k.weight(p);
+      const first = post[0]!;
+      const biasIdx = first.opType === 'Add' ? first.inputs.findIndex((i) => ctx.facts.consts.has(i)) : -1;
+      const bias = biasIdx >= 0 ? ctx.facts.consts.get(first.inputs[biasIdx]!)! : undefined;
+      const useBias = bias !== undefined && bias.dims.length === 1 && bias.dims[0] === w.q.scales.length;
+      if (useBias) post.shift();
+      const out = useBias ? (post.length ? first.outputs[0]! : e.fresh(`${t}_float`)) : node.outputs[0]!;
+      e.node('MatMulIntegerToFloat', [x[0]!, w.name, x[1]!, w.scale, x[2]!, w.zeroPoint, ...(useBias ? [first.inputs[biasIdx]!] : [])], [out], {}, opts);
+      if (!post.length) return quantizeFloat(t, out);
+    } else {
+      const w = k.weight(p);
+      const bias = p.bias !== undefined ? k.bias(p, ctx.params(node.inputs[0]!).scale, w.q).name : '';
+      e.node('QGemm', [...x, w.name, w.scale, w.zeroPoint, bias], [node.outputs[0]!], { ...attrsOf(node, ['transA', 'transB']), alpha: float(1) }, opts);
+    }
+    let out = '';
+    for (const n of post) {
+      const c = cloneNode(n);
+      out = c.outputs[0] = last(n);
+      e.push(c);
+    }
+    quantizeFloat(t, out || node.outputs[0]!);
+  }
+
+  /** Quantizes a float result into the 8-bit version of planned tensor `t`. */
+  function quantizeFloat(t: string, from: string): void {
+    const a = k.activation(t);
+    const name = e.fresh(`${t}_quantized`);
+    e.node('QuantizeLinear', [from, a.scale, a.zeroPoint], [name]);
+    ints.set(t, name);
+  }
+
   for (const o of graph.outputs) if (quantized.has(o.name)) floatOf(o.name);
   if (ctx.intNames) for (const [t, n] of ints) ctx.intNames.set(t, n);
   return e.build();

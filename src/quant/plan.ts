@@ -43,6 +43,11 @@ export interface NodePlan {
   weight?: { index: number; axis: number | undefined };
   /** The bias input, quantized to int32 with scale input_scale × weight_scale. */
   bias?: number;
+  /**
+   * Add/Mul with a constant right after a MatMul/Gemm (bias, scale), computed in float on the
+   * layer's output before it is quantized: one rounding instead of two, the bias exact.
+   */
+  post: Node[];
   /** ReLU/Clip folded into this node's output range (removed from the graph). */
   fused?: Node;
   /** Names of this node's outputs in the quantized graph (a folded activation's output replaces the first). */
@@ -53,6 +58,8 @@ export interface Plan {
   nodes: Map<Node, NodePlan>;
   /** Activation nodes folded away. */
   fused: Set<Node>;
+  /** Post-ops (see NodePlan.post) and the layer they belong to. */
+  postOps: Map<Node, NodePlan>;
   /** Every tensor that gets a quantization range, in graph order. */
   tensors: string[];
   /**
@@ -88,7 +95,22 @@ function clipFoldable(f: GraphFacts, node: Node): boolean {
 export function makePlan(f: GraphFacts, sel: Selection): Plan {
   const nodes = new Map<Node, NodePlan>();
   const fused = new Set<Node>();
+  const postOps = new Map<Node, NodePlan>();
   const skipped = new Map<Node, string>();
+  /** The plan whose (logical) output a tensor is. */
+  const ownerOf = new Map<string, NodePlan>();
+  /** Moves a layer's logical output from `from` to `to` (a folded node's output). */
+  const moveOutput = (p: NodePlan, from: string, to: string) => {
+    p.outputs[0] = to;
+    ownerOf.delete(from);
+    ownerOf.set(to, p);
+    quantized.delete(from);
+    order.splice(order.indexOf(from), 1);
+    mark(to);
+  };
+  /** Whether `x` is the sole-consumer, non-output logical output of `p`, so a node after it can fold. */
+  const foldable = (p: NodePlan | undefined, x: string): p is NodePlan =>
+    !!p && p.outputs[0] === x && !p.fused && (f.index.consumers.get(x) ?? []).length === 1 && !outputs.has(x);
   const quantized = new Set<string>();
   const order: string[] = [];
   const outputs = new Set(f.graph.outputs.map((o) => o.name));
@@ -111,11 +133,15 @@ export function makePlan(f: GraphFacts, sel: Selection): Plan {
     const skip = (why: string) => {
       if (isLayer(kind)) skipped.set(node, why);
     };
-    const accept = (p: Omit<NodePlan, 'node' | 'kind' | 'outputs'> & { kind?: QuantKind }) => {
-      const plan: NodePlan = { node, kind: p.kind ?? kind, outputs: [...node.outputs], ...p };
+    const accept = (p: Omit<NodePlan, 'node' | 'kind' | 'outputs' | 'post'> & { kind?: QuantKind }) => {
+      const plan: NodePlan = { node, kind: p.kind ?? kind, outputs: [...node.outputs], post: [], ...p };
       nodes.set(node, plan);
       for (const i of plan.acts) mark(node.inputs[i]!);
-      for (const o of node.outputs) if (o) mark(o);
+      for (const o of node.outputs) {
+        if (!o) continue;
+        mark(o);
+        ownerOf.set(o, plan);
+      }
     };
     if (!node.outputs.every((o) => !o || isFloat(f, o))) {
       skip('output is not float32');
@@ -181,10 +207,19 @@ export function makePlan(f: GraphFacts, sel: Selection): Plan {
           skip('inputs are not float32');
           break;
         }
+        const post = postOpOf(f, node, ownerOf, foldable);
+        if (post) {
+          post.post.push(node);
+          postOps.set(node, post);
+          moveOutput(post, post.outputs[0]!, node.outputs[0]!);
+          break;
+        }
         const acts = [0, 1].filter((i) => !f.consts.has(ins[i]!));
         const consts = [0, 1].filter((i) => f.consts.has(ins[i]!));
         if (acts.length === 0) skip('both inputs are constants');
-        else if (!acts.some((i) => quantized.has(ins[i]!))) skip('no input comes from a quantized layer');
+        // Only when every non-constant input is already 8-bit: then it runs in int8 without
+        // quantizing a float branch just for it (and GELU/LayerNorm arithmetic stays float).
+        else if (!acts.every((i) => quantized.has(ins[i]!))) skip(acts.some((i) => quantized.has(ins[i]!)) ? 'an input comes from a float node' : 'no input comes from a quantized layer');
         else accept({ acts, consts });
         break;
       }
@@ -202,32 +237,20 @@ export function makePlan(f: GraphFacts, sel: Selection): Plan {
         if (sel.format === 'qoperator' && !INT8_NATIVE.has(node.opType)) skip('onnxruntime has no 8-bit kernel for it');
         else if (node.opType === 'MaxPool' && node.outputs[1]) skip('it returns indices');
         else if (!data.every((i) => isFloat(f, node.inputs[i]!) && !f.consts.has(node.inputs[i]!))) skip('data input is not a float32 activation');
-        else if (!data.some((i) => quantized.has(node.inputs[i]!))) skip('input does not come from a quantized layer');
+        else if (kind === 'concat' ? !data.every((i) => quantized.has(node.inputs[i]!)) : !data.some((i) => quantized.has(node.inputs[i]!))) skip('input does not come from a quantized layer');
         else accept({ acts: data, consts: [] });
         break;
       }
       case 'activation': {
         const x = node.inputs[0] ?? '';
-        const producer = f.index.producer.get(x);
-        const p = producer && nodes.get(producer);
-        const foldable =
-          p &&
-          isLayer(p.kind) &&
-          !p.fused &&
-          p.outputs[0] === x &&
-          (f.index.consumers.get(x) ?? []).length === 1 &&
-          !outputs.has(x) &&
-          (node.opType === 'Relu' || clipFoldable(f, node));
-        if (!foldable || !p) {
+        const p = ownerOf.get(x);
+        if (!foldable(p, x) || !isLayer(p.kind) || !(node.opType === 'Relu' || clipFoldable(f, node))) {
           skip('not directly after a quantized layer, so it cannot fold into its range');
           break;
         }
+        moveOutput(p, x, node.outputs[0]!);
         p.fused = node;
-        p.outputs[0] = node.outputs[0]!;
         fused.add(node);
-        quantized.delete(x);
-        order.splice(order.indexOf(x), 1);
-        mark(node.outputs[0]!);
         break;
       }
       case 'matmul':
@@ -235,9 +258,25 @@ export function makePlan(f: GraphFacts, sel: Selection): Plan {
     }
   }
 
-  const plan: Plan = { nodes, fused, tensors: order, groupOf: new Map(), skipped };
+  const plan: Plan = { nodes, fused, postOps, tensors: order, groupOf: new Map(), skipped };
   plan.groupOf = groupTensors(plan, []);
   return plan;
+}
+
+/**
+ * The MatMul/Gemm layer an Add/Mul with one constant operand folds into as a post-op: it must
+ * read the layer's output (and be its only reader), and not change the output's shape.
+ */
+function postOpOf(f: GraphFacts, node: Node, ownerOf: ReadonlyMap<string, NodePlan>, foldable: (p: NodePlan | undefined, x: string) => p is NodePlan): NodePlan | undefined {
+  const [a, b] = node.inputs;
+  const constIdx = [a, b].findIndex((i) => !!i && f.consts.has(i));
+  if (constIdx < 0 || [a, b].filter((i) => i && f.consts.has(i)).length !== 1) return undefined;
+  const x = constIdx === 0 ? b! : a!;
+  const p = ownerOf.get(x);
+  if (!foldable(p, x) || p.post.length >= 4) return undefined;
+  if (!((p.kind === 'weighted' && p.node.opType !== 'Conv') || p.kind === 'matmul')) return undefined;
+  const shape = (n: string) => JSON.stringify(f.types.get(n)?.shape ?? null);
+  return shape(x) !== 'null' && shape(x) === shape(node.outputs[0]!) ? p : undefined;
 }
 
 /** Groups tensors: value-preserving ops tie inputs to outputs, plus the given extra ties. */

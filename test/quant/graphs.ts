@@ -66,3 +66,35 @@ export function mlp(k = 16, hidden = 32, out = 8): Model {
   b.output('y', 'float32', ['N', out]);
   return b.build();
 }
+
+/** One transformer block: LayerNorm, single-head attention (MatMul of activations, Softmax), residual, erf-GELU MLP. */
+export function attentionBlock(t = 6, d = 8): Model {
+  const b = new GraphBuilder('attn');
+  b.input('x', 'float32', ['N', t, d]);
+  const w = (name: string, dims: number[], seed: number, s = 0.5) => b.initializer(name, randomFloats(dims.reduce((a, c) => a * c, 1), seed).map((v) => v * s), dims);
+  const [ln] = b.node('LayerNormalization', ['x', w('ln_g', [d], 1, 1), w('ln_b', [d], 2, 0.1)], { axis: -1 }, { name: 'ln' });
+  const proj = (name: string, x: string, seed: number) => {
+    const [m] = b.node('MatMul', [x, w(`${name}_w`, [d, d], seed)], {}, { name });
+    return b.node('Add', [m, w(`${name}_b`, [d], seed + 50, 0.1)], {}, { name: `${name}_bias` })[0]!;
+  };
+  const q = proj('q', ln!, 3);
+  const k = proj('k', ln!, 4);
+  const v = proj('v', ln!, 5);
+  const [kt] = b.node('Transpose', [k], { perm: [0, 2, 1] }, { name: 'kt' });
+  const [s] = b.node('MatMul', [q, kt!], {}, { name: 'scores' });
+  const [sc] = b.node('Mul', [s!, b.initializer('scale', Float32Array.of(1 / Math.sqrt(d)), [])], {}, { name: 'scaled' });
+  const [p] = b.node('Softmax', [sc!], { axis: -1 }, { name: 'softmax' });
+  const [mix] = b.node('MatMul', [p!, v], {}, { name: 'mix' });
+  const o = proj('out', mix!, 6);
+  const [res] = b.node('Add', ['x', o], {}, { name: 'residual' });
+  const h = proj('fc1', res!, 7);
+  const [div] = b.node('Div', [h, b.initializer('sqrt2', Float32Array.of(Math.SQRT2), [])], {}, { name: 'gelu_div' });
+  const [erf] = b.node('Erf', [div!], {}, { name: 'gelu_erf' });
+  const [half] = b.node('Mul', [h, b.initializer('half', Float32Array.of(0.5), [])], {}, { name: 'gelu_half' });
+  const [one] = b.node('Add', [erf!, b.initializer('one', Float32Array.of(1), [])], {}, { name: 'gelu_one' });
+  const [g] = b.node('Mul', [half!, one!], {}, { name: 'gelu' });
+  const [red] = b.node('ReduceMean', [g!], { axes: [1], keepdims: 0 }, { name: 'pool' });
+  b.node('MatMul', [red!, w('head_w', [d, 4], 8)], {}, { name: 'head', outputs: ['y'] });
+  b.output('y', 'float32', ['N', 4]);
+  return b.build();
+}

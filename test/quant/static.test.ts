@@ -11,7 +11,7 @@ import { checkRuns } from '../../src/quant/check.ts';
 import { quantizeModel } from '../../src/quant/quantize.ts';
 import type { QuantizeOptions } from '../../src/quant/types.ts';
 import { randomFloats, runModel } from '../helpers/run-model.ts';
-import { convNet, randomDataset } from './graphs.ts';
+import { attentionBlock, convNet, randomDataset } from './graphs.ts';
 
 const ops = (m: Model) => m.graph.nodes.map((n) => n.opType);
 const count = (m: Model, op: string) => ops(m).filter((o) => o === op).length;
@@ -178,9 +178,11 @@ describe('quantize: selection', () => {
   });
 
   it('quantize: a recipe forces int8 on an op type not selected and float on another', async () => {
-    const { after, result } = await quantize(residualNet(), { recipe: { layers: { sigmoid: 'int8', conv2: 'float' } }, format: 'qoperator' }, [64, 4, 6, 6]);
+    const { after } = await quantize(residualNet(), { recipe: { layers: { sigmoid: 'int8' } }, format: 'qoperator' }, [64, 4, 6, 6]);
     expect(ops(after)).toContain('QLinearSigmoid');
+    const { result } = await quantize(residualNet(), { recipe: { layers: { conv2: 'float' } } }, [64, 4, 6, 6]);
     expect(result.keptFloat).toContainEqual({ node: 'conv2', opType: 'Conv', reason: 'float in the recipe' });
+    expect(result.keptFloat).toContainEqual({ node: 'residual', opType: 'Add', reason: 'an input comes from a float node' });
   });
 
   it('quantize: value is a graph output and also read by a later layer', async () => {
@@ -251,4 +253,24 @@ describe('quantize: checks', () => {
     }
     expect(result.notes.filter((n) => n.startsWith('debug: '))).toHaveLength(4);
   });
+});
+
+describe('quantize: transformer block', () => {
+  for (const format of ['qdq', 'qoperator'] as const) {
+    it(`quantize: ${format}: attention (MatMul of two activations), residual Add, erf-GELU, opt-in Softmax`, async () => {
+      for (const opTypes of [[], ['MatMul', 'Add', 'Mul', 'Softmax', 'Transpose']]) {
+        const { before, after, result } = await quantize(attentionBlock(), { format, opTypes }, [64, 6, 8]);
+        expect(await outputSqnr(before, after, [8, 6, 8])).toBeGreaterThan(25);
+        expect(result.quantized).toEqual(expect.arrayContaining(['q', 'k', 'v', 'scores', 'mix', 'out', 'fc1', 'head']));
+        // Bias adds and the score scaling are post-ops of their MatMul; the residual reads the float input x.
+        expect(result.quantized).not.toContain('q_bias');
+        expect(result.keptFloat).toContainEqual({ node: 'residual', opType: 'Add', reason: 'an input comes from a float node' });
+        if (format === 'qoperator') {
+          expect(ops(after)).toContain('QLinearMatMul');
+          if (opTypes.includes('Softmax')) expect(ops(after)).toContain('QLinearSoftmax');
+          else expect(ops(after)).toContain('Softmax');
+        }
+      }
+    });
+  }
 });
