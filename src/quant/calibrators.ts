@@ -57,9 +57,13 @@ const KL_BINS = 2048;
  * the |x| histogram: 128 levels for signed data, 256 for non-negative data. The |x|
  * histogram is first resampled to 2048 bins (a coarser streaming histogram spreads each
  * bin's count evenly), so the smallest candidate is always 1/16 (signed) of the range.
+ * Bin 0's count is replaced by bin 1's, as TensorRT does.
  */
 function entropyRange(h: StreamingHistogram): Range {
   const abs = h.absolute();
+  // The spike at 0 (ReLU outputs, blank pixels) says nothing about where to clip: as in
+  // TensorRT's calibrator, bin 0 takes its neighbour's count.
+  if (abs.counts.length > 1) abs.counts[0] = abs.counts[1]!;
   const levels = h.min >= 0 ? 256 : 128;
   const hist = resample(abs.counts, KL_BINS);
   const t = klThreshold(hist, levels) * ((abs.counts.length * abs.width) / KL_BINS);
