@@ -2,10 +2,12 @@
 import { InputError } from '../src/errors.ts';
 import type { Pass } from '../src/pipeline/pass.ts';
 import { cleanup } from './cleanup.ts';
+import { prune } from './prune.ts';
 import { quantize } from './quantize.ts';
 
 export const passes: Readonly<Record<string, Pass>> = {
   [cleanup.name]: cleanup as unknown as Pass,
+  [prune.name]: prune as unknown as Pass,
   [quantize.name]: quantize as unknown as Pass,
 };
 

@@ -1,0 +1,81 @@
+/**
+ * prune: structured channel pruning that rewrites the graph smaller (`channels`), then
+ * unstructured magnitude pruning (`sparsity`, layer-wise or `global`, with a schedule) or
+ * N:M semi-structured pruning (`pattern`), then the storage choice (`storage`: sparse
+ * initializers where smaller). The result is checked in onnxruntime-node; the model's size,
+ * gzip and brotli size are always reported. The work is done by `pruneModel` (src/prune).
+ */
+import { modelToBytes } from '../src/io/save.ts';
+import { definePass } from '../src/pipeline/pass.ts';
+import { pruneModel } from '../src/prune/prune.ts';
+import { sparsityAt } from '../src/prune/schedule.ts';
+import { parseLayerSparsity, parsePattern, type Criterion, type OnUnsupported, type Storage } from '../src/prune/types.ts';
+import { measureSizes } from '../src/report/size.ts';
+
+const pct = (v: number) => `${(v * 100).toFixed(2)} %`;
+
+export const prune = definePass({
+  name: 'prune',
+  kind: 'prune',
+  description: 'Pruning: magnitude (layer-wise or global), N:M, or structured channels that shrink the graph; optional sparse storage.',
+  options: {
+    sparsity: { type: 'number', default: 0, min: 0, max: 0.999, description: 'Magnitude pruning: fraction of each layer’s weights set to zero (0: off).' },
+    global: { type: 'boolean', default: false, description: 'Rank weight magnitudes across all layers at once instead of layer by layer.' },
+    pattern: { type: 'string', default: '', description: 'N:M sparsity along input channels, e.g. 2:4 or 1:4 (empty: off; not with sparsity).' },
+    channels: { type: 'number', default: 0, min: 0, max: 0.999, description: 'Structured: fraction of output channels/neurons removed from the graph (0: off).' },
+    criterion: { type: 'enum', default: 'l1', values: ['l1', 'l2', 'bn'], description: 'Channel ranking: L1 or L2 norm of the weights, or |gamma| of the following BatchNormalization.' },
+    skip: { type: 'list', default: [], description: "Layers left untouched: node names, 'first', 'last'." },
+    layerSparsity: { type: 'list', default: [], description: 'Per-layer sparsity overrides: name=fraction,… (taken out of the global ranking).' },
+    layerChannels: { type: 'list', default: [], description: 'Per-layer channel fractions: name=fraction,… (applies to the layers coupled with it).' },
+    opTypes: { type: 'list', default: ['Conv', 'Gemm', 'MatMul'], description: 'Op types whose weights are pruned.' },
+    unsupported: { type: 'enum', default: 'error', values: ['error', 'skip'], description: 'Channels that cannot be followed through a node: error (name it) or skip (leave them).' },
+    storage: { type: 'enum', default: 'dense', values: ['dense', 'auto', 'gzip'], description: 'Weights as dense initializers, or sparse_initializer where smaller on disk (auto) or after gzip (gzip). Use as the last pass.' },
+    schedule: { type: 'enum', default: 'constant', values: ['constant', 'polynomial'], description: 'Sparsity schedule for pruning during fine-tuning: constant, or polynomial from initialSparsity to sparsity.' },
+    step: { type: 'number', default: 0, min: 0, description: 'Schedule: the current step.' },
+    steps: { type: 'number', default: 0, min: 0, description: 'Schedule (polynomial): the step at which sparsity is reached.' },
+    initialSparsity: { type: 'number', default: 0, min: 0, max: 0.999, description: 'Schedule (polynomial): sparsity at step 0.' },
+    verify: { type: 'boolean', default: true, description: 'Run the result in onnxruntime-node; for channels, compare it with the masked original.' },
+  },
+  async run(model, options, ctx) {
+    const sparsity = options.schedule === 'polynomial' && options.sparsity > 0
+      ? sparsityAt({ kind: 'polynomial', final: options.sparsity, initial: options.initialSparsity, end: options.steps }, options.step)
+      : options.sparsity;
+    const result = await pruneModel(
+      model,
+      {
+        sparsity,
+        global: options.global,
+        pattern: options.pattern ? parsePattern(options.pattern) : undefined,
+        channels: options.channels,
+        criterion: options.criterion as Criterion,
+        skip: options.skip,
+        layerSparsity: parseLayerSparsity(options.layerSparsity),
+        layerChannels: parseLayerSparsity(options.layerChannels),
+        opTypes: options.opTypes,
+        unsupported: options.unsupported as OnUnsupported,
+        storage: options.storage as Storage,
+        verify: options.verify,
+      },
+      { progress: (f, l) => ctx.progress(f, l), note: (m) => ctx.note(m) },
+    );
+    const pruned = result.layers.filter((l) => l.target !== undefined);
+    if (result.requested !== undefined) {
+      ctx.note(`sparsity ${pct(result.achieved)} of the targeted weights (asked ${pct(result.requested)}); ${pct(result.overallSparsity)} of all parameters`);
+    }
+    ctx.note(`layers: ${result.layers.map((l) => `${l.node} ${l.channelsBefore !== undefined ? `${l.channelsBefore}→${l.channelsAfter} ch, ` : ''}${pct(l.sparsity)}${l.skipped ? ' (skipped)' : ''}`).join('; ')}`);
+    const sparse = result.storage.filter((s) => s.chosen === 'sparse');
+    if (options.storage !== 'dense') ctx.note(`storage: ${sparse.length} of ${result.storage.length} tensors with zeros stored sparse`);
+    const sizes = await measureSizes(modelToBytes(model));
+    return {
+      layersPruned: pruned.length,
+      sparsityPercent: Number((result.achieved * 100).toFixed(2)),
+      channelsRemoved: result.channelsRemoved,
+      paramsBefore: result.paramsBefore,
+      paramsAfter: result.paramsAfter,
+      sparseTensors: sparse.length,
+      bytes: sizes.sizeBytes,
+      gzipBytes: sizes.gzipBytes,
+      brotliBytes: sizes.brotliBytes,
+    };
+  },
+});

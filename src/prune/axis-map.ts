@@ -1,0 +1,134 @@
+/**
+ * How a channel axis moves through ops that rearrange axes. A channel map gives, for each
+ * position along one axis of a value, the global id of the channel it holds (−1: a
+ * position no pruned layer owns). These helpers carry a map through Reshape/Flatten,
+ * Transpose, Squeeze and Unsqueeze, or say why they cannot (the caller names the node).
+ */
+import type { Dim } from '../ir/value.ts';
+
+export interface ChannelMap {
+  axis: number;
+  ids: Int32Array;
+}
+
+/** Either the moved map or the reason it cannot be moved. */
+export type Moved = { map: ChannelMap } | { reason: string };
+
+const known = (d: Dim): d is number => typeof d === 'number';
+
+/**
+ * Resolves a Reshape target (with 0 = copy and −1 = infer) against the input dims. Symbolic
+ * dims that appear on both sides cancel, so [N,16,5,5] → [0,−1] gives [N,400].
+ */
+export function resolveReshape(input: readonly Dim[], target: readonly number[], allowZero: boolean): Dim[] {
+  const out: Dim[] = target.map((d, i) => (d === 0 && !allowZero ? input[i] : d === -1 ? undefined : d));
+  const infer = target.indexOf(-1);
+  if (infer < 0) return out;
+  let num = 1;
+  const symbols: string[] = [];
+  for (const d of input) {
+    if (known(d)) num *= d;
+    else if (typeof d === 'string') symbols.push(d);
+    else return out;
+  }
+  for (const [i, d] of out.entries()) {
+    if (i === infer) continue;
+    if (known(d)) num /= d;
+    else if (typeof d === 'string' && symbols.includes(d)) symbols.splice(symbols.indexOf(d), 1);
+    else return out;
+  }
+  if (symbols.length === 0 && Number.isInteger(num)) out[infer] = num;
+  else if (symbols.length === 1 && num === 1) out[infer] = symbols[0];
+  return out;
+}
+
+/**
+ * Moves a map through a row-major reshape from `input` to `output` dims. Axes are grouped
+ * from the right by equal products (trailing elements keep their flat order); the group
+ * holding the channel axis must become one output axis (channels merged with the axes
+ * beside them, as Flatten does: each channel owns a block or a stride of features), or the
+ * channel axis must survive whole next to size-1 axes. Anything else splits the channel
+ * axis, and is refused.
+ */
+export function reshapeMap(input: readonly Dim[], output: readonly Dim[], map: ChannelMap): Moved & { outAxis?: number } {
+  const a = map.axis;
+  let i = input.length - 1;
+  let j = output.length - 1;
+  while (i >= a) {
+    // Size-1 axes form groups of their own.
+    if (input[i] === 1 && i !== a) {
+      i--;
+      continue;
+    }
+    if (output[j] === 1 && !(input[i] === 1 && i === a)) {
+      j--;
+      continue;
+    }
+    if (!known(input[i]) || !known(output[j])) return { reason: `the size of the axes around the channel axis is not known (${fmt(input)} → ${fmt(output)})` };
+    const start = { i, j };
+    let pi = input[i] as number;
+    let po = output[j] as number;
+    while (pi !== po) {
+      if (pi < po) {
+        i--;
+        if (i < 0 || !known(input[i])) return { reason: `the reshape ${fmt(input)} → ${fmt(output)} does not group the channel axis with known sizes` };
+        pi *= input[i] as number;
+      } else {
+        j--;
+        if (j < 0 || !known(output[j])) return { reason: `the reshape ${fmt(input)} → ${fmt(output)} does not group the channel axis with known sizes` };
+        po *= output[j] as number;
+      }
+    }
+    if (i <= a) {
+      // The group [i..start.i] holds the channel axis; it maps to output axes [j..start.j].
+      if (start.j === j) {
+        const inner = (input.slice(a + 1, start.i + 1) as number[]).reduce((x, y) => x * y, 1);
+        const size = input[a] as number;
+        if (size !== map.ids.length) return { reason: `the channel axis has ${size} positions, the map ${map.ids.length}` };
+        const ids = new Int32Array(po);
+        for (let q = 0; q < po; q++) ids[q] = map.ids[Math.floor(q / inner) % size]!;
+        return { map: { axis: j, ids }, outAxis: j };
+      }
+      const outs = output.slice(j, start.j + 1);
+      if (i === start.i && outs.filter((d) => d !== 1).length === 1) {
+        const k = j + outs.findIndex((d) => d !== 1);
+        return { map: { axis: k, ids: map.ids }, outAxis: k };
+      }
+      return { reason: `the reshape ${fmt(input)} → ${fmt(output)} splits the channel axis (${input[a]} channels)` };
+    }
+    i--;
+    j--;
+  }
+  return { reason: `the reshape ${fmt(input)} → ${fmt(output)} cannot be followed` };
+}
+
+/** Flatten(axis) as the reshape it is. */
+export function flattenDims(input: readonly Dim[], axis: number): Dim[] {
+  const prod = (ds: readonly Dim[]): Dim => (ds.every(known) ? (ds as number[]).reduce((x, y) => x * y, 1) : undefined);
+  return [prod(input.slice(0, axis)), prod(input.slice(axis))];
+}
+
+export function transposeMap(map: ChannelMap, perm: readonly number[]): ChannelMap {
+  return { axis: perm.indexOf(map.axis), ids: map.ids };
+}
+
+/** Squeeze of `axes` (normalized); undefined if the channel axis itself is squeezed. */
+export function squeezeMap(map: ChannelMap, axes: readonly number[]): ChannelMap | undefined {
+  if (axes.includes(map.axis)) return undefined;
+  return { axis: map.axis - axes.filter((x) => x < map.axis).length, ids: map.ids };
+}
+
+/** Unsqueeze inserting `axes` (normalized to the output rank). */
+export function unsqueezeMap(map: ChannelMap, axes: readonly number[], outRank: number): ChannelMap {
+  let from = 0;
+  for (let k = 0; k < outRank; k++) {
+    if (axes.includes(k)) continue;
+    if (from === map.axis) return { axis: k, ids: map.ids };
+    from++;
+  }
+  return map;
+}
+
+function fmt(d: readonly Dim[]): string {
+  return `[${d.map((x) => x ?? '?').join(',')}]`;
+}

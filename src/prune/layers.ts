@@ -1,0 +1,90 @@
+/**
+ * The layers pruning works on: nodes of the main graph whose weight (input 1) is a float
+ * initializer — Conv, Gemm and MatMul by default — with the weight's layout spelled out:
+ * which axis holds output channels / neurons and which holds input channels / features.
+ */
+import type { Graph } from '../ir/graph.ts';
+import type { Model } from '../ir/model.ts';
+import type { Node } from '../ir/node.ts';
+import type { Tensor } from '../ir/tensor.ts';
+import { opSpec } from '../ops/registry.ts';
+
+const FLOAT_WEIGHTS = new Set(['float32', 'float16', 'float64']);
+
+export interface WeightLayout {
+  /** Axis of W indexed by output channel / neuron. */
+  outAxis: number;
+  /** Axis of W indexed by input channel / feature (within a group for grouped Conv). */
+  inAxis: number;
+}
+
+export interface PrunableLayer {
+  node: Node;
+  /** The node's name, or its first output when it has none. */
+  name: string;
+  weight: Tensor;
+  layout: WeightLayout;
+  /** Conv group count (1 for Gemm/MatMul). */
+  group: number;
+}
+
+export function layerName(n: Node): string {
+  return n.name || n.outputs[0] || n.opType;
+}
+
+/** Weight layout of a Conv, Gemm or MatMul node, or undefined for layouts pruning does not handle. */
+export function weightLayout(node: Node, w: Tensor): WeightLayout | undefined {
+  if (node.domain !== '' && node.domain !== 'ai.onnx') return undefined;
+  const rank = w.dims.length;
+  switch (node.opType) {
+    case 'Conv':
+      return rank >= 3 ? { outAxis: 0, inAxis: 1 } : undefined;
+    case 'Gemm':
+      if (rank !== 2) return undefined;
+      return node.getInt('transB', 0) ? { outAxis: 0, inAxis: 1 } : { outAxis: 1, inAxis: 0 };
+    case 'MatMul':
+      return rank === 2 ? { outAxis: 1, inAxis: 0 } : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** Readers of each initializer in the main graph (nodes, and nodes whose subgraphs read it). */
+export function initializerReaders(g: Graph): Map<string, Node[]> {
+  const { consumers } = g.index();
+  const out = new Map<string, Node[]>();
+  for (const name of g.initializers.keys()) out.set(name, consumers.get(name) ?? []);
+  return out;
+}
+
+/** Prunable layers of the main graph, in graph order. */
+export function prunableLayers(model: Model, opTypes: readonly string[]): PrunableLayer[] {
+  const g = model.graph;
+  const inputs = new Set(g.inputs.map((v) => v.name));
+  const out: PrunableLayer[] = [];
+  for (const node of g.nodes) {
+    if (!opTypes.includes(node.opType)) continue;
+    const spec = opSpec(node);
+    if (!spec || !spec.weightInputs?.includes(1)) continue;
+    const w = g.initializers.get(node.inputs[1] ?? '');
+    if (!w || inputs.has(w.name) || !FLOAT_WEIGHTS.has(w.dtype)) continue;
+    const layout = weightLayout(node, w);
+    if (!layout) continue;
+    out.push({ node, name: layerName(node), weight: w, layout, group: node.opType === 'Conv' ? node.getInt('group', 1) : 1 });
+  }
+  return out;
+}
+
+/** Resolves `skip` entries ('first', 'last', node names) to layer names; unknown names are an error for the caller. */
+export function resolveSkip(layers: readonly PrunableLayer[], skip: readonly string[]): { names: Set<string>; unknown: string[] } {
+  const names = new Set<string>();
+  const unknown: string[] = [];
+  const known = new Set(layers.map((l) => l.name));
+  for (const s of skip) {
+    if (s === 'first' && layers.length) names.add(layers[0]!.name);
+    else if (s === 'last' && layers.length) names.add(layers[layers.length - 1]!.name);
+    else if (known.has(s)) names.add(s);
+    else if (s !== 'first' && s !== 'last') unknown.push(s);
+  }
+  return { names, unknown };
+}

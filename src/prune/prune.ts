@@ -1,0 +1,227 @@
+/**
+ * `pruneModel`: structured channel pruning (the graph is rewritten smaller), then
+ * unstructured magnitude or N:M pruning of what remains, then the storage choice, then a
+ * check in onnxruntime-node — for channels, against the original with the removed channels
+ * masked, which it must match. The model is changed in place; nothing is printed.
+ */
+import { CheckError, InputError } from '../errors.ts';
+import type { Model } from '../ir/model.ts';
+import { loadModel } from '../io/load.ts';
+import { modelToBytes } from '../io/save.ts';
+import { densifySparseInitializers } from '../io/sparse.ts';
+import { mulberry32 } from '../math/random.ts';
+import { createSession, runBatch } from '../runtime/ort.ts';
+import { planFeeds } from '../runtime/latency.ts';
+import { compareOnRandomInputs, type OutputDiff } from '../runtime/verify.ts';
+import { constantsToInitializers } from '../transforms/constants-to-initializers.ts';
+import { eliminateDeadCode } from '../transforms/dead-code.ts';
+import { analyzeChannels } from './channel-graph.ts';
+import { planChannels } from './channel-plan.ts';
+import { maskReference, rewriteChannels } from './channel-rewrite.ts';
+import { prunableLayers, resolveSkip, type PrunableLayer } from './layers.ts';
+import { pruneMagnitude, type MagnitudeTarget } from './magnitude.ts';
+import { pruneNM } from './nm.ts';
+import { applySparseStorage, SPARSE_MIN_IR } from './storage.ts';
+import { countZeros } from './tensor-ops.ts';
+import { checkOptions, PRUNE_DEFAULTS, type LayerReport, type PruneOptions, type PruneResult } from './types.ts';
+
+export interface PruneHooks {
+  progress?(fraction: number, label?: string): void;
+  note?(message: string): void;
+}
+
+/** Relative tolerance of the masked-reference comparison (float sums in another order). */
+export const MASK_TOLERANCE = 1e-4;
+
+/** Elements of every numeric initializer, dense and sparse, in all graphs. */
+export function countParams(model: Model): { params: number; zeros: number } {
+  let params = 0;
+  let zeros = 0;
+  for (const g of model.graph.walk()) {
+    for (const t of g.initializers.values()) {
+      if (t.payload.kind === 'strings') continue;
+      params += t.size;
+      zeros += countZeros(t);
+    }
+    for (const s of g.sparseInitializers) {
+      const size = ((s.dims as number[] | undefined) ?? []).reduce((a, b) => a * Number(b), 1);
+      const nnz = Number(((s.values as { dims?: number[] } | undefined)?.dims ?? [0])[0]);
+      params += size;
+      zeros += size - nnz;
+    }
+  }
+  return { params, zeros };
+}
+
+function checkNames(layers: readonly PrunableLayer[], names: readonly string[], what: string): void {
+  const known = new Set(layers.map((l) => l.name));
+  const unknown = names.filter((n) => !known.has(n));
+  if (unknown.length) {
+    throw new InputError(`prune: ${what} names ${unknown.map((n) => `'${n}'`).join(', ')}, not a prunable layer (layers: ${[...known].join(', ')})`);
+  }
+}
+
+/** Loads and runs `bytes` once on seeded random inputs. */
+async function runsInOrt(bytes: Uint8Array): Promise<void> {
+  const session = await createSession(bytes, { label: 'the pruned model' });
+  try {
+    let feeds;
+    try {
+      feeds = planFeeds(session, 1, mulberry32(1)).feeds;
+    } catch {
+      return; // inputs with unnamed dynamic dims: loading is the check
+    }
+    await runBatch(session, feeds);
+  } finally {
+    await session.ort.release();
+  }
+}
+
+export async function pruneModel(model: Model, options: Partial<PruneOptions> = {}, hooks: PruneHooks = {}): Promise<PruneResult> {
+  const o: PruneOptions = { ...PRUNE_DEFAULTS, ...options };
+  checkOptions(o);
+  const notes: string[] = [];
+  const note = (m: string) => {
+    notes.push(m);
+    hooks.note?.(m);
+  };
+  const progress = (f: number, l?: string) => hooks.progress?.(f, l);
+  const g = model.graph;
+  const densified = densifySparseInitializers(g);
+  if (densified) note(`${densified} sparse initializer(s) read as dense`);
+  constantsToInitializers(g);
+  const before = countParams(model);
+
+  let layers = prunableLayers(model, o.opTypes);
+  if (!layers.length) throw new InputError(`prune: the model has no ${o.opTypes.join('/')} layer with a constant float weight`);
+  const { names: skipped, unknown } = resolveSkip(layers, o.skip);
+  checkNames(layers, unknown, 'skip');
+  checkNames(layers, Object.keys(o.layerSparsity), 'layerSparsity');
+  const reports = new Map<string, LayerReport>();
+  let channelsRemoved = 0;
+  let verifyMaxDiff: number | undefined;
+
+  const structured = o.channels > 0 || Object.keys(o.layerChannels).length > 0;
+  if (structured) {
+    progress(0.1, 'channel dependencies');
+    g.sortTopologically();
+    const allLayers = prunableLayers(model, ['Conv', 'Gemm', 'MatMul']);
+    checkNames(allLayers, Object.keys(o.layerChannels), 'layerChannels');
+    const cg = analyzeChannels(model, o.unsupported);
+    const keep = new Map<string, string>();
+    for (const s of cg.spaces) {
+      if (skipped.has(s.layer.name)) keep.set(s.layer.name, `layer '${s.layer.name}' is skipped`);
+      else if (!o.opTypes.includes(s.layer.node.opType)) keep.set(s.layer.name, `${s.layer.node.opType} is not in opTypes`);
+    }
+    const plan = planChannels(cg, { fraction: o.channels, overrides: o.layerChannels, criterion: o.criterion, keep });
+    for (const n of [...cg.notes, ...plan.notes]) note(n);
+    const original = o.verify && plan.removed > 0 ? modelToBytes(model) : undefined;
+    progress(0.3, 'rewriting channels');
+    rewriteChannels(cg, plan);
+    eliminateDeadCode(g);
+    channelsRemoved = plan.removed;
+    for (const s of cg.spaces) {
+      reports.set(s.layer.name, {
+        node: s.layer.name,
+        op: s.layer.node.opType,
+        weight: s.layer.node.inputs[1]!,
+        params: 0,
+        zeros: 0,
+        sparsity: 0,
+        channelsBefore: s.size,
+        channelsAfter: plan.keptPerSpace[s.index],
+        target: o.layerChannels[s.layer.name] ?? o.channels,
+      });
+    }
+    if (original) {
+      progress(0.4, 'comparing with the masked original');
+      const reference = await loadModel(original);
+      maskReference(cg, plan, reference);
+      let diffs: OutputDiff[];
+      try {
+        diffs = await compareOnRandomInputs(modelToBytes(reference), modelToBytes(model));
+      } catch (err) {
+        if (err instanceof InputError && /symbolic dim|dynamic dim/.test(err.message)) {
+          note(`channels: outputs not compared (${err.message})`);
+          diffs = [];
+        } else throw err;
+      }
+      for (const d of diffs) {
+        verifyMaxDiff = Math.max(verifyMaxDiff ?? 0, d.maxAbsDiff);
+        if (!(d.maxAbsDiff <= MASK_TOLERANCE * Math.max(1, d.maxAbs))) {
+          throw new CheckError(`prune: the channel-pruned model's output '${d.output}' differs from the masked original by ${d.maxAbsDiff} (max |value| ${d.maxAbs})`);
+        }
+      }
+    }
+    layers = prunableLayers(model, o.opTypes);
+  }
+
+  progress(0.6, 'weights');
+  const active = layers.filter((l) => !skipped.has(l.name));
+  let requested: number | undefined;
+  let targeted: PrunableLayer[] = [];
+  if (o.pattern) {
+    const { n, m } = o.pattern;
+    requested = 1 - n / m;
+    targeted = active;
+    pruneNM(targeted, o.pattern);
+    const uneven = targeted.filter((l) => l.weight.dims[l.layout.inAxis]! % m !== 0).map((l) => l.name);
+    if (uneven.length) note(`${n}:${m}: ${uneven.join(', ')} ha${uneven.length > 1 ? 've' : 's'} input channels not a multiple of ${m}; the last run of each is shorter`);
+  } else if (o.sparsity > 0 || Object.keys(o.layerSparsity).length) {
+    const targets: MagnitudeTarget[] = [];
+    for (const l of active) {
+      const own = o.layerSparsity[l.name];
+      if (own !== undefined) targets.push({ layer: l, sparsity: own });
+      else if (o.sparsity > 0) targets.push({ layer: l, sparsity: o.global ? undefined : o.sparsity });
+    }
+    targeted = targets.map((t) => t.layer);
+    pruneMagnitude(targets, o.sparsity);
+    if (o.sparsity > 0) requested = o.sparsity;
+  }
+  const targetedNames = new Set(targeted.map((l) => l.name));
+  let tZeros = 0;
+  let tParams = 0;
+  const counted = new Set<string>();
+  for (const l of layers) {
+    const zeros = countZeros(l.weight);
+    const r = reports.get(l.name) ?? { node: l.name, op: l.node.opType, weight: l.weight.name, params: 0, zeros: 0, sparsity: 0 };
+    Object.assign(r, { weight: l.weight.name, params: l.weight.size, zeros, sparsity: zeros / l.weight.size });
+    if (skipped.has(l.name)) r.skipped = 'skip';
+    else if (targetedNames.has(l.name)) r.target = o.pattern ? requested : (o.layerSparsity[l.name] ?? o.sparsity);
+    reports.set(l.name, r);
+    if (targetedNames.has(l.name) && !counted.has(l.weight.name)) {
+      counted.add(l.weight.name);
+      tZeros += zeros;
+      tParams += l.weight.size;
+    }
+  }
+
+  let storage: PruneResult['storage'] = [];
+  if (o.storage !== 'dense') {
+    progress(0.8, 'storage');
+    if (Number(model.irVersion) < SPARSE_MIN_IR) note(`storage: the model has IR version ${model.irVersion}; sparse initializers need ${SPARSE_MIN_IR}, so weights stay dense`);
+    else storage = applySparseStorage(model, o.storage);
+  }
+  const after = countParams(model);
+  if (o.verify) {
+    progress(0.9, 'runtime check');
+    try {
+      await runsInOrt(modelToBytes(model));
+    } catch (err) {
+      throw new CheckError(`prune: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  progress(1);
+  return {
+    layers: [...reports.values()],
+    requested,
+    achieved: tParams ? tZeros / tParams : 0,
+    overallSparsity: after.params ? after.zeros / after.params : 0,
+    paramsBefore: before.params,
+    paramsAfter: after.params,
+    channelsRemoved,
+    storage,
+    verifyMaxDiff,
+    notes,
+  };
+}

@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import { GraphBuilder } from '../../src/ir/builder.ts';
+import type { Model } from '../../src/ir/model.ts';
+import { toHalfBits } from '../../src/math/float16.ts';
+import { smallestMask } from '../../src/prune/magnitude.ts';
+import { pruneModel } from '../../src/prune/prune.ts';
+import { scheduleSteps, sparsityAt } from '../../src/prune/schedule.ts';
+import { maxOutputDiff, randomFloats, runModel } from '../helpers/run-model.ts';
+import { copyOf, input, miniLenet, values } from './graphs.ts';
+
+const WEIGHTS = ['conv1.weight', 'conv2.weight', 'fc1.weight', 'fc2.weight'];
+const zeros = (m: Model, name: string) => values(m, name).filter((v) => v === 0).length;
+const fraction = (m: Model, names: string[]) => names.reduce((n, k) => n + zeros(m, k), 0) / names.reduce((n, k) => n + values(m, k).length, 0);
+
+describe('prune magnitude', () => {
+  it('prune: layer-wise sparsity is exact per layer and reported within 0.5 %', async () => {
+    for (const s of [0.5, 0.7, 0.9]) {
+      const m = miniLenet();
+      const r = await pruneModel(m, { sparsity: s });
+      for (const k of WEIGHTS) expect(zeros(m, k)).toBe(Math.round(s * values(m, k).length));
+      expect(Math.abs(r.achieved - s)).toBeLessThan(0.005);
+      expect(Math.abs(fraction(m, WEIGHTS) - r.achieved)).toBeLessThan(0.003);
+      expect(r.requested).toBe(s);
+    }
+  });
+
+  it('prune: the smallest magnitudes go, and the biases stay', async () => {
+    const m0 = miniLenet();
+    const m1 = await copyOf(m0);
+    await pruneModel(m1, { sparsity: 0.6 });
+    const before = values(m0, 'fc1.weight');
+    const after = values(m1, 'fc1.weight');
+    const keptMin = Math.min(...after.filter((v) => v !== 0).map(Math.abs));
+    const prunedMax = Math.max(...before.filter((_, i) => after[i] === 0).map(Math.abs));
+    expect(prunedMax).toBeLessThanOrEqual(keptMin);
+    expect(after.every((v, i) => v === 0 || v === before[i])).toBe(true);
+    expect(values(m1, 'fc1.bias')).toEqual(values(m0, 'fc1.bias'));
+  });
+
+  it('prune: global ranking hits the overall sparsity and spreads it unevenly', async () => {
+    const m = miniLenet();
+    const r = await pruneModel(m, { sparsity: 0.7, global: true });
+    expect(Math.abs(fraction(m, WEIGHTS) - 0.7)).toBeLessThan(0.005);
+    expect(Math.abs(r.achieved - 0.7)).toBeLessThan(0.005);
+    const per = WEIGHTS.map((k) => zeros(m, k) / values(m, k).length);
+    expect(Math.max(...per) - Math.min(...per)).toBeGreaterThan(0.01);
+  });
+
+  it('prune: skip first/last and per-layer overrides (also out of the global ranking)', async () => {
+    const m = miniLenet();
+    const r = await pruneModel(m, { sparsity: 0.8, global: true, skip: ['first', 'last'], layerSparsity: { conv2: 0.3 } });
+    expect(zeros(m, 'conv1.weight')).toBe(0);
+    expect(zeros(m, 'fc2.weight')).toBe(0);
+    expect(zeros(m, 'conv2.weight')).toBe(Math.round(0.3 * 6 * 8 * 9));
+    expect(zeros(m, 'fc1.weight')).toBe(Math.round(0.8 * 12 * 128));
+    expect(r.layers.find((l) => l.node === 'conv1')?.skipped).toBe('skip');
+    expect(r.layers.find((l) => l.node === 'conv2')?.target).toBe(0.3);
+  });
+
+  it('prune: ties at the threshold are broken by position so the count is exact', () => {
+    const mask = smallestMask(Float32Array.of(1, 1, 1, 1, 0.5, 2), 3);
+    expect(Array.from(mask)).toEqual([1, 1, 0, 0, 1, 0]);
+  });
+
+  it('prune: the pruned model runs in onnxruntime and changes gracefully at low sparsity', async () => {
+    const m0 = miniLenet();
+    const m1 = await copyOf(m0);
+    await pruneModel(m1, { sparsity: 0.1 });
+    const out = await runModel(m1, input([2, 1, 8, 8]));
+    expect(Object.values(out)[0]).toHaveLength(20);
+    const d = await maxOutputDiff(m0, m1, input([2, 1, 8, 8]));
+    expect(d).toBeGreaterThan(0);
+  });
+
+  it('prune: float16 weights stay float16 with exact zeros', async () => {
+    const b = new GraphBuilder('half');
+    const x = b.input('x', 'float32', ['N', 8]);
+    const half = Uint16Array.from(randomFloats(32, 3), (v) => toHalfBits(v));
+    b.initializer('w', half, [8, 4]);
+    b.graph.initializers.get('w')!.dtype = 'float16';
+    const [c] = b.node('Cast', [x], { to: 10 });
+    const [y] = b.node('MatMul', [c!, 'w']);
+    b.node('Cast', [y!], { to: 1 }, { outputs: ['out'] });
+    b.output('out', 'float32', ['N', 4]);
+    const m = b.build();
+    const r = await pruneModel(m, { sparsity: 0.5 });
+    const t = m.graph.initializers.get('w')!;
+    expect(t.dtype).toBe('float16');
+    expect(Array.from(t.typed() as Uint16Array).filter((v) => v === 0)).toHaveLength(16);
+    expect(r.achieved).toBe(0.5);
+  });
+
+  it('prune: nothing to do, both sparsity and pattern, or a bad fraction are refused', async () => {
+    await expect(pruneModel(miniLenet(), {})).rejects.toThrow(/nothing to do/);
+    await expect(pruneModel(miniLenet(), { sparsity: 0.5, pattern: { n: 2, m: 4 } })).rejects.toThrow(/either sparsity/);
+    await expect(pruneModel(miniLenet(), { sparsity: 1 })).rejects.toThrow(/\[0, 1\)/);
+  });
+});
+
+describe('prune schedule', () => {
+  it('prune: constant and polynomial (cubic) schedules', () => {
+    expect(sparsityAt({ kind: 'constant', final: 0.8 }, 5)).toBe(0.8);
+    const s = { kind: 'polynomial' as const, final: 0.8, initial: 0, end: 10 };
+    expect(sparsityAt(s, 0)).toBe(0);
+    expect(sparsityAt(s, 10)).toBe(0.8);
+    expect(sparsityAt(s, 5)).toBeCloseTo(0.8 * (1 - 0.5 ** 3));
+    const steps = scheduleSteps(s, 10);
+    expect(steps.every((v, i) => i === 0 || v >= steps[i - 1]!)).toBe(true);
+    expect(sparsityAt({ ...s, frequency: 4 }, 7)).toBe(sparsityAt(s, 4));
+    expect(() => sparsityAt({ kind: 'polynomial', final: 0.5 }, 1)).toThrow(/end > begin/);
+  });
+});
