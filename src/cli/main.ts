@@ -53,6 +53,20 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
       async (a) => run(async () => (await import('./commands/eval.ts')).evalCommand(a as never, io))(),
     )
     .command(
+      'analyze <model>',
+      'Per-layer pruning sensitivity: accuracy vs sparsity, and suggested per-layer fractions',
+      (y) =>
+        y
+          .positional('model', { type: 'string', demandOption: true })
+          .option('data', { type: 'string', describe: 'Data set (labelled: accuracy; unlabelled: agreement with the model)' })
+          .option('method', { choices: ['magnitude', 'channels'] as const, default: 'magnitude' as const, describe: 'Unstructured weights, or whole output channels' })
+          .option('sparsities', { type: 'string', default: '0.25,0.5,0.75,0.9', coerce: (v: string) => list(v).map(Number), describe: 'Fractions tried per layer' })
+          .option('max-drop', { type: 'number', default: 1, describe: 'Accuracy points each layer may cost, for the suggestion' })
+          .option('limit', { type: 'number', default: 1000, describe: 'Samples used (0: all)' })
+          .option('report', { type: 'string', array: true, default: [], describe: 'Write the table: a .json and/or .md path' }),
+      async (a) => run(async () => (await import('./commands/analyze.ts')).analyzeCommand(a as never, io))(),
+    )
+    .command(
       'passes',
       'List the available passes and their options',
       (y) => y,

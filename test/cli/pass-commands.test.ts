@@ -37,3 +37,24 @@ describe('pass commands', () => {
     expect(r.err).toMatch(/Argument: calibration, Given: "guess"/);
   });
 });
+
+describe('analyze command', () => {
+  it('cli: analyze prints a per-layer accuracy-vs-sparsity table and writes it', async () => {
+    const md = join(dir, 'sens.md');
+    const r = await cli('analyze', model, '--data', TEST, '--limit', '300', '--sparsities', '0.5,0.99', '--json', '--report', md);
+    expect(r.code, r.err).toBe(0);
+    const result = JSON.parse(r.out);
+    expect(result.samples).toBe(300);
+    const layer = result.layers.find((l: { node: string }) => l.node === 'classifier');
+    expect(layer.points.map((p: { sparsity: number }) => p.sparsity)).toEqual([0.5, 0.99]);
+    // Removing 99 % of a nearest-centroid classifier's weights must cost accuracy.
+    expect(layer.points[1].drop).toBeGreaterThan(layer.points[0].drop);
+    expect(readFileSync(md, 'utf8')).toContain('| classifier | Gemm |');
+  });
+
+  it('cli: analyze without --data is a usage error', async () => {
+    const r = await cli('analyze', model);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/analyze needs --data/);
+  });
+});
