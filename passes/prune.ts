@@ -2,9 +2,11 @@
  * prune: structured channel pruning that rewrites the graph smaller (`channels`), then
  * unstructured magnitude pruning (`sparsity`, layer-wise or `global`, with a schedule) or
  * N:M semi-structured pruning (`pattern`), then the storage choice (`storage`: sparse
- * initializers where smaller). The result is checked in onnxruntime-node; the model's size,
+ * initializers where smaller). With calibration data (`calib`), channel pruning folds the
+ * removed channels' means into the next layers' biases. The result is checked in onnxruntime-node; the model's size,
  * gzip and brotli size are always reported. The work is done by `pruneModel` (src/prune).
  */
+import { openDataset } from '../src/data/dataset.ts';
 import { modelToBytes } from '../src/io/save.ts';
 import { definePass } from '../src/pipeline/pass.ts';
 import { pruneModel } from '../src/prune/prune.ts';
@@ -34,12 +36,16 @@ export const prune = definePass({
     step: { type: 'number', default: 0, min: 0, description: 'Schedule: the current step.' },
     steps: { type: 'number', default: 0, min: 0, description: 'Schedule (polynomial): the step at which sparsity is reached.' },
     initialSparsity: { type: 'number', default: 0, min: 0, max: 0.999, description: 'Schedule (polynomial): sparsity at step 0.' },
+    calib: { type: 'string', default: '', description: 'Calibration data (.npz / .npy / folder): channels then compensate the next layers’ biases for the removed channels’ means.' },
+    calibSamples: { type: 'number', default: 512, min: 1, description: 'Calibration samples for compensation (the first N).' },
+    compensate: { type: 'boolean', default: true, description: 'With calib: fold removed channels’ means into the next layers’ biases.' },
     verify: { type: 'boolean', default: true, description: 'Run the result in onnxruntime-node; for channels, compare it with the masked original.' },
   },
   async run(model, options, ctx) {
     const sparsity = options.schedule === 'polynomial' && options.sparsity > 0
       ? sparsityAt({ kind: 'polynomial', final: options.sparsity, initial: options.initialSparsity, end: options.steps }, options.step)
       : options.sparsity;
+    const calibration = options.calib ? await openDataset(options.calib) : undefined;
     const result = await pruneModel(
       model,
       {
@@ -55,9 +61,11 @@ export const prune = definePass({
         unsupported: options.unsupported as OnUnsupported,
         storage: options.storage as Storage,
         verify: options.verify,
+        compensate: options.compensate,
+        calibSamples: options.calibSamples,
       },
-      { progress: (f, l) => ctx.progress(f, l), note: (m) => ctx.note(m) },
-    );
+      { progress: (f, l) => ctx.progress(f, l), note: (m) => ctx.note(m), calibration },
+    ).finally(() => calibration?.close());
     const pruned = result.layers.filter((l) => l.target !== undefined);
     if (result.requested !== undefined) {
       ctx.note(`sparsity ${pct(result.achieved)} of the targeted weights (asked ${pct(result.requested)}); ${pct(result.overallSparsity)} of all parameters`);

@@ -20,7 +20,7 @@ import type { Node } from '../ir/node.ts';
 import type { Dim } from '../ir/value.ts';
 import { constantValues, inferShapes } from '../ops/infer.ts';
 import { reshapeMap, flattenDims, resolveReshape, squeezeMap, transposeMap, unsqueezeMap, type ChannelMap } from './axis-map.ts';
-import { initializerReaders, layerName, prunableLayers, type PrunableLayer } from './layers.ts';
+import { initializerReaders, prunableLayers, type PrunableLayer } from './layers.ts';
 import type { OnUnsupported } from './types.ts';
 
 export interface Space {
@@ -42,6 +42,8 @@ export interface InitSlice {
   ids: Int32Array;
   /** The weight's input-channel axis of a layer reading the channels (zeroed in the masked reference). */
   sink?: boolean;
+  /** For a sink: the axis of the layer's input that holds the channels. */
+  inputAxis?: number;
 }
 
 /** A Reshape target whose literal at `position` becomes the number of kept positions of `ids`. */
@@ -202,7 +204,7 @@ export function analyzeChannels(model: Model, mode: OnUnsupported): ChannelGraph
       if (input.axis !== kAxis) stop(node, [input], 'channels reach a layer on an axis it does not reduce');
       else if (shared) stop(node, [input], 'the weight reading them is shared with another node');
       else if (input.ids.length !== w.dims[l.layout.inAxis]) stop(node, [input], 'the channel count does not match the weight');
-      else cg.slices.push({ node, input: 1, axis: l.layout.inAxis, ids: input.ids, sink: true });
+      else cg.slices.push({ node, input: 1, axis: l.layout.inAxis, ids: input.ids, sink: true, inputAxis: kAxis });
     }
     const { ids } = addSpace(l, w.dims[outAxis]!);
     const out = shape(node.outputs[0]!);
@@ -447,4 +449,3 @@ export function analyzeChannels(model: Model, mode: OnUnsupported): ChannelGraph
   return cg;
 }
 
-export { layerName };

@@ -4,6 +4,7 @@
  * check in onnxruntime-node — for channels, against the original with the removed channels
  * masked, which it must match. The model is changed in place; nothing is printed.
  */
+import type { Dataset } from '../data/dataset.ts';
 import { CheckError, InputError } from '../errors.ts';
 import type { Model } from '../ir/model.ts';
 import { loadModel } from '../io/load.ts';
@@ -18,6 +19,7 @@ import { eliminateDeadCode } from '../transforms/dead-code.ts';
 import { analyzeChannels } from './channel-graph.ts';
 import { planChannels } from './channel-plan.ts';
 import { maskReference, rewriteChannels } from './channel-rewrite.ts';
+import { compensateBiases, sinkWeights } from './compensate.ts';
 import { prunableLayers, resolveSkip, type PrunableLayer } from './layers.ts';
 import { pruneMagnitude, type MagnitudeTarget } from './magnitude.ts';
 import { pruneNM } from './nm.ts';
@@ -28,6 +30,8 @@ import { checkOptions, PRUNE_DEFAULTS, type LayerReport, type PruneOptions, type
 export interface PruneHooks {
   progress?(fraction: number, label?: string): void;
   note?(message: string): void;
+  /** Calibration data: channel pruning then compensates biases (option `compensate`). */
+  calibration?: Dataset;
 }
 
 /** Relative tolerance of the masked-reference comparison (float sums in another order). */
@@ -59,6 +63,28 @@ function checkNames(layers: readonly PrunableLayer[], names: readonly string[], 
   if (unknown.length) {
     throw new InputError(`prune: ${what} names ${unknown.map((n) => `'${n}'`).join(', ')}, not a prunable layer (layers: ${[...known].join(', ')})`);
   }
+}
+
+/** Max |difference| between the pruned model and the masked original on random inputs; throws past tolerance. */
+async function compareMasked(reference: Model, pruned: Model, note: (m: string) => void): Promise<number | undefined> {
+  let diffs: OutputDiff[];
+  try {
+    diffs = await compareOnRandomInputs(modelToBytes(reference), modelToBytes(pruned));
+  } catch (err) {
+    if (err instanceof InputError && /symbolic dim|dynamic dim/.test(err.message)) {
+      note(`channels: outputs not compared (${err.message})`);
+      return undefined;
+    }
+    throw err;
+  }
+  let max = 0;
+  for (const d of diffs) {
+    max = Math.max(max, d.maxAbsDiff);
+    if (!(d.maxAbsDiff <= MASK_TOLERANCE * Math.max(1, d.maxAbs))) {
+      throw new CheckError(`prune: the channel-pruned model's output '${d.output}' differs from the masked original by ${d.maxAbsDiff} (max |value| ${d.maxAbs})`);
+    }
+  }
+  return max;
 }
 
 /** Loads and runs `bytes` once on seeded random inputs. */
@@ -115,10 +141,11 @@ export async function pruneModel(model: Model, options: Partial<PruneOptions> = 
     }
     const plan = planChannels(cg, { fraction: o.channels, overrides: o.layerChannels, criterion: o.criterion, keep });
     for (const n of [...cg.notes, ...plan.notes]) note(n);
-    const original = o.verify && plan.removed > 0 ? modelToBytes(model) : undefined;
+    const compensating = o.compensate && hooks.calibration !== undefined && plan.removed > 0;
+    const original = (o.verify || compensating) && plan.removed > 0 ? modelToBytes(model) : undefined;
+    const readers = compensating ? sinkWeights(cg, plan) : undefined;
     progress(0.3, 'rewriting channels');
     rewriteChannels(cg, plan);
-    eliminateDeadCode(g);
     channelsRemoved = plan.removed;
     for (const s of cg.spaces) {
       reports.set(s.layer.name, {
@@ -137,22 +164,15 @@ export async function pruneModel(model: Model, options: Partial<PruneOptions> = 
       progress(0.4, 'comparing with the masked original');
       const reference = await loadModel(original);
       maskReference(cg, plan, reference);
-      let diffs: OutputDiff[];
-      try {
-        diffs = await compareOnRandomInputs(modelToBytes(reference), modelToBytes(model));
-      } catch (err) {
-        if (err instanceof InputError && /symbolic dim|dynamic dim/.test(err.message)) {
-          note(`channels: outputs not compared (${err.message})`);
-          diffs = [];
-        } else throw err;
-      }
-      for (const d of diffs) {
-        verifyMaxDiff = Math.max(verifyMaxDiff ?? 0, d.maxAbsDiff);
-        if (!(d.maxAbsDiff <= MASK_TOLERANCE * Math.max(1, d.maxAbs))) {
-          throw new CheckError(`prune: the channel-pruned model's output '${d.output}' differs from the masked original by ${d.maxAbsDiff} (max |value| ${d.maxAbs})`);
-        }
+      if (o.verify) verifyMaxDiff = await compareMasked(reference, model, note);
+      if (readers) {
+        progress(0.5, 'bias compensation');
+        const source = { dataset: hooks.calibration!, limit: o.calibSamples, batchSize: 64 };
+        const n = await compensateBiases(cg, plan, readers, reference, source);
+        note(`channels: biases of ${n} layer(s) compensated for the removed channels' means (${Math.min(o.calibSamples, hooks.calibration!.length)} calibration samples)`);
       }
     }
+    eliminateDeadCode(g);
     layers = prunableLayers(model, o.opTypes);
   }
 

@@ -54,6 +54,13 @@ export interface PruneOptions {
   storage: Storage;
   /** Load and run the result in onnxruntime-node; for channels, compare it with the masked original. Default true. */
   verify: boolean;
+  /**
+   * Channels: fold each removed channel's mean (measured on the calibration data given to
+   * `pruneModel`) into the bias of the layers that read it. Without data, nothing. Default true.
+   */
+  compensate: boolean;
+  /** Calibration samples used for compensation (the first N). Default 512. */
+  calibSamples: number;
 }
 
 export const PRUNE_DEFAULTS: PruneOptions = {
@@ -68,6 +75,8 @@ export const PRUNE_DEFAULTS: PruneOptions = {
   unsupported: 'error',
   storage: 'dense',
   verify: true,
+  compensate: true,
+  calibSamples: 512,
 };
 
 /** One pruned (or skipped) layer. */

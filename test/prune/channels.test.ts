@@ -5,7 +5,7 @@
  * removed channels' input weights zeroed — all computed here, not by the pruning code.
  */
 import { describe, expect, it } from 'vitest';
-import { GraphBuilder } from '../../src/ir/builder.ts';
+import { float, GraphBuilder } from '../../src/ir/builder.ts';
 import { Graph } from '../../src/ir/graph.ts';
 import type { Model } from '../../src/ir/model.ts';
 import { Node } from '../../src/ir/node.ts';
@@ -13,7 +13,7 @@ import { ValueInfo } from '../../src/ir/value.ts';
 import { InputError } from '../../src/errors.ts';
 import { pruneModel } from '../../src/prune/prune.ts';
 import { maxOutputDiff, randomFloats } from '../helpers/run-model.ts';
-import { bn, complement, conv, copyOf, dimsOf, gathered, input, miniLenet, relu, survivors, values, w, zeroSlices } from './graphs.ts';
+import { bn, complement, conv, copyOf, dimsOf, gathered, input, memoryDataset, miniLenet, relu, survivors, values, w, zeroSlices } from './graphs.ts';
 
 type Feeds = ReturnType<typeof input>;
 
@@ -290,5 +290,58 @@ describe('prune channels', () => {
     const r = await pruneModel(m, { channels: 0.5 });
     expect(r.channelsRemoved).toBe(0);
     expect(dimsOf(m, 'shared.weight')).toEqual([4, 4]);
+  });
+});
+
+describe('prune channels: bias compensation', () => {
+  /** fc1 has 4 constant neurons (zero weights, positive bias): the L1 ranking removes them first. */
+  function constantNeurons(asMatMul: boolean): Model {
+    const b = new GraphBuilder('const-neurons');
+    const x = b.input('x', 'float32', ['N', 5]);
+    const wv = randomFloats(8 * 5, 3).map((v, i) => (Math.floor(i / 5) % 2 === 0 ? 0 : v + Math.sign(v)));
+    const w1 = b.initializer('fc1.weight', wv, [8, 5]);
+    const b1 = b.initializer('fc1.bias', Float32Array.from({ length: 8 }, (_, i) => 0.5 + i / 10), [8]);
+    const [h] = b.node('Gemm', [x, w1, b1], { transB: 1 }, { name: 'fc1' });
+    const r = relu(b, h!);
+    if (asMatMul) b.node('MatMul', [r, w(b, 'fc2.weight', [8, 3])], {}, { name: 'fc2', outputs: ['out'] });
+    else b.node('Gemm', [r, w(b, 'fc2.weight', [3, 8]), w(b, 'fc2.bias', [3])], { transB: 1, alpha: 0.5, beta: float(2) }, { name: 'fc2', outputs: ['out'] });
+    b.output('out', 'float32', ['N', 3]);
+    return b.build();
+  }
+
+  for (const asMatMul of [false, true]) {
+    it(`prune: removed constant neurons are folded into the next ${asMatMul ? 'MatMul (a bias Add is added)' : 'Gemm’s bias (alpha/beta honoured)'}`, async () => {
+      const m0 = constantNeurons(asMatMul);
+      const calibration = memoryDataset(randomFloats(40 * 5, 8), [40, 5]);
+      const plain = await copyOf(m0);
+      await pruneModel(plain, { channels: 0.5 });
+      const compensated = await copyOf(m0);
+      const r = await pruneModel(compensated, { channels: 0.5 }, { calibration });
+      expect(r.notes.join()).toMatch(/biases of 1 layer\(s\) compensated/);
+      expect(dimsOf(compensated, 'fc1.weight')).toEqual([4, 5]);
+      const feeds = input([6, 5], 11);
+      expect(await maxOutputDiff(m0, plain, feeds)).toBeGreaterThan(0.1);
+      expect(await maxOutputDiff(m0, compensated, feeds)).toBeLessThan(1e-5);
+      if (asMatMul) expect(compensated.graph.nodes.map((n) => n.opType)).toEqual(['Gemm', 'Relu', 'MatMul', 'Add']);
+    });
+  }
+});
+
+describe('prune channels: bias compensation in Conv', () => {
+  it('prune: a Conv without bias reading removed constant channels gets one', async () => {
+    const b = new GraphBuilder('conv-const');
+    const x = b.input('x', 'float32', ['N', 2, 4, 4]);
+    const wv = randomFloats(6 * 2, 5).map((v, i) => (Math.floor(i / 2) < 3 ? 0 : v + Math.sign(v)));
+    const w1 = b.initializer('conv1.weight', wv, [6, 2, 1, 1]);
+    const b1 = b.initializer('conv1.bias', Float32Array.of(0.5, 0.7, 0.9, 0.1, 0.2, 0.3), [6]);
+    const [h] = b.node('Conv', [x, w1, b1], { kernel_shape: [1, 1] }, { name: 'conv1' });
+    b.node('Conv', [relu(b, h!), w(b, 'conv2.weight', [3, 6, 1, 1])], { kernel_shape: [1, 1] }, { name: 'conv2', outputs: ['out'] });
+    b.output('out', 'float32', ['N', 3, 4, 4]);
+    const m0 = b.build();
+    const m1 = await copyOf(m0);
+    await pruneModel(m1, { channels: 0.5 }, { calibration: memoryDataset(randomFloats(8 * 32, 2), [8, 2, 4, 4]) });
+    expect(survivors(m0, m1, 'conv1.bias', 'conv1.bias', 0)).toEqual([3, 4, 5]);
+    expect(m1.graph.nodes.find((n) => n.name === 'conv2')!.inputs).toHaveLength(3);
+    expect(await maxOutputDiff(m0, m1, input([2, 2, 4, 4]))).toBeLessThan(1e-5);
   });
 });

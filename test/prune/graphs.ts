@@ -1,4 +1,5 @@
 /** Tiny graphs for the pruning tests, built inline with seeded weights. */
+import type { Batch, Dataset } from '../../src/data/dataset.ts';
 import { GraphBuilder } from '../../src/ir/builder.ts';
 import type { Model } from '../../src/ir/model.ts';
 import { loadModel } from '../../src/io/load.ts';
@@ -111,3 +112,23 @@ export function gathered(m: Model, name: string, keeps: ReadonlyArray<readonly n
 
 export const values = (m: Model, name: string) => Array.from(m.graph.initializers.get(name)!.toFloat32());
 export const dimsOf = (m: Model, name: string) => m.graph.initializers.get(name)?.dims;
+
+/** An in-memory data set over float32 samples `x` [n, ...sample] and optional int64 labels. */
+export function memoryDataset(x: Float32Array, shape: number[], y?: BigInt64Array): Dataset {
+  const n = shape[0]!;
+  const per = x.length / n;
+  return {
+    path: 'memory',
+    x: { dtype: 'float32', shape },
+    ...(y && { y: { dtype: 'int64' as const, shape: [n] } }),
+    length: n,
+    async *batches(size: number, opts: { limit?: number } = {}): AsyncGenerator<Batch> {
+      const total = Math.min(n, opts.limit ?? n);
+      for (let s = 0; s < total; s += size) {
+        const k = Math.min(size, total - s);
+        yield { start: s, x: x.subarray(s * per, (s + k) * per), shape: [k, ...shape.slice(1)], ...(y && { y: y.subarray(s, s + k) }) };
+      }
+    },
+    async close() {},
+  };
+}

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { Batch, Dataset } from '../../src/data/dataset.ts';
+import type { Dataset } from '../../src/data/dataset.ts';
 import { GraphBuilder } from '../../src/ir/builder.ts';
 import type { Model } from '../../src/ir/model.ts';
 import { analyzeSensitivity, sensitivityMarkdown } from '../../src/prune/sensitivity.ts';
 import { randomFloats, runModel } from '../helpers/run-model.ts';
-import { gemm, relu } from './graphs.ts';
+import { gemm, memoryDataset, relu } from './graphs.ts';
 
 function mlp(): Model {
   const b = new GraphBuilder('tiny-mlp');
@@ -24,20 +24,7 @@ async function dataset(model: Model, labelled: boolean): Promise<Dataset> {
     const row = Array.from(out.subarray(r * 3, r * 3 + 3));
     return BigInt(row.indexOf(Math.max(...row)));
   });
-  return {
-    path: 'memory',
-    x: { dtype: 'float32', shape: [n, 6] },
-    ...(labelled && { y: { dtype: 'int64' as const, shape: [n] } }),
-    length: n,
-    async *batches(size: number, opts: { limit?: number } = {}): AsyncGenerator<Batch> {
-      const total = Math.min(n, opts.limit ?? n);
-      for (let s = 0; s < total; s += size) {
-        const k = Math.min(size, total - s);
-        yield { start: s, x: x.subarray(s * 6, (s + k) * 6), shape: [k, 6], ...(labelled && { y: y.subarray(s, s + k) }) };
-      }
-    },
-    async close() {},
-  };
+  return memoryDataset(x, [n, 6], labelled ? y : undefined);
 }
 
 describe('prune sensitivity', () => {
