@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../src/ir/builder.ts';
+import { Graph } from '../../src/ir/graph.ts';
+import { Node } from '../../src/ir/node.ts';
+import { Tensor } from '../../src/ir/tensor.ts';
+import { ValueInfo } from '../../src/ir/value.ts';
 import type { Model } from '../../src/ir/model.ts';
 import { toHalfBits } from '../../src/math/float16.ts';
 import { smallestMask } from '../../src/prune/magnitude.ts';
@@ -108,5 +112,29 @@ describe('prune schedule', () => {
     expect(steps.every((v, i) => i === 0 || v >= steps[i - 1]!)).toBe(true);
     expect(sparsityAt({ ...s, frequency: 4 }, 7)).toBe(sparsityAt(s, 4));
     expect(() => sparsityAt({ kind: 'polynomial', final: 0.5 }, 1)).toThrow(/end > begin/);
+  });
+});
+
+describe('prune magnitude: subgraphs', () => {
+  it('prune: weights inside a subgraph are left as they are, the main graph is pruned', async () => {
+    const m = miniLenet();
+    const g = new Graph('then');
+    g.addInitializer(Tensor.fromTyped('inner.weight', randomFloats(10 * 10, 4), [10, 10]));
+    g.nodes.push(new Node('MatMul', [m.graph.outputs[0]!.name, 'inner.weight'], ['inner_out'], 'inner'));
+    g.outputs.push(new ValueInfo('inner_out', { dtype: 'float32', shape: undefined }));
+    const cond = Tensor.fromTyped('cond', Uint8Array.of(1), []);
+    cond.dtype = 'bool';
+    m.graph.addInitializer(cond);
+    const elseBranch = new Graph('else');
+    elseBranch.nodes.push(new Node('Identity', [m.graph.outputs[0]!.name], ['else_out']));
+    elseBranch.outputs.push(new ValueInfo('else_out', { dtype: 'float32', shape: undefined }));
+    const ifNode = new Node('If', ['cond'], ['z'], 'if');
+    ifNode.setAttr('then_branch', g);
+    ifNode.setAttr('else_branch', elseBranch);
+    m.graph.nodes.push(ifNode);
+    m.graph.outputs.push(new ValueInfo('z', { dtype: 'float32', shape: ['N', 10] }));
+    await pruneModel(m, { sparsity: 0.5 });
+    expect(zeros(m, 'fc1.weight')).toBe(Math.round(0.5 * 12 * 128));
+    expect(Array.from(g.initializers.get('inner.weight')!.toFloat32()).every((v) => v !== 0)).toBe(true);
   });
 });
