@@ -24,3 +24,14 @@ export { ValueInfo, type Dim, type TensorType } from '../ir/value.ts';
 export { GraphBuilder, type BuilderOptions } from '../ir/builder.ts';
 export type { DType, TypedArray } from '../onnx/dtype.ts';
 export { ShrinkrayError, InputError, CheckError, type ExitCode } from '../errors.ts';
+
+// Compression, measurement and reporting, for build scripts that want more than a pipeline.
+export { pruneModel, analyzeSensitivity, sensitivityMarkdown, type PruneHooks } from '../prune/index.ts';
+export { quantizeModel } from '../quant/quantize.ts';
+export { quantizeModelInt4, type Int4Options, type Int4Result } from '../quant/int4.ts';
+export { openDataset, type Dataset, type Batch } from '../data/dataset.ts';
+export { measureModel, type MeasureOptions, type Measured } from '../evaluate/measure.ts';
+export { buildReport, writeReport, type StageMeasurements } from '../report/report.ts';
+export { renderMarkdown } from '../report/markdown.ts';
+export { evaluateBudgets, enforceBudgets } from '../report/budgets.ts';
+export type { Report, Stage, Budgets, BudgetResult } from '../report/schema.ts';

@@ -4,10 +4,10 @@
  * node that reads it (its "layer").
  */
 import { isFileSlice } from '../onnx/chunk.ts';
+import { fromSparseProto } from '../io/sparse.ts';
 import type { Graph } from '../ir/graph.ts';
 import type { Model } from '../ir/model.ts';
 import type { Node } from '../ir/node.ts';
-import type { Tensor } from '../ir/tensor.ts';
 import { formatShape } from '../ir/value.ts';
 
 export interface OpTypeRow {
@@ -46,13 +46,6 @@ export interface ModelSummary {
   externalData: { files: string[]; tensors: number; bytes: number };
 }
 
-function countZeros(t: Tensor): number {
-  if (t.payload.kind === 'strings' || !['float32', 'float64', 'float16', 'int8', 'uint8', 'int32', 'int64', 'bfloat16', 'int16', 'uint16'].includes(t.dtype)) return 0;
-  const v = t.typed();
-  let z = 0;
-  for (let i = 0; i < v.length; i++) if (v[i] == 0) z++; // == so 0n counts too
-  return z;
-}
 
 const opKey = (n: Node) => (n.domain && n.domain !== 'ai.onnx' ? `${n.domain}:${n.opType}` : n.opType);
 
@@ -75,8 +68,10 @@ export function summarizeModel(model: Model): ModelSummary {
       opTypes.set(row.op, row);
     }
     const firstReader = firstReaders(g);
-    for (const t of g.initializers.values()) {
-      const z = countZeros(t);
+    // Sparse initializers count as the dense tensors they stand for.
+    const dense = g.sparseInitializers.map(fromSparseProto);
+    for (const t of [...g.initializers.values(), ...dense]) {
+      const z = t.zeroCount();
       params += t.size;
       weightBytes += t.byteLength;
       zeros += z;
@@ -128,6 +123,6 @@ export function summarizeModel(model: Model): ModelSummary {
 
 function firstReaders(g: Graph): Map<string, Node> {
   const out = new Map<string, Node>();
-  for (const n of g.nodes) for (const i of n.inputs) if (g.initializers.has(i) && !out.has(i)) out.set(i, n);
+  for (const n of g.nodes) for (const i of n.inputs) if (!out.has(i)) out.set(i, n);
   return out;
 }

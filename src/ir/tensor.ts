@@ -84,6 +84,15 @@ export class Tensor {
     return out;
   }
 
+  /** Elements exactly zero (0 for dtypes without a typed view, e.g. int4, float8, strings). */
+  zeroCount(): number {
+    if (this.payload.kind === 'strings' || !(this.dtype in TYPED_ARRAY)) return 0;
+    const v = this.typed();
+    let z = 0;
+    for (let i = 0; i < v.length; i++) if (v[i] == 0) z++; // == so 0n and -0 count
+    return z;
+  }
+
   setTyped(data: TypedArray, dims: readonly number[] = this.dims): void {
     const count = dims.reduce((a, b) => a * b, 1);
     if (count !== data.length) {

@@ -24,8 +24,8 @@ import { prunableLayers, resolveSkip, type PrunableLayer } from './layers.ts';
 import { pruneMagnitude, type MagnitudeTarget } from './magnitude.ts';
 import { pruneNM } from './nm.ts';
 import { applySparseStorage, SPARSE_MIN_IR } from './storage.ts';
-import { countZeros } from './tensor-ops.ts';
 import { checkOptions, PRUNE_DEFAULTS, type LayerReport, type PruneOptions, type PruneResult } from './types.ts';
+import { summarizeModel } from '../inspect/summary.ts';
 
 export interface PruneHooks {
   progress?(fraction: number, label?: string): void;
@@ -38,22 +38,9 @@ export interface PruneHooks {
 export const MASK_TOLERANCE = 1e-4;
 
 /** Elements of every numeric initializer, dense and sparse, in all graphs. */
+/** Parameters and zeros of every weight, sparse initializers counted dense (as `inspect` does). */
 export function countParams(model: Model): { params: number; zeros: number } {
-  let params = 0;
-  let zeros = 0;
-  for (const g of model.graph.walk()) {
-    for (const t of g.initializers.values()) {
-      if (t.payload.kind === 'strings') continue;
-      params += t.size;
-      zeros += countZeros(t);
-    }
-    for (const s of g.sparseInitializers) {
-      const size = ((s.dims as number[] | undefined) ?? []).reduce((a, b) => a * Number(b), 1);
-      const nnz = Number(((s.values as { dims?: number[] } | undefined)?.dims ?? [0])[0]);
-      params += size;
-      zeros += size - nnz;
-    }
-  }
+  const { params, zeros } = summarizeModel(model);
   return { params, zeros };
 }
 
@@ -204,7 +191,7 @@ export async function pruneModel(model: Model, options: Partial<PruneOptions> = 
   let tParams = 0;
   const counted = new Set<string>();
   for (const l of layers) {
-    const zeros = countZeros(l.weight);
+    const zeros = l.weight.zeroCount();
     const r = reports.get(l.name) ?? { node: l.name, op: l.node.opType, weight: l.weight.name, params: 0, zeros: 0, sparsity: 0 };
     Object.assign(r, { weight: l.weight.name, params: l.weight.size, zeros, sparsity: zeros / l.weight.size });
     if (skipped.has(l.name)) r.skipped = 'skip';

@@ -14,7 +14,6 @@ import { SparseTensor as SparseDesc, Tensor as TensorDesc, type MessageDesc } fr
 import { toSparseProto } from '../io/sparse.ts';
 import { tensorToProto } from '../io/to-proto.ts';
 import { GZIP_LEVEL } from '../report/size.ts';
-import { countZeros } from './tensor-ops.ts';
 import type { StorageChoice } from './types.ts';
 
 /** Sparse initializers need IR version 6 (ONNX 1.6). */
@@ -54,7 +53,7 @@ export function applySparseStorage(model: Model, objective: 'auto' | 'gzip'): St
   const choices: StorageChoice[] = [];
   for (const t of [...g.initializers.values()]) {
     if (!(t.dtype in TYPED_ARRAY) || t.payload.kind === 'strings' || inputs.has(t.name) || t.size < 2) continue;
-    if (countZeros(t) === 0) continue;
+    if (t.zeroCount() === 0) continue;
     const m = measureTensor(t, objective === 'gzip');
     const sparseWins = objective === 'gzip' ? m.sparseGzip! < m.denseGzip! : m.sparseBytes < m.denseBytes;
     const { sparse, ...sizes } = m;

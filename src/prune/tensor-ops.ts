@@ -16,13 +16,6 @@ export function magnitudes(t: Tensor): Float32Array {
   return out;
 }
 
-export function countZeros(t: Tensor): number {
-  const v = t.typed();
-  let z = 0;
-  for (let i = 0; i < v.length; i++) if (v[i] == 0) z++; // == so 0n and -0 count
-  return z;
-}
-
 /** Sets `mask[i] === 1` positions to zero, on a copy of the values. Returns how many changed. */
 export function zeroMasked(t: Tensor, mask: Uint8Array): number {
   const v = t.typed().slice() as TypedArray;
