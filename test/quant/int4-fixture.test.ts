@@ -1,7 +1,7 @@
 /**
  * quantize-int4 on the transformer fixture: MatMul weights to ≤ 0.16× of fp32 (scales
  * counted), and GPTQ no worse than round-to-nearest on the held-out test split. The full
- * table (both formats, block sizes, latency) is scripts/int4-report.ts.
+ * table (both formats, block sizes, latency) is test/bench/int4-report.ts.
  */
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';

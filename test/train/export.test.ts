@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initTrainingBackend, Seeded } from '../../src/train/backend.ts';
-import { MODELS } from '../../scripts/fixtures/models.ts';
+import { MODELS } from '../../fixtures/scripts/models.ts';
 import { runModel } from '../helpers/run-model.ts';
 import { modelToBytes } from '../../src/io/save.ts';
 

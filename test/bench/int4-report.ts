@@ -7,26 +7,26 @@
  *    (interleaved rounds on the same inputs), on the fixture and on a generated 4×1024² MLP
  *    whose MatMuls dominate its run time.
  *
- * Run: npx tsx scripts/int4-report.ts [--model fixtures/tinyvit.onnx]
+ * Run: npx tsx test/bench/int4-report.ts [--model fixtures/tinyvit.onnx]
  *   [--calib fixtures/data/mnist-calib.npz] [--test fixtures/data/mnist-test.npz]
  *   [--calib-samples 256] [--test-samples 0 (all)] [--block 32] [--runs 40] [--threads 0 (ORT's choice)]
  *   [--sweep (block sizes × schemes, and GPTQ calibrated in one pass vs layer by layer)]
  * Prints Markdown to stdout.
  */
 import { parseArgs } from 'node:util';
-import { classLabels, openDataset, toFloat32 } from '../src/data/dataset.ts';
-import { GraphBuilder } from '../src/ir/builder.ts';
-import type { Model } from '../src/ir/model.ts';
-import { loadModel } from '../src/io/load.ts';
-import { modelToBytes } from '../src/io/save.ts';
-import { mulberry32 } from '../src/math/random.ts';
-import { constantValues } from '../src/ops/infer.ts';
-import type { Pass } from '../src/pipeline/pass.ts';
-import { runPipeline } from '../src/pipeline/run.ts';
-import { AccuracyMeter } from '../src/report/metrics.ts';
-import { percentile, planFeeds } from '../src/runtime/latency.ts';
-import { createSession, runBatch, runDataset, type OptimizationLevel, type Session } from '../src/runtime/ort.ts';
-import { quantizeInt4 } from '../passes/quantize-int4.ts';
+import { classLabels, openDataset, toFloat32 } from '../../src/data/dataset.ts';
+import { GraphBuilder } from '../../src/ir/builder.ts';
+import type { Model } from '../../src/ir/model.ts';
+import { loadModel } from '../../src/io/load.ts';
+import { modelToBytes } from '../../src/io/save.ts';
+import { mulberry32 } from '../../src/math/random.ts';
+import { constantValues } from '../../src/ops/infer.ts';
+import type { Pass } from '../../src/pipeline/pass.ts';
+import { runPipeline } from '../../src/pipeline/run.ts';
+import { AccuracyMeter } from '../../src/report/metrics.ts';
+import { percentile, planFeeds } from '../../src/runtime/latency.ts';
+import { createSession, runBatch, runDataset, type OptimizationLevel, type Session } from '../../src/runtime/ort.ts';
+import { quantizeInt4 } from '../../passes/quantize-int4.ts';
 
 const { values: args } = parseArgs({
   options: {
