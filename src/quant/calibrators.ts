@@ -57,7 +57,8 @@ const KL_BINS = 2048;
  * the |x| histogram: 128 levels for signed data, 256 for non-negative data. The |x|
  * histogram is first resampled to 2048 bins (a coarser streaming histogram spreads each
  * bin's count evenly), so the smallest candidate is always 1/16 (signed) of the range.
- * Bin 0's count is replaced by bin 1's, as TensorRT does.
+ * Bin 0's count is replaced by bin 1's, as TensorRT does, and the threshold is kept at or above
+ * the 99.9th percentile of |x|.
  */
 function entropyRange(h: StreamingHistogram): Range {
   const abs = h.absolute();
@@ -66,8 +67,25 @@ function entropyRange(h: StreamingHistogram): Range {
   if (abs.counts.length > 1) abs.counts[0] = abs.counts[1]!;
   const levels = h.min >= 0 ? 256 : 128;
   const hist = resample(abs.counts, KL_BINS);
-  const t = klThreshold(hist, levels) * ((abs.counts.length * abs.width) / KL_BINS);
+  const kl = klThreshold(hist, levels) * ((abs.counts.length * abs.width) / KL_BINS);
+  // Guard: never below the 99.9th percentile of |x| (non-zero values). Spiky distributions —
+  // a constant per channel over blank image areas — pull the KL optimum onto the spikes and
+  // clip most of the range (a DS-CNN stem: 0.72 of 5.76, −31 points of accuracy).
+  const t = Math.max(kl, absQuantile(h, 0.999));
   return { lo: Math.max(h.min, -t), hi: Math.min(h.max, t) };
+}
+
+/** Quantile of |x| over the non-zero values (upper edge of the bin where it falls). */
+function absQuantile(h: StreamingHistogram, q: number): number {
+  const { counts, width } = h.absolute();
+  counts[0]! -= h.zeros;
+  const total = counts.reduce((a, b) => a + b, 0);
+  let seen = 0;
+  for (let i = 0; i < counts.length; i++) {
+    seen += counts[i]!;
+    if (seen >= q * total) return (i + 1) * width;
+  }
+  return counts.length * width;
 }
 
 /** Redistributes `counts` (equal bins) over `n` equal bins spanning the same interval. */

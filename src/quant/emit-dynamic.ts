@@ -186,7 +186,7 @@ export function emitDynamic(model: Model, plan: DynamicPlan, f: GraphFacts, opts
     const alpha = node.opType === 'Gemm' ? node.getFloat('alpha', 1) : 1;
     const [xq, xs, xz] = e
       .once(`dql:${x}`, () => {
-        const outs = [e.fresh(`${x}_quantized`), e.fresh(`${x}_scale`), e.fresh(`${x}_zero_point`)];
+        const outs = [e.short('q'), e.short('s'), e.short('z')];
         e.node('DynamicQuantizeLinear', [x], outs);
         return outs.join('\u0000');
       })
@@ -200,29 +200,28 @@ export function emitDynamic(model: Model, plan: DynamicPlan, f: GraphFacts, opts
         e.replaced.add(wName);
         const sDims = q.scales.length > 1 ? [q.scales.length] : [];
         const names = [
-          e.constant(`${wName}_quantized`, q.values, [q.k, q.n]),
-          e.constant(`${wName}_scale`, q.scales, sDims),
-          e.constant(`${wName}_zero_point`, new Int8Array(q.scales.length), sDims),
+          e.constant(e.short('wq'), q.values, [q.k, q.n]),
+          e.constant(e.short('ws'), q.scales, sDims),
+          e.constant(e.short('wz'), new Int8Array(q.scales.length), sDims),
         ];
         opts.onWeight?.(++done, total);
         return names.join('\u0000');
       })
       .split('\u0000') as [string, string, string];
     const y = node.outputs[0]!;
-    const base = node.name || y;
-    const acc = e.fresh(`${base}_MatMulInteger_Output`);
+    const acc = e.short('i');
     e.node('MatMulInteger', [xq, wq, xz, wz], [acc], {}, { name: node.name || undefined });
-    const accF = e.fresh(`${base}_Cast_Output`);
+    const accF = e.short('c');
     e.node('Cast', [acc], [accF], { to: 1 });
-    const scale = e.fresh(`${base}_scale`);
+    const scale = e.short('m');
     e.node('Mul', [xs, ws], [scale]);
     if (p.bias) {
       const beta = node.getFloat('beta', 1);
-      const scaled = e.fresh(`${base}_unbiased`);
+      const scaled = e.short('u');
       e.node('Mul', [accF, scale], [scaled]);
       let c = p.bias;
       if (beta !== 1) {
-        c = e.constant(`${p.bias}_times_beta`, f.consts.get(p.bias)!.toFloat32().map((v) => v * beta), f.consts.get(p.bias)!.dims, `beta:${p.bias}:${beta}`);
+        c = e.constant(e.short('b'), f.consts.get(p.bias)!.toFloat32().map((v) => v * beta), f.consts.get(p.bias)!.dims, `beta:${p.bias}:${beta}`);
         e.replaced.add(p.bias);
       }
       e.node('Add', [scaled, c], [y]);

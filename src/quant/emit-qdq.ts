@@ -7,6 +7,7 @@
  */
 import { float, type Node } from '../ir/node.ts';
 import type { Model } from '../ir/model.ts';
+import { storeConstantsInt8 } from './constants.ts';
 import { cloneNode, GraphEmitter } from './emit.ts';
 import type { GraphFacts, NodePlan, Plan } from './plan.ts';
 import { affineParams, qrange, quantizeAffine, quantizeBias, tensorMaxAbs, type AffineParams } from './scales.ts';
@@ -23,6 +24,8 @@ export interface EmitContext {
   clampedBias?: { count: number };
   /** Filled by the QOperator emitter: planned tensor → name of its 8-bit version. */
   intNames?: Map<string, string>;
+  /** Store the float constants left over (LayerNorm, post-op biases …) as int8 + DequantizeLinear. */
+  constantsInt8?: boolean;
 }
 
 export const zeroPointArray = (type: 'uint8' | 'int8', zp: number) => (type === 'uint8' ? Uint8Array.of(zp) : Int8Array.of(zp));
@@ -51,13 +54,13 @@ export class QuantizedConstants {
     this.e.replaced.add(src);
     return {
       q,
-      name: this.e.constant(`${src}_quantized`, q.values, q.dims, key),
-      scale: this.e.constant(`${src}_scale`, q.scales, dims, `${key}:s`),
-      zeroPoint: this.e.constant(`${src}_zero_point`, new Int8Array(q.scales.length), dims, `${key}:z`),
+      name: this.e.constant(this.e.short('wq'), q.values, q.dims, key),
+      scale: this.e.constant(this.e.short('ws'), q.scales, dims, `${key}:s`),
+      zeroPoint: this.e.constant(this.e.short('wz'), new Int8Array(q.scales.length), dims, `${key}:z`),
     };
   }
 
-  bias(p: NodePlan, inputScale: number, q: QuantWeight): { name: string; scale: string; zeroPoint: string; scales: Float32Array } {
+  bias(p: NodePlan, inputScale: number, q: QuantWeight): { name: string; scale: string; scales: Float32Array } {
     const src = p.node.inputs[p.bias!]!;
     const { beta } = gemmFactors(p);
     const key = `b:${src}:${inputScale}:${q.scales.join(',')}:${beta}`;
@@ -67,9 +70,8 @@ export class QuantizedConstants {
     this.e.replaced.add(src);
     return {
       scales,
-      name: this.e.constant(`${src}_quantized`, values, [values.length], key),
-      scale: this.e.constant(`${src}_scale`, scales, dims, `${key}:s`),
-      zeroPoint: this.e.constant(`${src}_zero_point`, new Int32Array(scales.length), dims, `${key}:z`),
+      name: this.e.constant(this.e.short('bq'), values, [values.length], key),
+      scale: this.e.constant(this.e.short('bs'), scales, dims, `${key}:s`),
     };
   }
 
@@ -90,9 +92,9 @@ export class QuantizedConstants {
     this.e.replaced.add(src);
     return {
       params,
-      name: this.e.constant(`${src}_quantized`, quantizeAffine(v, params, type), t.dims, key),
-      scale: this.e.constant(`${src}_scale`, Float32Array.of(params.scale), [], `${key}:s`),
-      zeroPoint: this.e.constant(`${src}_zero_point`, zeroPointArray(type, params.zeroPoint), [], `${key}:z`),
+      name: this.e.constant(this.e.short('cq'), quantizeAffine(v, params, type), t.dims, key),
+      scale: this.e.constant(this.e.short('cs'), Float32Array.of(params.scale), [], `${key}:s`),
+      zeroPoint: this.e.constant(this.e.short('cz'), zeroPointArray(type, params.zeroPoint), [], `${key}:z`),
     };
   }
 
@@ -102,8 +104,8 @@ export class QuantizedConstants {
     const params = this.ctx.params(tensor);
     return {
       params,
-      scale: this.e.constant(`${rep}_scale`, Float32Array.of(params.scale), [], `a:${rep}:s`),
-      zeroPoint: this.e.constant(`${rep}_zero_point`, zeroPointArray(this.ctx.activationType, params.zeroPoint), [], `a:${rep}:z`),
+      scale: this.e.once(`a:${rep}:s`, () => this.e.constant(this.e.short('s'), Float32Array.of(params.scale), [])),
+      zeroPoint: this.e.once(`a:${rep}:z`, () => this.e.constant(this.e.short('z'), zeroPointArray(this.ctx.activationType, params.zeroPoint), [])),
     };
   }
 }
@@ -115,7 +117,7 @@ export function emitQdq(model: Model, ctx: EmitContext): Model {
   const quantized = new Set(plan.tensors);
   const qdq = (tensor: string, from: string, to: string) => {
     const a = k.activation(tensor);
-    const q = e.fresh(`${tensor}_QuantizeLinear_Output`);
+    const q = e.short('q');
     e.node('QuantizeLinear', [from, a.scale, a.zeroPoint], [q]);
     e.node('DequantizeLinear', [q, a.scale, a.zeroPoint], [to]);
   };
@@ -123,7 +125,7 @@ export function emitQdq(model: Model, ctx: EmitContext): Model {
   const renamed = new Map<string, string>();
   for (const v of model.graph.inputs) {
     if (!quantized.has(v.name)) continue;
-    const dq = e.fresh(`${v.name}_DequantizeLinear_Output`);
+    const dq = e.fresh(`${v.name}_dq`);
     qdq(v.name, v.name, dq);
     renamed.set(v.name, dq);
   }
@@ -142,13 +144,14 @@ export function emitQdq(model: Model, ctx: EmitContext): Model {
     const after: string[][] = [];
     c.outputs = c.outputs.map((o) => {
       if (!o || !quantized.has(o)) return o;
-      const pre = e.fresh(`${o}_float`);
+      const pre = e.short('f');
       after.push([o, pre]);
       return pre;
     });
     e.push(c);
     for (const [o, pre] of after) qdq(o!, pre!, o!);
   }
+  if (ctx.constantsInt8) storeConstantsInt8(e);
   return e.build();
 }
 
@@ -158,7 +161,7 @@ function rewriteConstants(c: Node, p: NodePlan, k: QuantizedConstants, ctx: Emit
   if (p.weight) {
     const w = k.weight(p);
     const dq = e.once(`wdq:${w.name}`, () => {
-      const out = e.fresh(`${p.node.inputs[p.weight!.index]}_DequantizeLinear_Output`);
+      const out = e.short('wd');
       e.node('DequantizeLinear', [w.name, w.scale, w.zeroPoint], [out], w.q.axis !== undefined ? { axis: w.q.axis } : {});
       return out;
     });
@@ -167,8 +170,9 @@ function rewriteConstants(c: Node, p: NodePlan, k: QuantizedConstants, ctx: Emit
     if (p.bias !== undefined) {
       const b = k.bias(p, ctx.params(p.node.inputs[p.acts[0]!]!).scale, w.q);
       const out = e.once(`bdq:${b.name}`, () => {
-        const o = e.fresh(`${p.node.inputs[p.bias!]}_DequantizeLinear_Output`);
-        e.node('DequantizeLinear', [b.name, b.scale, b.zeroPoint], [o], b.scales.length > 1 ? { axis: 0 } : {});
+        const o = e.short('bd');
+        // No zero point: an int32 bias's is 0, the input is optional, and onnxruntime still fuses.
+        e.node('DequantizeLinear', [b.name, b.scale], [o], b.scales.length > 1 ? { axis: 0 } : {});
         return o;
       });
       c.inputs[p.bias] = out;
@@ -179,7 +183,7 @@ function rewriteConstants(c: Node, p: NodePlan, k: QuantizedConstants, ctx: Emit
     const src = p.node.inputs[i]!;
     const q = k.operand(src);
     c.inputs[i] = e.once(`cdq:${q.name}`, () => {
-      const o = e.fresh(`${src}_DequantizeLinear_Output`);
+      const o = e.short('cd');
       e.node('DequantizeLinear', [q.name, q.scale, q.zeroPoint], [o]);
       return o;
     });

@@ -6,6 +6,7 @@
  */
 import { float, type AttrInput, type Node } from '../ir/node.ts';
 import type { Model } from '../ir/model.ts';
+import { storeConstantsInt8 } from './constants.ts';
 import { cloneNode, GraphEmitter, MS_DOMAIN } from './emit.ts';
 import { QuantizedConstants, type EmitContext } from './emit-qdq.ts';
 import type { NodePlan } from './plan.ts';
@@ -32,7 +33,7 @@ export function emitQOperator(model: Model, ctx: EmitContext): Model {
     const have = ints.get(t);
     if (have) return have;
     const a = k.activation(t);
-    const name = e.fresh(`${t}_quantized`);
+    const name = e.short('q');
     e.node('QuantizeLinear', [t, a.scale, a.zeroPoint], [name]);
     ints.set(t, name);
     return name;
@@ -69,7 +70,7 @@ export function emitQOperator(model: Model, ctx: EmitContext): Model {
       floatOutputLayer(p, ins);
       continue;
     }
-    const outs = p.outputs.map((o) => e.fresh(`${o}_quantized`));
+    const outs = p.outputs.map(() => e.short('q'));
     const y = k.activation(p.outputs[0]!);
     const opts = { name: node.name || undefined };
     switch (p.kind) {
@@ -144,7 +145,7 @@ export function emitQOperator(model: Model, ctx: EmitContext): Model {
     const node = p.node;
     const t = p.outputs[0]!;
     const post = [...p.post];
-    const last = (n: Node | undefined) => (n === post[post.length - 1] ? e.fresh(`${t}_float`) : n!.outputs[0]!);
+    const last = (n: Node | undefined) => (n === post[post.length - 1] ? e.short('f') : n!.outputs[0]!);
     const opts = { name: node.name || undefined, domain: MS_DOMAIN };
     const x = ins[0]!;
     if (p.kind === 'matmul') {
@@ -157,7 +158,7 @@ export function emitQOperator(model: Model, ctx: EmitContext): Model {
       const bias = biasIdx >= 0 ? ctx.facts.consts.get(first.inputs[biasIdx]!)! : undefined;
       const useBias = bias !== undefined && bias.dims.length === 1 && bias.dims[0] === w.q.scales.length;
       if (useBias) post.shift();
-      const out = useBias ? (post.length ? first.outputs[0]! : e.fresh(`${t}_float`)) : node.outputs[0]!;
+      const out = useBias ? (post.length ? first.outputs[0]! : e.short('f')) : node.outputs[0]!;
       e.node('MatMulIntegerToFloat', [x[0]!, w.name, x[1]!, w.scale, x[2]!, w.zeroPoint, ...(useBias ? [first.inputs[biasIdx]!] : [])], [out], {}, opts);
       if (!post.length) return quantizeFloat(t, out);
     } else {
@@ -177,12 +178,13 @@ export function emitQOperator(model: Model, ctx: EmitContext): Model {
   /** Quantizes a float result into the 8-bit version of planned tensor `t`. */
   function quantizeFloat(t: string, from: string): void {
     const a = k.activation(t);
-    const name = e.fresh(`${t}_quantized`);
+    const name = e.short('q');
     e.node('QuantizeLinear', [from, a.scale, a.zeroPoint], [name]);
     ints.set(t, name);
   }
 
   for (const o of graph.outputs) if (quantized.has(o.name)) floatOf(o.name);
   if (ctx.intNames) for (const [t, n] of ints) ctx.intNames.set(t, n);
+  if (ctx.constantsInt8) storeConstantsInt8(e);
   return e.build();
 }

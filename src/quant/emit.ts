@@ -31,6 +31,17 @@ export class GraphEmitter {
     this.initializers = new Map(source.graph.initializers);
   }
 
+  private shortCount = 0;
+
+  /**
+   * A short generated name (`q12`, `s12` …) for tensors the quantizer adds. Names are stored at
+   * every reference, and on a small model long derived names (`block1.attn.q_proj.weight_scale`)
+   * cost more bytes than the int8 weights save. Quantized activations keep their own names.
+   */
+  short(kind: string): string {
+    return this.fresh(`${kind}${this.shortCount++}`);
+  }
+
   fresh(base: string): string {
     let name = base;
     for (let i = 1; this.names.has(name); i++) name = `${base}_${i}`;
@@ -58,8 +69,9 @@ export class GraphEmitter {
     return v;
   }
 
+  /** Adds a node; helper nodes (Q/DQ, scale arithmetic) stay unnamed, as ONNX allows: names cost bytes. */
   node(opType: string, inputs: string[], outputs: string[], attrs: Record<string, AttrInput> = {}, opts: { domain?: string; name?: string } = {}): Node {
-    const n = new Node(opType, inputs, outputs, opts.name ?? this.fresh(`${outputs[0] ?? opType}_${opType}`), opts.domain ?? '');
+    const n = new Node(opType, inputs, outputs, opts.name ?? '', opts.domain ?? '');
     for (const [k, v] of Object.entries(attrs)) n.setAttr(k, v);
     if (n.domain) this.domains.add(n.domain);
     this.nodes.push(n);

@@ -275,8 +275,12 @@ function postOpOf(f: GraphFacts, node: Node, ownerOf: ReadonlyMap<string, NodePl
   const p = ownerOf.get(x);
   if (!foldable(p, x) || p.post.length >= 4) return undefined;
   if (!((p.kind === 'weighted' && p.node.opType !== 'Conv') || p.kind === 'matmul')) return undefined;
-  const shape = (n: string) => JSON.stringify(f.types.get(n)?.shape ?? null);
-  return shape(x) !== 'null' && shape(x) === shape(node.outputs[0]!) ? p : undefined;
+  // The constant must broadcast into x without growing it: each of its dims (from the right)
+  // is 1 or equal to x's.
+  const xs = f.types.get(x)?.shape;
+  const cs = f.consts.get(node.inputs[constIdx]!)!.dims;
+  if (!xs || cs.length > xs.length) return undefined;
+  return cs.every((d, i) => d === 1 || d === xs[xs.length - cs.length + i]) ? p : undefined;
 }
 
 /** Groups tensors: value-preserving ops tie inputs to outputs, plus the given extra ties. */

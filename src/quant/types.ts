@@ -45,6 +45,12 @@ export interface QuantizeOptions {
   sensitivitySamples: number;
   /** Compare every quantized layer's output with float (SQNR, max error). Default false. */
   debugLayers: boolean;
+  /**
+   * Static: float constants still in the graph after quantization (LayerNorm parameters, biases
+   * of post-ops, positional tables; ≥ 64 values, read by elementwise/normalization ops) are
+   * stored as int8 with one scale and dequantized at load. Default true.
+   */
+  constantsInt8: boolean;
   /** Samples used for debugLayers. Default 128. */
   debugSamples: number;
   /**
@@ -71,6 +77,7 @@ export const QUANTIZE_DEFAULTS: Readonly<QuantizeOptions> = {
   sensitivitySamples: 128,
   debugLayers: false,
   debugSamples: 128,
+  constantsInt8: true,
   runtimeCheck: 'auto',
 };
 

@@ -89,7 +89,7 @@ export function staticBuilder(model: Model, facts: GraphFacts, sel: Selection, o
         return p;
       };
       const intNames = new Map<string, string>();
-      const ctx: EmitContext = { plan, facts, weights, params, activationType: type, intNames };
+      const ctx: EmitContext = { plan, facts, weights, params, activationType: type, intNames, constantsInt8: o.constantsInt8 };
       const built = o.format === 'qoperator' ? emitQOperator(model, ctx) : emitQdq(model, ctx);
       const probes: LayerProbe[] = planLayers(plan).map((p) => {
         const tensor = p.outputs[0]!;

@@ -53,12 +53,17 @@ describe('quantize: dynamic int8', () => {
     await quantizeModel(m, { mode: 'dynamic' });
     const wk = randomFloats(64, 2).map((v, i) => v * (1 + (i % 8)));
     const ref = reference(wk, [8, 8], 1);
-    expect(Array.from(m.graph.initializers.get('wk_quantized')!.typed() as Int8Array)).toEqual(ref.q);
-    expect(Array.from(m.graph.initializers.get('wk_scale')!.toFloat32())).toEqual(ref.scales);
+    const mmi = (name: string) => m.graph.nodes.find((n) => n.opType === 'MatMulInteger' && n.name === name)!;
+    const k = mmi('k');
+    expect(Array.from(m.graph.initializers.get(k.inputs[1]!)!.typed() as Int8Array)).toEqual(ref.q);
+    const scaleMul = m.graph.nodes.find((n) => n.opType === 'Mul' && n.inputs.includes(m.graph.nodes.find((d) => d.opType === 'DynamicQuantizeLinear')!.outputs[1]!) && m.graph.initializers.has(n.inputs[1]!))!;
+    expect(Array.from(m.graph.initializers.get(scaleMul.inputs[1]!)!.toFloat32()).length).toBe(8);
+    const kScale = m.graph.nodes.filter((n) => n.opType === 'Mul' && m.graph.initializers.has(n.inputs[1]!)).map((n) => Array.from(m.graph.initializers.get(n.inputs[1]!)!.toFloat32()));
+    expect(kScale).toContainEqual(ref.scales);
     // Gemm wo is [N=6, K=8] with alpha 0.5: rows are output columns, stored as [K, N].
     const wo = randomFloats(48, 3).map((v) => v * 0.5);
     const refO = reference(wo, [6, 8], 0);
-    const got = m.graph.initializers.get('wo_quantized')!;
+    const got = m.graph.initializers.get(mmi('out').inputs[1]!)!;
     expect(got.dims).toEqual([8, 6]);
     const q = got.typed();
     for (let n = 0; n < 6; n++) for (let k = 0; k < 8; k++) expect(q[k * 6 + n]).toBe(refO.q[n * 8 + k]);

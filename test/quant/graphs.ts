@@ -98,3 +98,25 @@ export function attentionBlock(t = 6, d = 8): Model {
   b.output('y', 'float32', ['N', 4]);
   return b.build();
 }
+
+/** The DequantizeLinear feeding input `index` of node `node`, with its initializers (codes, scale, zero point). */
+export function dequantized(m: Model, node: string, index: number) {
+  const n = m.graph.nodes.find((x) => x.name === node);
+  if (!n) throw new Error(`no node '${node}'`);
+  return dequantizerOf(m, n.inputs[index]!);
+}
+
+/** The DequantizeLinear writing `tensor`, with its initializers. */
+export function dequantizerOf(m: Model, tensor: string) {
+  const dq = m.graph.nodes.find((x) => x.opType === 'DequantizeLinear' && x.outputs[0] === tensor);
+  if (!dq) throw new Error(`'${tensor}' is not written by a DequantizeLinear`);
+  const init = (i: number) => (dq.inputs[i] ? m.graph.initializers.get(dq.inputs[i]!) : undefined);
+  return { node: dq, codes: init(0), scale: init(1)!, zeroPoint: init(2), axis: dq.getInt('axis') };
+}
+
+/** The scale and zero point of a quantized activation (read from the DequantizeLinear that writes it). */
+export function activationParams(m: Model, tensor: string) {
+  const q = m.graph.nodes.find((x) => x.opType === 'QuantizeLinear' && (x.inputs[0] === tensor || m.graph.nodes.some((d) => d.opType === 'DequantizeLinear' && d.outputs[0] === tensor && d.inputs[0] === x.outputs[0])));
+  if (!q) throw new Error(`'${tensor}' is not quantized`);
+  return { scale: m.graph.initializers.get(q.inputs[1]!)!, zeroPoint: m.graph.initializers.get(q.inputs[2]!)! };
+}

@@ -1,13 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder, float } from '../../src/ir/builder.ts';
-import type { Model } from '../../src/ir/model.ts';
 import { affineParams, qrange, quantizeBias, quantizePerChannelSymmetric, roundHalfEven } from '../../src/quant/scales.ts';
 import { quantizeModel } from '../../src/quant/quantize.ts';
 import { randomFloats } from '../helpers/run-model.ts';
-import { randomDataset } from './graphs.ts';
+import { activationParams, dequantized, randomDataset } from './graphs.ts';
 import { reference } from './reference.ts';
 
-const initializer = (m: Model, name: string) => m.graph.initializers.get(name)!;
 
 describe('quantize: per-channel scales against a float64 reference', () => {
   it('quantize: Conv weights per output channel (axis 0), including an all-zero channel and exact ties', async () => {
@@ -27,14 +25,17 @@ describe('quantize: per-channel scales against a float64 reference', () => {
     const m = b.build();
     await quantizeModel(m, { calibration: 'minmax' }, { calibration: randomDataset([16, 3, 5, 5]) });
     const ref = reference(w, dims, 0);
-    expect(Array.from(initializer(m, 'w_scale').toFloat32())).toEqual(ref.scales);
-    expect(Array.from(initializer(m, 'w_quantized').typed() as Int8Array)).toEqual(ref.q);
+    const wq = dequantized(m, 'conv', 1);
+    expect(Array.from(wq.scale.toFloat32())).toEqual(ref.scales);
+    expect(Array.from(wq.codes!.typed() as Int8Array)).toEqual(ref.q);
     expect(ref.q.slice(0, 3)).toEqual([127, 0, 2]);
-    expect(initializer(m, 'w_quantized').dtype).toBe('int8');
+    expect(wq.codes!.dtype).toBe('int8');
+    expect([wq.axis, wq.zeroPoint!.dtype, Array.from(wq.zeroPoint!.typed() as Int8Array)]).toEqual([0, 'int8', [0, 0, 0, 0, 0, 0]]);
     // Bias: int32 with scale = input scale × weight scale, per channel.
-    const xs = initializer(m, 'x_scale').toFloat32()[0]!;
-    const bias = initializer(m, 'bias_quantized').typed() as Int32Array;
-    const bs = initializer(m, 'bias_scale').toFloat32();
+    const xs = activationParams(m, 'x').scale.toFloat32()[0]!;
+    const bq = dequantized(m, 'conv', 2);
+    const bias = bq.codes!.typed() as Int32Array;
+    const bs = bq.scale.toFloat32();
     const bf = randomFloats(6, 32);
     for (let c = 0; c < 6; c++) {
       expect(bs[c]).toBe(Math.fround(xs * ref.scales[c]!));
@@ -53,11 +54,11 @@ describe('quantize: per-channel scales against a float64 reference', () => {
     const m = b.build();
     await quantizeModel(m, {}, { calibration: randomDataset([16, 5]) });
     const ref = reference(w, dims, 1);
-    expect(Array.from(initializer(m, 'w_scale').toFloat32())).toEqual(ref.scales);
-    expect(initializer(m, 'w_scale').dims).toEqual([7]);
-    expect(Array.from(initializer(m, 'w_quantized').typed() as Int8Array)).toEqual(ref.q);
-    const dq = m.graph.nodes.find((n) => n.opType === 'DequantizeLinear' && n.inputs[0] === 'w_quantized')!;
-    expect(dq.getInt('axis')).toBe(1);
+    const wq = dequantized(m, 'mm', 1);
+    expect(Array.from(wq.scale.toFloat32())).toEqual(ref.scales);
+    expect(wq.scale.dims).toEqual([7]);
+    expect(Array.from(wq.codes!.typed() as Int8Array)).toEqual(ref.q);
+    expect(wq.axis).toBe(1);
   });
 
   for (const transB of [0, 1]) {
@@ -73,8 +74,10 @@ describe('quantize: per-channel scales against a float64 reference', () => {
       const m = b.build();
       await quantizeModel(m, {}, { calibration: randomDataset([16, 6]) });
       const ref = reference(w.map((v) => v * 0.5), dims, transB ? 0 : 1);
-      expect(Array.from(initializer(m, 'w_scale').toFloat32())).toEqual(ref.scales);
-      expect(Array.from(initializer(m, 'w_quantized').typed() as Int8Array)).toEqual(ref.q);
+      const wq = dequantized(m, 'gemm', 1);
+      expect(Array.from(wq.scale.toFloat32())).toEqual(ref.scales);
+      expect(Array.from(wq.codes!.typed() as Int8Array)).toEqual(ref.q);
+      expect(wq.axis).toBe(transB ? 0 : 1);
       const gemm = m.graph.nodes.find((n) => n.opType === 'Gemm')!;
       expect([gemm.getFloat('alpha', 1), gemm.getFloat('beta', 1)]).toEqual([1, 1]);
     });
