@@ -76,7 +76,8 @@ export async function fallbackToBudget(a: FallbackArgs): Promise<{ variant: Vari
   const floatAccuracy = await a.evaluate(modelToBytes(a.floatModel));
   let variant = await a.builder.build(new Map());
   const quantizedAccuracy = await a.evaluate(modelToBytes(variant.model));
-  const drop = (acc: number) => (floatAccuracy - acc) * 100;
+  // Rounded to 1e-9 pt: 96.9 − 96.8 must not read as 0.10000000000000009 > 0.1.
+  const drop = (acc: number) => Math.round((floatAccuracy - acc) * 100 * 1e9) / 1e9;
   const report: FallbackReport = {
     budget: a.budget,
     floatAccuracy,
