@@ -1,0 +1,44 @@
+/**
+ * int8 on the real fixtures (skipped when they are absent): accuracy within 0.5 pt on the
+ * held-out split, and the file size. The full tables (every calibration method, latency,
+ * fallback) come from bench/quantize-fixtures.ts, outside the default suite.
+ */
+import { existsSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { openDataset } from '../../src/data/dataset.ts';
+import { loadModel } from '../../src/io/load.ts';
+import { modelToBytes } from '../../src/io/save.ts';
+import type { Pass } from '../../src/pipeline/pass.ts';
+import { runPipeline } from '../../src/pipeline/run.ts';
+import { accuracyEvaluator, quantizeModel } from '../../src/quant/quantize.ts';
+import { cleanup } from '../../passes/cleanup.ts';
+
+const root = new URL('../../fixtures/', import.meta.url).pathname;
+const data = (split: string) => `${root}data/mnist-${split}.npz`;
+/** Size ratios as measured (docs/quantization.md explains dscnn's and tinyvit's per-channel floor). */
+const MAX_RATIO: Record<string, number> = { lenet5: 0.3, mlp: 0.3, dscnn: 0.46, tinyvit: 0.33 };
+
+describe('quantize: fixtures', () => {
+  for (const name of Object.keys(MAX_RATIO)) {
+    const path = `${root}${name}.onnx`;
+    it.skipIf(!existsSync(path) || !existsSync(data('test')))(`quantize: ${name}: static int8 QDQ within 0.5 pt on the held-out split`, async () => {
+      const model = await loadModel(path);
+      await runPipeline(model, [{ pass: cleanup as unknown as Pass }]);
+      const fp32 = modelToBytes(model);
+      const [calib, test] = [await openDataset(data('calib')), await openDataset(data('test'))];
+      try {
+        const evaluate = accuracyEvaluator(test);
+        const before = await evaluate(fp32);
+        const result = await quantizeModel(model, {}, { calibration: calib });
+        const int8 = modelToBytes(model);
+        const after = await evaluate(int8);
+        expect((before - after) * 100).toBeLessThanOrEqual(0.5);
+        expect(int8.byteLength / fp32.byteLength).toBeLessThanOrEqual(MAX_RATIO[name]!);
+        expect(result.runtimeCheck).toBe('full');
+      } finally {
+        await calib.close();
+        await test.close();
+      }
+    });
+  }
+});
