@@ -6,13 +6,14 @@ export function broadcast(a: Dim[] | undefined, b: Dim[] | undefined): Dim[] | u
   const n = Math.max(a.length, b.length);
   const out: Dim[] = [];
   for (let i = 0; i < n; i++) {
-    const x = a[a.length - n + i] ?? 1;
-    const y = b[b.length - n + i] ?? 1;
+    // A missing leading axis broadcasts like 1; an unknown dimension (undefined) does not.
+    const x = i < n - a.length ? 1 : a[a.length - n + i];
+    const y = i < n - b.length ? 1 : b[b.length - n + i];
     if (x === 1) out.push(y);
     else if (y === 1 || x === y) out.push(x);
     else if (typeof x === 'number' && typeof y === 'number') {
       throw new RangeError(`shapes cannot broadcast: dimension ${x} vs ${y}`);
-    } else out.push(typeof x === 'number' ? x : typeof y === 'number' ? y : x);
+    } else out.push(typeof x === 'number' ? x : typeof y === 'number' ? y : (x ?? y));
   }
   return out;
 }

@@ -93,3 +93,13 @@ describe('shape inference', () => {
     expect(n.getInts('ends')).toEqual([Number.MAX_SAFE_INTEGER]);
   });
 });
+
+describe('broadcast', () => {
+  it('infer: an unknown dimension is not mistaken for 1', async () => {
+    const { broadcast } = await import('../../src/ops/shape-math.ts');
+    expect(broadcast([undefined, 100], [100])).toEqual([undefined, 100]);
+    expect(broadcast(['N', 1, 5], [3, 1])).toEqual(['N', 3, 5]);
+    expect(broadcast([undefined, 4], [1, 4])).toEqual([undefined, 4]);
+    expect(broadcast([undefined, 1], [7, 1])).toEqual([7, 1]);
+  });
+});
