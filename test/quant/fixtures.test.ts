@@ -1,7 +1,7 @@
 /**
  * int8 on the real fixtures (skipped when they are absent): accuracy within 0.5 pt on the
  * held-out split, and the file size. The full tables (every calibration method, latency,
- * fallback) come from bench/quantize-fixtures.ts, outside the default suite.
+ * fallback) come from test/bench/quantize-fixtures.ts, outside the default suite.
  */
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';

@@ -1,7 +1,7 @@
 /**
  * The int8 tables of docs/quantization.md, measured on the fixture models:
  *
- *   npx tsx bench/quantize-fixtures.ts [--fixtures lenet5,mlp,dscnn,tinyvit] [--rounds 5] [--out report.md]
+ *   npx tsx test/bench/quantize-fixtures.ts [--fixtures lenet5,mlp,dscnn,tinyvit] [--rounds 5] [--out report.md]
  *
  * Every model is first cleaned (BatchNormalization folded …) and that float model is the
  * baseline. Calibration uses fixtures/data/mnist-calib.npz; accuracy is top-1 on the held-out
@@ -13,24 +13,24 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { openDataset } from '../src/data/dataset.ts';
-import type { Model } from '../src/ir/model.ts';
-import { loadModel } from '../src/io/load.ts';
-import { modelToBytes } from '../src/io/save.ts';
-import { runPipeline } from '../src/pipeline/run.ts';
-import { measureLatency } from '../src/runtime/latency.ts';
-import { createSession } from '../src/runtime/ort.ts';
-import { ActivationStats } from '../src/quant/calibrate.ts';
-import { CALIBRATION_METHODS } from '../src/quant/calibrators.ts';
-import { analyzeGraph, accuracyEvaluator, quantizeModel } from '../src/quant/quantize.ts';
-import { makePlan } from '../src/quant/plan.ts';
-import { DEFAULT_OP_TYPES } from '../src/quant/ops.ts';
-import type { QuantizeOptions, QuantizeResult } from '../src/quant/types.ts';
-import { cleanup } from '../passes/cleanup.ts';
-import type { Pass } from '../src/pipeline/pass.ts';
+import { openDataset } from '../../src/data/dataset.ts';
+import type { Model } from '../../src/ir/model.ts';
+import { loadModel } from '../../src/io/load.ts';
+import { modelToBytes } from '../../src/io/save.ts';
+import { runPipeline } from '../../src/pipeline/run.ts';
+import { measureLatency } from '../../src/runtime/latency.ts';
+import { createSession } from '../../src/runtime/ort.ts';
+import { ActivationStats } from '../../src/quant/calibrate.ts';
+import { CALIBRATION_METHODS } from '../../src/quant/calibrators.ts';
+import { analyzeGraph, accuracyEvaluator, quantizeModel } from '../../src/quant/quantize.ts';
+import { makePlan } from '../../src/quant/plan.ts';
+import { DEFAULT_OP_TYPES } from '../../src/quant/ops.ts';
+import type { QuantizeOptions, QuantizeResult } from '../../src/quant/types.ts';
+import { cleanup } from '../../passes/cleanup.ts';
+import type { Pass } from '../../src/pipeline/pass.ts';
 
 const self = fileURLToPath(import.meta.url);
-const root = fileURLToPath(new URL('..', import.meta.url));
+const root = fileURLToPath(new URL('../..', import.meta.url));
 const data = (name: string) => `${root}fixtures/data/mnist-${name}.npz`;
 
 function arg(name: string, fallback: string): string {

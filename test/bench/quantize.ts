@@ -13,12 +13,12 @@ import { closeSync, existsSync, mkdirSync, openSync, rmSync, statSync, writeSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GraphBuilder } from '../src/ir/builder.ts';
-import { Tensor } from '../src/ir/tensor.ts';
-import { loadModel } from '../src/io/load.ts';
-import { saveModel } from '../src/io/save.ts';
-import { mulberry32 } from '../src/math/random.ts';
-import { quantizeModel } from '../src/quant/quantize.ts';
+import { GraphBuilder } from '../../src/ir/builder.ts';
+import { Tensor } from '../../src/ir/tensor.ts';
+import { loadModel } from '../../src/io/load.ts';
+import { saveModel } from '../../src/io/save.ts';
+import { mulberry32 } from '../../src/math/random.ts';
+import { quantizeModel } from '../../src/quant/quantize.ts';
 
 const self = fileURLToPath(import.meta.url);
 
