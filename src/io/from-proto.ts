@@ -175,6 +175,10 @@ export function tensorFromProto(p: ProtoMessage, ctx: ConvertContext): Tensor {
   const t = new Tensor(name, dtype, dims, payload, p);
   t.external = external;
   if (f.external_data !== undefined && !external) p.external_data = f.external_data;
+  // An explicit DEFAULT (onnx writes it after inlining external data) stays as it was.
+  if (f.data_location !== undefined && !external) p.data_location = f.data_location;
+  // An explicitly empty name (onnx's make_tensor('', …) writes one) stays written.
+  if (f.name === '') p.$emptyName = true;
   return t;
 }
 

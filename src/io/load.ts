@@ -46,13 +46,27 @@ export async function loadModel(input: string | Uint8Array, opts: LoadOptions = 
     for (const e of externals) model.sources.add(e);
     return model;
   } catch (err) {
-    if (err instanceof InputError) throw err;
+    if (err instanceof InputError) {
+      err.message = oneLine(err.message);
+      throw err;
+    }
     const why = err instanceof Error ? err.message : String(err);
-    throw new InputError(`${label}: not a valid ONNX model (${why})`, { cause: err });
+    throw new InputError(oneLine(`${label}: not a valid ONNX model (${why})`), { cause: err });
   } finally {
     source.close();
   }
 }
+
+/** Names read from a damaged file may hold newlines or escape codes: messages stay one line. */
+function oneLine(message: string): string {
+  let out = '';
+  for (const c of message) {
+    const code = c.charCodeAt(0);
+    out += code < 0x20 || code === 0x7f ? `\\${ESCAPES[c] ?? `x${code.toString(16).padStart(2, '0')}`}` : c;
+  }
+  return out;
+}
+const ESCAPES: Record<string, string> = { '\n': 'n', '\r': 'r', '\t': 't' };
 
 /** Random bytes often parse as protobuf; a model must at least carry a version and a graph. */
 function checkLooksLikeModel(p: ProtoMessage): void {

@@ -4,7 +4,7 @@
  * Tensors go to an external data file when asked, or when the model would not fit in a
  * single protobuf (2 GB).
  */
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync, realpathSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { InputError } from '../errors.ts';
 import { chunkLength, readChunk, type Chunk } from '../onnx/chunk.ts';
@@ -90,22 +90,28 @@ export async function saveModel(model: Model, path: string, opts: SaveOptions = 
     throw new InputError(`${path}: the model is ${bytes} bytes, over the 2 GB protobuf limit; save with external data`);
   }
   const files: AtomicFile[] = [];
+  const placed: AtomicFile[] = [];
   try {
     let externalBytes = 0;
     if (layout && dataPath) {
       const data = new AtomicFile(dataPath);
       files.push(data);
-      externalBytes = writeParts(data.fd, layout.parts(), opts.onProgress);
+      externalBytes = writeParts(data.fd, layout.parts(), opts.onProgress, () => data.writeback());
       data.finish();
     }
     const main = new AtomicFile(target);
     files.push(main);
-    writeParts(main.fd, parts, opts.onProgress);
+    writeParts(main.fd, parts, opts.onProgress, () => main.writeback());
     main.finish();
-    for (const f of files) f.rename();
+    for (const f of files) {
+      f.rename();
+      placed.push(f);
+    }
     return { path: target, bytes, externalPath: dataPath && join(dataPath), externalBytes };
   } catch (err) {
     for (const f of files) f.discard();
+    // A data file already moved into place must not outlive the model file that failed to follow it.
+    for (const f of placed) rmSync(f.path, { force: true });
     const code = (err as NodeJS.ErrnoException).code;
     if (code) throw new InputError(`${path}: cannot write (${code})`, { cause: err });
     throw err;

@@ -69,8 +69,9 @@ function attributeToProto(a: Attribute, place: PlaceTensor): ProtoMessage {
 }
 
 export function tensorToProto(t: Tensor, place: PlaceTensor): ProtoMessage {
-  const out: ProtoMessage = { ...t.proto, dims: t.dims, data_type: dtypeCode(t.dtype) };
-  if (t.name) out.name = t.name;
+  const { $emptyName, ...rest } = t.proto;
+  const out: ProtoMessage = { ...rest, dims: t.dims, data_type: dtypeCode(t.dtype) };
+  if (t.name || $emptyName) out.name = t.name;
   const p = t.payload;
   if (p.kind === 'strings') {
     out.string_data = p.values;

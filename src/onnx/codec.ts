@@ -53,6 +53,7 @@ function readScalar(r: Reader, f: FieldDesc): Int64 {
 export function decodeMessage(r: Reader, desc: MessageDesc): ProtoMessage {
   const out: ProtoMessage = {};
   const order: OrderEntry[] = [];
+  const data = new Map<string, Chunk[]>();
   let last: OrderEntry | undefined;
   while (!r.done()) {
     const start = r.pos;
@@ -71,11 +72,13 @@ export function decodeMessage(r: Reader, desc: MessageDesc): ProtoMessage {
       last = undefined;
       continue;
     }
-    const entry = (f.kind === 'data' ? true : packedHere) === Boolean(f.packed) ? no : -no;
+    const entry = (f.kind === 'data' ? wt === WireType.Len : packedHere) === Boolean(f.packed) ? no : -no;
     if (entry !== last) order.push(entry);
     last = entry;
-    readField(r, f, wt, out);
+    readField(r, f, wt, out, data);
   }
+  // Joined once per message: joining per element made unpacked payloads quadratic.
+  for (const [name, parts] of data) out[name] = parts.length === 1 ? parts[0] : concatChunks(parts);
   out.$order = order;
   return out;
 }
@@ -85,7 +88,7 @@ function push(out: ProtoMessage, name: string, value: unknown): void {
   list.push(value);
 }
 
-function readField(r: Reader, f: FieldDesc, wt: number, out: ProtoMessage): void {
+function readField(r: Reader, f: FieldDesc, wt: number, out: ProtoMessage, data: Map<string, Chunk[]>): void {
   switch (f.kind) {
     case 'varint':
     case 'float':
@@ -118,7 +121,7 @@ function readField(r: Reader, f: FieldDesc, wt: number, out: ProtoMessage): void
       return;
     }
     case 'data': {
-      // Normally one packed run; anything else is re-packed so the payload stays one chunk.
+      // Normally one packed run; other runs are joined so the payload stays one chunk.
       let payload: Chunk;
       if (wt === WireType.Len) {
         const n = r.length();
@@ -128,10 +131,11 @@ function readField(r: Reader, f: FieldDesc, wt: number, out: ProtoMessage): void
         // An unpacked element: its wire bytes are exactly one element of the packed form.
         const start = r.pos;
         r.skip(wt);
-        payload = r.source.bytes(start, r.pos - start).slice();
+        payload = r.source.bytes(start, r.pos - start);
       }
-      const prev = out[f.name] as Chunk | undefined;
-      out[f.name] = prev === undefined ? payload : concatChunks(prev, payload);
+      const parts = data.get(f.name);
+      if (parts) parts.push(payload);
+      else data.set(f.name, [payload]);
       return;
     }
     case 'message': {
@@ -146,13 +150,18 @@ function readField(r: Reader, f: FieldDesc, wt: number, out: ProtoMessage): void
   }
 }
 
-function concatChunks(a: Chunk, b: Chunk): Uint8Array {
-  if (!(a instanceof Uint8Array) || !(b instanceof Uint8Array)) {
-    throw new WireError('a split tensor payload larger than the lazy threshold is not supported');
+function concatChunks(parts: Chunk[]): Uint8Array {
+  let length = 0;
+  for (const p of parts) {
+    if (!(p instanceof Uint8Array)) throw new WireError('a split tensor payload larger than the lazy threshold is not supported');
+    length += p.byteLength;
   }
-  const out = new Uint8Array(a.byteLength + b.byteLength);
-  out.set(a);
-  out.set(b, a.byteLength);
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const p of parts as Uint8Array[]) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
   return out;
 }
 
@@ -220,13 +229,29 @@ function writeField(e: Encoder, f: FieldDesc, value: unknown, packed: boolean): 
     case 'string':
       for (const v of values) writeLen(e, f.no, utf8Encode.encode(v as string));
       return;
+    case 'data':
+      // Written unpacked by its writer (one tag per element): written back the same way.
+      if (!packed && value instanceof Uint8Array) return writeElements(e, f, value);
+      writeLen(e, f.no, value as Chunk);
+      return;
     case 'bytes':
     case 'opaque':
-    case 'data':
       for (const v of values) writeLen(e, f.no, v as Chunk);
       return;
     case 'message':
       for (const v of values) writeLen(e, f.no, encodeMessage(v as ProtoMessage, f.message!()));
       return;
+  }
+}
+
+/** A packed `data` payload written back as one tagged field per element. */
+function writeElements(e: Encoder, f: FieldDesc, payload: Uint8Array): void {
+  const wt = elementWireType(f);
+  for (let at = 0; at < payload.byteLength; ) {
+    let n = wt === WireType.Fixed32 ? 4 : wt === WireType.Fixed64 ? 8 : 1;
+    if (wt === WireType.Varint) while (at + n <= payload.byteLength && (payload[at + n - 1]! & 0x80) !== 0) n++;
+    e.tag(f.no, wt);
+    e.raw(payload.subarray(at, at + n));
+    at += n;
   }
 }

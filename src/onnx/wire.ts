@@ -88,9 +88,12 @@ export class Reader {
         this.need(8);
         this.pos += 8;
         return;
-      case WireType.Len:
-        this.pos += this.length();
+      case WireType.Len: {
+        // Not `this.pos += this.length()`: that adds to the position from before the length prefix.
+        const n = this.length();
+        this.pos += n;
         return;
+      }
       case WireType.Fixed32:
         this.need(4);
         this.pos += 4;

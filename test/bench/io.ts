@@ -1,0 +1,199 @@
+/**
+ * `npm run bench:io`: how loading and saving a large model compares with copying the file.
+ *
+ *   npm run bench:io [-- --layers 16 --dim 4096 --runs 3 --dir <dir> --keep]
+ *
+ * Generates a ~1 GB fp32 model (a chain of `layers` MatMuls with dim×dim initializers,
+ * written with our own builder + saveModel, weights generated chunk by chunk), then, several
+ * times in alternation: `cp` of the file, and `loadModel` + `saveModel` in a child process
+ * (so its peak RSS is its own). Each saved copy must be byte-identical to the input.
+ *
+ * Targets (foundation issue): load + save ≤ 3 × cp, peak RSS ≤ 1.3 × the file size.
+ * `cp` does not fsync its copy while saveModel does (atomic write), so `cp` + sync is
+ * shown as well. Not part of the test suite.
+ */
+import { spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { GraphBuilder } from '../../src/ir/builder.ts';
+import { Tensor } from '../../src/ir/tensor.ts';
+import { loadModel } from '../../src/io/load.ts';
+import { saveModel } from '../../src/io/save.ts';
+import { mulberry32 } from '../../src/math/random.ts';
+
+const self = fileURLToPath(import.meta.url);
+const TIME = '/usr/bin/time';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
+}
+
+/**
+ * The model is written without ever holding it: weights go to a raw file 1 MB at a time,
+ * then a model whose initializers are lazy slices of that file is saved (copied through).
+ */
+async function generate(path: string, layers: number, dim: number): Promise<void> {
+  const raw = `${path}.raw`;
+  const fd = openSync(raw, 'w');
+  const rng = mulberry32(7);
+  const scale = 1 / Math.sqrt(dim);
+  const piece = new Float32Array(256 * 1024);
+  const total = layers * dim * dim;
+  try {
+    for (let done = 0; done < total; ) {
+      const n = Math.min(piece.length, total - done);
+      for (let i = 0; i < n; i++) piece[i] = (rng() * 2 - 1) * scale;
+      writeSync(fd, new Uint8Array(piece.buffer, 0, n * 4));
+      done += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  const b = new GraphBuilder('bench_io');
+  let x = b.input('x', 'float32', ['N', dim]);
+  const bytes = dim * dim * 4;
+  for (let l = 0; l < layers; l++) {
+    const name = `w${l}`;
+    b.graph.addInitializer(new Tensor(name, 'float32', [dim, dim], { kind: 'raw', chunk: { path: raw, offset: l * bytes, length: bytes } }));
+    [x] = b.node('MatMul', [x, name], {}, { name: `mm${l}` });
+  }
+  b.output(x!, 'float32', ['N', dim]);
+  await saveModel(b.build(), path);
+  rmSync(raw);
+}
+
+/** Streams both files: true when they hold the same bytes. */
+function sameBytes(a: string, b: string): boolean {
+  if (statSync(a).size !== statSync(b).size) return false;
+  const [fa, fb] = [openSync(a, 'r'), openSync(b, 'r')];
+  const [ba, bb] = [Buffer.alloc(8 << 20), Buffer.alloc(8 << 20)];
+  try {
+    for (let pos = 0; ; ) {
+      const na = readSync(fa, ba, 0, ba.length, pos);
+      const nb = readSync(fb, bb, 0, bb.length, pos);
+      if (na !== nb) return false;
+      if (na === 0) return true;
+      if (!ba.subarray(0, na).equals(bb.subarray(0, nb))) return false;
+      pos += na;
+    }
+  } finally {
+    closeSync(fa);
+    closeSync(fb);
+  }
+}
+
+function timed(args: string[]): number {
+  const t = performance.now();
+  const r = spawnSync(args[0]!, args.slice(1), { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${args.join(' ')} failed: ${r.stderr}`);
+  return (performance.now() - t) / 1000;
+}
+
+/** The measured operation, in a child process: load + save, with its own figures. */
+async function child(input: string, output: string): Promise<void> {
+  const t0 = performance.now();
+  const model = await loadModel(input);
+  const t1 = performance.now();
+  await saveModel(model, output);
+  const t2 = performance.now();
+  const maxRssBytes = process.resourceUsage().maxRSS * 1024;
+  process.stdout.write(JSON.stringify({ load: (t1 - t0) / 1000, save: (t2 - t1) / 1000, maxRssBytes }) + '\n');
+}
+
+interface Run {
+  cp: number;
+  cpSync: number;
+  load: number;
+  save: number;
+  wall: number;
+  /** Child's own maxRSS (process.resourceUsage). */
+  maxRssBytes: number;
+  /** Peak RSS reported by /usr/bin/time -v for the whole child, when available. */
+  timeRssBytes?: number;
+  identical: boolean;
+}
+
+async function main(): Promise<void> {
+  if (process.argv[2] === 'child') return child(process.argv[3]!, process.argv[4]!);
+  const layers = Number(arg('layers', '16'));
+  const dim = Number(arg('dim', '4096'));
+  const runs = Number(arg('runs', '3'));
+  const keep = process.argv.includes('--keep');
+  const given = process.argv.includes('--dir');
+  const dir = given ? arg('dir', '') : mkdtempSync(join(tmpdir(), 'shrinkray-bench-io-'));
+  mkdirSync(dir, { recursive: true });
+  const input = join(dir, `chain-${layers}x${dim}.onnx`);
+  const output = join(dir, 'saved.onnx');
+  const copy = join(dir, 'cp-copy.onnx');
+  try {
+    if (!existsSync(input)) {
+      process.stderr.write(`generating ${input} …\n`);
+      const t = performance.now();
+      await generate(input, layers, dim);
+      process.stderr.write(`generated in ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
+    }
+    const size = statSync(input).size;
+    const useTime = existsSync(TIME);
+    const results: Run[] = [];
+    for (let i = 0; i < runs; i++) {
+      // Same conditions for each measurement: the previous copy deleted (the file system is
+      // mounted with `discard`: freeing 1 GB is not free, so it happens before the clock starts),
+      // the input in the page cache, and no dirty pages of anyone's left to write back.
+      const prepare = () => {
+        rmSync(copy, { force: true });
+        rmSync(output, { force: true });
+        spawnSync('sync');
+        spawnSync('cat', [input], { stdio: 'ignore' });
+      };
+      prepare();
+      const cp = timed(['cp', input, copy]);
+      prepare();
+      const cpSync = timed(['sh', '-c', 'cp "$0" "$1" && sync "$1"', input, copy]);
+      prepare();
+      const cmd = [process.execPath, '--import', 'tsx', self, 'child', input, output];
+      const t = performance.now();
+      const r = useTime ? spawnSync(TIME, ['-v', ...cmd], { encoding: 'utf8' }) : spawnSync(cmd[0]!, cmd.slice(1), { encoding: 'utf8' });
+      const wall = (performance.now() - t) / 1000;
+      if (r.status !== 0) throw new Error(`load + save failed:\n${r.stderr}`);
+      const c = JSON.parse(r.stdout.trim().split('\n').pop()!) as Pick<Run, 'load' | 'save' | 'maxRssBytes'>;
+      const kb = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr)?.[1];
+      const identical = sameBytes(input, output);
+      results.push({ ...c, cp, cpSync, wall, timeRssBytes: kb ? Number(kb) * 1024 : undefined, identical });
+      const run = results[results.length - 1]!;
+      process.stderr.write(
+        `run ${i + 1}: cp ${cp.toFixed(2)} s, load+save ${(run.load + run.save).toFixed(2)} s (${((run.load + run.save) / cp).toFixed(2)}×), ` +
+          `peak RSS ${(Math.max(run.maxRssBytes, run.timeRssBytes ?? 0) / 2 ** 20).toFixed(0)} MiB, identical ${identical}\n`,
+      );
+    }
+    const work = (r: Run) => r.load + r.save;
+    const rss = (r: Run) => Math.max(r.maxRssBytes, r.timeRssBytes ?? 0);
+    const m = [...results].sort((a, b) => work(a) / a.cp - work(b) / b.cp)[Math.floor(results.length / 2)]!;
+    const mib = (n: number) => `${(n / 2 ** 20).toFixed(0)} MiB`;
+    const ratio = work(m) / m.cp;
+    const rssRatio = Math.max(...results.map(rss)) / size;
+    const allIdentical = results.every((r) => r.identical);
+    const rows = [
+      ['file', `${mib(size)} (${size} bytes; ${layers} MatMul ${dim}×${dim} fp32 initializers)`],
+      ['cp', `${m.cp.toFixed(2)} s (cp + sync ${m.cpSync.toFixed(2)} s)`],
+      ['load + save (in the child)', `${work(m).toFixed(2)} s: load ${m.load.toFixed(2)} s, save incl. fsync ${m.save.toFixed(2)} s`],
+      ['ratio load+save / cp', `${ratio.toFixed(2)}× (target ≤ 3) ${ratio <= 3 ? 'OK' : 'MISSED'}; vs cp + sync ${(work(m) / m.cpSync).toFixed(2)}×`],
+      ['child wall time (incl. node + tsx start)', `${m.wall.toFixed(2)} s = ${(m.wall / m.cp).toFixed(2)}× cp`],
+      ['peak RSS (max over runs)', `${mib(Math.max(...results.map(rss)))} = ${rssRatio.toFixed(3)}× file size (target ≤ 1.3) ${rssRatio <= 1.3 ? 'OK' : 'MISSED'}`],
+      ['RSS source', useTime ? `${TIME} -v and process.resourceUsage().maxRSS (larger shown)` : 'process.resourceUsage().maxRSS'],
+      ['saved copy byte-identical', allIdentical ? 'yes, every run' : 'NO'],
+      ['all runs (load+save ÷ cp)', results.map((r) => `${(work(r) / r.cp).toFixed(2)}×`).join(', ')],
+    ];
+    process.stdout.write(`| bench:io | median of ${runs} runs |\n|---|---|\n${rows.map(([k, v]) => `| ${k} | ${v} |`).join('\n')}\n`);
+    if (ratio > 3 || rssRatio > 1.3 || !allIdentical) process.exitCode = 1;
+  } finally {
+    rmSync(output, { force: true });
+    rmSync(copy, { force: true });
+    if (!keep && !given) rmSync(dir, { recursive: true, force: true });
+    else if (!keep) rmSync(input, { force: true });
+  }
+}
+
+await main();
