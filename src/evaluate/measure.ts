@@ -12,6 +12,7 @@ import type { StageMeasurements } from '../report/report.ts';
 import { measureSizes } from '../report/size.ts';
 import { measureLatency, type LatencyOptions } from '../runtime/latency.ts';
 import { createSession, runDataset, type Batch, type Session } from '../runtime/ort.ts';
+import { concatFloat32 } from '../math/arrays.ts';
 
 export interface MeasureOptions {
   dataset?: Dataset;
@@ -71,21 +72,11 @@ export async function measureModel(name: string, model: Model, file: string | Ui
       }
       if (accuracy) stage.accuracy = accuracy.result();
       if (agreement) stage.agreement = agreement.result();
-      if (opts.keepOutputs) outputs = concat(kept, offset);
+      if (opts.keepOutputs) outputs = concatFloat32(kept);
     }
     if (opts.latency !== false) stage.latency = await measureLatency(session, opts.latency ?? {});
     return { stage, outputs };
   } finally {
     await session.ort.release();
   }
-}
-
-function concat(parts: readonly Float32Array[], length: number): Float32Array {
-  const out = new Float32Array(length);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

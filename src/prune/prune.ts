@@ -10,9 +10,6 @@ import type { Model } from '../ir/model.ts';
 import { loadModel } from '../io/load.ts';
 import { modelToBytes } from '../io/save.ts';
 import { densifySparseInitializers } from '../io/sparse.ts';
-import { mulberry32 } from '../math/random.ts';
-import { createSession, runBatch } from '../runtime/ort.ts';
-import { planFeeds } from '../runtime/latency.ts';
 import { compareOnRandomInputs, type OutputDiff } from '../runtime/verify.ts';
 import { constantsToInitializers } from '../transforms/constants-to-initializers.ts';
 import { eliminateDeadCode } from '../transforms/dead-code.ts';
@@ -26,6 +23,7 @@ import { pruneNM } from './nm.ts';
 import { applySparseStorage, SPARSE_MIN_IR } from './storage.ts';
 import { checkOptions, PRUNE_DEFAULTS, type LayerReport, type PruneOptions, type PruneResult } from './types.ts';
 import { summarizeModel } from '../inspect/summary.ts';
+import { checkRunsInOrt } from '../runtime/check-runs.ts';
 
 export interface PruneHooks {
   progress?(fraction: number, label?: string): void;
@@ -75,21 +73,6 @@ async function compareMasked(reference: Model, pruned: Model, note: (m: string) 
   return max;
 }
 
-/** Loads and runs `bytes` once on seeded random inputs. */
-async function runsInOrt(bytes: Uint8Array): Promise<void> {
-  const session = await createSession(bytes, { label: 'the pruned model' });
-  try {
-    let feeds;
-    try {
-      feeds = planFeeds(session, 1, mulberry32(1)).feeds;
-    } catch {
-      return; // inputs with unnamed dynamic dims: loading is the check
-    }
-    await runBatch(session, feeds);
-  } finally {
-    await session.ort.release();
-  }
-}
 
 export async function pruneModel(model: Model, options: Partial<PruneOptions> = {}, hooks: PruneHooks = {}): Promise<PruneResult> {
   const o: PruneOptions = { ...PRUNE_DEFAULTS, ...options };
@@ -214,7 +197,7 @@ export async function pruneModel(model: Model, options: Partial<PruneOptions> = 
   if (o.verify) {
     progress(0.9, 'runtime check');
     try {
-      await runsInOrt(modelToBytes(model));
+      await checkRunsInOrt(modelToBytes(model), 'the pruned model');
     } catch (err) {
       throw new CheckError(`prune: ${(err as Error).message}`, { cause: err });
     }

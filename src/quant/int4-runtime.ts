@@ -4,15 +4,14 @@
  * that the quantized model loads and runs before the pass returns.
  */
 import * as ort from 'onnxruntime-node';
-import { CheckError, InputError } from '../errors.ts';
+import { InputError } from '../errors.ts';
 import { checkDatasetFitsInput, toFloat32, type Dataset } from '../data/dataset.ts';
 import type { Model } from '../ir/model.ts';
 import { modelToBytes } from '../io/save.ts';
-import { mulberry32 } from '../math/random.ts';
 import { modelBytesWithOutputs } from '../runtime/capture.ts';
-import { planFeeds } from '../runtime/latency.ts';
 import { createSession, runBatch, type Session } from '../runtime/ort.ts';
 import { HessianAccumulator } from './gptq-linalg.ts';
+import { checkRunsInOrt } from '../runtime/check-runs.ts';
 
 export interface HessianRequest {
   /** The activation value feeding the MatMul/Gemm. */
@@ -95,30 +94,7 @@ function transposed(a: Float32Array, rows: number, cols: number): Float32Array {
   return out;
 }
 
-/**
- * Loads the model in onnxruntime-node and runs it once on seeded random inputs (when every
- * input's shape can be made concrete). Throws CheckError naming what the runtime refused.
- */
+/** Loads the model in onnxruntime-node and runs it once; CheckError if the runtime refuses it. */
 export async function checkModelRuns(model: Model, label: string): Promise<void> {
-  let session: Session;
-  try {
-    session = await createSession(modelToBytes(model), { label });
-  } catch (err) {
-    throw new CheckError((err as Error).message, { cause: err });
-  }
-  try {
-    let feeds;
-    try {
-      feeds = planFeeds(session, 1, mulberry32(1)).feeds;
-    } catch {
-      return; // inputs with unnamed dynamic dims: loading is the check
-    }
-    try {
-      await runBatch(session, feeds);
-    } catch (err) {
-      throw new CheckError((err as Error).message, { cause: err });
-    }
-  } finally {
-    await session.ort.release();
-  }
+  await checkRunsInOrt(modelToBytes(model), label);
 }

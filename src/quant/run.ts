@@ -10,6 +10,7 @@ import { mulberry32 } from '../math/random.ts';
 import { planFeeds } from '../runtime/latency.ts';
 import { createSession, runBatch, type Session } from '../runtime/ort.ts';
 import * as ort from 'onnxruntime-node';
+import { concatFloat32 as concat } from '../math/arrays.ts';
 
 export interface FeedBatch {
   x: Float32Array;
@@ -104,15 +105,4 @@ function asFloat(t: ort.Tensor): Float32Array {
   if (d instanceof Float32Array) return d;
   if (typeof d[0] === 'string') throw new InputError(`value of type ${t.type} is not numeric`);
   return Float32Array.from(d as ArrayLike<number | bigint>, Number);
-}
-
-function concat(parts: readonly Float32Array[]): Float32Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

@@ -5,6 +5,7 @@
 import * as ort from 'onnxruntime-node';
 import { InputError } from '../errors.ts';
 import { fromHalfBits, toHalf } from '../math/float16.ts';
+import { concatFloat32 as concat } from '../math/arrays.ts';
 
 export type OptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
 
@@ -211,14 +212,4 @@ export async function collectDataset(outputs: AsyncIterable<BatchOutput>): Promi
     else if (labels) for (let i = 0; i < b.y.length; i++) labels.push(Number(b.y[i]));
   }
   return { output: concat(parts), shape: [rows, ...rest], ...(labels && rows > 0 ? { labels } : {}) };
-}
-
-function concat(parts: readonly Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
