@@ -1,10 +1,12 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.ts';
 import { loadModel } from '../../src/io/load.ts';
 import { saveModel } from '../../src/io/save.ts';
+import { Model } from '../../src/ir/model.ts';
+import { Tensor } from '../../src/ir/tensor.ts';
 import { ONNX, f, model, rawTensor } from '../helpers/proto.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'shrinkray-io-atomic-'));
@@ -109,5 +111,27 @@ describe('io: atomic writes', () => {
     await saveModel(m, join(out, 'a.onnx'));
     expect(readdirSync(out).sort()).toEqual(['a.onnx', 'b.onnx', 'b.onnx.data']);
     expect((await loadModel(join(out, 'b.onnx'))).graph.initializers.get('b')!.bytes()[1000]).toBe(2);
+  });
+
+  it('io: a save large enough for background writeback gives identical bytes and leaves no descriptor open', async () => {
+    // 80 MB of tensor data (written in 1 MB pieces): the writer starts a background fdatasync every 64 MB.
+    const d = freshDir();
+    const raw = join(d, 'raw.bin');
+    const fd = openSync(raw, 'w');
+    const piece = new Uint8Array(1 << 20);
+    for (let i = 0; i < 80; i++) writeSync(fd, piece.fill(i));
+    closeSync(fd);
+    const m = new Model();
+    m.graph.addInitializer(new Tensor('big', 'uint8', [80 << 20], { kind: 'raw', chunk: { path: raw, offset: 0, length: 80 << 20 } }));
+    const openFds = () => readdirSync('/proc/self/fd').length;
+    const before = openFds();
+    const out = join(freshDir(), 'big.onnx');
+    await saveModel(m, out);
+    for (let i = 0; i < 100 && openFds() > before; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(openFds()).toBe(before);
+    const back = await loadModel(out);
+    const bytes = back.graph.initializers.get('big')!.bytes();
+    expect(bytes.byteLength).toBe(80 << 20);
+    for (let i = 0; i < 80; i++) expect(bytes[i << 20]).toBe(i);
   });
 });
