@@ -10,7 +10,8 @@ import { basename, dirname, join } from 'node:path';
 import { InputError } from '../errors.ts';
 import { chunkLength, isFileSlice, readFully, type Chunk } from '../onnx/chunk.ts';
 
-const COPY_BUFFER = 16 * 1024 * 1024;
+/** 4 MB: stays cache-resident between read and write; 16 MB measured ~15% slower on a 1 GB copy. */
+const COPY_BUFFER = 4 * 1024 * 1024;
 /** How much is written between background writebacks (see `AtomicFile.writeback`). */
 const WRITEBACK_EVERY = 64 * 1024 * 1024;
 
