@@ -8,6 +8,7 @@ import { saveModel } from '../../src/io/save.ts';
 import { Model } from '../../src/ir/model.ts';
 import { Tensor } from '../../src/ir/tensor.ts';
 import { ONNX, f, model, rawTensor } from '../helpers/proto.ts';
+import { errorOf } from '../helpers/errors.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'shrinkray-io-atomic-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -25,15 +26,6 @@ function writeLazyModel(d: string): string {
   const path = join(d, 'source.onnx');
   writeFileSync(path, model([tensor('a', 1), tensor('b', 2)]));
   return path;
-}
-
-async function errorOf(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('io: atomic writes', () => {

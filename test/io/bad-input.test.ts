@@ -6,19 +6,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.ts';
 import { loadModel } from '../../src/io/load.ts';
 import { FLOAT, ONNX, externalTensor, f, handModel, model, rawTensor, unknownFields } from '../helpers/proto.ts';
+import { errorOf } from '../helpers/errors.ts';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures');
 const dir = mkdtempSync(join(tmpdir(), 'shrinkray-io-bad-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function errorOf(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** Loads `bytes` from a file named `name`; it must fail with a one-line InputError naming the file. */
 async function expectRefused(name: string, bytes: Uint8Array, why?: RegExp): Promise<string> {

@@ -8,6 +8,7 @@ import { InputError } from '../../src/errors.ts';
 import { loadModel } from '../../src/io/load.ts';
 import { saveModel } from '../../src/io/save.ts';
 import { FLOAT, ONNX, concat, externalTensor, f, model, node, valueInfo } from '../helpers/proto.ts';
+import { errorOf } from '../helpers/errors.ts';
 
 const P = onnx.onnx;
 const FIXTURES = join(import.meta.dirname, 'fixtures');
@@ -55,15 +56,6 @@ async function runOrt(path: string): Promise<Float32Array> {
   const out = await session.run({ x: new ort.Tensor('float32', X, [2, K]) });
   await session.release();
   return out.y!.data as Float32Array;
-}
-
-async function errorOf(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
 }
 
 function expectInputError(err: Error, ...parts: RegExp[]): void {

@@ -7,6 +7,7 @@ import { fromHalfBits, toHalfBits } from '../../src/math/float16.ts';
 import * as ort from 'onnxruntime-node';
 import { classifier, FLOAT16, identity, mixedInputs, referenceClassifier } from './tiny-model.ts';
 import type { Dim } from './tiny-model.ts';
+import { errorOf } from '../helpers/errors.ts';
 
 /** A test-local LCG, independent of the code under test. */
 function lcg(seed: number): () => number {
@@ -35,15 +36,6 @@ function argmaxRows(p: ArrayLike<number>, classes: number): number[] {
     out.push(best);
   }
   return out;
-}
-
-async function errorOf(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('runtime/ort', () => {
