@@ -50,17 +50,16 @@ export function storeConstantsInt8(e: GraphEmitter, minValues = 64): number {
     if (blocked.has(name)) continue;
     const t = eligible(name)!;
     const { scale, values } = quantizePerTensorSymmetric(t.toFloat32());
-    const q = e.constant(e.short('kq'), values, t.dims);
-    const s = e.constant(e.short('ks'), Float32Array.of(scale), []);
-    const z = e.constant(e.short('kz'), Int8Array.of(0), []);
+    const q = e.constant('kq', values, t.dims);
+    const s = e.constant('ks', Float32Array.of(scale), []);
     const out = e.short('kd');
-    dqs.push({ q, s, z, out });
+    dqs.push({ q, s, out });
     for (const u of uses) u.node.inputs[u.index] = out;
     e.replaced.add(name);
   }
   // DequantizeLinear of constants read nothing but initializers: they go first.
   const tail = e.nodes.splice(0, e.nodes.length);
-  for (const d of dqs) e.node('DequantizeLinear', [d.q, d.s, d.z], [d.out]);
+  for (const d of dqs) e.node('DequantizeLinear', [d.q, d.s], [d.out]); // symmetric: no zero point
   e.nodes.push(...tail);
   return dqs.length;
 }

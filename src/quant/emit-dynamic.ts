@@ -200,9 +200,9 @@ export function emitDynamic(model: Model, plan: DynamicPlan, f: GraphFacts, opts
         e.replaced.add(wName);
         const sDims = q.scales.length > 1 ? [q.scales.length] : [];
         const names = [
-          e.constant(e.short('wq'), q.values, [q.k, q.n]),
-          e.constant(e.short('ws'), q.scales, sDims),
-          e.constant(e.short('wz'), new Int8Array(q.scales.length), sDims),
+          e.constant('wq', q.values, [q.k, q.n]),
+          e.constant('ws', q.scales, sDims),
+          e.constant('wz', new Int8Array(q.scales.length), sDims),
         ];
         opts.onWeight?.(++done, total);
         return names.join('\u0000');
@@ -221,7 +221,7 @@ export function emitDynamic(model: Model, plan: DynamicPlan, f: GraphFacts, opts
       e.node('Mul', [accF, scale], [scaled]);
       let c = p.bias;
       if (beta !== 1) {
-        c = e.constant(e.short('b'), f.consts.get(p.bias)!.toFloat32().map((v) => v * beta), f.consts.get(p.bias)!.dims, `beta:${p.bias}:${beta}`);
+        c = e.constant('b', f.consts.get(p.bias)!.toFloat32().map((v) => v * beta), f.consts.get(p.bias)!.dims, `beta:${p.bias}:${beta}`);
         e.replaced.add(p.bias);
       }
       e.node('Add', [scaled, c], [y]);

@@ -43,7 +43,8 @@ export class QuantizedConstants {
     private readonly ctx: EmitContext,
   ) {}
 
-  weight(p: NodePlan): { name: string; q: QuantWeight; scale: string; zeroPoint: string } {
+  /** Symmetric int8 codes need no zero point in DequantizeLinear (it defaults to 0); QOperator ops require one. */
+  weight(p: NodePlan): { name: string; q: QuantWeight; scale: string } {
     const w = p.weight!;
     const src = p.node.inputs[w.index]!;
     const { alpha } = gemmFactors(p);
@@ -54,10 +55,15 @@ export class QuantizedConstants {
     this.e.replaced.add(src);
     return {
       q,
-      name: this.e.constant(this.e.short('wq'), q.values, q.dims, key),
-      scale: this.e.constant(this.e.short('ws'), q.scales, dims, `${key}:s`),
-      zeroPoint: this.e.constant(this.e.short('wz'), new Int8Array(q.scales.length), dims, `${key}:z`),
+      name: this.e.constant('wq', q.values, q.dims, key),
+      scale: this.e.constant('ws', q.scales, dims, `${key}:s`),
     };
+  }
+
+  /** Zeros shaped like the weight's scales, one tensor shared by every weight of that many channels. */
+  weightZeroPoint(q: QuantWeight): string {
+    const n = q.axis === undefined ? 0 : q.scales.length;
+    return this.e.constant('wz', new Int8Array(Math.max(n, 1)), n ? [n] : [], `wz:${n}`);
   }
 
   bias(p: NodePlan, inputScale: number, q: QuantWeight): { name: string; scale: string; scales: Float32Array } {
@@ -70,8 +76,8 @@ export class QuantizedConstants {
     this.e.replaced.add(src);
     return {
       scales,
-      name: this.e.constant(this.e.short('bq'), values, [values.length], key),
-      scale: this.e.constant(this.e.short('bs'), scales, dims, `${key}:s`),
+      name: this.e.constant('bq', values, [values.length], key),
+      scale: this.e.constant('bs', scales, dims, `${key}:s`),
     };
   }
 
@@ -92,9 +98,9 @@ export class QuantizedConstants {
     this.e.replaced.add(src);
     return {
       params,
-      name: this.e.constant(this.e.short('cq'), quantizeAffine(v, params, type), t.dims, key),
-      scale: this.e.constant(this.e.short('cs'), Float32Array.of(params.scale), [], `${key}:s`),
-      zeroPoint: this.e.constant(this.e.short('cz'), zeroPointArray(type, params.zeroPoint), [], `${key}:z`),
+      name: this.e.constant('cq', quantizeAffine(v, params, type), t.dims, key),
+      scale: this.e.constant('cs', Float32Array.of(params.scale), [], `${key}:s`),
+      zeroPoint: this.e.constant('cz', zeroPointArray(type, params.zeroPoint), [], `${key}:z`),
     };
   }
 
@@ -104,8 +110,8 @@ export class QuantizedConstants {
     const params = this.ctx.params(tensor);
     return {
       params,
-      scale: this.e.once(`a:${rep}:s`, () => this.e.constant(this.e.short('s'), Float32Array.of(params.scale), [])),
-      zeroPoint: this.e.once(`a:${rep}:z`, () => this.e.constant(this.e.short('z'), zeroPointArray(this.ctx.activationType, params.zeroPoint), [])),
+      scale: this.e.once(`a:${rep}:s`, () => this.e.constant('s', Float32Array.of(params.scale), [])),
+      zeroPoint: this.e.once(`a:${rep}:z`, () => this.e.constant('z', zeroPointArray(this.ctx.activationType, params.zeroPoint), [])),
     };
   }
 }
@@ -129,6 +135,8 @@ export function emitQdq(model: Model, ctx: EmitContext): Model {
     qdq(v.name, v.name, dq);
     renamed.set(v.name, dq);
   }
+  const read = new Set(model.graph.nodes.flatMap((n) => n.inputs));
+  const floatResults = new Set(model.graph.outputs.map((v) => v.name).filter((o) => !read.has(o)));
   // A layer with post-ops keeps its own output name; its last post-op writes the logical output.
   const lastPost = new Map<Node, string>();
   for (const p of plan.nodes.values()) if (p.post.length) lastPost.set(p.post[p.post.length - 1]!, p.outputs[0]!);
@@ -140,10 +148,12 @@ export function emitQdq(model: Model, ctx: EmitContext): Model {
     if (p) rewriteConstants(c, p, k, ctx);
     const last = lastPost.get(node);
     if (last) c.outputs = [last];
-    // Every planned output: the node writes `<t>_float`, Q/DQ turn it back into `<t>`.
+    // Every planned output: the node writes a short float name, Q/DQ turn it back into `<t>`.
     const after: string[][] = [];
+    const exact = p !== undefined && carriesCodes(p, plan, quantized);
+    const layer = p ?? plan.postOps.get(node);
     c.outputs = c.outputs.map((o) => {
-      if (!o || !quantized.has(o)) return o;
+      if (!o || !quantized.has(o) || exact || (layer && floatResults.has(o) && FLOAT_OUTPUT_OPS.has(layer.node.opType))) return o;
       const pre = e.short('f');
       after.push([o, pre]);
       return pre;
@@ -155,6 +165,25 @@ export function emitQdq(model: Model, ctx: EmitContext): Model {
   return e.build();
 }
 
+/**
+ * Layers whose result, when it is only a graph output (logits), stays float: onnxruntime has
+ * int8 kernels with a float output for them (MatMulIntegerToFloat, QGemm), so a Q/DQ pair
+ * there would only round the logits.
+ */
+const FLOAT_OUTPUT_OPS = new Set(['MatMul', 'Gemm']);
+
+/**
+ * A Reshape, Transpose, MaxPool … of a dequantized tensor already holds exact codes of its
+ * input's range, which its output shares: a Q/DQ pair there would change no value. Leaving it
+ * out saves two nodes per op; onnxruntime's QDQ propagation puts the pair back where it keeps
+ * the op in 8 bits (the optimized graphs are identical).
+ */
+function carriesCodes(p: NodePlan, plan: Plan, quantized: ReadonlySet<string>): boolean {
+  if (p.kind !== 'preserving' || p.acts.length !== 1) return false;
+  const x = p.node.inputs[p.acts[0]!]!;
+  return quantized.has(x) && p.outputs.every((o) => !o || plan.groupOf.get(o) === plan.groupOf.get(x));
+}
+
 function rewriteConstants(c: Node, p: NodePlan, k: QuantizedConstants, ctx: EmitContext): void {
   if (p.post.length === 0) c.outputs = [...p.outputs];
   const e = k.e;
@@ -162,7 +191,8 @@ function rewriteConstants(c: Node, p: NodePlan, k: QuantizedConstants, ctx: Emit
     const w = k.weight(p);
     const dq = e.once(`wdq:${w.name}`, () => {
       const out = e.short('wd');
-      e.node('DequantizeLinear', [w.name, w.scale, w.zeroPoint], [out], w.q.axis !== undefined ? { axis: w.q.axis } : {});
+      // axis 1 (a MatMul weight's columns) is DequantizeLinear's default: not stored.
+      e.node('DequantizeLinear', [w.name, w.scale], [out], w.q.axis !== undefined && w.q.axis !== 1 ? { axis: w.q.axis } : {});
       return out;
     });
     c.inputs[p.weight.index] = dq;

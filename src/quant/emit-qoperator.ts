@@ -77,7 +77,7 @@ export function emitQOperator(model: Model, ctx: EmitContext): Model {
       case 'weighted': {
         const w = k.weight(p);
         const x = ins[0]!;
-        const weight = [w.name, w.scale, w.zeroPoint];
+        const weight = [w.name, w.scale, k.weightZeroPoint(w.q)];
         const bias = p.bias !== undefined ? k.bias(p, ctx.params(node.inputs[0]!).scale, w.q).name : '';
         if (node.opType === 'Conv') {
           e.node('QLinearConv', [...x, ...weight, y.scale, y.zeroPoint, ...(bias ? [bias] : [])], [outs[0]!], attrsOf(node, ['auto_pad', 'dilations', 'group', 'kernel_shape', 'pads', 'strides']), opts);
@@ -159,12 +159,12 @@ export function emitQOperator(model: Model, ctx: EmitContext): Model {
       const useBias = bias !== undefined && bias.dims.length === 1 && bias.dims[0] === w.q.scales.length;
       if (useBias) post.shift();
       const out = useBias ? (post.length ? first.outputs[0]! : e.short('f')) : node.outputs[0]!;
-      e.node('MatMulIntegerToFloat', [x[0]!, w.name, x[1]!, w.scale, x[2]!, w.zeroPoint, ...(useBias ? [first.inputs[biasIdx]!] : [])], [out], {}, opts);
+      e.node('MatMulIntegerToFloat', [x[0]!, w.name, x[1]!, w.scale, x[2]!, k.weightZeroPoint(w.q), ...(useBias ? [first.inputs[biasIdx]!] : [])], [out], {}, opts);
       if (!post.length) return quantizeFloat(t, out);
     } else {
       const w = k.weight(p);
       const bias = p.bias !== undefined ? k.bias(p, ctx.params(node.inputs[0]!).scale, w.q).name : '';
-      e.node('QGemm', [...x, w.name, w.scale, w.zeroPoint, bias], [node.outputs[0]!], { ...attrsOf(node, ['transA', 'transB']), alpha: float(1) }, opts);
+      e.node('QGemm', [...x, w.name, w.scale, k.weightZeroPoint(w.q), bias], [node.outputs[0]!], { ...attrsOf(node, ['transA', 'transB']), alpha: float(1) }, opts);
     }
     let out = '';
     for (const n of post) {

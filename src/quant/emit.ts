@@ -34,12 +34,12 @@ export class GraphEmitter {
   private shortCount = 0;
 
   /**
-   * A short generated name (`q12`, `s12` …) for tensors the quantizer adds. Names are stored at
+   * A short generated name (`q1c`, `s1d` …, base 36) for tensors the quantizer adds. Names are stored at
    * every reference, and on a small model long derived names (`block1.attn.q_proj.weight_scale`)
    * cost more bytes than the int8 weights save. Quantized activations keep their own names.
    */
   short(kind: string): string {
-    return this.fresh(`${kind}${this.shortCount++}`);
+    return this.fresh(`${kind}${(this.shortCount++).toString(36)}`);
   }
 
   fresh(base: string): string {
@@ -49,11 +49,11 @@ export class GraphEmitter {
     return name;
   }
 
-  /** A new initializer; `key` makes identical requests share one tensor. */
-  constant(base: string, data: TypedArray, dims: readonly number[], key?: string): string {
+  /** A new initializer named `short(kind)`; `key` makes identical requests share one tensor. */
+  constant(kind: string, data: TypedArray, dims: readonly number[], key?: string): string {
     const hit = key === undefined ? undefined : this.cache.get(key);
     if (hit) return hit;
-    const name = this.fresh(base);
+    const name = this.short(kind);
     this.initializers.set(name, Tensor.fromTyped(name, data, dims));
     this.created.add(name);
     if (key !== undefined) this.cache.set(key, name);

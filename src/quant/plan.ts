@@ -259,9 +259,37 @@ export function makePlan(f: GraphFacts, sel: Selection): Plan {
   }
 
   const plan: Plan = { nodes, fused, postOps, tensors: order, groupOf: new Map(), skipped };
+  returnUnreadToFloat(f, plan, outputs);
   plan.groupOf = groupTensors(plan, []);
   return plan;
 }
+
+/**
+ * An Add, Mul, Softmax or pool whose result only float ops read would be dequantized straight
+ * away: its 8-bit kernel saves nothing, and the result is rounded once more (GELU's `x * 0.5`,
+ * the residual Add before a final LayerNorm). Such nodes go back to float, repeatedly, since
+ * that can leave the node before them in the same position.
+ */
+function returnUnreadToFloat(f: GraphFacts, plan: Plan, graphOutputs: ReadonlySet<string>): void {
+  const readInt8 = (t: string) =>
+    (f.index.consumers.get(t) ?? []).some((r) => {
+      const rp = plan.nodes.get(r);
+      return rp !== undefined && rp.acts.some((i) => r.inputs[i] === t);
+    });
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const p of plan.nodes.values()) {
+      if (!ELEMENTWISE.has(p.kind) || p.outputs.some((o) => !o || graphOutputs.has(o) || readInt8(o))) continue;
+      plan.nodes.delete(p.node);
+      plan.skipped.set(p.node, 'only float ops read its result');
+      if (p.fused) plan.fused.delete(p.fused);
+      for (const o of p.outputs) plan.tensors.splice(plan.tensors.indexOf(o), 1);
+      changed = true;
+    }
+  }
+}
+
+const ELEMENTWISE: ReadonlySet<QuantKind> = new Set(['binary', 'unary', 'pool']);
 
 /**
  * The MatMul/Gemm layer an Add/Mul with one constant operand folds into as a post-op: it must

@@ -111,7 +111,7 @@ export function dequantizerOf(m: Model, tensor: string) {
   const dq = m.graph.nodes.find((x) => x.opType === 'DequantizeLinear' && x.outputs[0] === tensor);
   if (!dq) throw new Error(`'${tensor}' is not written by a DequantizeLinear`);
   const init = (i: number) => (dq.inputs[i] ? m.graph.initializers.get(dq.inputs[i]!) : undefined);
-  return { node: dq, codes: init(0), scale: init(1)!, zeroPoint: init(2), axis: dq.getInt('axis') };
+  return { node: dq, codes: init(0), scale: init(1)!, zeroPoint: init(2), axis: dq.getInt('axis', 1) }; // ONNX's default axis is 1
 }
 
 /** The scale and zero point of a quantized activation (read from the DequantizeLinear that writes it). */
