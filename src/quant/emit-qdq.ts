@@ -43,7 +43,6 @@ export class QuantizedConstants {
     private readonly ctx: EmitContext,
   ) {}
 
-  /** Symmetric int8 codes need no zero point in DequantizeLinear (it defaults to 0); QOperator ops require one. */
   weight(p: NodePlan): { name: string; q: QuantWeight; scale: string } {
     const w = p.weight!;
     const src = p.node.inputs[w.index]!;
@@ -175,11 +174,14 @@ const FLOAT_OUTPUT_OPS = new Set(['MatMul', 'Gemm']);
 /**
  * A Reshape, Transpose, MaxPool … of a dequantized tensor already holds exact codes of its
  * input's range, which its output shares: a Q/DQ pair there would change no value. Leaving it
- * out saves two nodes per op; onnxruntime's QDQ propagation puts the pair back where it keeps
- * the op in 8 bits (the optimized graphs are identical).
+ * out saves two nodes per op where onnxruntime's QDQ propagation puts the pair back (the
+ * optimized graphs are identical): only for the ops it propagates through. After a Flatten,
+ * for one, a missing pair keeps the next Gemm in float.
  */
+const PROPAGATED = new Set(['MaxPool', 'Reshape', 'Transpose', 'Squeeze', 'Unsqueeze', 'Slice']);
+
 function carriesCodes(p: NodePlan, plan: Plan, quantized: ReadonlySet<string>): boolean {
-  if (p.kind !== 'preserving' || p.acts.length !== 1) return false;
+  if (!PROPAGATED.has(p.node.opType) || p.acts.length !== 1) return false;
   const x = p.node.inputs[p.acts[0]!]!;
   return quantized.has(x) && p.outputs.every((o) => !o || plan.groupOf.get(o) === plan.groupOf.get(x));
 }
@@ -191,8 +193,10 @@ function rewriteConstants(c: Node, p: NodePlan, k: QuantizedConstants, ctx: Emit
     const w = k.weight(p);
     const dq = e.once(`wdq:${w.name}`, () => {
       const out = e.short('wd');
-      // axis 1 (a MatMul weight's columns) is DequantizeLinear's default: not stored.
-      e.node('DequantizeLinear', [w.name, w.scale], [out], w.q.axis !== undefined && w.q.axis !== 1 ? { axis: w.q.axis } : {});
+      // Symmetric codes need no zero point (it defaults to 0), but onnxruntime fuses a Gemm
+      // into QGemm only with one. Axis 1 (a MatMul weight's columns) is the default: not stored.
+      const inputs = p.node.opType === 'Gemm' ? [w.name, w.scale, k.weightZeroPoint(w.q)] : [w.name, w.scale];
+      e.node('DequantizeLinear', inputs, [out], w.q.axis !== undefined && w.q.axis !== 1 ? { axis: w.q.axis } : {});
       return out;
     });
     c.inputs[p.weight.index] = dq;

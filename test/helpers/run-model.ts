@@ -1,6 +1,9 @@
 /** Test helper: run a model in onnxruntime-node and compare two models on the same inputs. */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { Model } from '../../src/ir/model.ts';
+import { loadModel } from '../../src/io/load.ts';
 import { modelToBytes } from '../../src/io/save.ts';
 
 /** Deterministic pseudo-random floats in [-1, 1). */
@@ -31,4 +34,20 @@ export async function maxOutputDiff(a: Model | Uint8Array, b: Model | Uint8Array
     for (let i = 0; i < va.length; i++) max = Math.max(max, Math.abs(va[i] - vb[i]));
   }
   return max;
+}
+
+/**
+ * The op types onnxruntime actually runs: the model after its graph optimizations (QDQ
+ * fusion included), written by the session and read back. 'extended' keeps the graph free
+ * of the layout-specific ops 'all' adds.
+ */
+export async function optimizedOps(model: Model | Uint8Array, dir: string): Promise<string[]> {
+  const path = join(dir, `optimized-${process.pid}-${Date.now()}.onnx`);
+  const session = await ort.InferenceSession.create(model instanceof Uint8Array ? model : modelToBytes(model), { graphOptimizationLevel: 'extended', optimizedModelFilePath: path });
+  await session.release();
+  try {
+    return (await loadModel(path)).graph.nodes.map((n) => n.opType);
+  } finally {
+    rmSync(path, { force: true });
+  }
 }

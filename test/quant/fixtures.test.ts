@@ -16,7 +16,7 @@ import { cleanup } from '../../passes/cleanup.ts';
 const root = new URL('../../fixtures/', import.meta.url).pathname;
 const data = (split: string) => `${root}data/mnist-${split}.npz`;
 /** Size ratios as measured (docs/quantization.md explains dscnn's and tinyvit's per-channel floor). */
-const MAX_RATIO: Record<string, number> = { lenet5: 0.3, mlp: 0.3, dscnn: 0.42, tinyvit: 0.3 };
+const MAX_RATIO: Record<string, number> = { lenet5: 0.3, mlp: 0.3, dscnn: 0.43, tinyvit: 0.3 };
 
 describe('quantize: fixtures', () => {
   for (const name of Object.keys(MAX_RATIO)) {
