@@ -1,8 +1,8 @@
 /**
  * cleanup: the graph simplifications every model benefits from, repeated until nothing
  * changes (capped): Constant nodes → initializers, Identity/Dropout removal, constant
- * folding (evaluated by onnxruntime), BatchNormalization folded into Conv/Gemm,
- * identical initializers merged, dead code removed.
+ * folding (evaluated by onnxruntime), BatchNormalization folded into Conv/Gemm, MatMul +
+ * bias on 2-D inputs fused into Gemm, identical initializers merged, dead code removed.
  */
 import { definePass, type PassChanges } from '../src/pipeline/pass.ts';
 import { constantsToInitializers } from '../src/transforms/constants-to-initializers.ts';
@@ -10,6 +10,7 @@ import { eliminateDeadCode } from '../src/transforms/dead-code.ts';
 import { dedupeInitializers } from '../src/transforms/dedupe-initializers.ts';
 import { foldBatchNorms } from '../src/transforms/fold-batchnorm.ts';
 import { foldConstants } from '../src/transforms/fold-constants.ts';
+import { fuseMatMulAdd } from '../src/transforms/fuse-matmul-add.ts';
 import { removeIdentities } from '../src/transforms/remove-identity.ts';
 
 const MAX_ROUNDS = 10;
@@ -22,6 +23,7 @@ export const cleanup = definePass({
     fold: { type: 'boolean', default: true, description: 'Fold nodes whose inputs are all constants (evaluated by onnxruntime).' },
     foldBatchnorm: { type: 'boolean', default: true, description: 'Fold BatchNormalization into the preceding Conv or Gemm.' },
     dedupe: { type: 'boolean', default: true, description: 'Merge initializers with identical dtype, shape and bytes.' },
+    fuseMatmulAdd: { type: 'boolean', default: true, description: 'Turn MatMul + constant bias Add on 2-D inputs into one Gemm (quantized as one QGemm).' },
   },
   async run(model, options, ctx) {
     const total: PassChanges = {};
@@ -37,6 +39,7 @@ export const cleanup = definePass({
       if (options.fold) changed += add('nodesFolded', await foldConstants(model));
       if (options.foldBatchnorm) changed += add('batchNormsFolded', foldBatchNorms(model.graph));
       if (options.dedupe) changed += add('initializersMerged', dedupeInitializers(model.graph));
+      if (options.fuseMatmulAdd) changed += add('matmulAddsFused', fuseMatMulAdd(model));
       changed += add('deadRemoved', eliminateDeadCode(model.graph));
       if (changed === 0) break;
       if (round === MAX_ROUNDS) ctx.note(`cleanup: stopped after ${MAX_ROUNDS} rounds while still changing the graph`);

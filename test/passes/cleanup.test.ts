@@ -61,6 +61,37 @@ describe('cleanup', () => {
     expect(await maxOutputDiff(before, after, feeds([4, 5]))).toBeLessThanOrEqual(1e-4);
   });
 
+  it('cleanup: fuses MatMul + bias Add into Gemm on 2-D inputs only, and matches onnxruntime', async () => {
+    const b = new GraphBuilder('linear');
+    const x = b.input('x', 'float32', ['N', 6]);
+    const [m1] = b.node('MatMul', [x, b.initializer('w1', randomFloats(24, 5), [6, 4])], {}, { name: 'fc1.matmul' });
+    const [y1] = b.node('Add', [b.initializer('b1', randomFloats(4, 6), [4]), m1], {}, { name: 'fc1' });
+    const [u] = b.node('Unsqueeze', [y1, b.initializer('axes', BigInt64Array.of(0n), [1])]);
+    // 3-D input: Gemm cannot take it, the pair stays.
+    const [m2] = b.node('MatMul', [u, b.initializer('w2', randomFloats(12, 7), [4, 3])], {}, { name: 'fc2.matmul' });
+    const [y2] = b.node('Add', [m2, b.initializer('b2', randomFloats(3, 8), [3])], {}, { name: 'fc2' });
+    b.output(y2, 'float32', [1, 'N', 3]);
+    const { before, after, changes } = await clean(b.build());
+    expect(ops(after)).toEqual(['Gemm', 'Unsqueeze', 'MatMul', 'Add']);
+    expect(after.graph.nodes[0]!.name).toBe('fc1');
+    expect(changes.matmulAddsFused).toBe(1);
+    expect(await maxOutputDiff(before, after, feeds([5, 6]))).toBeLessThanOrEqual(1e-5);
+  });
+
+  it('cleanup: keeps MatMul + Add when the bias is not a row of N or the product is read elsewhere', async () => {
+    const b = new GraphBuilder('keep');
+    const x = b.input('x', 'float32', ['N', 6]);
+    const [m1] = b.node('MatMul', [x, b.initializer('w1', randomFloats(24, 5), [6, 4])]);
+    const [y1] = b.node('Add', [m1, b.initializer('col', randomFloats(5, 6), [5, 1])]); // per-row: Gemm's C cannot
+    const [m2] = b.node('MatMul', [x, b.initializer('w2', randomFloats(24, 9), [6, 4])]);
+    const [y2] = b.node('Add', [m2, b.initializer('b2', randomFloats(4, 8), [4])]);
+    b.output(y1, 'float32', [5, 4]);
+    b.output(y2, 'float32', ['N', 4]);
+    b.output(m2, 'float32', ['N', 4]);
+    const { after } = await clean(b.build());
+    expect(ops(after)).toEqual(['MatMul', 'Add', 'MatMul', 'Add']);
+  });
+
   it('cleanup: keeps BatchNormalization whose input is also a graph output', async () => {
     const m = convBnModel();
     const conv = m.graph.nodes[0];
