@@ -370,3 +370,14 @@ export function ioLayers(f: GraphFacts): Node[] {
   }
   return f.graph.nodes.filter((n) => found.has(n));
 }
+
+/** Convs (group 1, constant weight) with fewer than `min` input channels, and that count. */
+export function shallowConvs(f: GraphFacts, min: number): Array<[Node, number]> {
+  const found: Array<[Node, number]> = [];
+  for (const n of f.graph.nodes) {
+    if (n.opType !== 'Conv' || (n.domain !== '' && n.domain !== 'ai.onnx') || n.getInt('group', 1) !== 1) continue;
+    const cin = f.consts.get(n.inputs[1] ?? '')?.dims[1];
+    if (cin !== undefined && cin < min) found.push([n, cin]);
+  }
+  return found;
+}

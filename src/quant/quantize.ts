@@ -19,7 +19,7 @@ import { compareLayers, formatLayerErrors } from './debug.ts';
 import { commitModel } from './emit.ts';
 import { fallbackToBudget } from './fallback.ts';
 import { DEFAULT_OP_TYPES, SUPPORTED_OP_TYPES } from './ops.ts';
-import { ioLayers, type GraphFacts, type Selection } from './plan.ts';
+import { ioLayers, shallowConvs, type GraphFacts, type Selection } from './plan.ts';
 import type { InputSource } from './run.ts';
 import { QUANTIZE_DEFAULTS, type QuantizeInputs, type QuantizeOptions, type QuantizeResult } from './types.ts';
 import { dynamicBuilder, staticBuilder, type Variant, type VariantBuilder } from './variants.ts';
@@ -69,6 +69,9 @@ function selection(model: Model, facts: GraphFacts, o: QuantizeOptions, notes: s
     else throw new InputError(`quantize: the recipe gives node '${name}' precision '${String(precision)}' (int8 part: float or int8)`);
   }
   if (o.keepIoFloat) for (const n of ioLayers(facts)) if (!force.has(n)) float.set(n, 'first or last layer (keepIoFloat)');
+  for (const [n, cin] of shallowConvs(facts, o.minConvInputChannels)) {
+    if (!force.has(n) && !float.has(n)) float.set(n, `${cin} input channel${cin === 1 ? '' : 's'}: onnxruntime's int8 convolution is slower than float there (minConvInputChannels ${o.minConvInputChannels})`);
+  }
   let perChannel = o.perChannel;
   if (perChannel && o.format === 'qdq' && o.mode === 'static' && model.opset() < 13) {
     perChannel = false;

@@ -17,11 +17,11 @@ import { activationParams, attentionBlock, convNet, randomDataset } from './grap
 const ops = (m: Model) => m.graph.nodes.map((n) => n.opType);
 const count = (m: Model, op: string) => ops(m).filter((o) => o === op).length;
 
-/** Quantizes a copy; returns the float bytes, the quantized model and the result. */
+/** Quantizes a copy (every Conv, however shallow, unless told otherwise); returns the float bytes, the quantized model and the result. */
 async function quantize(model: Model, options: Partial<QuantizeOptions>, calibShape: number[]) {
   const before = modelToBytes(model);
   const copy = await loadModel(before);
-  const result = await quantizeModel(copy, options, { calibration: randomDataset(calibShape) });
+  const result = await quantizeModel(copy, { minConvInputChannels: 0, ...options }, { calibration: randomDataset(calibShape) });
   return { before, after: copy, result };
 }
 
@@ -180,6 +180,18 @@ describe('quantize: selection', () => {
     expect(result.keptFloat).toContainEqual({ node: 'conv2', opType: 'Conv', reason: 'excluded by excludeNodes' });
     expect(after.graph.initializers.get('w2')!.dtype).toBe('float32');
     await expect(quantize(convNet(), { excludeNodes: ['nope'] }, [8, 3, 8, 8])).rejects.toThrow(/node 'nope'/);
+  });
+
+  it('quantize: by default a Conv with fewer than 4 input channels stays float, a depthwise one does not', async () => {
+    const b = new GraphBuilder('stem');
+    b.input('x', 'float32', ['N', 3, 8, 8]);
+    const [s] = b.node('Conv', ['x', b.initializer('ws', randomFloats(4 * 3 * 9, 1), [4, 3, 3, 3])], { pads: [1, 1, 1, 1] }, { name: 'stem' });
+    const [d] = b.node('Conv', [s, b.initializer('wd', randomFloats(4 * 9, 2), [4, 1, 3, 3])], { pads: [1, 1, 1, 1], group: 4 }, { name: 'dw' });
+    b.node('Conv', [d, b.initializer('wp', randomFloats(8 * 4, 3), [8, 4, 1, 1])], {}, { name: 'pw', outputs: ['y'] });
+    b.output('y', 'float32', ['N', 8, 8, 8]);
+    const { result } = await quantize(b.build(), { minConvInputChannels: 4 }, [32, 3, 8, 8]);
+    expect(result.quantized).toEqual(['dw', 'pw']);
+    expect(result.keptFloat).toEqual([{ node: 'stem', opType: 'Conv', reason: "3 input channels: onnxruntime's int8 convolution is slower than float there (minConvInputChannels 4)" }]);
   });
 
   it('quantize: keepIoFloat keeps the first and last compute layers in float', async () => {
