@@ -3,7 +3,7 @@
  * The payload stays what the file had (raw_data view, packed typed field, external-data
  * slice) until a pass replaces it, so untouched weights are written back without a copy.
  */
-import { chunkLength, readChunk, type Chunk } from '../onnx/chunk.ts';
+import { chunkLength, isComputed, readChunk, type Chunk } from '../onnx/chunk.ts';
 import { DTYPES, TYPED_ARRAY, dtypeOfTypedArray, rawByteLength, type DType, type DataField, type NumericDType, type TypedArray } from '../onnx/dtype.ts';
 import type { ProtoMessage } from '../onnx/codec.ts';
 import { fromHalfBits } from '../math/float16.ts';
@@ -51,9 +51,14 @@ export class Tensor {
     return this.payload.kind === 'raw' ? chunkLength(this.payload.chunk) : rawByteLength(this.dtype, this.size);
   }
 
-  /** True while the payload has not been read into memory (still in a file). */
+  /** True while the payload has not been read into memory (still in a file, or still to be computed). */
   get isLazy(): boolean {
     return this.payload.kind !== 'strings' && !(this.payload.chunk instanceof Uint8Array);
+  }
+
+  /** True while the values are still to be computed (a `ComputedChunk`, e.g. deferred quantized weights). */
+  get isDeferred(): boolean {
+    return this.payload.kind === 'raw' && isComputed(this.payload.chunk);
   }
 
   /** The values as little-endian raw bytes (what raw_data would hold). */

@@ -1,7 +1,9 @@
 /**
- * Bytes that may live in memory or still sit in a file. Large tensor payloads are never
- * copied while only the graph changes: they stay `FileSlice`s (or views into the input
- * buffer) from load to save, and are read only when a pass asks for their values.
+ * Bytes that may live in memory, still sit in a file, or not exist yet. Large tensor payloads
+ * are never copied while only the graph changes: they stay `FileSlice`s (or views into the
+ * input buffer) from load to save, and are read only when a pass asks for their values.
+ * Payloads a pass derives from such data (quantized weights) can stay `ComputedChunk`s until
+ * saved, so that computing them overlaps with writing the file.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 
@@ -11,14 +13,31 @@ export interface FileSlice {
   readonly length: number;
 }
 
-export type Chunk = Uint8Array | FileSlice;
+/** Bytes of a known length computed on demand. */
+export interface ComputedChunk {
+  readonly length: number;
+  /** The bytes, computed on this thread (the producer may keep them for later calls). */
+  read(): Uint8Array;
+  /**
+   * Computes the bytes, possibly on another thread, and resolves to them. Given `into` (a
+   * writer that goes on meanwhile), it may instead write them there itself and resolve to
+   * undefined; the writer waits for all of these before it closes the file.
+   */
+  produce(into?: { fd: number; position: number }): Promise<Uint8Array | undefined>;
+}
+
+export type Chunk = Uint8Array | FileSlice | ComputedChunk;
 
 export function isFileSlice(chunk: Chunk | unknown): chunk is FileSlice {
   return typeof chunk === 'object' && chunk !== null && !(chunk instanceof Uint8Array) && 'path' in chunk;
 }
 
+export function isComputed(chunk: Chunk | unknown): chunk is ComputedChunk {
+  return typeof chunk === 'object' && chunk !== null && !(chunk instanceof Uint8Array) && 'produce' in chunk;
+}
+
 export function chunkLength(chunk: Chunk): number {
-  return isFileSlice(chunk) ? chunk.length : chunk.byteLength;
+  return chunk instanceof Uint8Array ? chunk.byteLength : chunk.length;
 }
 
 /** Reads `length` bytes at `offset` fully (readSync may return short counts). */
@@ -33,7 +52,8 @@ export function readFully(fd: number, target: Uint8Array, offset: number): void 
 
 /** The bytes of a chunk, reading a file slice into a fresh (aligned) buffer. */
 export function readChunk(chunk: Chunk): Uint8Array {
-  if (!isFileSlice(chunk)) return chunk;
+  if (chunk instanceof Uint8Array) return chunk;
+  if (isComputed(chunk)) return chunk.read();
   const out = new Uint8Array(chunk.length);
   const fd = openSync(chunk.path, 'r');
   try {

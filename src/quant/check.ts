@@ -4,10 +4,11 @@
  * anyone writes it. A model the runtime cannot run is never emitted.
  *
  * Large models get a structural check instead: the same graph with every weight of 1 MiB or
- * more turned into a graph input of the same type and shape. onnxruntime still resolves a
- * kernel for every node and checks every shape, without copying the weights two more times
- * (the in-memory model, then onnxruntime's own) — which for a 1 GB model costs more memory
- * and time than quantizing it. (onnxruntime fuses nodes only into kernels it has, so a
+ * more, and every weight not computed yet (deferred quantized weights and their scales, which
+ * are computed while saving), turned into a graph input of the same type and shape.
+ * onnxruntime still resolves a kernel for every node and checks every shape, without copying
+ * the weights two more times (the in-memory model, then onnxruntime's own) — which for a 1 GB
+ * model costs more memory and time than quantizing it. (onnxruntime fuses nodes only into kernels it has, so a
  * graph whose unfused nodes all have kernels runs.)
  */
 import * as ort from 'onnxruntime-node';
@@ -17,6 +18,7 @@ import { Graph } from '../ir/graph.ts';
 import { Model as ModelClass } from '../ir/model.ts';
 import { ValueInfo } from '../ir/value.ts';
 import { modelToBytes } from '../io/save.ts';
+import { isComputed } from '../onnx/chunk.ts';
 import type { DType } from '../onnx/dtype.ts';
 import { mulberry32 } from '../math/random.ts';
 import { planFeeds } from '../runtime/latency.ts';
@@ -67,11 +69,24 @@ export async function runtimeCheck(model: Model, what: string, mode: RuntimeChec
   let total = 0;
   for (const g of model.graph.walk()) for (const t of g.initializers.values()) total += t.byteLength;
   const kind = mode === 'auto' ? (total <= FULL_CHECK_LIMIT ? 'full' : 'structure') : mode;
+  if (kind === 'full') await produceDeferred(model);
   await checkRuns(modelToBytes(kind === 'full' ? model : structureOnly(model)), what, kind === 'full');
   return kind;
 }
 
-/** The model with its large weights as graph inputs (same dtype and shape), for kernel resolution. */
+/**
+ * Computes the deferred tensors a full check reads, all at once (on worker threads where they
+ * use them) rather than one by one on this thread while serializing.
+ */
+async function produceDeferred(model: Model): Promise<void> {
+  const pending: Array<Promise<unknown>> = [];
+  for (const g of model.graph.walk()) {
+    for (const { payload: p } of g.initializers.values()) if (p.kind === 'raw' && isComputed(p.chunk)) pending.push(p.chunk.produce());
+  }
+  await Promise.all(pending);
+}
+
+/** The model with its large and its deferred weights as graph inputs (same dtype and shape), for kernel resolution. */
 export function structureOnly(model: Model): Model {
   const src = model.graph;
   const g = new Graph(src.name);
@@ -83,7 +98,7 @@ export function structureOnly(model: Model): Model {
   g.inputs = [...src.inputs];
   const declared = new Set(src.inputs.map((v) => v.name));
   for (const [name, t] of src.initializers) {
-    if (t.byteLength < BIG_TENSOR) g.initializers.set(name, t);
+    if (t.byteLength < BIG_TENSOR && !t.isDeferred) g.initializers.set(name, t);
     else if (!declared.has(name)) g.inputs.push(new ValueInfo(name, { dtype: t.dtype, shape: [...t.dims] }));
   }
   const m = new ModelClass(g, new Map(model.opsets), model.irVersion);

@@ -4,18 +4,19 @@
  * with standard ops — DynamicQuantizeLinear → MatMulInteger → Cast → Mul — which
  * onnxruntime fuses into its DynamicQuantizeMatMul kernel. No calibration needed.
  *
- * Weights are quantized one at a time straight from their (possibly lazy, on-disk) payload
- * and the float values are dropped at once, so a model larger than memory can be converted.
+ * Weights are quantized only when read or saved (dynamic-weight.ts), one at a time straight
+ * from their (possibly lazy, on-disk) payload, and the float values are dropped at once, so a
+ * model larger than memory can be converted.
  */
 import type { Model } from '../ir/model.ts';
 import type { Node } from '../ir/node.ts';
+import { Tensor } from '../ir/tensor.ts';
+import type { ComputedChunk } from '../onnx/chunk.ts';
+import type { DType } from '../onnx/dtype.ts';
+import { DeferredWeight } from './dynamic-weight.ts';
 import { cloneNode, GraphEmitter } from './emit.ts';
 import type { GraphFacts, Selection } from './plan.ts';
-import { closeSync, openSync } from 'node:fs';
-import { isFileSlice, readFully } from '../onnx/chunk.ts';
-import type { Tensor } from '../ir/tensor.ts';
-import { WeightPool } from './parallel.ts';
-import { quantizePerChannelSymmetric, quantizePerTensorSymmetric, sharedKernels, symmetricScale } from './scales.ts';
+import { sharedKernels } from './scales.ts';
 
 export interface DynamicNode {
   node: Node;
@@ -53,128 +54,33 @@ export function makeDynamicPlan(f: GraphFacts, sel: Pick<Selection, 'opTypes' | 
   return { nodes, skipped };
 }
 
-export interface DynamicWeight {
-  /** [K, N] codes. */
-  values: Int8Array;
-  scales: Float32Array;
-  k: number;
-  n: number;
-}
-
-/**
- * Per-column symmetric int8 of a [K, N] weight (or of the transpose of an [N, K] one),
- * times `factor`; per tensor when `perChannel` is false. With the SIMD kernels, the weight
- * is read straight from its file (or buffer) into kernel memory: one pass for the column
- * maxima, one for the codes, and nothing else allocated.
- */
-export function quantizeDynamicWeight(t: Tensor, transposed: boolean, perChannel: boolean, factor = 1): DynamicWeight {
-  const [r, c] = [t.dims[0]!, t.dims[1]!];
-  const k = transposed ? c : r;
-  const n = transposed ? r : c;
-  const kern = sharedKernels();
-  if (!kern) return quantizeDynamicScalar(t.toFloat32(), t.dims, transposed, perChannel, factor);
-  const input = kern.input(r * c);
-  readFloats(t, input);
-  if (factor !== 1) for (let i = 0; i < input.length; i++) input[i] = input[i]! * factor;
-  // Stored [K, N]: channels are columns. Stored [N, K] (transposed): channels are rows.
-  const perColumn = !transposed;
-  let maxAbs = kern.maxAbs(r, c, perColumn);
-  if (!perChannel) maxAbs = new Float32Array(maxAbs.length).fill(maxAbs.reduce((a, b) => (b > a ? b : a), 0));
-  const scales = Float32Array.from(maxAbs, (m) => symmetricScale(m, 127));
-  const codes = kern.quantize(r, c, scales, perColumn);
-  const out = { values: transposed ? transpose(codes, r, c) : codes, scales: perChannel ? scales : scales.slice(0, 1), k, n };
-  return out;
-}
-
-/** Reads a float32 tensor's values into `into` without an intermediate buffer. */
-function readFloats(t: Tensor, into: Float32Array): void {
-  const p = t.payload;
-  if (t.dtype !== 'float32' || p.kind !== 'raw') {
-    into.set(t.toFloat32());
-    return;
-  }
-  const bytes = new Uint8Array(into.buffer, into.byteOffset, into.byteLength);
-  if (!isFileSlice(p.chunk)) {
-    bytes.set(p.chunk);
-    return;
-  }
-  const fd = openSync(p.chunk.path, 'r');
-  try {
-    readFully(fd, bytes, p.chunk.offset);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function transpose(codes: Int8Array, rows: number, cols: number): Int8Array {
-  const out = new Int8Array(codes.length);
-  for (let i = 0, at = 0; i < rows; i++) for (let j = 0; j < cols; j++, at++) out[j * rows + i] = codes[at]!;
-  return out;
-}
-
-/** The same codes without SIMD. */
-export function quantizeDynamicScalar(data: Float32Array, dims: readonly number[], transposed: boolean, perChannel: boolean, factor = 1): DynamicWeight {
-  const [r, c] = [dims[0]!, dims[1]!];
-  const scaled = factor === 1 ? data : data.map((v) => v * factor);
-  const q = perChannel ? quantizePerChannelSymmetric(scaled, dims, transposed ? 0 : 1) : quantizePerTensorSymmetric(scaled);
-  const scales = 'scales' in q ? q.scales : Float32Array.of(q.scale);
-  return { values: transposed ? transpose(q.values, r, c) : q.values, scales, k: transposed ? c : r, n: transposed ? r : c };
-}
-
 /** Cache key of a node's quantized weight (the same weight, layout and factor share one). */
 export function dynamicWeightKey(p: DynamicNode): string {
   const alpha = p.node.opType === 'Gemm' ? p.node.getFloat('alpha', 1) : 1;
   return `dw:${p.node.inputs[1]}:${p.transposed}:${alpha}`;
 }
 
-/** Weights at least this large in total are quantized on worker threads. */
+/** Weights at least this large in total are quantized on worker threads (below, starting them costs more than it saves). */
 const POOL_MIN_BYTES = 32 * 2 ** 20;
-
-/**
- * Quantizes every planned weight ahead of emission, on worker threads when the weights are
- * large (each worker reads its weight from the file itself), into `cache`.
- */
-export async function prequantizeDynamic(plan: DynamicPlan, f: GraphFacts, perChannel: boolean, cache: Map<string, DynamicWeight>, onWeight?: (done: number, total: number) => void): Promise<void> {
-  const todo = new Map<string, DynamicNode>();
-  for (const p of plan.nodes.values()) if (!cache.has(dynamicWeightKey(p))) todo.set(dynamicWeightKey(p), p);
-  let bytes = 0;
-  for (const p of todo.values()) bytes += f.consts.get(p.node.inputs[1]!)!.byteLength;
-  const pool = bytes >= POOL_MIN_BYTES && sharedKernels() ? WeightPool.create() : undefined;
-  let done = 0;
-  const finish = (key: string, q: DynamicWeight) => {
-    cache.set(key, q);
-    onWeight?.(++done, todo.size);
-  };
-  try {
-    await Promise.all(
-      [...todo].map(async ([key, p]) => {
-        const t = f.consts.get(p.node.inputs[1]!)!;
-        const alpha = p.node.opType === 'Gemm' ? p.node.getFloat('alpha', 1) : 1;
-        const payload = t.payload;
-        if (!pool || t.dtype !== 'float32' || payload.kind !== 'raw') return finish(key, quantizeDynamicWeight(t, p.transposed, perChannel, alpha));
-        const [r, c] = [t.dims[0]!, t.dims[1]!];
-        const source = isFileSlice(payload.chunk) ? { path: payload.chunk.path, offset: payload.chunk.offset } : { bytes: payload.chunk };
-        const q = await pool.quantize({ source, rows: r, cols: c, perColumn: !p.transposed, perChannel, factor: alpha });
-        finish(key, { values: p.transposed ? transpose(q.values, r, c) : q.values, scales: q.scales, k: p.transposed ? c : r, n: p.transposed ? r : c });
-      }),
-    );
-  } finally {
-    await pool?.close();
-  }
-}
 
 export interface DynamicEmitOptions {
   perChannel: boolean;
   /** Quantized weights by key, reused across the variants fallback builds. */
-  cache?: Map<string, DynamicWeight>;
-  /** Called after each weight is quantized (progress). */
-  onWeight?: (done: number, total: number) => void;
+  cache?: Map<string, DeferredWeight>;
+}
+
+/** An initializer named `e.short(kind)` whose values are computed later (`GraphEmitter.constant` takes values). */
+function deferredConstant(e: GraphEmitter, kind: string, dtype: DType, dims: number[], chunk: ComputedChunk): string {
+  const name = e.short(kind);
+  e.initializers.set(name, new Tensor(name, dtype, dims, { kind: 'raw', chunk }));
+  return name;
 }
 
 export function emitDynamic(model: Model, plan: DynamicPlan, f: GraphFacts, opts: DynamicEmitOptions): Model {
   const e = new GraphEmitter(model);
-  const total = plan.nodes.size;
-  let done = 0;
+  let planned = 0;
+  for (const w of new Set([...plan.nodes.values()].map((p) => p.node.inputs[1]!))) planned += f.consts.get(w)!.byteLength;
+  const parallel = planned >= POOL_MIN_BYTES && sharedKernels() !== undefined;
   for (const node of model.graph.nodes) {
     const p = plan.nodes.get(node);
     if (!p) {
@@ -195,16 +101,17 @@ export function emitDynamic(model: Model, plan: DynamicPlan, f: GraphFacts, opts
     const [wq, ws, wz] = e
       .once(wKey, () => {
         const t = f.consts.get(wName)!;
-        const q = opts.cache?.get(wKey) ?? quantizeDynamicWeight(t, p.transposed, opts.perChannel, alpha);
+        // Quantized when read or saved (see DeferredWeight): saving overlaps it with writing.
+        const q = opts.cache?.get(wKey) ?? new DeferredWeight(t, p.transposed, opts.perChannel, alpha, parallel);
         opts.cache?.set(wKey, q);
         e.replaced.add(wName);
-        const sDims = q.scales.length > 1 ? [q.scales.length] : [];
+        const channels = opts.perChannel ? q.n : 1;
+        const sDims = channels > 1 ? [channels] : [];
         const names = [
-          e.constant('wq', q.values, [q.k, q.n]),
-          e.constant('ws', q.scales, sDims),
-          e.constant('wz', new Int8Array(q.scales.length), sDims),
+          deferredConstant(e, 'wq', 'int8', [q.k, q.n], q.codes),
+          deferredConstant(e, 'ws', 'float32', sDims, q.scales),
+          e.constant('wz', new Int8Array(channels), sDims),
         ];
-        opts.onWeight?.(++done, total);
         return names.join('\u0000');
       })
       .split('\u0000') as [string, string, string];

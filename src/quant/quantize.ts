@@ -127,7 +127,7 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
     };
     return finish(first);
   }
-  builder = dynamicBuilder(model, facts, sel, o, (d, t) => progress(0.05 + 0.6 * (d / t), `weights ${d}/${t}`));
+  builder = dynamicBuilder(model, facts, sel, o);
   return finish(await builder.build(new Map()));
 
   async function finish(initial: Variant): Promise<QuantizeResult> {

@@ -8,7 +8,8 @@ import type { Node } from '../ir/node.ts';
 import type { DType } from '../onnx/dtype.ts';
 import type { ActivationStats } from './calibrate.ts';
 import { affineParams, qrange, type AffineParams } from './scales.ts';
-import { emitDynamic, makeDynamicPlan, prequantizeDynamic, type DynamicWeight } from './emit-dynamic.ts';
+import type { DeferredWeight } from './dynamic-weight.ts';
+import { emitDynamic, makeDynamicPlan } from './emit-dynamic.ts';
 import { emitQdq, type EmitContext } from './emit-qdq.ts';
 import { emitQOperator } from './emit-qoperator.ts';
 import { groupTensors, makePlan, planLayers, type GraphFacts, type Plan, type Selection } from './plan.ts';
@@ -102,16 +103,15 @@ export function staticBuilder(model: Model, facts: GraphFacts, sel: Selection, o
   };
 }
 
-export function dynamicBuilder(model: Model, facts: GraphFacts, sel: Selection, o: QuantizeOptions, onWeight?: (done: number, total: number) => void): VariantBuilder {
+export function dynamicBuilder(model: Model, facts: GraphFacts, sel: Selection, o: QuantizeOptions): VariantBuilder {
   const full = makeDynamicPlan(facts, sel);
-  // Codes of every weight, computed once (in parallel for large models) and shared by the
-  // variants fallback builds; float values are never held beyond one weight per thread.
-  const cache = new Map<string, DynamicWeight>();
+  // Every weight's deferred codes, shared by the variants fallback builds (computed when first
+  // read, or when saved); float values are never held beyond one weight per thread.
+  const cache = new Map<string, DeferredWeight>();
   return {
     layers: [...full.nodes.keys()],
     async build(extraFloat) {
       const plan = extraFloat.size === 0 ? full : makeDynamicPlan(facts, { ...sel, float: new Map([...sel.float, ...extraFloat]) });
-      await prequantizeDynamic(plan, facts, o.perChannel, cache, onWeight);
       const built = emitDynamic(model, plan, facts, { perChannel: o.perChannel, cache });
       const probes = [...plan.nodes.keys()].map((node) => ({ node, tensor: node.outputs[0]!, fetch: { name: node.outputs[0]!, dtype: 'float32' as const } }));
       const ws = new Set([...plan.nodes.keys()].map((n) => n.inputs[1]!));
