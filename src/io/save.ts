@@ -96,12 +96,12 @@ export async function saveModel(model: Model, path: string, opts: SaveOptions = 
     if (layout && dataPath) {
       const data = new AtomicFile(dataPath);
       files.push(data);
-      externalBytes = await writeParts(data.fd, layout.parts(), opts.onProgress, () => data.writeback());
+      externalBytes = await writeParts(data, layout.parts(), opts.onProgress);
       data.finish();
     }
     const main = new AtomicFile(target);
     files.push(main);
-    await writeParts(main.fd, parts, opts.onProgress, () => main.writeback());
+    await writeParts(main, parts, opts.onProgress);
     main.finish();
     for (const f of files) {
       f.rename();

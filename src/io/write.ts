@@ -35,11 +35,13 @@ async function writeAllAsync(fd: number, bytes: Uint8Array, position: number): P
 }
 
 /**
- * Writes parts in order to `fd` (each at its own offset). Computed parts write themselves
- * (possibly on worker threads) while the rest is written here; all of them are awaited, even
- * after a failure, so nothing writes to `fd` once this returns or throws.
+ * Writes parts in order to `file` (each at its own offset), with background writeback as it
+ * goes. Computed parts are computed meanwhile (possibly on worker threads, which may write
+ * them themselves); all of them are awaited, even after a failure, so nothing writes to the
+ * file once this returns or throws.
  */
-export async function writeParts(fd: number, parts: readonly Chunk[], onProgress?: Progress, writeback?: () => void): Promise<number> {
+export async function writeParts(file: AtomicFile, parts: readonly Chunk[], onProgress?: Progress): Promise<number> {
+  const fd = file.fd;
   const total = parts.reduce((n, p) => n + chunkLength(p), 0);
   const sources = new Map<string, number>();
   const computing: Array<Promise<void>> = [];
@@ -51,9 +53,9 @@ export async function writeParts(fd: number, parts: readonly Chunk[], onProgress
   const wrote = (n: number) => {
     done += n;
     unsynced += n;
-    if (writeback && unsynced >= WRITEBACK_EVERY) {
+    if (unsynced >= WRITEBACK_EVERY) {
       unsynced = 0;
-      writeback();
+      file.writeback();
     }
   };
   try {
@@ -62,7 +64,7 @@ export async function writeParts(fd: number, parts: readonly Chunk[], onProgress
       position += chunkLength(part);
       if (isComputed(part)) {
         computing.push(
-          part.produce({ fd, position: at }).then(async (bytes) => {
+          part.produce({ fd, path: file.tempPath, position: at }).then(async (bytes) => {
             if (bytes) await writeAllAsync(fd, bytes, at);
             wrote(part.length);
             onProgress?.(done, total);

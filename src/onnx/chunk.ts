@@ -13,6 +13,13 @@ export interface FileSlice {
   readonly length: number;
 }
 
+/** Where a computed chunk may write itself. */
+export interface WriteTarget {
+  readonly fd: number;
+  readonly path: string;
+  readonly position: number;
+}
+
 /** Bytes of a known length computed on demand. */
 export interface ComputedChunk {
   readonly length: number;
@@ -21,9 +28,10 @@ export interface ComputedChunk {
   /**
    * Computes the bytes, possibly on another thread, and resolves to them. Given `into` (a
    * writer that goes on meanwhile), it may instead write them there itself and resolve to
-   * undefined; the writer waits for all of these before it closes the file.
+   * undefined: at `position` through `fd`, or through its own descriptor on `path` (the file
+   * `fd` writes); the writer waits for all of these before it closes the file.
    */
-  produce(into?: { fd: number; position: number }): Promise<Uint8Array | undefined>;
+  produce(into?: WriteTarget): Promise<Uint8Array | undefined>;
 }
 
 export type Chunk = Uint8Array | FileSlice | ComputedChunk;

@@ -6,7 +6,7 @@
  * quantizing everything first and writing it afterwards.
  */
 import { closeSync, openSync } from 'node:fs';
-import { isFileSlice, readChunk, readFully, type ComputedChunk } from '../onnx/chunk.ts';
+import { isFileSlice, readChunk, readFully, type ComputedChunk, type WriteTarget } from '../onnx/chunk.ts';
 import type { Tensor } from '../ir/tensor.ts';
 import { WeightPool, type WeightTask } from './parallel.ts';
 import { quantizePerChannelSymmetric, quantizePerTensorSymmetric, sharedKernels, symmetricScale } from './scales.ts';
@@ -155,9 +155,9 @@ export class DeferredWeight {
   }
 
   /** Runs `task` on the pool (codes written to `target`, or returned and kept); sets `job` at once, so a later call waits for it. */
-  private async run(task: WeightTask, target?: { fd: number; position: number }): Promise<void> {
+  private async run(task: WeightTask, target?: WriteTarget): Promise<void> {
     const pool = WeightPool.shared()!;
-    const job = target ? pool.quantizeTo(task, target.fd, target.position).then((scales) => ({ scales })) : pool.quantize(task);
+    const job = target ? pool.quantizeTo(task, target).then((scales) => ({ scales })) : pool.quantize(task);
     this.job = job;
     try {
       this.result = await job;

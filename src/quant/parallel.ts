@@ -11,6 +11,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import type { WriteTarget } from '../onnx/chunk.ts';
 import { WASM_BASE64 } from './simd.ts';
 
 export interface WeightTask {
@@ -55,15 +56,44 @@ function readFully(fd, bytes, offset, path) {
 function writeAll(fd, bytes, position) {
   for (let done = 0; done < bytes.length; ) done += fs.writeSync(fd, bytes, done, bytes.length - done, position + done);
 }
+// Codes go to the file with O_DIRECT where it allows it: from this memory straight to the
+// disk, with no page-cache pages to allocate (on a VM whose free memory the host reclaims,
+// allocating them throttled buffered writes to ~400 MB/s; O_DIRECT ran at ~1.5 GB/s). Only
+// whole aligned blocks go direct (the memory is placed at the same offset modulo BLOCK); the
+// partial blocks at either end, shared with neighbouring parts, are written buffered.
+const BLOCK = 4096;
+function writeCodes(target, codes) {
+  const start = target.position;
+  const a = Math.ceil(start / BLOCK) * BLOCK;
+  const b = Math.floor((start + codes.length) / BLOCK) * BLOCK;
+  let direct;
+  if (b - a >= 16 * BLOCK && fs.constants.O_DIRECT) {
+    try {
+      direct = fs.openSync(target.path, fs.constants.O_WRONLY | fs.constants.O_DIRECT);
+    } catch {}
+  }
+  if (direct === undefined) return writeAll(target.fd, codes, start);
+  try {
+    writeAll(direct, codes.subarray(a - start, b - start), a);
+  } catch {
+    writeAll(target.fd, codes.subarray(a - start, b - start), a); // a file system that refuses it after all
+  } finally {
+    fs.closeSync(direct);
+  }
+  writeAll(target.fd, codes.subarray(0, a - start), start);
+  writeAll(target.fd, codes.subarray(b - start), b);
+}
 parentPort.on('message', (t) => {
   try {
     const n = t.rows * t.cols;
     const rowBytes = t.cols * 4;
     const channels = t.perColumn ? t.cols : t.rows;
-    // Memory: [float input | channel values | int8 codes | transposed codes].
+    // Memory: [float input | channel values | int8 codes | transposed codes]; the codes that
+    // are written sit at the offset modulo BLOCK they have in the file (see writeCodes).
+    const skew = t.target ? t.target.position % BLOCK : 0;
     const chAt = align(n * 4);
-    const outAt = align(chAt + channels * 4);
-    const transposedAt = align(outAt + n);
+    const outAt = Math.ceil((chAt + channels * 4) / BLOCK) * BLOCK + (t.transpose ? 0 : skew);
+    const transposedAt = Math.ceil((outAt + n) / BLOCK) * BLOCK + skew;
     ensure(t.transpose ? transposedAt + n : outAt + n);
     const ch = new Float32Array(x.memory.buffer, chAt, channels);
     ch.fill(0);
@@ -100,8 +130,8 @@ parentPort.on('message', (t) => {
       codes = out;
     }
     const scales = t.perChannel ? Float32Array.from(ch) : Float32Array.of(ch[0]);
-    if (t.fd !== undefined) {
-      writeAll(t.fd, codes, t.position);
+    if (t.target) {
+      writeCodes(t.target, new Uint8Array(codes.buffer, codes.byteOffset, n));
       parentPort.postMessage({ id: t.id, scales }, [scales.buffer]);
     } else {
       const values = new Int8Array(codes);
@@ -170,12 +200,12 @@ export class WeightPool {
     return { values: r.values!, scales: r.scales };
   }
 
-  /** Writes the codes of a weight to `fd` at `position` (from the worker); returns the scales. */
-  async quantizeTo(task: WeightTask, fd: number, position: number): Promise<Float32Array> {
-    return (await this.post(task, { fd, position })).scales;
+  /** Writes the codes of a weight into a file (from the worker); returns the scales. */
+  async quantizeTo(task: WeightTask, target: WriteTarget): Promise<Float32Array> {
+    return (await this.post(task, target)).scales;
   }
 
-  private post(task: WeightTask, target?: { fd: number; position: number }): Promise<Reply & { error?: undefined }> {
+  private post(task: WeightTask, target?: WriteTarget): Promise<Reply & { error?: undefined }> {
     clearTimeout(this.idleTimer);
     return new Promise((resolve, reject) => {
       if (this.failure) return reject(this.failure);
@@ -184,7 +214,7 @@ export class WeightPool {
         const w = this.idle.pop()!;
         this.pending.set(id, { resolve, reject });
         w.ref();
-        w.postMessage({ id, ...source(task), rows: task.rows, cols: task.cols, perColumn: task.perColumn, perChannel: task.perChannel, factor: task.factor, transpose: task.transpose, ...target });
+        w.postMessage({ id, ...source(task), rows: task.rows, cols: task.cols, perColumn: task.perColumn, perChannel: task.perChannel, factor: task.factor, transpose: task.transpose, target });
       };
       if (this.idle.length) start();
       else this.queue.push({ start, reject });

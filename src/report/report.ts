@@ -116,7 +116,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
   let file: AtomicFile | undefined;
   try {
     file = new AtomicFile(path);
-    await writeParts(file.fd, [typeof data === 'string' ? Buffer.from(data) : data]);
+    await writeParts(file, [typeof data === 'string' ? Buffer.from(data) : data]);
     file.finish();
     file.rename();
   } catch (err) {

@@ -15,7 +15,8 @@ import { reference } from './reference.ts';
 const dir = mkdtempSync(join(tmpdir(), 'shrinkray-deferred-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const [rows, cols] = [40, 72];
+// 80 KiB of codes: enough whole 4 KiB blocks in the middle for O_DIRECT writes.
+const [rows, cols] = [256, 320];
 const w = randomFloats(rows * cols, 12).map((v, i) => v * (1 + (i % 9)));
 
 /** `w` at byte 12 of a file (as in a model file). */
@@ -40,8 +41,8 @@ describe('quantize: deferred dynamic weights', () => {
       const fd = openSync(path, 'r+');
       const source = { path: weightFile(), offset: 12 };
       const [byColumn, byRow] = await Promise.all([
-        pool.quantizeTo({ source, rows, cols, perColumn: true, perChannel: true, factor: 1 }, fd, 8),
-        pool.quantizeTo({ source, rows, cols, perColumn: false, perChannel: true, factor: 0.5, transpose: true }, fd, 8 + rows * cols),
+        pool.quantizeTo({ source, rows, cols, perColumn: true, perChannel: true, factor: 1 }, { fd, path, position: 8 }),
+        pool.quantizeTo({ source, rows, cols, perColumn: false, perChannel: true, factor: 0.5, transpose: true }, { fd, path, position: 8 + rows * cols }),
       ]);
       closeSync(fd);
       const out = new Int8Array(readFileSync(path).buffer);
@@ -50,8 +51,8 @@ describe('quantize: deferred dynamic weights', () => {
       expect(Array.from(byColumn)).toEqual(refC.scales);
       expect(Array.from(out.subarray(8, 8 + rows * cols))).toEqual(refC.q);
       expect(Array.from(byRow)).toEqual(refR.scales);
-      const t = out.subarray(8 + rows * cols);
-      for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) expect(t[c * rows + r]).toBe(refR.q[r * cols + c]);
+      const transposed = Array.from({ length: rows * cols }, (_, i) => refR.q[(i % rows) * cols + Math.floor(i / rows)]);
+      expect(Array.from(out.subarray(8 + rows * cols))).toEqual(transposed);
     } finally {
       await pool.close();
     }
