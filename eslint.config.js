@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'fixtures/data/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'fixtures/data/**', 'tmp/**', 'bench/out/**'] } // the last two: scratch space, ignored by git,
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
