@@ -2,7 +2,8 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'fixtures/data/**', 'tmp/**', 'bench/out/**'] } // the last two: scratch space, ignored by git,
+  // tmp/ and bench/out/ are scratch space, ignored by git.
+  { ignores: ['dist/**', 'node_modules/**', 'fixtures/data/**', 'tmp/**', 'bench/out/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
