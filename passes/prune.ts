@@ -82,8 +82,7 @@ export const prune = definePass({
       paramsAfter: result.paramsAfter,
       sparseTensors: sparse.length,
       bytes: sizes.sizeBytes,
-      gzipBytes: sizes.gzipBytes,
-      brotliBytes: sizes.brotliBytes,
+      ...(sizes.gzipBytes !== undefined && { gzipBytes: sizes.gzipBytes, brotliBytes: sizes.brotliBytes! }),
     };
   },
 });

@@ -8,7 +8,7 @@ import { evaluateBudgets, enforceBudgets } from '../report/budgets.ts';
 import { renderMarkdown } from '../report/markdown.ts';
 import { buildReport, reportToJson, writeReport, type ReportInput } from '../report/report.ts';
 import type { Budgets, Report } from '../report/schema.ts';
-import { parseSize } from '../report/size.ts';
+import { COMPRESSED_SIZE_LIMIT, formatSize, parseSize, type CompressedSizes } from '../report/size.ts';
 import { toolVersion } from '../version.ts';
 import type { CliIO, GlobalArgs } from './io.ts';
 
@@ -18,6 +18,7 @@ export interface ReportArgs extends GlobalArgs {
   batchSize: number;
   latency: boolean;
   threads?: number;
+  compressedSizes: CompressedSizes;
   report: string[];
   maxAccuracyDrop?: number;
   maxSize?: string;
@@ -31,6 +32,7 @@ export function reportOptions<T>(y: Argv<T>) {
     .option('batch-size', { type: 'number', default: 64, describe: 'Samples per inference call' })
     .option('latency', { type: 'boolean', default: true, describe: 'Measure latency at batch 1 and 32 (--no-latency to skip)' })
     .option('threads', { type: 'number', describe: 'onnxruntime intra-op threads (default: one per core)' })
+    .option('compressed-sizes', { choices: ['auto', 'always', 'never'] as const, default: 'auto' as const, describe: 'Measure gzip/brotli sizes (auto: files up to 64 MiB; they take about a minute per GB)' })
     .option('report', { type: 'string', array: true, default: [], describe: 'Write the report: a .json and/or .md path (repeatable)' })
     .option('max-accuracy-drop', { type: 'number', describe: 'Budget: top-1 points the output may lose (exit 1 if broken)' })
     .option('max-size', { type: 'string', describe: 'Budget: output size on disk, e.g. 300KB, 2MiB (exit 1 if broken)' })
@@ -61,7 +63,9 @@ function reportPaths(paths: readonly string[]): { json?: string; markdown?: stri
  */
 export async function finishReport(args: ReportArgs, input: Omit<ReportInput, 'version' | 'budgets'>, io: CliIO): Promise<Report> {
   const budgets = budgetsFromArgs(args);
-  const report = buildReport({ ...input, version: toolVersion() });
+  const skipped = input.stages.some((s) => s.sizes.gzipBytes === undefined) && args.compressedSizes === 'auto';
+  const notes = skipped ? [...(input.notes ?? []), `gzip/brotli sizes not measured for files over ${formatSize(COMPRESSED_SIZE_LIMIT)} (--compressed-sizes always measures them)`] : input.notes;
+  const report = buildReport({ ...input, notes, version: toolVersion() });
   report.budgets = evaluateBudgets(report, budgets);
   await writeReport(report, reportPaths(args.report));
   if (args.json) io.stdout.write(reportToJson(report));

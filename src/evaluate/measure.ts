@@ -9,7 +9,7 @@ import type { Model } from '../ir/model.ts';
 import { summarizeModel } from '../inspect/summary.ts';
 import { AccuracyMeter, AgreementMeter } from '../report/metrics.ts';
 import type { StageMeasurements } from '../report/report.ts';
-import { measureSizes } from '../report/size.ts';
+import { measureSizes, type CompressedSizes } from '../report/size.ts';
 import { measureLatency, type LatencyOptions } from '../runtime/latency.ts';
 import { createSession, runDataset, type Batch, type Session } from '../runtime/ort.ts';
 import { concatFloat32 } from '../math/arrays.ts';
@@ -24,6 +24,8 @@ export interface MeasureOptions {
   baseline?: Float32Array;
   /** Keep this model's outputs (to serve as the baseline of later stages). */
   keepOutputs?: boolean;
+  /** gzip/brotli sizes: 'auto' (default) measures files up to 64 MiB. */
+  compressedSizes?: CompressedSizes;
   /** `false` skips latency. */
   latency?: LatencyOptions | false;
   threads?: number;
@@ -49,7 +51,7 @@ function inputSpec(session: Session) {
 /** `file` is what is measured on disk (the model as saved); `model` gives params and sparsity. */
 export async function measureModel(name: string, model: Model, file: string | Uint8Array, opts: MeasureOptions = {}): Promise<Measured> {
   const summary = summarizeModel(model);
-  const stage: StageMeasurements = { name, sizes: await measureSizes(file), params: summary.params, sparsity: summary.sparsity };
+  const stage: StageMeasurements = { name, sizes: await measureSizes(file, opts.compressedSizes), params: summary.params, sparsity: summary.sparsity };
   const session = await createSession(file, { threads: opts.threads, label: typeof file === 'string' ? file : name });
   try {
     let outputs: Float32Array | undefined;

@@ -57,8 +57,7 @@ function toStage(m: StageMeasurements, ref: StageMeasurements): Stage {
   return {
     name: m.name,
     sizeBytes: m.sizes.sizeBytes,
-    gzipBytes: m.sizes.gzipBytes,
-    brotliBytes: m.sizes.brotliBytes,
+    ...(m.sizes.gzipBytes !== undefined && { gzipBytes: m.sizes.gzipBytes, brotliBytes: m.sizes.brotliBytes }),
     params: m.params,
     sparsity: m.sparsity,
     ...(m.accuracy && { accuracy: { top1: m.accuracy.top1, samples: m.accuracy.samples } }),

@@ -30,8 +30,9 @@ export interface Stage {
   /** 'input', a pass name, or 'output'. */
   name: string;
   sizeBytes: number;
-  gzipBytes: number;
-  brotliBytes: number;
+  /** Absent when not measured: files over 64 MiB unless asked (`--compressed-sizes always`). */
+  gzipBytes?: number;
+  brotliBytes?: number;
   /** Weight elements (initializers and constants). */
   params: number;
   /** Fraction of those that are exactly zero, in [0, 1]. */

@@ -52,6 +52,15 @@ describe('eval', () => {
     expect(readFileSync(md, 'utf8')).toContain('maxAccuracyDrop');
   });
 
+  it('eval: --compressed-sizes never leaves gzip/brotli out of the JSON and the Markdown table', async () => {
+    const json = await cli('eval', good, '--json', '--no-latency', '--compressed-sizes', 'never');
+    expect(json.code, json.err).toBe(0);
+    const stage = JSON.parse(json.out).stages[0];
+    expect([stage.sizeBytes, stage.gzipBytes, stage.brotliBytes]).toEqual([readFileSync(good).byteLength, undefined, undefined]);
+    const md = await cli('eval', good, '--no-latency', '--compressed-sizes', 'never');
+    expect(md.out).toMatch(/\| Stage \| Size \| vs input \| Params \|/);
+  });
+
   it('eval: the same model against itself agrees fully and meets the budget', async () => {
     const r = await cli('eval', good, '--baseline', good, '--data', TEST, '--limit', '200', '--max-accuracy-drop', '0', '--json', '--no-latency');
     expect(r.code, r.err).toBe(0);

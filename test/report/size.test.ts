@@ -1,10 +1,10 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.ts';
-import { BROTLI_QUALITY, formatSize, measureSizes, parseSize } from '../../src/report/size.ts';
+import { BROTLI_QUALITY, COMPRESSED_SIZE_LIMIT, formatSize, measureSizes, parseSize } from '../../src/report/size.ts';
 
 /** 2.2 MB (several stream chunks) of half-compressible bytes. */
 function data(): Uint8Array {
@@ -34,6 +34,19 @@ describe('report/size', () => {
     expect(s.sizeBytes).toBe(0);
     expect(s.gzipBytes).toBe(20); // gzip header and trailer
     expect(s.brotliBytes).toBeLessThan(4);
+  });
+
+  it('size: compressed sizes are skipped when told, and above 64 MiB unless told to measure', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'shrinkray-size-'));
+    const big = join(dir, 'big.onnx');
+    await writeFile(big, '');
+    await truncate(big, COMPRESSED_SIZE_LIMIT + 1); // sparse: no disk or memory spent
+    expect(await measureSizes(big)).toEqual({ sizeBytes: COMPRESSED_SIZE_LIMIT + 1 });
+    expect(await measureSizes(data(), 'never')).toEqual({ sizeBytes: 3_000_000 });
+    const small = join(dir, 'small.onnx');
+    await writeFile(small, '');
+    await truncate(small, 1000);
+    expect(await measureSizes(small, 'auto')).toMatchObject({ sizeBytes: 1000, gzipBytes: expect.any(Number) });
   });
 
   it('size: a missing file is an InputError naming it', async () => {

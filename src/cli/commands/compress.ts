@@ -64,7 +64,7 @@ export async function runCompress(args: OutputArgs, steps: readonly PipelineStep
   validateModel(model);
   const dataset = args.data ? await openDataset(args.data) : undefined;
   try {
-    const measure = { dataset, limit: args.limit, batchSize: args.batchSize, threads: args.threads };
+    const measure = { dataset, limit: args.limit, batchSize: args.batchSize, threads: args.threads, compressedSizes: args.compressedSizes };
     const latency = args.latency ? {} : (false as const);
     const input = await measureModel('input', model, args.input, { ...measure, latency, keepOutputs: true });
     const stages: StageMeasurements[] = [input.stage];

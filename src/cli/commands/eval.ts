@@ -17,7 +17,7 @@ export interface EvalArgs extends ReportArgs {
 export async function evalCommand(args: EvalArgs, io: CliIO): Promise<number> {
   const dataset = args.data ? await openDataset(args.data) : undefined;
   try {
-    const common = { dataset, limit: args.limit, batchSize: args.batchSize, threads: args.threads, latency: args.latency ? {} : (false as const) };
+    const common = { dataset, limit: args.limit, batchSize: args.batchSize, threads: args.threads, compressedSizes: args.compressedSizes, latency: args.latency ? {} : (false as const) };
     const stages: StageMeasurements[] = [];
     let baselineOutputs: Float32Array | undefined;
     if (args.baseline) {
