@@ -52,6 +52,8 @@ function inputSpec(session: Session) {
 export async function measureModel(name: string, model: Model, file: string | Uint8Array, opts: MeasureOptions = {}): Promise<Measured> {
   const summary = summarizeModel(model);
   const stage: StageMeasurements = { name, sizes: await measureSizes(file, opts.compressedSizes), params: summary.params, sparsity: summary.sparsity };
+  // Nothing to run: no session (loading a 1 GB model into onnxruntime takes seconds).
+  if (!opts.dataset && opts.latency === false) return { stage };
   const session = await createSession(file, { threads: opts.threads, label: typeof file === 'string' ? file : name });
   try {
     let outputs: Float32Array | undefined;
