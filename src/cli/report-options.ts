@@ -58,6 +58,18 @@ function reportPaths(paths: readonly string[]): { json?: string; markdown?: stri
 }
 
 /**
+ * A run a pass stopped with a failed check (quantize's fallback cannot meet its accuracy
+ * budget): the report of what was measured, with the failure as its last note, is written and
+ * printed all the same — CI keeps it as evidence — and the caller then rethrows (exit 1).
+ */
+export async function writeFailedReport(args: ReportArgs, input: Omit<ReportInput, 'version' | 'budgets'>, failure: Error, io: CliIO): Promise<void> {
+  const report = buildReport({ ...input, notes: [...(input.notes ?? []), `failed: ${failure.message}`], version: toolVersion() });
+  await writeReport(report, reportPaths(args.report));
+  if (args.json) io.stdout.write(reportToJson(report));
+  else if (!args.quiet) io.stdout.write(renderMarkdown(report));
+}
+
+/**
  * Builds the report, writes it (even when a budget fails: CI keeps it as evidence), prints
  * it, then enforces the budgets.
  */

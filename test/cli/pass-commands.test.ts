@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -28,6 +28,21 @@ describe('pass commands', () => {
     expect(readFileSync(out).byteLength).toBe(output.sizeBytes);
     const ops = (await loadModel(out)).graph.nodes.map((n) => n.opType);
     expect(ops).toContain('DequantizeLinear');
+  });
+
+  it('cli: an accuracy budget quantize cannot meet exits 1, writes the report (why, and the ranking) and no model', async () => {
+    const out = join(dir, 'impossible.onnx');
+    const json = join(dir, 'impossible.json');
+    // Ranges clipped at the 60th percentile lose samples; --eval-data doubles as the report's data set.
+    const r = await cli('quantize', model, '-o', out, '--calib', CALIB, '--calib-samples', '64', '--calibration', 'percentile', '--percentile', '60', '--no-latency', '--max-accuracy-drop', '0', '--eval-data', TEST, '--report', json);
+    expect(r.code, r.err).toBe(1);
+    expect(r.err.trim().split('\n').at(-1)).toMatch(/^shrinkray: pass 'quantize': accuracy budget 0 pt cannot be met/);
+    expect(existsSync(out)).toBe(false);
+    const report = JSON.parse(readFileSync(json, 'utf8'));
+    expect(report.stages.map((s: { name: string }) => s.name)).toEqual(['input']);
+    expect(report.stages[0].accuracy.samples).toBe(2000);
+    expect(report.notes.at(-1)).toMatch(/^failed: pass 'quantize': accuracy budget 0 pt cannot be met/);
+    expect(report.notes.some((n: string) => n.includes('Sensitivity'))).toBe(true);
   });
 
   it('cli: a bad enum value for a pass flag is a usage error naming the flag', async () => {

@@ -8,10 +8,10 @@ import { openDataset } from '../../data/dataset.ts';
 import { measureModel } from '../../evaluate/measure.ts';
 import type { StageMeasurements } from '../../report/report.ts';
 import { validateModel } from '../../io/validate.ts';
-import { runPipeline, type PipelineStep } from '../../pipeline/run.ts';
+import { runPipeline, type PipelineResult, type PipelineStep } from '../../pipeline/run.ts';
 import { getPass } from '../../../passes/index.ts';
 import type { CliIO } from '../io.ts';
-import { finishReport, type ReportArgs } from '../report-options.ts';
+import { finishReport, writeFailedReport, type ReportArgs } from '../report-options.ts';
 import { pipelineProgress } from '../progress.ts';
 
 /** What every model-writing command takes. */
@@ -70,13 +70,24 @@ export async function runCompress(args: OutputArgs, steps: readonly PipelineStep
     const stages: StageMeasurements[] = [input.stage];
     const compare = { ...measure, baseline: input.outputs };
     const progress = pipelineProgress(io, args.json || args.quiet);
-    const result = await runPipeline(model, steps, {
-      ...progress,
-      async afterPass(m, r) {
-        const { stage } = await measureModel(r.pass, m, modelToBytes(m), { ...compare, latency: false });
-        stages.push({ ...stage, seconds: r.seconds });
-      },
-    });
+    const passNotes: string[] = [];
+    let result: PipelineResult;
+    try {
+      result = await runPipeline(model, steps, {
+        ...progress,
+        onNote(m) {
+          passNotes.push(m);
+          progress.onNote?.(m);
+        },
+        async afterPass(m, r) {
+          const { stage } = await measureModel(r.pass, m, modelToBytes(m), { ...compare, latency: false });
+          stages.push({ ...stage, seconds: r.seconds });
+        },
+      });
+    } catch (err) {
+      if (err instanceof CheckError) await writeFailedReport(args, { input: args.input, output: args.output, stages, notes: passNotes }, err, io);
+      throw err;
+    }
     const saved = await saveModel(model, args.output, { externalData: args.externalData || undefined });
     if (args.verify && steps.every((s) => s.pass.kind === 'cleanup')) await verifyUnchanged(args.input, saved);
     stages.push((await measureModel('output', model, saved.path, { ...compare, latency })).stage);
