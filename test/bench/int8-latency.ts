@@ -71,21 +71,17 @@ const NO_PROPAGATION = { optimization: { disable_specified_optimizers: 'QDQPropa
 function variants(m: Model): Variant[] {
   const { shallow, depthwise } = convs(m);
   const list: Variant[] = [
-    { key: 'default', label: 'QDQ, u8 act, per-channel (default)', quant: {} },
+    { key: 'default', label: `QDQ, u8 act, per-channel (default${shallow.length ? `: ${shallow.join(',')} float, Cin < 4` : ''})`, quant: {} },
     { key: 's8', label: 'QDQ, s8 act', quant: { activationType: 'int8' } },
     { key: 's8-allowed', label: 'QDQ, s8 act, session.qdqisint8allowed=1', quant: { activationType: 'int8' }, extra: { session: { qdqisint8allowed: '1' } } },
     { key: 'per-tensor', label: 'QDQ, per-tensor weights', quant: { perChannel: false } },
     { key: 'qoperator', label: 'QOperator, u8 act', quant: { format: 'qoperator' } },
   ];
   if (shallow.length) {
-    const s = shallow.join(',');
-    list.push({ key: 'shallow-float', label: `Cin<4 float (${s})`, quant: { excludeNodes: shallow } });
-    list.push({ key: 'shallow-float-noprop', label: `Cin<4 float (${s}), no QDQ propagation`, quant: { excludeNodes: shallow }, extra: NO_PROPAGATION });
+    list.push({ key: 'all-int8', label: 'every Conv int8 (minConvInputChannels 0)', quant: { minConvInputChannels: 0 } });
+    list.push({ key: 'noprop', label: 'default, no QDQ propagation (session option)', quant: {}, extra: NO_PROPAGATION });
   }
-  if (depthwise.length) {
-    list.push({ key: 'dw-float', label: `depthwise float (${depthwise.length})`, quant: { excludeNodes: depthwise } });
-    if (shallow.length) list.push({ key: 'shallow-dw-float', label: `Cin<4 + depthwise float`, quant: { excludeNodes: [...shallow, ...depthwise] } });
-  }
+  if (depthwise.length) list.push({ key: 'dw-float', label: `depthwise float (${depthwise.length})`, quant: { excludeNodes: depthwise } });
   const only = arg('variants', '');
   return only ? list.filter((v) => only.split(',').includes(v.key)) : list;
 }
