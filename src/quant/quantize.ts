@@ -165,6 +165,13 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
     if (result.runtimeCheck === 'structure') note('runtime check: weights of 1 MiB or more were fed as inputs (kernels and shapes checked without loading them twice more)');
     result.quantized = variant.quantized.map(label);
     result.keptFloat = [...variant.skipped].map(([n, reason]) => ({ node: label(n), opType: n.opType, reason: extraFloat.get(n) ?? reason }));
+    const requantized = requantizedByOrt(variant.model);
+    if (requantized.length) {
+      note(
+        `onnxruntime (1.20+) will still run ${requantized.join(', ')} with per-tensor int8 weights: a float Conv/Gemm whose input is dequantized is ` +
+          `requantized at load (its WeightBiasQuantization rewrite; session option optimization.disable_specified_optimizers=WeightBiasQuantization keeps it float)`,
+      );
+    }
     result.weights = variant.weights;
     if (variant.quantized.length === 0) note('no node was quantized');
     commitModel(model, variant.model);
@@ -191,4 +198,25 @@ export function accuracyEvaluator(ds: Dataset, opts: { limit?: number; batchSize
       await session.ort.release();
     }
   };
+}
+
+/**
+ * Float Conv/ConvTranspose/Gemm layers onnxruntime quantizes by itself when it loads the
+ * model (its WeightBiasQuantization rewrite): a float32 initializer weight, an input from a
+ * DequantizeLinear with one scale and, as observed with 1.30, a QuantizeLinear reading the
+ * result. Measured accuracy already includes it (it is measured in onnxruntime); the note
+ * keeps "kept in float" from misleading.
+ */
+function requantizedByOrt(m: Model): string[] {
+  const g = m.graph;
+  const { producer, consumers } = g.index();
+  const found: string[] = [];
+  for (const n of g.nodes) {
+    if (!['Conv', 'ConvTranspose', 'Gemm'].includes(n.opType) || (n.domain !== '' && n.domain !== 'ai.onnx')) continue;
+    const dq = producer.get(n.inputs[0] ?? '');
+    const scale = dq?.opType === 'DequantizeLinear' ? g.initializers.get(dq.inputs[1] ?? '') : undefined;
+    const quantizedAfter = (consumers.get(n.outputs[0] ?? '') ?? []).some((c) => c.opType === 'QuantizeLinear');
+    if (scale?.size === 1 && quantizedAfter && g.initializers.get(n.inputs[1] ?? '')?.dtype === 'float32') found.push(label(n));
+  }
+  return found;
 }

@@ -1,4 +1,5 @@
 import { tmpdir } from 'node:os';
+import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { CheckError, InputError } from '../../src/errors.ts';
 import { GraphBuilder, float } from '../../src/ir/builder.ts';
@@ -192,6 +193,45 @@ describe('quantize: selection', () => {
     const { result } = await quantize(b.build(), { minConvInputChannels: 4 }, [32, 3, 8, 8]);
     expect(result.quantized).toEqual(['dw', 'pw']);
     expect(result.keptFloat).toEqual([{ node: 'stem', opType: 'Conv', reason: "3 input channels: onnxruntime's int8 convolution is slower than float there (minConvInputChannels 4)" }]);
+  });
+
+  it('quantize: a float middle Conv that onnxruntime requantizes at load is named in a note', async () => {
+    const notes: string[] = [];
+    const feeds = { x: new ort.Tensor('float32', randomFloats(4 * 4 * 36, 5), [4, 4, 6, 6]) };
+    const output = async (bytes: Uint8Array, extra: Record<string, unknown> = {}) => {
+      const session = await ort.InferenceSession.create(bytes, { extra });
+      const y = Object.values(await session.run(feeds))[0]!.data as Float32Array;
+      await session.release();
+      return y;
+    };
+    const chain = () => {
+      const b = new GraphBuilder('chain');
+      let x = b.input('x', 'float32', ['N', 4, 6, 6]);
+      for (const [i, name] of ['conv1', 'conv2', 'conv3'].entries()) {
+        [x] = b.node('Conv', [x!, b.initializer(`w${i + 1}`, randomFloats(4 * 4 * 9, 40 + i), [4, 4, 3, 3])], { pads: [1, 1, 1, 1] }, { name });
+      }
+      b.output(x!, 'float32', ['N', 4, 6, 6]);
+      return b.build();
+    };
+    const run = async (exclude: string) => {
+      const copy = await loadModel(modelToBytes(chain()));
+      notes.length = 0;
+      await quantizeModel(copy, { excludeNodes: [exclude] }, { calibration: randomDataset([64, 4, 6, 6]), note: (m) => notes.push(m) });
+      const bytes = modelToBytes(copy);
+      const asWritten = await output(bytes, { optimization: { disable_specified_optimizers: 'WeightBiasQuantization' } });
+      const rewritten = await output(bytes);
+      return { copy, requantized: notes.filter((n) => n.includes('WeightBiasQuantization')), changed: asWritten.some((v, i) => v !== rewritten[i]) };
+    };
+    // conv2 reads conv1's dequantized output and conv3 its quantized result: float in the file,
+    // its weights rounded by onnxruntime — as the note says.
+    const middle = await run('conv2');
+    expect(middle.requantized).toEqual([expect.stringMatching(/^onnxruntime \(1\.20\+\) will still run conv2 with per-tensor int8 weights/)]);
+    expect(middle.copy.graph.initializers.get('w2')!.dtype).toBe('float32');
+    expect(middle.changed).toBe(true);
+    // conv1 reads the float graph input: it really stays float, and no note claims otherwise.
+    const first = await run('conv1');
+    expect(first.requantized).toEqual([]);
+    expect(first.changed).toBe(false);
   });
 
   it('quantize: keepIoFloat keeps the first and last compute layers in float', async () => {
