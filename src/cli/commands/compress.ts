@@ -80,6 +80,8 @@ export async function runCompress(args: OutputArgs, steps: readonly PipelineStep
           progress.onNote?.(m);
         },
         async afterPass(m, r) {
+          // The last pass's model is the output: measured once, from the saved file, below.
+          if (stages.length === steps.length && !args.externalData) return;
           const { stage } = await measureModel(r.pass, m, modelToBytes(m), { ...compare, latency: false });
           stages.push({ ...stage, seconds: r.seconds });
         },
@@ -90,7 +92,10 @@ export async function runCompress(args: OutputArgs, steps: readonly PipelineStep
     }
     const saved = await saveModel(model, args.output, { externalData: args.externalData || undefined });
     if (args.verify && steps.every((s) => s.pass.kind === 'cleanup')) await verifyUnchanged(args.input, saved);
-    stages.push((await measureModel('output', model, saved.path, { ...compare, latency })).stage);
+    const output = (await measureModel('output', model, saved.path, { ...compare, latency })).stage;
+    const last = result.stages.at(-1);
+    if (last && stages.length === steps.length) stages.push({ ...output, name: last.pass, latency: undefined, seconds: last.seconds });
+    stages.push(output);
     const notes = [
       ...result.stages.map((r) => `${r.pass}: ${Object.entries(r.changes).map(([k, v]) => `${k} ${v}`).join(', ') || 'no change'}`),
       ...result.notes,
