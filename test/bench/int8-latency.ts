@@ -28,14 +28,10 @@ import type { Pass } from '../../src/pipeline/pass.ts';
 import { runPipeline } from '../../src/pipeline/run.ts';
 import { accuracyEvaluator, quantizeModel } from '../../src/quant/quantize.ts';
 import type { QuantizeOptions } from '../../src/quant/types.ts';
+import { arg, flag } from './args.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const data = (name: string) => `${root}fixtures/data/mnist-${name}.npz`;
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] && !process.argv[i + 1]!.startsWith('--') ? process.argv[i + 1]! : fallback;
-};
-const flag = (name: string) => process.argv.includes(`--${name}`);
 
 const batch = Number(arg('batch', '32'));
 const threads = Number(arg('threads', '1'));

@@ -22,14 +22,11 @@ import { Tensor } from '../../src/ir/tensor.ts';
 import { loadModel } from '../../src/io/load.ts';
 import { saveModel } from '../../src/io/save.ts';
 import { mulberry32 } from '../../src/math/random.ts';
+import { arg } from './args.ts';
 
 const self = fileURLToPath(import.meta.url);
 const TIME = '/usr/bin/time';
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
-}
 
 /**
  * The model is written without ever holding it: weights go to a raw file 1 MB at a time,

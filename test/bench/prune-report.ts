@@ -24,13 +24,10 @@ import { AccuracyMeter } from '../../src/report/metrics.ts';
 import { classLabels, toFloat32 } from '../../src/data/dataset.ts';
 import { measureLatency } from '../../src/runtime/latency.ts';
 import { createSession, runDataset, type Session } from '../../src/runtime/ort.ts';
+import { arg } from './args.ts';
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
-const RUNS = arg('runs', 40);
-const THREADS = arg('threads', 1);
+const RUNS = Number(arg('runs', '40'));
+const THREADS = Number(arg('threads', '1'));
 
 const out: string[] = [];
 const print = (line = '') => {

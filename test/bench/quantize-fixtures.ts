@@ -28,15 +28,12 @@ import { DEFAULT_OP_TYPES } from '../../src/quant/ops.ts';
 import type { QuantizeOptions, QuantizeResult } from '../../src/quant/types.ts';
 import { cleanup } from '../../passes/cleanup.ts';
 import type { Pass } from '../../src/pipeline/pass.ts';
+import { arg } from './args.ts';
 
 const self = fileURLToPath(import.meta.url);
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const data = (name: string) => `${root}fixtures/data/mnist-${name}.npz`;
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
-}
 
 const pct = (x: number) => (x * 100).toFixed(2);
 const kb = (n: number) => `${(n / 1024).toFixed(1)} kB`;

@@ -19,13 +19,10 @@ import { loadModel } from '../../src/io/load.ts';
 import { saveModel } from '../../src/io/save.ts';
 import { mulberry32 } from '../../src/math/random.ts';
 import { quantizeModel } from '../../src/quant/quantize.ts';
+import { arg } from './args.ts';
 
 const self = fileURLToPath(import.meta.url);
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
-}
 
 /**
  * Writes the model in two steps without holding it in memory: the weights go to a raw file
