@@ -120,6 +120,7 @@ export function emitQdq(model: Model, ctx: EmitContext): Model {
   const k = new QuantizedConstants(e, ctx);
   const { plan } = ctx;
   const quantized = new Set(plan.tensors);
+  const propagates = model.opset() >= PROPAGATION_OPSET;
   const qdq = (tensor: string, from: string, to: string) => {
     const a = k.activation(tensor);
     const q = e.short('q');
@@ -149,7 +150,7 @@ export function emitQdq(model: Model, ctx: EmitContext): Model {
     if (last) c.outputs = [last];
     // Every planned output: the node writes a short float name, Q/DQ turn it back into `<t>`.
     const after: string[][] = [];
-    const exact = p !== undefined && carriesCodes(p, plan, quantized);
+    const exact = p !== undefined && propagates && carriesCodes(p, plan, quantized);
     const layer = p ?? plan.postOps.get(node);
     c.outputs = c.outputs.map((o) => {
       if (!o || !quantized.has(o) || exact || (layer && floatResults.has(o) && FLOAT_OUTPUT_OPS.has(layer.node.opType))) return o;
@@ -175,10 +176,12 @@ const FLOAT_OUTPUT_OPS = new Set(['MatMul', 'Gemm']);
  * A Reshape, Transpose, MaxPool … of a dequantized tensor already holds exact codes of its
  * input's range, which its output shares: a Q/DQ pair there would change no value. Leaving it
  * out saves two nodes per op where onnxruntime's QDQ propagation puts the pair back (the
- * optimized graphs are identical): only for the ops it propagates through. After a Flatten,
- * for one, a missing pair keeps the next Gemm in float.
+ * optimized graphs are identical): only for the ops it propagates through, and only their
+ * versions from opset 13 on (its list: MaxPool-12, Reshape-13/14, Transpose-13 …; MaxPool-8
+ * or -10 would stop it). After a Flatten, for one, a missing pair keeps the next Gemm float.
  */
 const PROPAGATED = new Set(['MaxPool', 'Reshape', 'Transpose', 'Squeeze', 'Unsqueeze', 'Slice']);
+const PROPAGATION_OPSET = 13;
 
 function carriesCodes(p: NodePlan, plan: Plan, quantized: ReadonlySet<string>): boolean {
   if (!PROPAGATED.has(p.node.opType) || p.acts.length !== 1) return false;
