@@ -259,7 +259,7 @@ export function makePlan(f: GraphFacts, sel: Selection): Plan {
   }
 
   const plan: Plan = { nodes, fused, postOps, tensors: order, groupOf: new Map(), skipped };
-  returnUnreadToFloat(f, plan, outputs);
+  returnUnreadToFloat(f, plan, outputs, sel.force);
   plan.groupOf = groupTensors(plan, []);
   return plan;
 }
@@ -268,9 +268,9 @@ export function makePlan(f: GraphFacts, sel: Selection): Plan {
  * An Add, Mul, Softmax or pool whose result only float ops read would be dequantized straight
  * away: its 8-bit kernel saves nothing, and the result is rounded once more (GELU's `x * 0.5`,
  * the residual Add before a final LayerNorm). Such nodes go back to float, repeatedly, since
- * that can leave the node before them in the same position.
+ * that can leave the node before them in the same position — unless a recipe forced them.
  */
-function returnUnreadToFloat(f: GraphFacts, plan: Plan, graphOutputs: ReadonlySet<string>): void {
+function returnUnreadToFloat(f: GraphFacts, plan: Plan, graphOutputs: ReadonlySet<string>, forced: ReadonlySet<Node> = new Set()): void {
   const readInt8 = (t: string) =>
     (f.index.consumers.get(t) ?? []).some((r) => {
       const rp = plan.nodes.get(r);
@@ -279,7 +279,7 @@ function returnUnreadToFloat(f: GraphFacts, plan: Plan, graphOutputs: ReadonlySe
   for (let changed = true; changed; ) {
     changed = false;
     for (const p of plan.nodes.values()) {
-      if (!ELEMENTWISE.has(p.kind) || p.outputs.some((o) => !o || graphOutputs.has(o) || readInt8(o))) continue;
+      if (!ELEMENTWISE.has(p.kind) || forced.has(p.node) || p.outputs.some((o) => !o || graphOutputs.has(o) || readInt8(o))) continue;
       plan.nodes.delete(p.node);
       plan.skipped.set(p.node, 'only float ops read its result');
       if (p.fused) plan.fused.delete(p.fused);

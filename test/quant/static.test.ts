@@ -253,6 +253,23 @@ describe('quantize: selection', () => {
     expect(result.keptFloat).toContainEqual({ node: 'residual', opType: 'Add', reason: 'an input comes from a float node' });
   });
 
+  it('quantize: an Add only float ops read stays float, unless a recipe forces it', async () => {
+    const net = () => {
+      const b = new GraphBuilder('res');
+      b.input('x', 'float32', ['N', 4, 6, 6]);
+      const [c1] = b.node('Conv', ['x', b.initializer('w1', randomFloats(4 * 4 * 9, 61), [4, 4, 3, 3])], { pads: [1, 1, 1, 1] }, { name: 'conv1' });
+      const [c2] = b.node('Conv', [c1, b.initializer('w2', randomFloats(4 * 4 * 9, 62), [4, 4, 3, 3])], { pads: [1, 1, 1, 1] }, { name: 'conv2' });
+      const [r] = b.node('Add', [c1, c2], {}, { name: 'res' });
+      b.node('Sigmoid', [r], {}, { name: 'sigmoid', outputs: ['y'] });
+      b.output('y', 'float32', ['N', 4, 6, 6]);
+      return b.build();
+    };
+    const plain = await quantize(net(), {}, [32, 4, 6, 6]);
+    expect(plain.result.keptFloat).toContainEqual({ node: 'res', opType: 'Add', reason: 'only float ops read its result' });
+    const forced = await quantize(net(), { recipe: { layers: { res: 'int8' } } }, [32, 4, 6, 6]);
+    expect(forced.result.quantized).toContain('res');
+  });
+
   it('quantize: value is a graph output and also read by a later layer', async () => {
     const b = new GraphBuilder('tap');
     b.input('x', 'float32', ['N', 6]);
