@@ -26,6 +26,8 @@ export interface MeasureOptions {
   keepOutputs?: boolean;
   /** gzip/brotli sizes: 'auto' (default) measures files up to 64 MiB. */
   compressedSizes?: CompressedSizes;
+  /** External data files of `file`, counted in its sizes. */
+  dataFiles?: readonly string[];
   /** `false` skips latency. */
   latency?: LatencyOptions | false;
   threads?: number;
@@ -51,7 +53,7 @@ function inputSpec(session: Session) {
 /** `file` is what is measured on disk (the model as saved); `model` gives params and sparsity. */
 export async function measureModel(name: string, model: Model, file: string | Uint8Array, opts: MeasureOptions = {}): Promise<Measured> {
   const summary = summarizeModel(model);
-  const stage: StageMeasurements = { name, sizes: await measureSizes(file, opts.compressedSizes), params: summary.params, sparsity: summary.sparsity };
+  const stage: StageMeasurements = { name, sizes: await measureSizes(file, opts.compressedSizes, opts.dataFiles), params: summary.params, sparsity: summary.sparsity };
   // Nothing to run: no session (loading a 1 GB model into onnxruntime takes seconds).
   if (!opts.dataset && opts.latency === false) return { stage };
   const session = await createSession(file, { threads: opts.threads, label: typeof file === 'string' ? file : name });

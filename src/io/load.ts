@@ -73,3 +73,9 @@ function checkLooksLikeModel(p: ProtoMessage): void {
   if (p.ir_version === undefined) throw new Error('no ir_version field');
   if (p.graph === undefined) throw new Error('no graph');
 }
+
+/** The external data files a model was loaded with (what its size on disk includes besides `path`). */
+export function externalDataFiles(model: Model, path: string): string[] {
+  const self = realpathSync(path);
+  return [...model.sources].filter((f) => f !== self);
+}

@@ -51,30 +51,39 @@ async function compressedLength(open: () => Readable, compressor: zlib.Gzip | zl
   return length;
 }
 
-export async function measureSizes(model: Uint8Array | string, compressed: CompressedSizes = 'auto'): Promise<Sizes> {
-  let sizeBytes: number;
-  let open: () => Readable;
-  if (typeof model === 'string') {
-    try {
-      sizeBytes = (await stat(model)).size;
-    } catch (err) {
-      throw new InputError(`cannot read ${model}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
-    }
-    open = () => createReadStream(model, { highWaterMark: CHUNK });
-  } else {
-    sizeBytes = model.length;
-    open = () => Readable.from(chunks(model));
+/** One file of a model (or its bytes): its size and how to stream it. */
+async function part(model: Uint8Array | string): Promise<{ size: number; open: () => Readable }> {
+  if (typeof model !== 'string') return { size: model.length, open: () => Readable.from(chunks(model)) };
+  try {
+    return { size: (await stat(model)).size, open: () => createReadStream(model, { highWaterMark: CHUNK }) };
+  } catch (err) {
+    throw new InputError(`cannot read ${model}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
   }
+}
+
+/**
+ * Sizes of a model: the .onnx file (or bytes) plus its external data files, each compressed
+ * on its own and summed (what shipping them as separate files costs).
+ */
+export async function measureSizes(model: Uint8Array | string, compressed: CompressedSizes = 'auto', dataFiles: readonly string[] = []): Promise<Sizes> {
+  const parts = await Promise.all([model, ...dataFiles].map(part));
+  const sizeBytes = parts.reduce((n, p) => n + p.size, 0);
   if (compressed === 'never' || (compressed === 'auto' && sizeBytes > COMPRESSED_SIZE_LIMIT)) return { sizeBytes };
-  const [gzipBytes, brotliBytes] = await Promise.all([
-    compressedLength(open, zlib.createGzip({ level: GZIP_LEVEL })),
-    compressedLength(open, zlib.createBrotliCompress({
-      params: {
-        [zlib.constants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY,
-        [zlib.constants.BROTLI_PARAM_SIZE_HINT]: sizeBytes,
-      },
-    })),
-  ]);
+  let gzipBytes = 0;
+  let brotliBytes = 0;
+  for (const { size, open } of parts) {
+    const [g, b] = await Promise.all([
+      compressedLength(open, zlib.createGzip({ level: GZIP_LEVEL })),
+      compressedLength(open, zlib.createBrotliCompress({
+        params: {
+          [zlib.constants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY,
+          [zlib.constants.BROTLI_PARAM_SIZE_HINT]: size,
+        },
+      })),
+    ]);
+    gzipBytes += g;
+    brotliBytes += b;
+  }
   return { sizeBytes, gzipBytes, brotliBytes };
 }
 

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -43,6 +43,22 @@ describe('cli commands', () => {
     expect(report.stages.map((s: { name: string }) => s.name)).toEqual(['input', 'cleanup', 'output']);
     expect(report.notes[0]).toMatch(/cleanup: identitiesRemoved 1/);
     expect((await loadModel(out)).graph.nodes.map((n) => n.opType)).toEqual(['MatMul', 'Relu']);
+  });
+
+  it('cli: sizes in the report count external data files, of the input and of the output', async () => {
+    const b = new GraphBuilder('wide');
+    const x = b.input('x', 'float32', ['N', 64]);
+    const [y] = b.node('MatMul', [x, b.initializer('w', randomFloats(64 * 64, 3), [64, 64])]);
+    b.output(y, 'float32', ['N', 64]);
+    const ext = join(dir, 'ext.onnx');
+    await saveModel(b.build(), ext, { externalData: true });
+    const out = join(dir, 'ext-out.onnx');
+    const r = await cli('compress', ext, '-o', out, '--external-data', '--json', '--no-latency');
+    expect(r.code, r.err).toBe(0);
+    const stages = JSON.parse(r.out).stages;
+    const onDisk = (f: string) => statSync(f).size + statSync(`${f}.data`).size;
+    expect([statSync(`${ext}.data`).size, statSync(`${out}.data`).size]).toEqual([16384, 16384]);
+    expect([stages[0].sizeBytes, stages.at(-1).sizeBytes]).toEqual([onDisk(ext), onDisk(out)]);
   });
 
   it('cli: refuses to overwrite the input and leaves no temp files', async () => {

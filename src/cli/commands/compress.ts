@@ -2,7 +2,7 @@
 import { existsSync, realpathSync, rmSync } from 'node:fs';
 import { CheckError, InputError } from '../../errors.ts';
 import { compareOnRandomInputs } from '../../runtime/verify.ts';
-import { loadModel } from '../../io/load.ts';
+import { externalDataFiles, loadModel } from '../../io/load.ts';
 import { modelToBytes, saveModel, type SaveResult } from '../../io/save.ts';
 import { openDataset } from '../../data/dataset.ts';
 import { measureModel } from '../../evaluate/measure.ts';
@@ -66,7 +66,7 @@ export async function runCompress(args: OutputArgs, steps: readonly PipelineStep
   try {
     const measure = { dataset, limit: args.limit, batchSize: args.batchSize, threads: args.threads, compressedSizes: args.compressedSizes };
     const latency = args.latency ? {} : (false as const);
-    const input = await measureModel('input', model, args.input, { ...measure, latency, keepOutputs: true });
+    const input = await measureModel('input', model, args.input, { ...measure, latency, keepOutputs: true, dataFiles: externalDataFiles(model, args.input) });
     const stages: StageMeasurements[] = [input.stage];
     const compare = { ...measure, baseline: input.outputs };
     const progress = pipelineProgress(io, args.json || args.quiet);
@@ -92,7 +92,7 @@ export async function runCompress(args: OutputArgs, steps: readonly PipelineStep
     }
     const saved = await saveModel(model, args.output, { externalData: args.externalData || undefined });
     if (args.verify && steps.every((s) => s.pass.kind === 'cleanup')) await verifyUnchanged(args.input, saved);
-    const output = (await measureModel('output', model, saved.path, { ...compare, latency })).stage;
+    const output = (await measureModel('output', model, saved.path, { ...compare, latency, dataFiles: saved.externalPath ? [saved.externalPath] : [] })).stage;
     const last = result.stages.at(-1);
     if (last && stages.length === steps.length) stages.push({ ...output, name: last.pass, latency: undefined, seconds: last.seconds });
     stages.push(output);

@@ -4,7 +4,7 @@
  */
 import { openDataset } from '../../data/dataset.ts';
 import { measureModel } from '../../evaluate/measure.ts';
-import { loadModel } from '../../io/load.ts';
+import { externalDataFiles, loadModel } from '../../io/load.ts';
 import type { StageMeasurements } from '../../report/report.ts';
 import type { CliIO } from '../io.ts';
 import { finishReport, type ReportArgs } from '../report-options.ts';
@@ -21,11 +21,13 @@ export async function evalCommand(args: EvalArgs, io: CliIO): Promise<number> {
     const stages: StageMeasurements[] = [];
     let baselineOutputs: Float32Array | undefined;
     if (args.baseline) {
-      const measured = await measureModel('baseline', await loadModel(args.baseline), args.baseline, { ...common, keepOutputs: true });
+      const baseline = await loadModel(args.baseline);
+      const measured = await measureModel('baseline', baseline, args.baseline, { ...common, keepOutputs: true, dataFiles: externalDataFiles(baseline, args.baseline) });
       stages.push(measured.stage);
       baselineOutputs = measured.outputs;
     }
-    const { stage } = await measureModel('model', await loadModel(args.model), args.model, { ...common, baseline: baselineOutputs });
+    const model = await loadModel(args.model);
+    const { stage } = await measureModel('model', model, args.model, { ...common, baseline: baselineOutputs, dataFiles: externalDataFiles(model, args.model) });
     stages.push(stage);
     await finishReport(args, { input: args.baseline ?? args.model, output: args.model, stages }, io);
     return 0;
