@@ -8,7 +8,7 @@ import { evaluateBudgets, enforceBudgets } from '../report/budgets.ts';
 import { renderMarkdown } from '../report/markdown.ts';
 import { buildReport, reportToJson, writeReport, type ReportInput } from '../report/report.ts';
 import type { Budgets, Report } from '../report/schema.ts';
-import { COMPRESSED_SIZE_LIMIT, formatSize, parseSize, type CompressedSizes } from '../report/size.ts';
+import { COMPRESSED_SIZE_LIMIT, parseSize, type CompressedSizes } from '../report/size.ts';
 import { toolVersion } from '../version.ts';
 import type { CliIO, GlobalArgs } from './io.ts';
 
@@ -63,7 +63,11 @@ function reportPaths(paths: readonly string[]): { json?: string; markdown?: stri
  * printed all the same — CI keeps it as evidence — and the caller then rethrows (exit 1).
  */
 export async function writeFailedReport(args: ReportArgs, input: Omit<ReportInput, 'version' | 'budgets'>, failure: Error, io: CliIO): Promise<void> {
-  const report = buildReport({ ...input, notes: [...(input.notes ?? []), `failed: ${failure.message}`], version: toolVersion() });
+  await publish(buildReport({ ...input, notes: [...(input.notes ?? []), `failed: ${failure.message}`], version: toolVersion() }), args, io);
+}
+
+/** Writes the report files asked for and prints the report (JSON with --json, else Markdown unless --quiet). */
+async function publish(report: Report, args: ReportArgs, io: CliIO): Promise<void> {
   await writeReport(report, reportPaths(args.report));
   if (args.json) io.stdout.write(reportToJson(report));
   else if (!args.quiet) io.stdout.write(renderMarkdown(report));
@@ -76,12 +80,10 @@ export async function writeFailedReport(args: ReportArgs, input: Omit<ReportInpu
 export async function finishReport(args: ReportArgs, input: Omit<ReportInput, 'version' | 'budgets'>, io: CliIO): Promise<Report> {
   const budgets = budgetsFromArgs(args);
   const skipped = input.stages.some((s) => s.sizes.gzipBytes === undefined) && args.compressedSizes === 'auto';
-  const notes = skipped ? [...(input.notes ?? []), `gzip/brotli sizes not measured for files over ${formatSize(COMPRESSED_SIZE_LIMIT)} (--compressed-sizes always measures them)`] : input.notes;
+  const notes = skipped ? [...(input.notes ?? []), `gzip/brotli sizes not measured above ${COMPRESSED_SIZE_LIMIT / 2 ** 20} MiB (--compressed-sizes always measures them)`] : input.notes;
   const report = buildReport({ ...input, notes, version: toolVersion() });
   report.budgets = evaluateBudgets(report, budgets);
-  await writeReport(report, reportPaths(args.report));
-  if (args.json) io.stdout.write(reportToJson(report));
-  else if (!args.quiet) io.stdout.write(renderMarkdown(report));
+  await publish(report, args, io);
   enforceBudgets(report.budgets);
   return report;
 }
