@@ -10,7 +10,8 @@ import { openDataset, type Dataset } from '../src/data/dataset.ts';
 import { InputError } from '../src/errors.ts';
 import { definePass } from '../src/pipeline/pass.ts';
 import { CALIBRATION_METHODS } from '../src/quant/calibrators.ts';
-import { accuracyEvaluator, quantizeModel } from '../src/quant/quantize.ts';
+import { accuracyEvaluator } from '../src/evaluate/accuracy.ts';
+import { quantizeModel } from '../src/quant/quantize.ts';
 import type { Recipe } from '../src/quant/types.ts';
 
 export const quantize = definePass({

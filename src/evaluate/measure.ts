@@ -4,14 +4,15 @@
  * the same samples, and latency at batch 1 and batch N — all by running the model in
  * onnxruntime-node.
  */
-import { classLabels, checkDatasetFitsInput, toFloat32, type Dataset } from '../data/dataset.ts';
+import { checkDatasetFitsInput, type Dataset } from '../data/dataset.ts';
 import type { Model } from '../ir/model.ts';
 import { summarizeModel } from '../inspect/summary.ts';
 import { AccuracyMeter, AgreementMeter } from '../report/metrics.ts';
 import type { StageMeasurements } from '../report/report.ts';
 import { measureSizes, type CompressedSizes } from '../report/size.ts';
 import { measureLatency, type LatencyOptions } from '../runtime/latency.ts';
-import { createSession, runDataset, type Batch, type Session } from '../runtime/ort.ts';
+import { floatBatches } from './accuracy.ts';
+import { createSession, runDataset, type Session } from '../runtime/ort.ts';
 import { concatFloat32 } from '../math/arrays.ts';
 
 export interface MeasureOptions {
@@ -36,12 +37,6 @@ export interface MeasureOptions {
 export interface Measured {
   stage: StageMeasurements;
   outputs?: Float32Array;
-}
-
-async function* floatBatches(ds: Dataset, batchSize: number, limit?: number): AsyncGenerator<Batch> {
-  for await (const b of ds.batches(batchSize, { limit })) {
-    yield { x: toFloat32(b.x, ds.x.dtype), shape: b.shape, y: ds.y ? classLabels(ds, b) : undefined };
-  }
 }
 
 function inputSpec(session: Session) {

@@ -4,14 +4,11 @@
  * check in onnxruntime-node before anything is changed. The `quantize` pass and the CLI
  * call this; it never prints or exits.
  */
-import { classLabels, toFloat32, type Dataset } from '../data/dataset.ts';
 import { InputError } from '../errors.ts';
 import type { Model } from '../ir/model.ts';
 import type { Node } from '../ir/node.ts';
 import { constantValues, inferShapes } from '../ops/infer.ts';
 import { opSpec } from '../ops/registry.ts';
-import { AccuracyMeter } from '../report/metrics.ts';
-import { createSession, runDataset } from '../runtime/ort.ts';
 import { ActivationStats } from './calibrate.ts';
 import { CALIBRATION_METHODS } from './calibrators.ts';
 import { runtimeCheck } from './check.ts';
@@ -178,26 +175,6 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
     progress(1);
     return result;
   }
-}
-
-/** An `evaluate` callback: top-1 accuracy (fraction) of a model on a labelled data set. */
-export function accuracyEvaluator(ds: Dataset, opts: { limit?: number; batchSize?: number } = {}): (model: Uint8Array) => Promise<number> {
-  if (!ds.y) throw new InputError(`${ds.path}: accuracy needs labels (y) in the evaluation data set`);
-  return async (bytes) => {
-    const session = await createSession(bytes, { label: 'the model under evaluation' });
-    try {
-      const meter = new AccuracyMeter();
-      const batches = (async function* () {
-        for await (const b of ds.batches(opts.batchSize ?? 256, { limit: opts.limit })) {
-          yield { x: toFloat32(b.x, ds.x.dtype), shape: b.shape, y: classLabels(ds, b) };
-        }
-      })();
-      for await (const out of runDataset(session, batches)) meter.add(out.output, out.y!);
-      return meter.result().top1;
-    } finally {
-      await session.ort.release();
-    }
-  };
 }
 
 /**

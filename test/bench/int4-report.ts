@@ -14,7 +14,8 @@
  * Prints Markdown to stdout.
  */
 import { parseArgs } from 'node:util';
-import { classLabels, openDataset, toFloat32 } from '../../src/data/dataset.ts';
+import { openDataset } from '../../src/data/dataset.ts';
+import { accuracyEvaluator } from '../../src/evaluate/accuracy.ts';
 import { GraphBuilder } from '../../src/ir/builder.ts';
 import type { Model } from '../../src/ir/model.ts';
 import { loadModel } from '../../src/io/load.ts';
@@ -23,9 +24,8 @@ import { mulberry32 } from '../../src/math/random.ts';
 import { constantValues } from '../../src/ops/infer.ts';
 import type { Pass } from '../../src/pipeline/pass.ts';
 import { runPipeline } from '../../src/pipeline/run.ts';
-import { AccuracyMeter } from '../../src/report/metrics.ts';
 import { percentile, planFeeds } from '../../src/runtime/latency.ts';
-import { createSession, runBatch, runDataset, type OptimizationLevel, type Session } from '../../src/runtime/ort.ts';
+import { createSession, runBatch, type OptimizationLevel, type Session } from '../../src/runtime/ort.ts';
 import { quantizeInt4 } from '../../passes/quantize-int4.ts';
 
 const { values: args } = parseArgs({
@@ -80,16 +80,9 @@ function withAccuracyLevel(model: Model, level: number): Uint8Array {
 
 async function accuracy(bytes: Uint8Array, optimization: OptimizationLevel = 'all'): Promise<number> {
   const ds = await openDataset(args.test!);
-  const session = await createSession(bytes, { optimization });
   try {
-    const meter = new AccuracyMeter();
-    const batches = (async function* () {
-      for await (const b of ds.batches(100, { limit: testLimit })) yield { x: toFloat32(b.x, ds.x.dtype), shape: b.shape, y: classLabels(ds, b) };
-    })();
-    for await (const out of runDataset(session, batches)) meter.add(out.output, out.y!);
-    return meter.result().top1 * 100;
+    return (await accuracyEvaluator(ds, { batchSize: 100, limit: testLimit, optimization })(bytes)) * 100;
   } finally {
-    await session.ort.release();
     await ds.close();
   }
 }

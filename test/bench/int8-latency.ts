@@ -26,7 +26,8 @@ import { modelToBytes } from '../../src/io/save.ts';
 import { mulberry32 } from '../../src/math/random.ts';
 import type { Pass } from '../../src/pipeline/pass.ts';
 import { runPipeline } from '../../src/pipeline/run.ts';
-import { accuracyEvaluator, quantizeModel } from '../../src/quant/quantize.ts';
+import { accuracyEvaluator } from '../../src/evaluate/accuracy.ts';
+import { quantizeModel } from '../../src/quant/quantize.ts';
 import type { QuantizeOptions } from '../../src/quant/types.ts';
 import { arg, flag } from './args.ts';
 

@@ -13,6 +13,7 @@
  * Accuracy is top-1 on fixtures/data/mnist-test.npz (2 000 digits, never used to choose).
  */
 import { openDataset, type Dataset } from '../../src/data/dataset.ts';
+import { accuracyEvaluator } from '../../src/evaluate/accuracy.ts';
 import type { Model } from '../../src/ir/model.ts';
 import { loadModel } from '../../src/io/load.ts';
 import { modelToBytes } from '../../src/io/save.ts';
@@ -20,10 +21,8 @@ import { pruneModel } from '../../src/prune/prune.ts';
 import { analyzeSensitivity, sensitivityMarkdown } from '../../src/prune/sensitivity.ts';
 import type { PruneOptions } from '../../src/prune/types.ts';
 import { measureSizes } from '../../src/report/size.ts';
-import { AccuracyMeter } from '../../src/report/metrics.ts';
-import { classLabels, toFloat32 } from '../../src/data/dataset.ts';
 import { measureLatency } from '../../src/runtime/latency.ts';
-import { createSession, runDataset, type Session } from '../../src/runtime/ort.ts';
+import { createSession, type Session } from '../../src/runtime/ort.ts';
 import { arg } from './args.ts';
 
 const RUNS = Number(arg('runs', '40'));
@@ -37,19 +36,7 @@ const print = (line = '') => {
 const pct = (v: number) => `${(v * 100).toFixed(2)} %`;
 const kb = (n: number) => `${(n / 1000).toFixed(1)} kB`;
 
-async function accuracy(bytes: Uint8Array, ds: Dataset): Promise<number> {
-  const session = await createSession(bytes, { label: 'model' });
-  try {
-    const meter = new AccuracyMeter();
-    const batches = (async function* () {
-      for await (const b of ds.batches(500)) yield { x: toFloat32(b.x, ds.x.dtype), shape: b.shape, y: classLabels(ds, b) };
-    })();
-    for await (const o of runDataset(session, batches)) meter.add(o.output, o.y!);
-    return meter.result().top1;
-  } finally {
-    await session.ort.release();
-  }
-}
+const accuracy = (bytes: Uint8Array, ds: Dataset): Promise<number> => accuracyEvaluator(ds, { batchSize: 500 })(bytes);
 
 async function pruned(name: string, options: Partial<PruneOptions>): Promise<{ model: Model; result: Awaited<ReturnType<typeof pruneModel>> }> {
   const model = await loadModel(`fixtures/${name}.onnx`);

@@ -3,7 +3,8 @@ import { CheckError } from '../../src/errors.ts';
 import { GraphBuilder } from '../../src/ir/builder.ts';
 import type { Model } from '../../src/ir/model.ts';
 import { modelToBytes } from '../../src/io/save.ts';
-import { accuracyEvaluator, quantizeModel } from '../../src/quant/quantize.ts';
+import { accuracyEvaluator } from '../../src/evaluate/accuracy.ts';
+import { quantizeModel } from '../../src/quant/quantize.ts';
 import { randomFloats, runModel } from '../helpers/run-model.ts';
 import { memoryDataset } from './graphs.ts';
 

@@ -11,7 +11,8 @@ import { loadModel } from '../../src/io/load.ts';
 import { modelToBytes } from '../../src/io/save.ts';
 import type { Pass } from '../../src/pipeline/pass.ts';
 import { runPipeline } from '../../src/pipeline/run.ts';
-import { accuracyEvaluator, quantizeModel } from '../../src/quant/quantize.ts';
+import { accuracyEvaluator } from '../../src/evaluate/accuracy.ts';
+import { quantizeModel } from '../../src/quant/quantize.ts';
 import { cleanup } from '../../passes/cleanup.ts';
 import { optimizedOps } from '../helpers/run-model.ts';
 

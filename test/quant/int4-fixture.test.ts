@@ -5,13 +5,12 @@
  */
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { classLabels, openDataset, toFloat32 } from '../../src/data/dataset.ts';
+import { openDataset } from '../../src/data/dataset.ts';
+import { accuracyEvaluator } from '../../src/evaluate/accuracy.ts';
 import { loadModel } from '../../src/io/load.ts';
 import { modelToBytes } from '../../src/io/save.ts';
 import type { Pass } from '../../src/pipeline/pass.ts';
 import { runPipeline } from '../../src/pipeline/run.ts';
-import { AccuracyMeter } from '../../src/report/metrics.ts';
-import { createSession, runDataset } from '../../src/runtime/ort.ts';
 import { quantizeInt4 } from '../../passes/quantize-int4.ts';
 
 const MODEL = 'fixtures/tinyvit.onnx';
@@ -21,16 +20,9 @@ const TEST_SAMPLES = 1000;
 
 async function top1(bytes: Uint8Array): Promise<number> {
   const ds = await openDataset(TEST);
-  const session = await createSession(bytes);
   try {
-    const meter = new AccuracyMeter();
-    const batches = (async function* () {
-      for await (const b of ds.batches(200, { limit: TEST_SAMPLES })) yield { x: toFloat32(b.x, ds.x.dtype), shape: b.shape, y: classLabels(ds, b) };
-    })();
-    for await (const out of runDataset(session, batches)) meter.add(out.output, out.y!);
-    return meter.result().top1 * 100;
+    return (await accuracyEvaluator(ds, { batchSize: 200, limit: TEST_SAMPLES })(bytes)) * 100;
   } finally {
-    await session.ort.release();
     await ds.close();
   }
 }
