@@ -31,6 +31,7 @@ export { quantizeModel } from '../quant/quantize.ts';
 export { quantizeModelInt4, type Int4Options, type Int4Result } from '../quant/int4.ts';
 export { openDataset, type Dataset, type Batch } from '../data/dataset.ts';
 export { measureModel, type MeasureOptions, type Measured } from '../evaluate/measure.ts';
+export { accuracyEvaluator, type AccuracyOptions } from '../evaluate/accuracy.ts';
 export { buildReport, writeReport, type StageMeasurements } from '../report/report.ts';
 export { renderMarkdown } from '../report/markdown.ts';
 export { evaluateBudgets, enforceBudgets } from '../report/budgets.ts';
