@@ -6,6 +6,7 @@ import { InputError } from '../../src/errors.ts';
 import { checkDatasetFitsInput, classLabels, openDataset, toFloat32, type Batch, type Dataset } from '../../src/data/dataset.ts';
 import { encodeNpy, type NpArray } from '../../src/data/npy.ts';
 import { readNpz, writeNpz } from '../../src/data/npz.ts';
+import { inputErrorOf } from '../helpers/errors.ts';
 
 const CALIB = join(import.meta.dirname, '../../fixtures/data/mnist-calib.npz');
 const dir = mkdtempSync(join(tmpdir(), 'shrinkray-ds-'));
@@ -17,16 +18,6 @@ async function collect(ds: Dataset, batchSize: number, limit?: number): Promise<
   const out: Batch[] = [];
   for await (const b of ds.batches(batchSize, limit === undefined ? {} : { limit })) out.push(b);
   return out;
-}
-
-async function rejected(p: Promise<unknown>): Promise<InputError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(InputError);
-  expect((err as Error).message).not.toContain('\n');
-  return err as InputError;
 }
 
 const bytesOf = (a: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
@@ -63,7 +54,7 @@ describe('dataset', () => {
       expect((await collect(ds, 128, 300)).map((b) => b.shape[0])).toEqual([128, 128, 44]);
       expect(await collect(ds, 128, 0)).toEqual([]);
       expect((await collect(ds, 500, 5000)).map((b) => b.shape[0])).toEqual([500, 499]);
-      expect((await rejected(collect(ds, 0))).message).toBe('batch size must be a positive integer (got 0)');
+      expect((await inputErrorOf(collect(ds, 0))).message).toBe('batch size must be a positive integer (got 0)');
     } finally {
       await ds.close();
     }
@@ -98,18 +89,18 @@ describe('dataset', () => {
       x: { dtype: 'float32', shape: [4, 2], data: new Float32Array(8) },
       y: { dtype: 'int64', shape: [3], data: new BigInt64Array(3) },
     });
-    expect((await rejected(openDataset(path))).message).toBe(`${path}: y has 3 samples but x has 4`);
+    expect((await inputErrorOf(openDataset(path))).message).toBe(`${path}: y has 3 samples but x has 4`);
   });
 
   it('dataset: missing, garbage and truncated paths fail with a one-line InputError', async () => {
     const missing = join(dir, 'missing.npz');
-    expect((await rejected(openDataset(missing))).message).toBe(`${missing}: no such file or directory`);
+    expect((await inputErrorOf(openDataset(missing))).message).toBe(`${missing}: no such file or directory`);
     const garbage = fresh('garbage.npz');
     writeFileSync(garbage, 'x'.repeat(100));
-    expect((await rejected(openDataset(garbage))).message).toMatch(/not a zip\/npz file/);
+    expect((await inputErrorOf(openDataset(garbage))).message).toMatch(/not a zip\/npz file/);
     const cut = fresh('cut.npy');
     writeFileSync(cut, encodeNpy({ dtype: 'float32', shape: [10], data: new Float32Array(10) }).subarray(0, 164));
-    expect((await rejected(openDataset(cut))).message).toBe(`${cut}: truncated .npy data (36 of 40 bytes)`);
+    expect((await inputErrorOf(openDataset(cut))).message).toBe(`${cut}: truncated .npy data (36 of 40 bytes)`);
   });
 
   for (const compress of [false, true]) {
@@ -122,7 +113,7 @@ describe('dataset', () => {
         expect((await it.next()).value?.shape).toEqual([50, 512]);
         // Cut the file after the first batch: a reader that loaded it all would not notice.
         truncateSync(path, 200_000);
-        const err = await rejected((async () => {
+        const err = await inputErrorOf((async () => {
           for (let r = await it.next(); r.done !== true; r = await it.next());
         })());
         expect(err.message).toBe(`${path} (x.npy): truncated (file ended early)`);

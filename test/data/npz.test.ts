@@ -2,9 +2,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { InputError } from '../../src/errors.ts';
 import type { NpArray } from '../../src/data/npy.ts';
 import { Npz, readNpz, writeNpz } from '../../src/data/npz.ts';
+import { inputErrorOf } from '../helpers/errors.ts';
 
 /**
  * Written once by numpy 2.4 (its local headers carry zip64 extras, as numpy always writes):
@@ -47,16 +47,6 @@ const arrays: Record<string, NpArray> = {
   img: { dtype: 'uint8', shape: [2, 2, 2], data: new Uint8Array([0, 1, 2, 3, 252, 253, 254, 255]) },
   y: { dtype: 'int64', shape: [4], data: new BigInt64Array([3n, -1n, 2n ** 40n, 0n]) },
 };
-
-async function rejected(p: Promise<unknown>): Promise<InputError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(InputError);
-  expect((err as Error).message).not.toContain('\n');
-  return err as InputError;
-}
 
 describe('npz', () => {
   for (const [mode, opts] of [
@@ -129,36 +119,36 @@ describe('npz', () => {
 
   it('npz: garbage and truncated files fail with a one-line InputError', async () => {
     const garbage = tempFile(Buffer.from('this is not a zip file at all, just some text'));
-    expect((await rejected(readNpz(garbage))).message).toBe(`${garbage}: not a zip/npz file, or truncated (no end of central directory)`);
+    expect((await inputErrorOf(readNpz(garbage))).message).toBe(`${garbage}: not a zip/npz file, or truncated (no end of central directory)`);
     const tiny = tempFile(Buffer.from('PK'));
-    expect((await rejected(readNpz(tiny))).message).toBe(`${tiny}: not a zip/npz file (too short)`);
+    expect((await inputErrorOf(readNpz(tiny))).message).toBe(`${tiny}: not a zip/npz file (too short)`);
     const good = Buffer.from(NUMPY_STORED, 'base64');
     const cut = tempFile(good.subarray(0, good.length - 30));
-    expect((await rejected(readNpz(cut))).message).toBe(`${cut}: not a zip/npz file, or truncated (no end of central directory)`);
+    expect((await inputErrorOf(readNpz(cut))).message).toBe(`${cut}: not a zip/npz file, or truncated (no end of central directory)`);
     const missing = join(dir, 'nope.npz');
-    expect((await rejected(readNpz(missing))).message).toMatch(new RegExp(`^${missing}: cannot open`));
+    expect((await inputErrorOf(readNpz(missing))).message).toMatch(new RegExp(`^${missing}: cannot open`));
   });
 
   it('npz: a damaged stored entry fails its CRC check', async () => {
     const bytes = Buffer.from(NUMPY_STORED, 'base64');
     bytes[200] ^= 0xff; // inside x's data
     const path = tempFile(bytes);
-    expect((await rejected(readNpz(path))).message).toBe(`${path} (x.npy): CRC mismatch (corrupt archive)`);
+    expect((await inputErrorOf(readNpz(path))).message).toBe(`${path} (x.npy): CRC mismatch (corrupt archive)`);
   });
 
   it('npz: a damaged deflate stream fails as corrupt', async () => {
     const early = Buffer.from(NUMPY_COMPRESSED, 'base64');
     early.fill(0xff, 100, 140); // inside x's compressed data
     const p1 = tempFile(early);
-    expect((await rejected(readNpz(p1))).message).toBe(`${p1} (x.npy): compressed data ended early (truncated or corrupt)`);
+    expect((await inputErrorOf(readNpz(p1))).message).toBe(`${p1} (x.npy): compressed data ended early (truncated or corrupt)`);
     const invalid = Buffer.from(NUMPY_COMPRESSED, 'base64');
     invalid[55] = 0xff; // x's first deflate block (after 30 + 5 name + 20 zip64 extra bytes): reserved block type
     const p2 = tempFile(invalid);
-    expect((await rejected(readNpz(p2))).message).toBe(`${p2} (x.npy): corrupt compressed data (invalid block type)`);
+    expect((await inputErrorOf(readNpz(p2))).message).toBe(`${p2} (x.npy): corrupt compressed data (invalid block type)`);
   });
 
   it('npz: refuses to write an array whose data does not fit its shape', async () => {
     const bad: Record<string, NpArray> = { x: { dtype: 'float32', shape: [3, 3], data: new Float32Array(8) } };
-    expect((await rejected(writeNpz(tempFile(), bad))).message).toBe('array x: shape [3,3] needs 9 values, data has 8');
+    expect((await inputErrorOf(writeNpz(tempFile(), bad))).message).toBe('array x: shape [3,3] needs 9 values, data has 8');
   });
 });
