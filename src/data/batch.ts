@@ -1,6 +1,7 @@
 /** The data set interface every source (npz, npy folder, image folder) implements. */
 import { InputError } from '../errors.ts';
-import type { NpDtype, NpTypedArray } from './npy.ts';
+import type { NpDtype } from './npy.ts';
+import type { TypedArray } from '../onnx/dtype.ts';
 
 export interface ArrayInfo {
   dtype: NpDtype;
@@ -12,11 +13,11 @@ export interface Batch {
   /** Index of the batch's first sample in the data set. */
   start: number;
   /** Samples, C order, in the dtype of `Dataset.x` (int64 as BigInt64Array, float16 as raw bits). */
-  x: NpTypedArray;
+  x: TypedArray;
   /** Shape of `x`: [samples in this batch, ...x.shape.slice(1)]. */
   shape: number[];
   /** Targets for the same samples, in the dtype of `Dataset.y`. */
-  y?: NpTypedArray;
+  y?: TypedArray;
 }
 
 export interface Dataset {

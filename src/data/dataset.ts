@@ -9,7 +9,8 @@ import { InputError } from '../errors.ts';
 import { fromHalfBits } from '../math/float16.ts';
 import { batchTotal, type Batch, type Dataset } from './batch.ts';
 import { openImageFolder, type ImageSpec } from './images.ts';
-import { elementCount, type NpDtype, type NpTypedArray, type NpyHeader } from './npy.ts';
+import type { TypedArray } from '../onnx/dtype.ts';
+import { elementCount, type NpDtype, type NpyHeader } from './npy.ts';
 import { Npz } from './npz.ts';
 import { NpyFile, type RowReader } from './stream.ts';
 
@@ -136,7 +137,7 @@ export function checkDatasetFitsInput(ds: Dataset, input: ModelInputSpec): void 
 }
 
 /** Values as float32 (no copy when already float32); float16 is decoded from its bits. */
-export function toFloat32(data: NpTypedArray, dtype: NpDtype): Float32Array {
+export function toFloat32(data: TypedArray, dtype: NpDtype): Float32Array {
   if (data instanceof Float32Array) return data;
   if (dtype === 'float16') return Float32Array.from(data as Uint16Array, fromHalfBits);
   if (data instanceof BigInt64Array || data instanceof BigUint64Array) return Float32Array.from(data, Number);

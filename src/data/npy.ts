@@ -4,6 +4,7 @@
  * `np.save` writes on every common machine, and row streaming depends on C order.
  */
 import { InputError } from '../errors.ts';
+import type { TypedArray } from '../onnx/dtype.ts';
 
 /** Array types as ONNX names them; 16-bit floats are kept as raw bits (Uint16Array). */
 export const NP_DTYPES = {
@@ -22,22 +23,11 @@ export const NP_DTYPES = {
 } as const;
 
 export type NpDtype = keyof typeof NP_DTYPES;
-export type NpTypedArray =
-  | Float32Array
-  | Float64Array
-  | Int8Array
-  | Uint8Array
-  | Int16Array
-  | Uint16Array
-  | Int32Array
-  | Uint32Array
-  | BigInt64Array
-  | BigUint64Array;
 
 export interface NpArray {
   dtype: NpDtype;
   shape: number[];
-  data: NpTypedArray;
+  data: TypedArray;
 }
 
 export interface NpyHeader {
@@ -116,7 +106,7 @@ function dtypeFromDescr(descr: string, label: string): NpDtype {
 }
 
 /** Wraps little-endian bytes as the dtype's TypedArray, copying only if misaligned. */
-export function typedFromBytes(dtype: NpDtype, bytes: Uint8Array): NpTypedArray {
+export function typedFromBytes(dtype: NpDtype, bytes: Uint8Array): TypedArray {
   const { size, array } = NP_DTYPES[dtype];
   const aligned = bytes.byteOffset % size === 0 ? bytes : bytes.slice();
   return new array(aligned.buffer as ArrayBuffer, aligned.byteOffset, aligned.byteLength / size);

@@ -6,7 +6,8 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { pipeline, Readable } from 'node:stream';
 import { createInflateRaw, type InflateRaw } from 'node:zlib';
 import { InputError } from '../errors.ts';
-import { npyHeaderLength, NPY_PRELUDE_BYTES, parseNpyHeader, rowBytes, typedFromBytes, type NpTypedArray, type NpyHeader } from './npy.ts';
+import { npyHeaderLength, NPY_PRELUDE_BYTES, parseNpyHeader, rowBytes, typedFromBytes, type NpyHeader } from './npy.ts';
+import type { TypedArray } from '../onnx/dtype.ts';
 
 export function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -115,7 +116,7 @@ export class RowReader {
   }
 
   /** Up to `count` rows from the current position (fewer at the end). */
-  async read(count: number): Promise<NpTypedArray> {
+  async read(count: number): Promise<TypedArray> {
     const n = Math.max(0, Math.min(count, this.rows - this.position));
     const bytes = await this.bytes.read(n * this.rowBytes);
     this.position += n;
