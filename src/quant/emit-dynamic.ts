@@ -80,7 +80,7 @@ export function emitDynamic(model: Model, plan: DynamicPlan, f: GraphFacts, opts
   const e = new GraphEmitter(model);
   let planned = 0;
   for (const w of new Set([...plan.nodes.values()].map((p) => p.node.inputs[1]!))) planned += f.consts.get(w)!.byteLength;
-  const parallel = planned >= POOL_MIN_BYTES && sharedKernels() !== undefined;
+  const parallel = planned >= POOL_MIN_BYTES && sharedKernels() !== null;
   for (const node of model.graph.nodes) {
     const p = plan.nodes.get(node);
     if (!p) {
