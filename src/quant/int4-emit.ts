@@ -105,7 +105,8 @@ export function findTargets(model: Model, sel: Int4Selection): { targets: Int4Ta
 /** The weight as W [K, N] float32 (a Gemm transB weight transposed), times `factor`. */
 export function weightMatrix(t: Int4Target, factor = 1): Float32Array {
   const v = t.tensor.toFloat32();
-  const w = t.kAxis === 0 ? Float32Array.from(v) : transpose(Float32Array.from(v), t.N, t.K);
+  // A copy either way (transpose makes one): scaling below must not touch the tensor's values.
+  const w = t.kAxis === 0 ? Float32Array.from(v) : transpose(v, t.N, t.K);
   if (factor !== 1) for (let i = 0; i < w.length; i++) w[i] = Math.fround(w[i]! * factor);
   return w;
 }

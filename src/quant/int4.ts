@@ -66,8 +66,8 @@ export const INT4_BLOCK_SIZES = [32, 64, 128];
 interface Group {
   key: string;
   targets: Int4Target[];
-  /** Weight as W [K, N] float32, alpha folded in for MatMulNBits. */
-  w: Float32Array;
+  /** Folded into the weight (alpha, for MatMulNBits); the float weight is read when quantized, one group at a time. */
+  factor: number;
 }
 
 function groupTargets(targets: readonly Int4Target[], format: Int4Format): Group[] {
@@ -79,18 +79,18 @@ function groupTargets(targets: readonly Int4Target[], format: Int4Format): Group
     const key = `${graphIds.get(t.graph)}\u0000${t.weight}\u0000${t.kAxis}\u0000${factor}`;
     const g = groups.get(key);
     if (g) g.targets.push(t);
-    else groups.set(key, { key, targets: [t], w: weightMatrix(t, factor) });
+    else groups.set(key, { key, targets: [t], factor });
   }
   return [...groups.values()];
 }
 
-/** The row-weighted mean Hessian of a group's inputs. */
-function groupHessian(g: Group, hessians: ReadonlyMap<string, HessianAccumulator>): Float64Array {
+/** The row-weighted mean Hessian of a group's inputs; `hessianOf` shares each input's among groups (Q, K, V). */
+function groupHessian(g: Group, hessians: ReadonlyMap<string, HessianAccumulator>, hessianOf: (a: HessianAccumulator) => Float64Array): Float64Array {
   const accs = [...new Set(g.targets.map((t) => hessians.get(hessianKey({ value: t.input, transA: t.transA }))!))];
   const rows = accs.reduce((s, a) => s + a.count, 0);
   const h = new Float64Array(g.targets[0]!.K ** 2);
   for (const a of accs) {
-    const ha = a.hessian();
+    const ha = hessianOf(a);
     for (let i = 0; i < h.length; i++) h[i] += (ha[i]! * a.count) / rows;
   }
   return h;
@@ -149,20 +149,23 @@ export async function quantizeModelInt4(model: Model, opts: Int4Options): Promis
     const batch = opts.sequential ? groupsSharingInputs(pending[0]!, pending) : [...pending];
     const requests = batch.flatMap((g) => g.targets.map((t) => ({ value: t.input, K: t.K, transA: t.transA })));
     const hessians = await collectHessians(model, requests, opts.calib!, { samples: opts.calibSamples, batchSize: opts.calibBatch });
+    const perInput = new Map<HessianAccumulator, Float64Array>();
+    const hessianOf = (a: HessianAccumulator) => perInput.get(a) ?? perInput.set(a, a.hessian()).get(a)!;
     for (const g of batch) {
-      const h = groupHessian(g, hessians);
+      const h = groupHessian(g, hessians, hessianOf);
       const t0 = g.targets[0]!;
-      const { quantized, damp } = quantizeGptq(g.w, t0.K, t0.N, h, { blockSize: t0.blockSize, scheme: opts.scheme, damp: opts.damp });
+      const w = weightMatrix(t0, g.factor);
+      const { quantized, damp } = quantizeGptq(w, t0.K, t0.N, h, { blockSize: t0.blockSize, scheme: opts.scheme, damp: opts.damp });
       if (damp !== opts.damp) notes.push(`int4: GPTQ on '${t0.weight}' needed dampening ${damp} (Hessian near singular)`);
-      const rtn = quantizeRtn(g.w, t0.K, t0.N, t0.blockSize, opts.scheme);
-      finish(g, quantized, 'gptq', { result: hessianRelativeError(h, g.w, dequantizeBlockwise(quantized), t0.K, t0.N), rtn: hessianRelativeError(h, g.w, dequantizeBlockwise(rtn), t0.K, t0.N) });
+      const rtn = quantizeRtn(w, t0.K, t0.N, t0.blockSize, opts.scheme);
+      finish(g, quantized, 'gptq', { result: hessianRelativeError(h, w, dequantizeBlockwise(quantized), t0.K, t0.N), rtn: hessianRelativeError(h, w, dequantizeBlockwise(rtn), t0.K, t0.N) });
       pending.splice(pending.indexOf(g), 1);
     }
   }
   for (const g of groups) {
     if (gptqSet.has(g)) continue;
     const t0 = g.targets[0]!;
-    finish(g, quantizeRtn(g.w, t0.K, t0.N, t0.blockSize, opts.scheme), 'rtn');
+    finish(g, quantizeRtn(weightMatrix(t0, g.factor), t0.K, t0.N, t0.blockSize, opts.scheme), 'rtn');
   }
   dropUnusedWeights(model, targets.map((t) => t.weight));
   result.layers.sort((a, b) => a.weight.localeCompare(b.weight));
