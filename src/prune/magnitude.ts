@@ -3,6 +3,7 @@
  * round(sparsity × count) of them — per layer, or ranked across all targeted layers at once
  * (`global`). Ties at the threshold are broken by position, so the count is exact.
  */
+import { concatFloat32 } from '../math/arrays.ts';
 import type { PrunableLayer } from './layers.ts';
 import { magnitudes, zeroMasked } from './tensor-ops.ts';
 
@@ -56,14 +57,9 @@ export function pruneMagnitude(targets: readonly MagnitudeTarget[], globalSparsi
   }
   if (pool.length === 0) return changed;
   const parts = pool.map((l) => magnitudes(l.weight));
-  const all = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    all.set(p, at);
-    at += p.length;
-  }
+  const all = concatFloat32(parts);
   const mask = smallestMask(all, Math.round(globalSparsity * all.length));
-  at = 0;
+  let at = 0;
   pool.forEach((l, i) => {
     const n = parts[i]!.length;
     changed.set(l.weight.name, zeroMasked(l.weight, mask.subarray(at, at + n)));

@@ -8,6 +8,7 @@
 import { closeSync, openSync } from 'node:fs';
 import { isFileSlice, readChunk, readFully, type ComputedChunk, type WriteTarget } from '../onnx/chunk.ts';
 import type { Tensor } from '../ir/tensor.ts';
+import { transpose } from '../math/arrays.ts';
 import { WeightPool, type WeightTask } from './parallel.ts';
 import { quantizePerChannelSymmetric, quantizePerTensorSymmetric, sharedKernels, symmetricScale } from './scales.ts';
 
@@ -61,12 +62,6 @@ function readFloats(t: Tensor, into: Float32Array): void {
   } finally {
     closeSync(fd);
   }
-}
-
-function transpose(codes: Int8Array, rows: number, cols: number): Int8Array {
-  const out = new Int8Array(codes.length);
-  for (let i = 0, at = 0; i < rows; i++) for (let j = 0; j < cols; j++, at++) out[j * rows + i] = codes[at]!;
-  return out;
 }
 
 /** The same codes without SIMD. */

@@ -25,8 +25,6 @@ export interface BlockQuantized {
   zeroPoints?: Uint8Array;
 }
 
-export const BLOCK_SIZES = [32, 64, 128] as const;
-
 export function blockCount(K: number, blockSize: number): number {
   return Math.ceil(K / blockSize);
 }

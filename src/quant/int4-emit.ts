@@ -8,13 +8,14 @@ import type { Model } from '../ir/model.ts';
 import { Node } from '../ir/node.ts';
 import { Tensor } from '../ir/tensor.ts';
 import { constantValues } from '../ops/infer.ts';
-import { transpose, dqLayout, nbitsLayout } from './int4-layout.ts';
+import { transpose } from '../math/arrays.ts';
+import { MS_DOMAIN } from './emit.ts';
+import { dqLayout, nbitsLayout } from './int4-layout.ts';
 import type { BlockQuantized } from './int4-block.ts';
 
 export type Int4Format = 'matmulnbits' | 'dq';
 /** MatMulNBits' smallest block; smaller K is left in float. */
 export const MIN_K = 16;
-export const MS_DOMAIN = 'com.microsoft';
 
 export interface Int4Target {
   graph: Graph;

@@ -10,15 +10,9 @@
  *   [N, blocks]; zero points uint8 [N, ceil(blocks / 2)], packed the same way per row, and
  *   omitted for symmetric weights (the op's default zero point is 8: codes are stored + 8).
  */
+import { transpose } from '../math/arrays.ts';
 import { blockCount, type BlockQuantized } from './int4-block.ts';
 import { packNibbles } from './pack4.ts';
-
-/** Row-major transpose of a [rows, cols] matrix. */
-export function transpose<T extends Float32Array | Int8Array | Uint8Array>(a: T, rows: number, cols: number): T {
-  const out = new (a.constructor as new (n: number) => T)(a.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = a[r * cols + c]!;
-  return out;
-}
 
 export interface DqLayout {
   /** Packed int4/uint4 codes in the shape `dims`. */

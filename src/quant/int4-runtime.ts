@@ -8,6 +8,7 @@ import { InputError } from '../errors.ts';
 import { checkDatasetFitsInput, toFloat32, type Dataset } from '../data/dataset.ts';
 import type { Model } from '../ir/model.ts';
 import { modelToBytes } from '../io/save.ts';
+import { transpose } from '../math/arrays.ts';
 import { modelBytesWithOutputs } from '../runtime/capture.ts';
 import { createSession, runBatch, type Session } from '../runtime/ort.ts';
 import { HessianAccumulator } from './gptq-linalg.ts';
@@ -71,7 +72,7 @@ export async function collectHessians(model: Model, requests: readonly HessianRe
           const last = t.dims[t.dims.length - 1];
           if (r.transA) {
             if (t.dims.length !== 2 || t.dims[0] !== r.K) throw new InputError(`calibration value '${r.value}' has shape [${t.dims.join(', ')}], expected [${r.K}, M]`);
-            acc.get(hessianKey(r))!.add(transposed(data, r.K, t.dims[1]!));
+            acc.get(hessianKey(r))!.add(transpose(data, r.K, t.dims[1]!));
           } else {
             if (last !== r.K) throw new InputError(`calibration value '${r.value}' has shape [${t.dims.join(', ')}], expected [..., ${r.K}]`);
             acc.get(hessianKey(r))!.add(data);
@@ -88,11 +89,6 @@ export async function collectHessians(model: Model, requests: readonly HessianRe
   }
 }
 
-function transposed(a: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(a.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = a[r * cols + c]!;
-  return out;
-}
 
 /** Loads the model in onnxruntime-node and runs it once; CheckError if the runtime refuses it. */
 export async function checkModelRuns(model: Model, label: string): Promise<void> {

@@ -66,23 +66,9 @@ export function affineParams(rmin: number, rmax: number, range: QRange): AffineP
   return { scale, zeroPoint: Math.min(range.qmax, Math.max(range.qmin, zp)) };
 }
 
-/** Symmetric parameters for [−maxAbs, maxAbs] (zero point 0, or the middle code for unsigned types). */
-export function symmetricParams(maxAbs: number, type: IntType): AffineParams {
-  const r = qrange(type, true);
-  if (type === 'uint8' || type === 'uint4') {
-    const mid = (r.qmax + 1) / 2;
-    return { scale: symmetricScale(maxAbs, r.qmax - mid), zeroPoint: mid };
-  }
-  return { scale: symmetricScale(maxAbs, r.qmax), zeroPoint: 0 };
-}
-
 export function quantizeValue(x: number, scale: number, zeroPoint: number, range: QRange): number {
   const q = roundHalfEven(x / scale) + zeroPoint;
   return q < range.qmin ? range.qmin : q > range.qmax ? range.qmax : q;
-}
-
-export function dequantizeValue(q: number, scale: number, zeroPoint: number): number {
-  return (q - zeroPoint) * scale;
 }
 
 /**
