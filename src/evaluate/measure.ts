@@ -12,7 +12,7 @@ import type { StageMeasurements } from '../report/report.ts';
 import { measureSizes, type CompressedSizes } from '../report/size.ts';
 import { measureLatency, type LatencyOptions } from '../runtime/latency.ts';
 import { floatBatches } from './accuracy.ts';
-import { createSession, runDataset, type Session } from '../runtime/ort.ts';
+import { createSession, inputSpec, runDataset } from '../runtime/ort.ts';
 import { concatFloat32 } from '../math/arrays.ts';
 
 export interface MeasureOptions {
@@ -37,12 +37,6 @@ export interface MeasureOptions {
 export interface Measured {
   stage: StageMeasurements;
   outputs?: Float32Array;
-}
-
-function inputSpec(session: Session) {
-  const m = session.ort.inputMetadata[0];
-  if (!m?.isTensor) return undefined;
-  return { name: m.name, dtype: m.type, shape: m.shape.map((d) => (typeof d === 'number' ? d : d || '?')) };
 }
 
 /** `file` is what is measured on disk (the model as saved); `model` gives params and sparsity. */

@@ -15,7 +15,7 @@ import { Node } from '../ir/node.ts';
 import { Tensor } from '../ir/tensor.ts';
 import { modelBytesWithOutputs } from '../runtime/capture.ts';
 import * as ort from 'onnxruntime-node';
-import { createSession, runBatch } from '../runtime/ort.ts';
+import { createSession, fixedBatch, runBatch } from '../runtime/ort.ts';
 import type { ChannelGraph, InitSlice } from './channel-graph.ts';
 import type { ChannelPlan } from './channel-plan.ts';
 import { freshName } from './tensor-ops.ts';
@@ -36,8 +36,7 @@ async function sinkMeans(reference: Model, names: ReadonlyMap<string, number>, s
   try {
     const input = session.ort.inputNames[0]!;
     // A model with a fixed batch dimension gets batches of exactly that size.
-    const meta = session.ort.inputMetadata[0];
-    const fixed = meta?.isTensor && typeof meta.shape[0] === 'number' && meta.shape[0] > 0 ? meta.shape[0] : undefined;
+    const fixed = fixedBatch(session);
     for await (const b of src.dataset.batches(fixed ?? src.batchSize, { limit: src.limit })) {
       if (fixed !== undefined && b.shape[0] !== fixed) break;
       const x = new ort.Tensor('float32', toFloat32(b.x, src.dataset.x.dtype), b.shape);

@@ -10,7 +10,7 @@ import type { Model } from '../ir/model.ts';
 import { modelToBytes } from '../io/save.ts';
 import { transpose } from '../math/arrays.ts';
 import { modelBytesWithOutputs } from '../runtime/capture.ts';
-import { createSession, runBatch, type Session } from '../runtime/ort.ts';
+import { createSession, inputSpec, runBatch, type Session } from '../runtime/ort.ts';
 import { HessianAccumulator } from './gptq-linalg.ts';
 import { checkRunsInOrt } from '../runtime/check-runs.ts';
 
@@ -36,9 +36,9 @@ export function hessianKey(r: Pick<HessianRequest, 'value' | 'transA'>): string 
 function inputOf(session: Session) {
   const names = session.ort.inputNames;
   if (names.length !== 1) throw new InputError(`${session.label} has ${names.length} inputs (${names.join(', ')}); calibration feeds exactly one`);
-  const m = session.ort.inputMetadata[0]!;
-  if (!m.isTensor) throw new InputError(`${session.label}: input '${m.name}' is not a tensor`);
-  return { name: m.name, dtype: m.type, shape: m.shape.map((d) => (typeof d === 'number' ? d : d || '?')) };
+  const spec = inputSpec(session);
+  if (!spec) throw new InputError(`${session.label}: input '${session.ort.inputMetadata[0]!.name}' is not a tensor`);
+  return spec;
 }
 
 /**

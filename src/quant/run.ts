@@ -8,7 +8,7 @@ import { InputError } from '../errors.ts';
 import { checkDatasetFitsInput, toFloat32, type Dataset } from '../data/dataset.ts';
 import { mulberry32 } from '../math/random.ts';
 import { planFeeds } from '../runtime/latency.ts';
-import { createSession, runBatch, type Session } from '../runtime/ort.ts';
+import { createSession, fixedBatch, inputSpec, runBatch, type Session } from '../runtime/ort.ts';
 import * as ort from 'onnxruntime-node';
 import { concatFloat32 as concat } from '../math/arrays.ts';
 
@@ -30,10 +30,7 @@ export class Runner {
   static async open(bytes: Uint8Array, label: string): Promise<Runner> {
     const session = await createSession(bytes, { label, optimization: 'basic' });
     const names = session.ort.inputNames;
-    const meta = session.ort.inputMetadata[0];
-    const d0 = meta?.isTensor ? meta.shape[0] : undefined;
-    const fixed = typeof d0 === 'number' && d0 > 0 ? d0 : undefined;
-    return new Runner(session, names[0] ?? '', names.length === 1 ? fixed : undefined);
+    return new Runner(session, names[0] ?? '', names.length === 1 ? fixedBatch(session) : undefined);
   }
 
   checkSingleInput(what: string): void {
@@ -87,10 +84,8 @@ export async function forEachBatch(
   }
   runner.checkSingleInput('calibration');
   const ds = source.dataset;
-  const meta = runner.session.ort.inputMetadata[0]!;
-  if (meta.isTensor) {
-    checkDatasetFitsInput(ds, { name: meta.name, dtype: meta.type, shape: meta.shape.map((d) => (typeof d === 'number' ? d : d || '?')) });
-  }
+  const spec = inputSpec(runner.session);
+  if (spec) checkDatasetFitsInput(ds, spec);
   const size = runner.fixedBatch ? Math.max(runner.fixedBatch, Math.floor(source.batchSize / runner.fixedBatch) * runner.fixedBatch) : source.batchSize;
   for await (const b of ds.batches(size, { limit: source.limit })) {
     const batch = { x: toFloat32(b.x, ds.x.dtype), shape: b.shape };

@@ -56,6 +56,19 @@ export async function createSession(model: Uint8Array | string, opts: SessionOpt
   }
 }
 
+/** The first input as a data set has to fit it (unnamed symbolic dims as '?'); undefined unless it is a tensor. */
+export function inputSpec(session: Session): { name: string; dtype: string; shape: (number | string)[] } | undefined {
+  const m = session.ort.inputMetadata[0];
+  if (!m?.isTensor) return undefined;
+  return { name: m.name, dtype: m.type, shape: m.shape.map((d) => (typeof d === 'number' ? d : d || '?')) };
+}
+
+/** The first input's batch dimension when the model fixes it (> 0), else undefined. */
+export function fixedBatch(session: Session): number | undefined {
+  const d0 = inputSpec(session)?.shape[0];
+  return typeof d0 === 'number' && d0 > 0 ? d0 : undefined;
+}
+
 /** One run; `fetches` limits the outputs computed and returned (default: all). */
 export async function runBatch(session: Session, feeds: Feeds, fetches?: readonly string[]): Promise<Record<string, ort.Tensor>> {
   try {
