@@ -19,7 +19,6 @@ import { Model as ModelClass } from '../ir/model.ts';
 import { ValueInfo } from '../ir/value.ts';
 import { modelToBytes } from '../io/save.ts';
 import { isComputed } from '../onnx/chunk.ts';
-import type { DType } from '../onnx/dtype.ts';
 import { mulberry32 } from '../math/random.ts';
 import { planFeeds } from '../runtime/latency.ts';
 
@@ -104,17 +103,4 @@ export function structureOnly(model: Model): Model {
   const m = new ModelClass(g, new Map(model.opsets), model.irVersion);
   m.proto = model.proto;
   return m;
-}
-
-/** Serializes `model` with extra graph outputs of known dtypes (for capturing 8-bit tensors). */
-export function bytesWithOutputs(model: Model, outputs: ReadonlyArray<{ name: string; dtype: DType }>): Uint8Array {
-  const g = model.graph;
-  const existing = new Set(g.outputs.map((o) => o.name));
-  const saved = g.outputs;
-  g.outputs = [...saved, ...outputs.filter((o) => !existing.has(o.name)).map((o) => new ValueInfo(o.name, { dtype: o.dtype, shape: undefined }))];
-  try {
-    return modelToBytes(model);
-  } finally {
-    g.outputs = saved;
-  }
 }

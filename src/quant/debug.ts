@@ -5,7 +5,7 @@
  * accuracy goes.
  */
 import type { Model } from '../ir/model.ts';
-import { bytesWithOutputs } from './check.ts';
+import { modelBytesWithOutputs } from '../runtime/capture.ts';
 import { Runner, forEachBatch, type InputSource } from './run.ts';
 import type { LayerError } from './types.ts';
 import type { Variant } from './variants.ts';
@@ -20,8 +20,8 @@ interface Acc {
 export async function compareLayers(floatModel: Model, variant: Variant, source: InputSource): Promise<LayerError[]> {
   const probes = variant.probes;
   if (probes.length === 0) return [];
-  const floatRunner = await Runner.open(bytesWithOutputs(floatModel, probes.map((p) => ({ name: p.tensor, dtype: 'float32' }))), 'the float model');
-  const quantRunner = await Runner.open(bytesWithOutputs(variant.model, probes.map((p) => p.fetch)), 'the quantized model');
+  const floatRunner = await Runner.open(modelBytesWithOutputs(floatModel, probes.map((p) => ({ name: p.tensor, dtype: 'float32' }))), 'the float model');
+  const quantRunner = await Runner.open(modelBytesWithOutputs(variant.model, probes.map((p) => p.fetch)), 'the quantized model');
   const acc: Acc[] = probes.map(() => ({ signal: 0, noise: 0, maxErr: 0, maxAbs: 0 }));
   try {
     const reference: Array<Map<string, Float32Array>> = [];
