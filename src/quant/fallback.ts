@@ -14,16 +14,17 @@ import type { Variant, VariantBuilder } from './variants.ts';
 
 const label = (n: Node) => n.name || n.label;
 
-/** Output SQNR of each layer quantized alone, most sensitive (lowest) first. */
+/** Output SQNR of each layer quantized alone, most sensitive (lowest) first; `floatBytes` is `floatModel` serialized. */
 export async function rankSensitivity(
   floatModel: Model,
+  floatBytes: Uint8Array,
   builder: VariantBuilder,
   source: InputSource,
   progress?: (fraction: number, label?: string) => void,
 ): Promise<Array<Sensitivity & { layer: Node }>> {
   const outputs = floatModel.graph.outputs.map((o) => o.name);
   const reference: Array<Map<string, Float32Array>> = [];
-  const floatRunner = await Runner.open(modelToBytes(floatModel), 'the float model');
+  const floatRunner = await Runner.open(floatBytes, 'the float model');
   try {
     await forEachBatch(floatRunner, source, outputs, (out) => {
       reference.push(out);
@@ -64,6 +65,8 @@ export async function rankSensitivity(
 export interface FallbackArgs {
   floatModel: Model;
   builder: VariantBuilder;
+  /** The all-int8 variant, already built by `builder`. */
+  initial: Variant;
   evaluate: (model: Uint8Array) => Promise<number>;
   /** Percentage points. */
   budget: number;
@@ -73,8 +76,9 @@ export interface FallbackArgs {
 }
 
 export async function fallbackToBudget(a: FallbackArgs): Promise<{ variant: Variant; report: FallbackReport; floatLayers: Map<Node, string> }> {
-  const floatAccuracy = await a.evaluate(modelToBytes(a.floatModel));
-  let variant = await a.builder.build(new Map());
+  const floatBytes = modelToBytes(a.floatModel);
+  const floatAccuracy = await a.evaluate(floatBytes);
+  let variant = a.initial;
   const quantizedAccuracy = await a.evaluate(modelToBytes(variant.model));
   // Rounded to 1e-9 pt: 96.9 − 96.8 must not read as 0.10000000000000009 > 0.1.
   const drop = (acc: number) => Math.round((floatAccuracy - acc) * 100 * 1e9) / 1e9;
@@ -91,7 +95,7 @@ export async function fallbackToBudget(a: FallbackArgs): Promise<{ variant: Vari
   const floatLayers = new Map<Node, string>();
   if (report.finalDrop <= a.budget) return { variant, report, floatLayers };
 
-  const ranked = await rankSensitivity(a.floatModel, a.builder, a.source, (f, l) => a.progress?.(0.5 * f, l));
+  const ranked = await rankSensitivity(a.floatModel, floatBytes, a.builder, a.source, (f, l) => a.progress?.(0.5 * f, l));
   report.sensitivity = ranked.map(({ node, opType, outputSqnrDb }) => ({ node, opType, outputSqnrDb }));
   for (const [rank, s] of ranked.entries()) {
     if (floatLayers.size === a.builder.layers.length - 1) {

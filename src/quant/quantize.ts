@@ -136,6 +136,7 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
       const fb = await fallbackToBudget({
         floatModel: model,
         builder,
+        initial,
         evaluate: inputs.evaluate,
         budget: o.maxAccuracyDrop,
         source: probeSource(o.sensitivitySamples),
