@@ -5,6 +5,7 @@
  */
 import { Graph } from '../ir/graph.ts';
 import { Model } from '../ir/model.ts';
+import { FreshNames } from '../ir/names.ts';
 import { Node, type AttrInput } from '../ir/node.ts';
 import { Tensor } from '../ir/tensor.ts';
 import type { TypedArray } from '../onnx/dtype.ts';
@@ -23,11 +24,11 @@ export class GraphEmitter {
   readonly domains = new Set<string>();
   /** Initializers this emitter created (dropped if nothing reads them). */
   private readonly created = new Set<string>();
-  private readonly names: Set<string>;
+  private readonly names: FreshNames;
   private readonly cache = new Map<string, string>();
 
   constructor(readonly source: Model) {
-    this.names = source.graph.allNames();
+    this.names = new FreshNames(source.graph);
     this.initializers = new Map(source.graph.initializers);
   }
 
@@ -43,10 +44,7 @@ export class GraphEmitter {
   }
 
   fresh(base: string): string {
-    let name = base;
-    for (let i = 1; this.names.has(name); i++) name = `${base}_${i}`;
-    this.names.add(name);
-    return name;
+    return this.names.fresh(base);
   }
 
   /** A new initializer named `short(kind)`; `key` makes identical requests share one tensor. */

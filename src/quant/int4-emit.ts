@@ -12,6 +12,7 @@ import { transpose } from '../math/arrays.ts';
 import { MS_DOMAIN } from './emit.ts';
 import { dqLayout, nbitsLayout } from './int4-layout.ts';
 import type { BlockQuantized } from './int4-block.ts';
+import type { FreshNames } from '../ir/names.ts';
 
 export type Int4Format = 'matmulnbits' | 'dq';
 /** MatMulNBits' smallest block; smaller K is left in float. */
@@ -112,20 +113,6 @@ export function weightMatrix(t: Int4Target, factor = 1): Float32Array {
   return w;
 }
 
-/** Fresh names for a model: never clashing with any name in any of its graphs. */
-export class Names {
-  private readonly used: Set<string>;
-  constructor(model: Model) {
-    this.used = model.graph.allNames();
-  }
-  fresh(base: string): string {
-    let name = base;
-    for (let i = 1; this.used.has(name); i++) name = `${base}_${i}`;
-    this.used.add(name);
-    return name;
-  }
-}
-
 function raw(name: string, dtype: Tensor['dtype'], dims: readonly number[], bytes: Uint8Array): Tensor {
   return new Tensor(name, dtype, [...dims], { kind: 'raw', chunk: bytes });
 }
@@ -147,7 +134,7 @@ export type EmitCache = Map<string, string[]>;
  * Rewrites one node to use `q` (which must be W·alpha for MatMulNBits, W for dq). Returns
  * the bytes of the new weight tensors when they were created here (0 when shared).
  */
-export function emitTarget(t: Int4Target, q: BlockQuantized, opts: EmitOptions, names: Names, cache: EmitCache, key: string): number {
+export function emitTarget(t: Int4Target, q: BlockQuantized, opts: EmitOptions, names: FreshNames, cache: EmitCache, key: string): number {
   const { graph, node } = t;
   const base = t.weight.replace(/[^A-Za-z0-9_.]/g, '_');
   const cacheKey = `${key}\u0000${opts.format}`;
@@ -203,7 +190,7 @@ export function emitTarget(t: Int4Target, q: BlockQuantized, opts: EmitOptions, 
  * (times beta); anything else is added after the op. Returns a builder of the nodes to add
  * after it, or undefined when none are needed.
  */
-function gemmBias(t: Int4Target, names: Names, inputs: string[]): ((from: string, to: string) => Node[]) | undefined {
+function gemmBias(t: Int4Target, names: FreshNames, inputs: string[]): ((from: string, to: string) => Node[]) | undefined {
   const { node, graph } = t;
   const c = node.opType === 'Gemm' ? node.inputs[2] : undefined;
   if (!c) return undefined;

@@ -10,7 +10,7 @@ import type { Graph } from '../ir/graph.ts';
 import type { Model } from '../ir/model.ts';
 import type { Node } from '../ir/node.ts';
 import { Tensor } from '../ir/tensor.ts';
-import type { Names } from './int4-emit.ts';
+import type { FreshNames } from '../ir/names.ts';
 
 export const INT4_DQ_OPSET = 21;
 const MIN_UPGRADABLE = 13;
@@ -25,7 +25,7 @@ function isDefault(node: Node): boolean {
 }
 
 /** What an upgrade to opset 21 would do, or why it cannot (throws InputError). */
-export function upgradeToOpset21(model: Model, names: Names): string[] {
+export function upgradeToOpset21(model: Model, names: FreshNames): string[] {
   const from = model.opset('');
   if (from >= INT4_DQ_OPSET) {
     if (Number(model.irVersion) < 10) model.irVersion = 10;
@@ -81,7 +81,7 @@ export function upgradeToOpset21(model: Model, names: Names): string[] {
   return [`raised opset ${from} → ${INT4_DQ_OPSET} for blocked DequantizeLinear${done.length ? ` (${done.join(', ')})` : ''}`];
 }
 
-function addAxes(graph: Graph, names: Names, node: Node, axes: number[]): string {
+function addAxes(graph: Graph, names: FreshNames, node: Node, axes: number[]): string {
   const name = names.fresh(`${node.name || node.outputs[0]}_axes`);
   graph.addInitializer(Tensor.fromTyped(name, BigInt64Array.from(axes, BigInt), [axes.length]));
   return name;

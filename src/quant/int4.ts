@@ -9,11 +9,12 @@ import type { Graph } from '../ir/graph.ts';
 import type { Model } from '../ir/model.ts';
 import { quantizeRtn, dequantizeBlockwise, type BlockQuantized, type Int4Scheme } from './int4-block.ts';
 import { MS_DOMAIN } from './emit.ts';
-import { Names, dropUnusedWeights, emitTarget, findTargets, weightMatrix, type EmitCache, type Int4Format, type Int4Target } from './int4-emit.ts';
+import { dropUnusedWeights, emitTarget, findTargets, weightMatrix, type EmitCache, type Int4Format, type Int4Target } from './int4-emit.ts';
 import { upgradeToOpset21 } from './int4-opset.ts';
 import { checkModelRuns, collectHessians, hessianKey } from './int4-runtime.ts';
 import { hessianRelativeError, quantizeGptq } from './gptq.ts';
 import type { HessianAccumulator } from './gptq-linalg.ts';
+import { FreshNames } from '../ir/names.ts';
 
 export type Int4Algorithm = 'rtn' | 'gptq';
 
@@ -111,7 +112,7 @@ export async function quantizeModelInt4(model: Model, opts: Int4Options): Promis
     notes.push('int4: no MatMul/Gemm with a constant 2-D float32 weight to quantize');
     return result;
   }
-  const names = new Names(model);
+  const names = new FreshNames(model.graph);
   if (opts.format === 'dq') notes.push(...upgradeToOpset21(model, names));
   else if (!model.opsets.has(MS_DOMAIN)) model.opsets.set(MS_DOMAIN, 1);
 
