@@ -5,14 +5,12 @@
  * the masked reference — the original model with the removed channels' input weights zeroed
  * — which the pruned model must match exactly (up to float rounding).
  */
-import type { Graph } from '../ir/graph.ts';
 import type { Model } from '../ir/model.ts';
-import type { Node } from '../ir/node.ts';
 import type { TypedArray } from '../onnx/dtype.ts';
 import type { ChannelGraph, InitSlice } from './channel-graph.ts';
 import type { ChannelPlan } from './channel-plan.ts';
 import { initializerReaders } from './layers.ts';
-import { freshName, setValues, sliceInput, tensorLike } from './tensor-ops.ts';
+import { setInput, setValues, sliceInput } from './tensor-ops.ts';
 
 const keptPositions = (ids: Int32Array, plan: ChannelPlan) => {
   const out: number[] = [];
@@ -21,19 +19,6 @@ const keptPositions = (ids: Int32Array, plan: ChannelPlan) => {
   });
   return out;
 };
-
-/** Replaces the initializer at `node.inputs[input]` by `values` (a fresh copy if others read it). */
-function setInput(g: Graph, node: Node, input: number, values: TypedArray, dims: number[], readers: ReadonlyMap<string, readonly Node[]>): void {
-  const name = node.inputs[input]!;
-  const t = g.initializers.get(name)!;
-  if ((readers.get(name)?.length ?? 0) <= 1 && !g.isGraphOutput(name)) {
-    setValues(t, values, dims);
-    return;
-  }
-  const fresh = freshName(g, `${name}_pruned`);
-  g.addInitializer(tensorLike(fresh, t, values, dims));
-  node.inputs[input] = fresh;
-}
 
 export function rewriteChannels(cg: ChannelGraph, plan: ChannelPlan): void {
   const g = cg.graph;

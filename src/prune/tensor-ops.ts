@@ -74,9 +74,14 @@ export function sliceInput(g: Graph, node: Node, input: number, axis: number, ke
   if (keep.length === t.dims[axis]) return;
   const dims = [...t.dims];
   dims[axis] = keep.length;
-  const values = gatherAxis(t.typed(), t.dims, axis, keep);
-  const shared = (readers.get(name)?.length ?? 0) > 1 || g.isGraphOutput(name);
-  if (!shared) {
+  setInput(g, node, input, gatherAxis(t.typed(), t.dims, axis, keep), dims, readers);
+}
+
+/** Replaces the initializer at `node.inputs[input]` by `values` (a fresh copy if others read it). */
+export function setInput(g: Graph, node: Node, input: number, values: TypedArray, dims: number[], readers: ReadonlyMap<string, readonly Node[]>): void {
+  const name = node.inputs[input]!;
+  const t = g.initializers.get(name)!;
+  if ((readers.get(name)?.length ?? 0) <= 1 && !g.isGraphOutput(name)) {
     setValues(t, values, dims);
     return;
   }
