@@ -26,6 +26,39 @@ export interface Pass<S extends OptionsSchema = OptionsSchema> {
   run(model: Model, options: OptionValues<S>, ctx: PassContext): Promise<PassChanges>;
 }
 
+/**
+ * A file a pass produces that is not an ONNX model (a `.tflite`, say). An export pass ends a
+ * pipeline: the model it read stays as it was, and the pipeline writes `bytes` to the output
+ * path, which must end in `extension`, only after `verify` has passed.
+ */
+export interface Artifact {
+  /** What the file is, for the report ('tflite'). */
+  readonly format: string;
+  /** The output path's required ending, with the dot ('.tflite'). */
+  readonly extension: string;
+  readonly bytes: Uint8Array;
+  /** Per-kind facts for the report (op coverage, output comparison …). */
+  readonly details?: Record<string, unknown>;
+}
+
+export interface ExportPass<S extends OptionsSchema = OptionsSchema> {
+  readonly name: string;
+  readonly kind: 'export';
+  readonly description: string;
+  readonly options: S;
+  /** The extension of the files it writes ('.tflite'). */
+  readonly extension: string;
+  /** Builds the artifact; never changes `model`. Refuses unsupported input before building anything. */
+  export(model: Model, options: OptionValues<S>, ctx: PassContext): Promise<Artifact>;
+  /** Runs the artifact in its own runtime against `model` (e.g. the TFLite interpreter vs onnxruntime); throws CheckError on disagreement. */
+  verify(artifact: Artifact, model: Model, options: OptionValues<S>, ctx: PassContext): Promise<void>;
+}
+
+/** Declares an export pass with its option types inferred from the schema. */
+export function defineExportPass<S extends OptionsSchema>(pass: ExportPass<S>): ExportPass<S> {
+  return pass;
+}
+
 /** Declares a pass with its option types inferred from the schema. */
 export function definePass<S extends OptionsSchema>(pass: Pass<S>): Pass<S> {
   return pass;
