@@ -3,17 +3,11 @@
  * budgets, benchmarks and reports compare. Batches are streamed, so the data set is never
  * held in memory.
  */
-import { classLabels, toFloat32, type Dataset } from '../data/dataset.ts';
+import type { Dataset } from '../data/dataset.ts';
 import { InputError } from '../errors.ts';
 import { AccuracyMeter } from '../report/metrics.ts';
-import { createSession, runDataset, type Batch, type SessionOptions } from '../runtime/ort.ts';
-
-/** A data set's samples as float32 batches, with class labels when it has them. */
-export async function* floatBatches(ds: Dataset, batchSize: number, limit?: number): AsyncGenerator<Batch> {
-  for await (const b of ds.batches(batchSize, { limit })) {
-    yield { x: toFloat32(b.x, ds.x.dtype), shape: b.shape, y: ds.y ? classLabels(ds, b) : undefined };
-  }
-}
+import { floatBatches, runDataset } from '../runtime/batches.ts';
+import { createSession, type SessionOptions } from '../runtime/ort.ts';
 
 export interface AccuracyOptions {
   /** Samples used (default: all). */
@@ -31,10 +25,10 @@ export function accuracyEvaluator(ds: Dataset, opts: AccuracyOptions = {}): (mod
     const session = await createSession(bytes, { label: 'the model under evaluation', optimization: opts.optimization });
     try {
       const meter = new AccuracyMeter();
-      for await (const out of runDataset(session, floatBatches(ds, opts.batchSize ?? 256, opts.limit))) meter.add(out.output, out.y!);
+      for await (const out of runDataset(session, floatBatches(ds, opts.batchSize ?? 256, opts.limit, true))) meter.add(out.output, out.y!);
       return meter.result().top1;
     } finally {
-      await session.ort.release();
+      await session.close();
     }
   };
 }

@@ -2,7 +2,7 @@
  * Measures one model for a report row: sizes on disk and compressed, parameters and
  * sparsity, top-1 accuracy on a labelled data set, agreement with a baseline's outputs on
  * the same samples, and latency at batch 1 and batch N — all by running the model in
- * onnxruntime-node.
+ * onnxruntime.
  */
 import { checkDatasetFitsInput, type Dataset } from '../data/dataset.ts';
 import type { Model } from '../ir/model.ts';
@@ -11,8 +11,8 @@ import { AccuracyMeter, AgreementMeter } from '../report/metrics.ts';
 import type { StageMeasurements } from '../report/report.ts';
 import { measureSizes, type CompressedSizes } from '../report/size.ts';
 import { measureLatency, type LatencyOptions } from '../runtime/latency.ts';
-import { floatBatches } from './accuracy.ts';
-import { createSession, inputSpec, runDataset } from '../runtime/ort.ts';
+import { dataInput, floatBatches, runDataset } from '../runtime/batches.ts';
+import { createSession } from '../runtime/ort.ts';
 import { concatFloat32 } from '../math/arrays.ts';
 
 export interface MeasureOptions {
@@ -50,13 +50,12 @@ export async function measureModel(name: string, model: Model, file: string | Ui
     let outputs: Float32Array | undefined;
     if (opts.dataset) {
       const ds = opts.dataset;
-      const spec = inputSpec(session);
-      if (spec) checkDatasetFitsInput(ds, spec);
+      checkDatasetFitsInput(ds, dataInput(session));
       const accuracy = ds.y ? new AccuracyMeter() : undefined;
       const agreement = opts.baseline ? new AgreementMeter() : undefined;
       const kept: Float32Array[] = [];
       let offset = 0;
-      for await (const out of runDataset(session, floatBatches(ds, opts.batchSize ?? 64, opts.limit))) {
+      for await (const out of runDataset(session, floatBatches(ds, opts.batchSize ?? 64, opts.limit, true))) {
         const rows = out.shape[0];
         if (accuracy && out.y) accuracy.add(out.output, out.y);
         if (agreement && opts.baseline) {
@@ -72,6 +71,6 @@ export async function measureModel(name: string, model: Model, file: string | Ui
     if (opts.latency !== false) stage.latency = await measureLatency(session, opts.latency ?? {});
     return { stage, outputs };
   } finally {
-    await session.ort.release();
+    await session.close();
   }
 }

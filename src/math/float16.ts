@@ -1,5 +1,5 @@
 /**
- * IEEE 754 half-precision conversion. onnxruntime-node exchanges float16 tensors as raw
+ * IEEE 754 half-precision conversion. onnxruntime exchanges float16 tensors as raw
  * Uint16Array bits (Node 20 has no Float16Array), and fp16 models may keep fp16 inputs/outputs.
  */
 

@@ -8,14 +8,14 @@
  * masked (the network as it will be), over the calibration samples. Conv means are per
  * channel over batch and space (zero padding at the borders is not modelled).
  */
-import { toFloat32, type Dataset } from '../data/dataset.ts';
+import type { Dataset } from '../data/dataset.ts';
 import type { Graph } from '../ir/graph.ts';
 import type { Model } from '../ir/model.ts';
 import { Node } from '../ir/node.ts';
 import { Tensor } from '../ir/tensor.ts';
 import { modelBytesWithOutputs } from '../runtime/capture.ts';
-import * as ort from 'onnxruntime-node';
-import { createSession, fixedBatch, runBatch } from '../runtime/ort.ts';
+import { floatBatches, runBatches } from '../runtime/batches.ts';
+import { createSession } from '../runtime/ort.ts';
 import type { ChannelGraph, InitSlice } from './channel-graph.ts';
 import type { ChannelPlan } from './channel-plan.ts';
 import { freshName } from './tensor-ops.ts';
@@ -34,16 +34,11 @@ async function sinkMeans(reference: Model, names: ReadonlyMap<string, number>, s
   const sums = new Map<string, Float64Array>();
   const counts = new Map<string, number>();
   try {
-    const input = session.ort.inputNames[0]!;
-    // A model with a fixed batch dimension gets batches of exactly that size.
-    const fixed = fixedBatch(session);
-    for await (const b of src.dataset.batches(fixed ?? src.batchSize, { limit: src.limit })) {
-      if (fixed !== undefined && b.shape[0] !== fixed) break;
-      const x = new ort.Tensor('float32', toFloat32(b.x, src.dataset.x.dtype), b.shape);
-      const out = await runBatch(session, { [input]: x }, [...names.keys()]);
+    for await (const { values } of runBatches(session, floatBatches(src.dataset, src.batchSize, src.limit), [...names.keys()])) {
       for (const [name, axis] of names) {
-        const t = out[name]!;
-        const v = t.data as Float32Array;
+        const t = values.get(name);
+        if (!t) continue;
+        const v = t.data;
         const dims = t.dims;
         const size = dims[axis]!;
         const inner = dims.slice(axis + 1).reduce((a, c) => a * c, 1);
@@ -57,7 +52,7 @@ async function sinkMeans(reference: Model, names: ReadonlyMap<string, number>, s
       }
     }
   } finally {
-    await session.ort.release();
+    await session.close();
   }
   for (const [name, s] of sums) s.forEach((v, i) => (s[i] = v / counts.get(name)!));
   return sums;

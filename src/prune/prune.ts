@@ -1,7 +1,7 @@
 /**
  * `pruneModel`: structured channel pruning (the graph is rewritten smaller), then
  * unstructured magnitude or N:M pruning of what remains, then the storage choice, then a
- * check in onnxruntime-node — for channels, against the original with the removed channels
+ * check in onnxruntime — for channels, against the original with the removed channels
  * masked, which it must match. The model is changed in place; nothing is printed.
  */
 import type { Dataset } from '../data/dataset.ts';
@@ -23,7 +23,7 @@ import { pruneNM } from './nm.ts';
 import { applySparseStorage, SPARSE_MIN_IR } from './storage.ts';
 import { checkOptions, PRUNE_DEFAULTS, type LayerReport, type PruneOptions, type PruneResult } from './types.ts';
 import { summarizeModel } from '../inspect/summary.ts';
-import { checkRunsInOrt } from '../runtime/check-runs.ts';
+import { checkRuns } from '../runtime/check.ts';
 
 export interface PruneHooks {
   progress?(fraction: number, label?: string): void;
@@ -197,7 +197,7 @@ export async function pruneModel(model: Model, options: Partial<PruneOptions> = 
   if (o.verify) {
     progress(0.9, 'runtime check');
     try {
-      await checkRunsInOrt(modelToBytes(model), 'the pruned model');
+      await checkRuns(model, 'the pruned model');
     } catch (err) {
       throw new CheckError(`prune: ${(err as Error).message}`, { cause: err });
     }

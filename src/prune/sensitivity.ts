@@ -1,6 +1,6 @@
 /**
  * Sensitivity analysis: each layer is pruned alone at several sparsities (magnitude) or
- * channel fractions (channels), the model is evaluated on a data set in onnxruntime-node,
+ * channel fractions (channels), the model is evaluated on a data set in onnxruntime,
  * and the accuracy — or, without labels, top-1 agreement with the unpruned model — is
  * tabulated per layer. Each layer's suggestion is the largest tried fraction whose drop
  * stays within the budget; the suggestions together are then evaluated as one model.
@@ -12,7 +12,8 @@ import type { Model } from '../ir/model.ts';
 import { loadModel } from '../io/load.ts';
 import { modelToBytes } from '../io/save.ts';
 import { argmax } from '../report/metrics.ts';
-import { createSession, runDataset, type Batch } from '../runtime/ort.ts';
+import { runDataset, type Batch } from '../runtime/batches.ts';
+import { createSession } from '../runtime/ort.ts';
 import { prunableLayers } from './layers.ts';
 import { pruneModel } from './prune.ts';
 import type { Criterion } from './types.ts';
@@ -120,7 +121,7 @@ async function predict(bytes: Uint8Array, data: Loaded): Promise<Int32Array[]> {
     }
     return out;
   } finally {
-    await session.ort.release();
+    await session.close();
   }
 }
 

@@ -52,7 +52,7 @@ export interface PruneOptions {
    * initializers. Default 'dense'.
    */
   storage: Storage;
-  /** Load and run the result in onnxruntime-node; for channels, compare it with the masked original. Default true. */
+  /** Load and run the result in onnxruntime; for channels, compare it with the masked original. Default true. */
   verify: boolean;
   /**
    * Channels: fold each removed channel's mean (measured on the calibration data given to

@@ -9,7 +9,7 @@ import type { Model } from '../ir/model.ts';
 import { modelBytesWithOutputs } from '../runtime/capture.ts';
 import { calibratedRange, type Range, type RangeOptions } from './calibrators.ts';
 import { DEFAULT_BINS, StreamingHistogram } from './histogram.ts';
-import { Runner, forEachBatch, type InputSource } from './run.ts';
+import { forEachBatch, openRunner, type InputSource } from './run.ts';
 
 export class ActivationStats {
   readonly histograms = new Map<string, StreamingHistogram>();
@@ -29,7 +29,7 @@ export class ActivationStats {
   async collect(model: Model, names: readonly string[], source: InputSource, onBatch?: (samples: number) => void): Promise<void> {
     const missing = [...new Set(names)].filter((n) => !this.histograms.has(n));
     if (missing.length === 0) return;
-    const runner = await Runner.open(modelBytesWithOutputs(model, missing), 'the float model (calibration)');
+    const runner = await openRunner(modelBytesWithOutputs(model, missing), 'the float model (calibration)');
     const hists = new Map(missing.map((n) => [n, new StreamingHistogram(this.bins)]));
     let seen = 0;
     try {
@@ -39,7 +39,7 @@ export class ActivationStats {
         onBatch?.(seen);
       });
     } finally {
-      await runner.release();
+      await runner.close();
     }
     for (const [n, h] of hists) this.histograms.set(n, h);
   }

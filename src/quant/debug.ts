@@ -6,7 +6,7 @@
  */
 import type { Model } from '../ir/model.ts';
 import { modelBytesWithOutputs } from '../runtime/capture.ts';
-import { Runner, forEachBatch, type InputSource } from './run.ts';
+import { forEachBatch, openRunner, type InputSource } from './run.ts';
 import type { LayerError } from './types.ts';
 import type { Variant } from './variants.ts';
 
@@ -20,8 +20,8 @@ interface Acc {
 export async function compareLayers(floatModel: Model, variant: Variant, source: InputSource): Promise<LayerError[]> {
   const probes = variant.probes;
   if (probes.length === 0) return [];
-  const floatRunner = await Runner.open(modelBytesWithOutputs(floatModel, probes.map((p) => ({ name: p.tensor, dtype: 'float32' }))), 'the float model');
-  const quantRunner = await Runner.open(modelBytesWithOutputs(variant.model, probes.map((p) => p.fetch)), 'the quantized model');
+  const floatRunner = await openRunner(modelBytesWithOutputs(floatModel, probes.map((p) => ({ name: p.tensor, dtype: 'float32' }))), 'the float model');
+  const quantRunner = await openRunner(modelBytesWithOutputs(variant.model, probes.map((p) => p.fetch)), 'the quantized model');
   const acc: Acc[] = probes.map(() => ({ signal: 0, noise: 0, maxErr: 0, maxAbs: 0 }));
   try {
     const reference: Array<Map<string, Float32Array>> = [];
@@ -47,8 +47,8 @@ export async function compareLayers(floatModel: Model, variant: Variant, source:
       });
     });
   } finally {
-    await floatRunner.release();
-    await quantRunner.release();
+    await floatRunner.close();
+    await quantRunner.close();
   }
   return probes.map((p, i) => {
     const a = acc[i]!;

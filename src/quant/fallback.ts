@@ -8,7 +8,7 @@ import { CheckError } from '../errors.ts';
 import type { Model } from '../ir/model.ts';
 import type { Node } from '../ir/node.ts';
 import { modelToBytes } from '../io/save.ts';
-import { Runner, forEachBatch, type InputSource } from './run.ts';
+import { forEachBatch, openRunner, type InputSource } from './run.ts';
 import type { FallbackReport, Sensitivity } from './types.ts';
 import type { Variant, VariantBuilder } from './variants.ts';
 
@@ -24,20 +24,20 @@ export async function rankSensitivity(
 ): Promise<Array<Sensitivity & { layer: Node }>> {
   const outputs = floatModel.graph.outputs.map((o) => o.name);
   const reference: Array<Map<string, Float32Array>> = [];
-  const floatRunner = await Runner.open(floatBytes, 'the float model');
+  const floatRunner = await openRunner(floatBytes, 'the float model');
   try {
     await forEachBatch(floatRunner, source, outputs, (out) => {
       reference.push(out);
     });
   } finally {
-    await floatRunner.release();
+    await floatRunner.close();
   }
   const result: Array<Sensitivity & { layer: Node }> = [];
   for (const [i, layer] of builder.layers.entries()) {
     progress?.(i / builder.layers.length, `sensitivity ${label(layer)}`);
     const others = new Map(builder.layers.filter((l) => l !== layer).map((l) => [l, 'sensitivity probe']));
     const v = await builder.build(others);
-    const runner = await Runner.open(modelToBytes(v.model), `the model with only ${label(layer)} quantized`);
+    const runner = await openRunner(v.model, `the model with only ${label(layer)} quantized`);
     let signal = 0;
     let noise = 0;
     let b = 0;
@@ -54,7 +54,7 @@ export async function rankSensitivity(
         }
       });
     } finally {
-      await runner.release();
+      await runner.close();
     }
     const outputSqnrDb = noise === 0 ? Infinity : signal === 0 ? -Infinity : 10 * Math.log10(signal / noise);
     result.push({ layer, node: label(layer), opType: layer.opType, outputSqnrDb });

@@ -11,7 +11,8 @@ import { quantizeRtn, dequantizeBlockwise, type BlockQuantized, type Int4Scheme 
 import { MS_DOMAIN } from './emit.ts';
 import { dropUnusedWeights, emitTarget, findTargets, weightMatrix, type EmitCache, type Int4Format, type Int4Target } from './int4-emit.ts';
 import { upgradeToOpset21 } from './int4-opset.ts';
-import { checkModelRuns, collectHessians, hessianKey } from './int4-runtime.ts';
+import { checkRuns } from '../runtime/check.ts';
+import { collectHessians, hessianKey } from './int4-runtime.ts';
 import { hessianRelativeError, quantizeGptq } from './gptq.ts';
 import type { HessianAccumulator } from './gptq-linalg.ts';
 import { FreshNames } from '../ir/names.ts';
@@ -180,7 +181,7 @@ export async function quantizeModelInt4(model: Model, opts: Int4Options): Promis
     const ratio = gptqLayers.reduce((s, l) => s + (l.calibError!.rtn > 0 ? l.calibError!.result / l.calibError!.rtn : 1), 0) / gptqLayers.length;
     notes.push(`int4: GPTQ calibration output error is ${ratio.toFixed(3)}× round-to-nearest's (mean over ${gptqLayers.length} layer(s))`);
   }
-  await checkModelRuns(model, `the int4 model (format ${opts.format})`);
+  await checkRuns(model, `the int4 model (format ${opts.format})`);
   return result;
 }
 

@@ -1,7 +1,7 @@
 /**
  * int8 quantization of a model, in place: analysis, calibration, emission (QDQ, QOperator
  * or dynamic), optional accuracy-driven fallback and per-layer diagnostics, and a runtime
- * check in onnxruntime-node before anything is changed. The `quantize` pass and the CLI
+ * check in onnxruntime before anything is changed. The `quantize` pass and the CLI
  * call this; it never prints or exits.
  */
 import { InputError } from '../errors.ts';
@@ -11,7 +11,7 @@ import { constantValues, inferShapes } from '../ops/infer.ts';
 import { opSpec } from '../ops/registry.ts';
 import { ActivationStats } from './calibrate.ts';
 import { CALIBRATION_METHODS } from './calibrators.ts';
-import { runtimeCheck } from './check.ts';
+import { runtimeCheck } from '../runtime/check.ts';
 import { compareLayers, formatLayerErrors } from './debug.ts';
 import { commitModel } from './emit.ts';
 import { fallbackToBudget } from './fallback.ts';
@@ -159,7 +159,7 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
     }
     progress(0.9, 'runtime check');
     const what = `the ${o.mode === 'dynamic' ? 'dynamic' : o.format} int8 model`;
-    result.runtimeCheck = await runtimeCheck(variant.model, what, o.runtimeCheck);
+    result.runtimeCheck = await runtimeCheck(variant.model, what, o.runtimeCheck, 'keep the node in float (excludeNodes) or use the qdq format');
     if (result.runtimeCheck === 'structure') note('runtime check: weights of 1 MiB or more were fed as inputs (kernels and shapes checked without loading them twice more)');
     result.quantized = variant.quantized.map(label);
     result.keptFloat = [...variant.skipped].map(([n, reason]) => ({ node: label(n), opType: n.opType, reason: extraFloat.get(n) ?? reason }));

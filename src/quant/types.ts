@@ -1,7 +1,7 @@
 /** The int8 quantizer's public types: options (with defaults), inputs and the result. */
 import type { Dataset } from '../data/dataset.ts';
 import type { CalibrationMethod } from './calibrators.ts';
-import type { RuntimeCheck } from './check.ts';
+import type { RuntimeCheck } from '../runtime/check.ts';
 import type { QuantFormat } from './plan.ts';
 
 export type QuantMode = 'static' | 'dynamic';
@@ -60,7 +60,7 @@ export interface QuantizeOptions {
   /** Samples used for debugLayers. Default 128. */
   debugSamples: number;
   /**
-   * How the result is checked in onnxruntime-node: 'full' loads and runs it; 'structure'
+   * How the result is checked in onnxruntime: 'full' loads and runs it; 'structure'
    * loads it with large weights as inputs (kernels and shapes); 'auto' (default) is full up
    * to 128 MiB of tensors.
    */

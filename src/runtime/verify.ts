@@ -3,9 +3,11 @@
  * inputs in onnxruntime and compare every output. Used after passes that must not change
  * what a model computes (cleanup).
  */
-import { createSession, runBatch } from './ort.ts';
+import type { Model } from '../ir/model.ts';
 import { mulberry32 } from '../math/random.ts';
-import { planFeeds } from './latency.ts';
+import { asFloat32 } from './batches.ts';
+import { planFeeds } from './feeds.ts';
+import { createSession } from './ort.ts';
 
 export interface OutputDiff {
   output: string;
@@ -14,24 +16,25 @@ export interface OutputDiff {
   maxAbs: number;
 }
 
-export async function compareOnRandomInputs(reference: Uint8Array | string, candidate: Uint8Array | string, opts: { batch?: number; seed?: number } = {}): Promise<OutputDiff[]> {
+type Source = Model | Uint8Array | string;
+
+export async function compareOnRandomInputs(reference: Source, candidate: Source, opts: { batch?: number; seed?: number } = {}): Promise<OutputDiff[]> {
   const [a, b] = await Promise.all([createSession(reference, { label: 'the input model' }), createSession(candidate, { label: 'the output model' })]);
   try {
     const { feeds } = planFeeds(a, opts.batch ?? 2, mulberry32(opts.seed ?? 1));
-    const [ra, rb] = [await runBatch(a, feeds), await runBatch(b, feeds)];
+    const [ra, rb] = [await a.run(feeds), await b.run(feeds)];
     return Object.entries(ra).map(([name, ta]) => {
-      const tb = rb[name];
-      const va = ta.data as ArrayLike<number>;
-      const vb = tb?.data as ArrayLike<number> | undefined;
+      const va = asFloat32(ta);
+      const vb = rb[name] ? asFloat32(rb[name]) : undefined;
       let maxAbsDiff = vb && vb.length === va.length ? 0 : Infinity;
       let maxAbs = 0;
       for (let i = 0; i < va.length && vb; i++) {
-        maxAbs = Math.max(maxAbs, Math.abs(Number(va[i])));
-        maxAbsDiff = Math.max(maxAbsDiff, Math.abs(Number(va[i]) - Number(vb[i])));
+        maxAbs = Math.max(maxAbs, Math.abs(va[i]!));
+        maxAbsDiff = Math.max(maxAbsDiff, Math.abs(va[i]! - vb[i]!));
       }
       return { output: name, maxAbsDiff, maxAbs };
     });
   } finally {
-    await Promise.all([a.ort.release(), b.ort.release()]);
+    await Promise.all([a.close(), b.close()]);
   }
 }

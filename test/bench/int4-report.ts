@@ -24,8 +24,9 @@ import { mulberry32 } from '../../src/math/random.ts';
 import { constantValues } from '../../src/ops/infer.ts';
 import type { Pass } from '../../src/pipeline/pass.ts';
 import { runPipeline } from '../../src/pipeline/run.ts';
-import { percentile, planFeeds } from '../../src/runtime/latency.ts';
-import { createSession, runBatch, type OptimizationLevel, type Session } from '../../src/runtime/ort.ts';
+import { percentile } from '../../src/runtime/latency.ts';
+import { planFeeds } from '../../src/runtime/feeds.ts';
+import { createSession, type OptimizationLevel, type OrtSession as Session } from '../../src/runtime/ort.ts';
 import { quantizeInt4 } from '../../passes/quantize-int4.ts';
 
 const { values: args } = parseArgs({
@@ -100,7 +101,7 @@ async function latencies(variants: Record<string, Uint8Array>): Promise<Record<s
         for (const [name, s] of Object.entries(sessions)) {
           const plan = plans[name]!;
           const t0 = performance.now();
-          for (let c = 0; c < plan.calls; c++) await runBatch(s, plan.feeds);
+          for (let c = 0; c < plan.calls; c++) await s.run(plan.feeds);
           if (round >= 0) samples[name]!.push(performance.now() - t0);
         }
       }
@@ -110,7 +111,7 @@ async function latencies(variants: Record<string, Uint8Array>): Promise<Record<s
       }
     }
   } finally {
-    for (const s of Object.values(sessions)) await s.ort.release();
+    for (const s of Object.values(sessions)) await s.close();
   }
   return out;
 }

@@ -22,7 +22,7 @@ import { analyzeSensitivity, sensitivityMarkdown } from '../../src/prune/sensiti
 import type { PruneOptions } from '../../src/prune/types.ts';
 import { measureSizes } from '../../src/report/size.ts';
 import { measureLatency } from '../../src/runtime/latency.ts';
-import { createSession, type Session } from '../../src/runtime/ort.ts';
+import { createSession, type OrtSession as Session } from '../../src/runtime/ort.ts';
 import { arg } from './args.ts';
 
 const RUNS = Number(arg('runs', '40'));
@@ -135,8 +135,8 @@ async function structured(test: Dataset, calib: Dataset): Promise<void> {
       const accB = await accuracy(bytes, test);
       const [sa, sb] = [await createSession(original, { threads: THREADS }), await createSession(bytes, { threads: THREADS })];
       const [la, lb] = await sideBySide(sa, sb);
-      await sa.ort.release();
-      await sb.ort.release();
+      await sa.close();
+      await sb.close();
       const reduction = 1 - result.paramsAfter / result.paramsBefore;
       print(
         `| ${name} | ${v.label} | ${result.paramsBefore} | ${result.paramsAfter} | ${pct(reduction)} | ${pct(result.overallSparsity)} | ${pct(accA)} | ${pct(accB)} | ${((accB - accA) * 100).toFixed(2)} | ` +

@@ -77,7 +77,7 @@ async function latencies(models: Uint8Array[], rounds: number): Promise<number[]
       for (const [i, s] of sessions.entries()) samples[i]!.push((await measureLatency(s, { batch: 32, warmup: 3, runs: 15 })).batchN.p50);
     }
   } finally {
-    for (const s of sessions) await s.ort.release();
+    for (const s of sessions) await s.close();
   }
   return samples.map((v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!);
 }

@@ -8,7 +8,7 @@ import type { Model } from '../../src/ir/model.ts';
 import { loadModel } from '../../src/io/load.ts';
 import { modelToBytes } from '../../src/io/save.ts';
 import { CheckError } from '../../src/errors.ts';
-import { runtimeCheck, structureOnly } from '../../src/quant/check.ts';
+import { runtimeCheck, structureOnly } from '../../src/runtime/check.ts';
 import { WeightPool } from '../../src/quant/parallel.ts';
 import { quantizeModel } from '../../src/quant/quantize.ts';
 import { maxOutputDiff, randomFloats, runModel } from '../helpers/run-model.ts';

@@ -23,7 +23,7 @@ import { mulberry32 } from '../../src/math/random.ts';
 import { runPipeline } from '../../src/pipeline/run.ts';
 import type { Pass } from '../../src/pipeline/pass.ts';
 import { quantizeInt4 } from '../../passes/quantize-int4.ts';
-import { checkModelRuns } from '../../src/quant/int4-runtime.ts';
+import { checkRuns } from '../../src/runtime/check.ts';
 import { randomFloats } from '../helpers/run-model.ts';
 
 type Opts = Record<string, unknown>;
@@ -379,7 +379,7 @@ describe('quantize-int4', () => {
     const xa = b.input('x', 'float32', [1, 64]);
     const [y] = b.node('MatMulNBits', [xa, b.initializer('bq', new Uint8Array(4 * 2 * 16), [4, 2, 16]), b.initializer('sc', new Float32Array(8), [4, 2])], { K: 64, N: 4, bits: 4, block_size: 48 }, { domain: 'com.microsoft' });
     b.output(y, 'float32', [1, 4]);
-    const err = await checkModelRuns(b.build(), 'the int4 model').catch((e: unknown) => e);
+    const err = await checkRuns(b.build(), 'the int4 model').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CheckError);
     expect((err as Error).message).toMatch(/onnxruntime rejected the int4 model/);
   });

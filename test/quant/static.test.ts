@@ -9,7 +9,7 @@ import { Node } from '../../src/ir/node.ts';
 import { ValueInfo } from '../../src/ir/value.ts';
 import { loadModel } from '../../src/io/load.ts';
 import { modelToBytes } from '../../src/io/save.ts';
-import { checkRuns } from '../../src/quant/check.ts';
+import { checkRuns } from '../../src/runtime/check.ts';
 import { quantizeModel } from '../../src/quant/quantize.ts';
 import type { QuantizeOptions } from '../../src/quant/types.ts';
 import { optimizedOps, randomFloats, runModel } from '../helpers/run-model.ts';
@@ -315,7 +315,7 @@ describe('quantize: checks', () => {
     const err = await checkRuns(modelToBytes(b.build()), 'the qoperator int8 model').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CheckError);
     expect((err as CheckError).exitCode).toBe(1);
-    expect((err as Error).message).toMatch(/onnxruntime-node rejected the qoperator int8 model: .*QLinearTanh/);
+    expect((err as Error).message).toMatch(/onnxruntime rejected the qoperator int8 model: .*QLinearTanh/);
   });
 
   it('quantize: static mode without calibration data, and an already quantized model, are input errors', async () => {

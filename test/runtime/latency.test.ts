@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.ts';
-import { createSession, runBatch } from '../../src/runtime/ort.ts';
+import { createSession } from '../../src/runtime/ort.ts';
+import { planFeeds } from '../../src/runtime/feeds.ts';
 import { mulberry32 } from '../../src/math/random.ts';
-import { measureLatency, percentile, planFeeds, summarize } from '../../src/runtime/latency.ts';
+import { measureLatency, percentile, summarize } from '../../src/runtime/latency.ts';
 import { classifier, identity, mixedInputs } from './tiny-model.ts';
 
 describe('runtime/latency', () => {
@@ -21,13 +22,13 @@ describe('runtime/latency', () => {
     const session = await createSession(mixedInputs());
     const plan = planFeeds(session, 5, mulberry32(3));
     expect(plan.calls).toBe(1);
-    expect(Object.fromEntries(Object.entries(plan.feeds).map(([k, t]) => [k, [t.type, t.dims]]))).toEqual({
+    expect(Object.fromEntries(Object.entries(plan.feeds).map(([k, t]) => [k, [t.dtype, t.dims]]))).toEqual({
       f: ['float32', [5, 4]], i: ['int64', [5, 2]], u: ['uint8', [5, 3]],
     });
     const f = plan.feeds.f!.data as Float32Array;
     expect(f.every((v) => v >= -1 && v < 1)).toBe(true);
     expect(new Set(plan.feeds.i!.data as BigInt64Array)).toEqual(new Set([0n, 1n]));
-    const out = await runBatch(session, plan.feeds);
+    const out = await session.run(plan.feeds);
     expect(out.u_out!.dims).toEqual([5, 3]);
   });
 

@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.ts';
 import { AccuracyMeter } from '../../src/report/metrics.ts';
-import { collectDataset, createSession, runBatch, runDataset } from '../../src/runtime/ort.ts';
-import type { Batch } from '../../src/runtime/ort.ts';
+import { createSession } from '../../src/runtime/ort.ts';
+import { collectDataset, runDataset, type Batch } from '../../src/runtime/batches.ts';
 import { fromHalfBits, toHalfBits } from '../../src/math/float16.ts';
-import * as ort from 'onnxruntime-node';
 import { classifier, FLOAT16, identity, mixedInputs, referenceClassifier } from './tiny-model.ts';
 import type { Dim } from './tiny-model.ts';
 import { errorOf } from '../helpers/errors.ts';
@@ -121,9 +120,9 @@ describe('runtime/ort', () => {
     expect(err.message).toMatch(/^onnxruntime rejected \/nonexistent\/model\.onnx: /);
   });
 
-  it('ort: runBatch turns a run-time failure into a one-line InputError', async () => {
+  it('ort: run turns a run-time failure into a one-line InputError', async () => {
     const session = await createSession(classifier({ batch: 1 }).bytes, { label: 'fixed.onnx' });
-    const err = await errorOf(runBatch(session, { x: new ort.Tensor('float32', new Float32Array(8), [2, 4]) }));
+    const err = await errorOf(session.run({ x: { dtype: 'float32', data: new Float32Array(8), dims: [2, 4] } }));
     expect(err).toBeInstanceOf(InputError);
     expect(err.message).toMatch(/^onnxruntime rejected fixed\.onnx: .*invalid dimensions/);
     expect(err.message).not.toContain('\n');
