@@ -1,20 +1,23 @@
 /** The registry: every pass, by name. Adding a pass = one file + one line here. */
 import { InputError } from '../src/errors.ts';
-import type { Pass } from '../src/pipeline/pass.ts';
+import type { ExportPass, Pass } from '../src/pipeline/pass.ts';
 import { cleanup } from './cleanup.ts';
 import { prune } from './prune.ts';
 import { quantize } from './quantize.ts';
 import { quantizeInt4 } from './quantize-int4.ts';
 
-export const passes: Readonly<Record<string, Pass>> = {
-  [cleanup.name]: cleanup as unknown as Pass,
-  [prune.name]: prune as unknown as Pass,
-  [quantize.name]: quantize as unknown as Pass,
-  [quantizeInt4.name]: quantizeInt4 as unknown as Pass,
-};
+/** Each pass keeps its own option types, so API users get them (`passes.quantize.options`). */
+export const passes = {
+  cleanup,
+  prune,
+  quantize,
+  'quantize-int4': quantizeInt4,
+} as const;
 
-export function getPass(name: string): Pass {
-  const pass = passes[name];
+export type PassName = keyof typeof passes;
+
+export function getPass(name: string): Pass | ExportPass {
+  const pass = (passes as Record<string, Pass | ExportPass | undefined>)[name];
   if (!pass) throw new InputError(`unknown pass '${name}' (available: ${Object.keys(passes).join(', ')})`);
   return pass;
 }

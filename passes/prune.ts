@@ -3,7 +3,7 @@
  * unstructured magnitude pruning (`sparsity`, layer-wise or `global`, with a schedule) or
  * N:M semi-structured pruning (`pattern`), then the storage choice (`storage`: sparse
  * initializers where smaller). With calibration data (`calib`), channel pruning folds the
- * removed channels' means into the next layers' biases. The result is checked in onnxruntime-node; the model's size,
+ * removed channels' means into the next layers' biases. The result is checked in onnxruntime; the model's size,
  * gzip and brotli size are always reported. The work is done by `pruneModel` (src/prune).
  */
 import { openDataset } from '../src/data/dataset.ts';
@@ -11,7 +11,7 @@ import { modelToBytes } from '../src/io/save.ts';
 import { definePass } from '../src/pipeline/pass.ts';
 import { pruneModel } from '../src/prune/prune.ts';
 import { sparsityAt } from '../src/prune/schedule.ts';
-import { parseLayerSparsity, parsePattern, type Criterion, type OnUnsupported, type Storage } from '../src/prune/types.ts';
+import { parseLayerSparsity, parsePattern } from '../src/prune/types.ts';
 import { measureSizes } from '../src/report/size.ts';
 
 const pct = (v: number) => `${(v * 100).toFixed(2)} %`;
@@ -39,7 +39,7 @@ export const prune = definePass({
     calib: { type: 'string', default: '', description: 'Calibration data (.npz / .npy / folder): channels then compensate the next layers’ biases for the removed channels’ means.' },
     calibSamples: { type: 'number', default: 512, min: 1, description: 'Calibration samples for compensation (the first N).' },
     compensate: { type: 'boolean', default: true, description: 'With calib: fold removed channels’ means into the next layers’ biases.' },
-    verify: { type: 'boolean', default: true, description: 'Run the result in onnxruntime-node; for channels, compare it with the masked original.' },
+    verify: { type: 'boolean', default: true, description: 'Run the result in onnxruntime; for channels, compare it with the masked original.' },
   },
   async run(model, options, ctx) {
     const sparsity = options.schedule === 'polynomial' && options.sparsity > 0
@@ -53,13 +53,13 @@ export const prune = definePass({
         global: options.global,
         pattern: options.pattern ? parsePattern(options.pattern) : undefined,
         channels: options.channels,
-        criterion: options.criterion as Criterion,
+        criterion: options.criterion,
         skip: options.skip,
         layerSparsity: parseLayerSparsity(options.layerSparsity),
         layerChannels: parseLayerSparsity(options.layerChannels),
         opTypes: options.opTypes,
-        unsupported: options.unsupported as OnUnsupported,
-        storage: options.storage as Storage,
+        unsupported: options.unsupported,
+        storage: options.storage,
         verify: options.verify,
         compensate: options.compensate,
         calibSamples: options.calibSamples,

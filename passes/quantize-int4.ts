@@ -1,13 +1,12 @@
 /**
  * quantize-int4: block-wise int4 weight-only quantization of MatMul/Gemm weights, by
  * round-to-nearest or GPTQ (calibrated), emitted as com.microsoft MatMulNBits or as opset-21
- * blocked DequantizeLinear feeding the original node. The result is run in onnxruntime-node
+ * blocked DequantizeLinear feeding the original node. The result is run in onnxruntime
  * before the pass returns. The work is done by `quantizeModelInt4` (src/quant/int4.ts).
  */
 import { openDataset } from '../src/data/dataset.ts';
 import { definePass } from '../src/pipeline/pass.ts';
-import { quantizeModelInt4, type Int4Algorithm } from '../src/quant/int4.ts';
-import type { Int4Format } from '../src/quant/int4-emit.ts';
+import { quantizeModelInt4 } from '../src/quant/int4.ts';
 
 export const quantizeInt4 = definePass({
   name: 'quantize-int4',
@@ -31,8 +30,8 @@ export const quantizeInt4 = definePass({
     const calib = options.calib ? await openDataset(options.calib) : undefined;
     try {
       const result = await quantizeModelInt4(model, {
-        algorithm: options.algorithm as Int4Algorithm,
-        format: options.format as Int4Format,
+        algorithm: options.algorithm,
+        format: options.format,
         blockSize: options.blockSize,
         scheme: options.symmetric ? 'symmetric' : 'asymmetric',
         accuracyLevel: options.accuracyLevel,

@@ -3,15 +3,15 @@
  *
  *   import { loadModel, saveModel, runPipeline, passes } from 'shrinkray';
  *   const model = await loadModel('model.onnx');
- *   await runPipeline(model, [{ pass: passes.cleanup }]);
+ *   await runPipeline(model, [{ pass: 'cleanup' }, { pass: passes.quantize, options: { mode: 'dynamic' } }]);
  *   await saveModel(model, 'model.small.onnx');
  */
 export { loadModel, type LoadOptions } from '../io/load.ts';
 export { saveModel, modelToBytes, type SaveOptions, type SaveResult } from '../io/save.ts';
-export { runPipeline, encodedSize, type PipelineStep, type PipelineEvents, type PipelineResult, type StageResult } from '../pipeline/run.ts';
-export type { Pass, PassContext, PassKind, PassChanges } from '../pipeline/pass.ts';
-export type { OptionSpec, OptionsSchema, OptionValues } from '../pipeline/options.ts';
-export { passes, getPass } from '../../passes/index.ts';
+export { runPipeline, encodedSize, type AnyPass, type PipelineStep, type PipelineEvents, type PipelineResult, type StageResult } from '../pipeline/run.ts';
+export { definePass, defineExportPass, type Pass, type ExportPass, type Artifact, type PassContext, type PassKind, type PassChanges } from '../pipeline/pass.ts';
+export { defaultsOf, type OptionSpec, type OptionsSchema, type OptionValues } from '../pipeline/options.ts';
+export { passes, getPass, type PassName } from '../../passes/index.ts';
 export { summarizeModel, type ModelSummary } from '../inspect/summary.ts';
 export { inferShapes } from '../ops/infer.ts';
 export { opSpec, OPS } from '../ops/registry.ts';
@@ -36,3 +36,7 @@ export { buildReport, writeReport, type StageMeasurements } from '../report/repo
 export { renderMarkdown } from '../report/markdown.ts';
 export { evaluateBudgets, enforceBudgets } from '../report/budgets.ts';
 export type { Report, Stage, Budgets, BudgetResult } from '../report/schema.ts';
+export { onnxruntime, createSession, type SessionOptions } from '../runtime/ort.ts';
+export type { Runtime, GraphSession, HostTensor, ValueSpec, OpenOptions } from '../runtime/types.ts';
+export { runDataset, runBatches, collectDataset } from '../runtime/batches.ts';
+export { checkRuns } from '../runtime/check.ts';

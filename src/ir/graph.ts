@@ -27,6 +27,19 @@ export class Graph {
 
   constructor(public name = '') {}
 
+  /** A deep copy whose tensors share payloads with this graph's until either side replaces them. */
+  clone(): Graph {
+    const g = new Graph(this.name);
+    g.nodes = this.nodes.map((n) => n.clone());
+    g.inputs = this.inputs.map((v) => v.clone());
+    g.outputs = this.outputs.map((v) => v.clone());
+    g.valueInfo = this.valueInfo.map((v) => v.clone());
+    for (const [k, t] of this.initializers) g.initializers.set(k, t.clone());
+    g.sparseInitializers = [...this.sparseInitializers];
+    g.proto = this.proto;
+    return g;
+  }
+
   addInitializer(t: Tensor): Tensor {
     this.initializers.set(t.name, t);
     return t;

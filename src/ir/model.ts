@@ -16,6 +16,22 @@ export class Model {
     public irVersion: Int64 = 8,
   ) {}
 
+  /** A copy passes can edit freely: the graph is deep-copied, tensor payloads shared until written. */
+  clone(): Model {
+    const m = new Model(this.graph.clone(), new Map(this.opsets), this.irVersion);
+    m.proto = this.proto;
+    for (const s of this.sources) m.sources.add(s);
+    return m;
+  }
+
+  /** Adopts `other`'s contents (a clone that a pass finished editing), keeping this object's identity for the caller. */
+  adopt(other: Model): void {
+    this.graph = other.graph;
+    this.opsets = other.opsets;
+    this.irVersion = other.irVersion;
+    this.proto = other.proto;
+  }
+
   opset(domain = ''): number {
     const v = this.opsets.get(domain === 'ai.onnx' ? '' : domain);
     if (v === undefined) throw new Error(`model does not import the '${domain || 'ai.onnx'}' opset`);

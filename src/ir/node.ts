@@ -101,10 +101,27 @@ export class Node {
     return out;
   }
 
+  /** A deep copy: attributes, tensors and subgraphs are copies (tensor payloads shared until replaced). */
+  clone(): Node {
+    return new Node(this.opType, [...this.inputs], [...this.outputs], this.name, this.domain, this.attributes.map(cloneAttribute), this.proto);
+  }
+
   /** A label for messages: the node's name, or its op type and first output. */
   get label(): string {
     return this.name ? `'${this.name}' (${this.opType})` : `${this.opType} -> '${this.outputs[0] ?? ''}'`;
   }
+}
+
+function cloneValue(v: unknown): unknown {
+  if (v instanceof Tensor) return v.clone();
+  if (v instanceof Array) return v.map(cloneValue);
+  // A Graph (imported as a type only, to keep the module graph acyclic) is the one other object with clone().
+  if (v && typeof v === 'object' && 'clone' in v && typeof v.clone === 'function') return (v as Graph).clone();
+  return v;
+}
+
+function cloneAttribute(a: Attribute): Attribute {
+  return { ...a, value: cloneValue(a.value) };
 }
 
 /** Int64 attributes such as INT64_MAX (Slice ends) become the nearest safe number. */

@@ -42,6 +42,16 @@ export class Tensor {
     return t;
   }
 
+  /**
+   * A new tensor sharing this one's payload. Payloads are never written in place (writers
+   * replace them with `setTyped`/`setRaw`), so the two stay independent: copy-on-write.
+   */
+  clone(): Tensor {
+    const t = new Tensor(this.name, this.dtype, [...this.dims], this.payload, this.proto);
+    t.external = this.external;
+    return t;
+  }
+
   get size(): number {
     return this.dims.reduce((a, b) => a * b, 1);
   }

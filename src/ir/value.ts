@@ -13,7 +13,7 @@ export interface TensorType {
 
 export class ValueInfo {
   /** The TypeProto as loaded, written back as-is unless `type` was changed. */
-  private readonly loadedType?: { snapshot: string; proto: ProtoMessage };
+  private loadedType?: { snapshot: string; proto: ProtoMessage };
 
   constructor(
     public name: string,
@@ -23,6 +23,13 @@ export class ValueInfo {
     loadedTypeProto?: ProtoMessage,
   ) {
     if (loadedTypeProto) this.loadedType = { snapshot: JSON.stringify(type ?? null), proto: loadedTypeProto };
+  }
+
+  clone(): ValueInfo {
+    const type = this.type && { dtype: this.type.dtype, shape: this.type.shape && [...this.type.shape] };
+    const copy = new ValueInfo(this.name, type, this.proto);
+    copy.loadedType = this.loadedType;
+    return copy;
   }
 
   /** The loaded TypeProto if the type is unchanged since load. */

@@ -1,11 +1,12 @@
 /**
- * Pass options are declared as data: the CLI builds its flags from them, the pipeline
- * validates user input against them, and docs can list them.
+ * Options are declared once, as data: the schema gives the TypeScript type (enum values as
+ * unions), the defaults and the validation; the CLI builds its flags from it, the pipeline
+ * validates user input against it, and `shrinkray passes` and the docs list it.
  */
 import { InputError } from '../errors.ts';
 
 export type OptionSpec =
-  | { type: 'number'; default: number; min?: number; max?: number; description: string }
+  | { type: 'number'; default: number; min?: number; max?: number; /** Values must be strictly greater. */ above?: number; description: string }
   | { type: 'boolean'; default: boolean; description: string }
   | { type: 'string'; default: string; description: string }
   | { type: 'enum'; default: string; values: readonly string[]; description: string }
@@ -21,8 +22,17 @@ export type OptionValues<S extends OptionsSchema> = {
       ? boolean
       : S[K] extends { type: 'list' }
         ? string[]
-        : string;
+        : S[K] extends { type: 'enum'; values: readonly (infer V)[] }
+          ? V
+          : string;
 };
+
+/** The defaults a schema declares, as option values. */
+export function defaultsOf<S extends OptionsSchema>(schema: S): OptionValues<S> {
+  const out: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries(schema)) out[key] = Array.isArray(spec.default) ? [...spec.default] : spec.default;
+  return out as OptionValues<S>;
+}
 
 function coerce(pass: string, key: string, spec: OptionSpec, raw: unknown): unknown {
   const bad = (what: string) => new InputError(`pass '${pass}': option '${key}' ${what}`);
@@ -31,6 +41,7 @@ function coerce(pass: string, key: string, spec: OptionSpec, raw: unknown): unkn
       const n = typeof raw === 'string' ? Number(raw) : raw;
       if (typeof n !== 'number' || !Number.isFinite(n)) throw bad(`must be a number, got ${JSON.stringify(raw)}`);
       if (spec.min !== undefined && n < spec.min) throw bad(`must be ≥ ${spec.min}, got ${n}`);
+      if (spec.above !== undefined && !(n > spec.above)) throw bad(`must be > ${spec.above}, got ${n}`);
       if (spec.max !== undefined && n > spec.max) throw bad(`must be ≤ ${spec.max}, got ${n}`);
       return n;
     }

@@ -1,7 +1,8 @@
 /**
  * The pass contract. A pass is a plain object in its own file under `passes/`: a name, a
- * kind, an options schema and `run`. It edits the model in place and returns what it
- * changed; it never prints or exits (progress and notes go through the context).
+ * kind, an options schema and `run`. It edits the model it is given and returns what it
+ * changed (the pipeline gives it a copy and adopts the copy only on success); it never
+ * prints or exits (progress and notes go through the context).
  */
 import type { Model } from '../ir/model.ts';
 import type { OptionValues, OptionsSchema } from './options.ts';
@@ -13,6 +14,8 @@ export interface PassContext {
   progress(fraction: number, label?: string): void;
   /** A note for the report (what was skipped and why, what was changed). */
   note(message: string): void;
+  /** The model as the pipeline received it, before any pass (read-only: e.g. distillation's default teacher). */
+  readonly inputModel?: Model;
 }
 
 /** What a pass changed, for the report: counts keyed by what they count. */
@@ -55,11 +58,11 @@ export interface ExportPass<S extends OptionsSchema = OptionsSchema> {
 }
 
 /** Declares an export pass with its option types inferred from the schema. */
-export function defineExportPass<S extends OptionsSchema>(pass: ExportPass<S>): ExportPass<S> {
+export function defineExportPass<const S extends OptionsSchema>(pass: ExportPass<S>): ExportPass<S> {
   return pass;
 }
 
 /** Declares a pass with its option types inferred from the schema. */
-export function definePass<S extends OptionsSchema>(pass: Pass<S>): Pass<S> {
+export function definePass<const S extends OptionsSchema>(pass: Pass<S>): Pass<S> {
   return pass;
 }

@@ -1,26 +1,32 @@
 /**
- * Runs passes in order on a model: validates every pass's options before running any,
- * times each pass, measures the model's encoded size after it, and stamps any error with
- * the pass it came from.
+ * Runs passes in order on a model: resolves and validates every step before running any,
+ * runs each pass on a copy (so a pass that fails leaves the model as it was), times it,
+ * measures the model's encoded size after it, and stamps any error with the pass it came
+ * from. An export pass may only end the pipeline: its artifact is returned, the model is
+ * left as the passes before it made it.
  */
-import { ShrinkrayError } from '../errors.ts';
+import { ShrinkrayError, InputError } from '../errors.ts';
 import type { Model } from '../ir/model.ts';
 import { chunkLength } from '../onnx/chunk.ts';
 import { encodeMessage } from '../onnx/codec.ts';
 import { Model as ModelDesc } from '../onnx/schema.ts';
 import { modelToProto } from '../io/to-proto.ts';
-import { validateOptions } from './options.ts';
-import type { Pass, PassChanges, PassContext } from './pass.ts';
+import { passes } from '../../passes/index.ts';
+import { validateOptions, type OptionValues, type OptionsSchema } from './options.ts';
+import type { Artifact, ExportPass, Pass, PassChanges, PassContext } from './pass.ts';
+
+export type AnyPass = Pass | ExportPass;
 
 export interface PipelineStep {
-  pass: Pass;
+  /** A pass object, or a registered pass's name ('cleanup'). */
+  pass: AnyPass | string;
   options?: Record<string, unknown>;
 }
 
 export interface StageResult {
   pass: string;
   seconds: number;
-  /** Encoded model size after the pass (tensor data inline). */
+  /** Encoded model size after the pass (tensor data inline); for an export pass, the artifact's size. */
   bytes: number;
   changes: PassChanges;
 }
@@ -37,7 +43,8 @@ export interface PipelineEvents {
 export interface PipelineResult {
   stages: StageResult[];
   notes: string[];
-  inputBytes: number;
+  /** What a final export pass produced (a `.tflite`, say). */
+  artifact?: Artifact;
 }
 
 /** The size the model would have if saved as one file, without writing or reading tensors. */
@@ -47,35 +54,79 @@ export function encodedSize(model: Model): number {
     .reduce((n, p) => n + chunkLength(p), 0);
 }
 
+function isPass(p: unknown): p is AnyPass {
+  return typeof p === 'object' && p !== null && typeof (p as AnyPass).name === 'string' && typeof (p as AnyPass).options === 'object' &&
+    (typeof (p as Pass).run === 'function' || typeof (p as ExportPass).export === 'function');
+}
+
+/** A step as a build script may have written it, checked: plain JavaScript gets an InputError naming the step, not a TypeError. */
+function resolveStep(step: unknown, index: number, total: number): { pass: AnyPass; options: OptionValues<OptionsSchema> } {
+  const where = `pipeline step ${index + 1}`;
+  if (typeof step !== 'object' || step === null) throw new InputError(`${where} is ${step === null ? 'null' : typeof step}; expected { pass, options? }`);
+  const { pass: given, options } = step as { pass?: unknown; options?: unknown };
+  let pass: AnyPass;
+  if (typeof given === 'string') {
+    const found = (passes as Record<string, AnyPass | undefined>)[given];
+    if (!found) throw new InputError(`${where}: unknown pass '${given}' (available: ${Object.keys(passes).join(', ')})`);
+    pass = found;
+  } else if (isPass(given)) pass = given;
+  else throw new InputError(`${where}: 'pass' must be a pass name (${Object.keys(passes).join(', ')}) or a pass object, got ${given === undefined ? 'undefined' : JSON.stringify(given)}`);
+  if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
+    throw new InputError(`${where} (${pass.name}): 'options' must be an object`);
+  }
+  if (pass.kind === 'export' && index !== total - 1) throw new InputError(`${where}: export pass '${pass.name}' must be the last step`);
+  return { pass, options: validateOptions(pass.name, pass.options, (options ?? {}) as Record<string, unknown>) };
+}
+
+function stamped(pass: string, err: unknown): Error {
+  if (err instanceof ShrinkrayError) {
+    err.message = `pass '${pass}': ${err.message}`;
+    return err;
+  }
+  return new Error(`pass '${pass}' failed: ${(err as Error).message}`, { cause: err });
+}
+
 export async function runPipeline(model: Model, steps: readonly PipelineStep[], events: PipelineEvents = {}): Promise<PipelineResult> {
-  const validated = steps.map((s) => ({ pass: s.pass, options: validateOptions(s.pass.name, s.pass.options, s.options) }));
+  if (!Array.isArray(steps)) throw new InputError('runPipeline: steps must be an array of { pass, options? }');
+  const resolved = steps.map((s, i) => resolveStep(s, i, steps.length));
   const notes: string[] = [];
   const stages: StageResult[] = [];
-  const inputBytes = encodedSize(model);
-  for (const [i, { pass, options }] of validated.entries()) {
-    events.onPassStart?.(pass.name, i, validated.length);
+  // Passes edit copies, so the model as given stays intact for passes that compare with it (distill's teacher).
+  const inputModel = model.clone();
+  let artifact: Artifact | undefined;
+  for (const [i, { pass, options }] of resolved.entries()) {
+    events.onPassStart?.(pass.name, i, resolved.length);
     const ctx: PassContext = {
       progress: (f, label) => events.onProgress?.(pass.name, f, label),
       note: (m) => {
         notes.push(m);
         events.onNote?.(m);
       },
+      inputModel,
     };
     const start = performance.now();
     let changes: PassChanges;
+    let bytes: number;
     try {
-      changes = await pass.run(model, options, ctx);
-    } catch (err) {
-      if (err instanceof ShrinkrayError) {
-        err.message = `pass '${pass.name}': ${err.message}`;
-        throw err;
+      if (pass.kind === 'export') {
+        const exportPass = pass as ExportPass;
+        artifact = await exportPass.export(model, options, ctx);
+        await exportPass.verify(artifact, model, options, ctx);
+        changes = {};
+        bytes = artifact.bytes.byteLength;
+      } else {
+        const work = model.clone();
+        changes = await (pass as Pass).run(work, options, ctx);
+        model.adopt(work);
+        bytes = encodedSize(model);
       }
-      throw new Error(`pass '${pass.name}' failed: ${(err as Error).message}`, { cause: err });
+    } catch (err) {
+      throw stamped(pass.name, err);
     }
-    const result = { pass: pass.name, seconds: (performance.now() - start) / 1000, bytes: encodedSize(model), changes };
+    const result = { pass: pass.name, seconds: (performance.now() - start) / 1000, bytes, changes };
     stages.push(result);
     events.onPassEnd?.(result);
     await events.afterPass?.(model, result);
   }
-  return { stages, notes, inputBytes };
+  return { stages, notes, ...(artifact && { artifact }) };
 }

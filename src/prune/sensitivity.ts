@@ -9,7 +9,6 @@
 import { classLabels, toFloat32, type Dataset } from '../data/dataset.ts';
 import { InputError } from '../errors.ts';
 import type { Model } from '../ir/model.ts';
-import { loadModel } from '../io/load.ts';
 import { modelToBytes } from '../io/save.ts';
 import { argmax } from '../report/metrics.ts';
 import { runDataset, type Batch } from '../runtime/batches.ts';
@@ -146,10 +145,10 @@ export async function analyzeSensitivity(model: Model, dataset: Dataset, options
   const truth = data.labels ?? reference;
   const baseline = score(reference, truth, data.samples);
   const evaluate = async (bytes: Uint8Array) => score(await predict(bytes, data), truth, data.samples);
-  const layers = prunableLayers(await loadModel(base), o.opTypes);
+  const layers = prunableLayers(model, o.opTypes);
   if (!layers.length) throw new InputError(`sensitivity: the model has no ${o.opTypes.join('/')} layer with a constant float weight`);
   const prune = async (fractions: Record<string, number>) => {
-    const copy = await loadModel(base);
+    const copy = model.clone();
     const r = await pruneModel(copy, {
       ...(o.method === 'magnitude' ? { layerSparsity: fractions } : { layerChannels: fractions, unsupported: 'skip' as const }),
       opTypes: o.opTypes,

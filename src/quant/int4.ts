@@ -99,7 +99,15 @@ function groupHessian(g: Group, hessians: ReadonlyMap<string, HessianAccumulator
   return h;
 }
 
+/** Quantizes a copy and adopts it only once onnxruntime runs it: a failure leaves `model` as it was. */
 export async function quantizeModelInt4(model: Model, opts: Int4Options): Promise<Int4Result> {
+  const work = model.clone();
+  const result = await quantizeInPlace(work, opts);
+  model.adopt(work);
+  return result;
+}
+
+async function quantizeInPlace(model: Model, opts: Int4Options): Promise<Int4Result> {
   if (!INT4_BLOCK_SIZES.includes(opts.blockSize)) throw new InputError(`block size must be one of ${INT4_BLOCK_SIZES.join(', ')}, got ${opts.blockSize}`);
   if (opts.algorithm === 'gptq' && !opts.calib) throw new InputError('algorithm gptq needs calibration data (option calib)');
   if (opts.format === 'matmulnbits' && !(Number.isInteger(opts.accuracyLevel) && opts.accuracyLevel >= 0 && opts.accuracyLevel <= 4)) {

@@ -10,7 +10,8 @@ import type { Node } from '../ir/node.ts';
 import { constantValues, inferShapes } from '../ops/infer.ts';
 import { opSpec } from '../ops/registry.ts';
 import { ActivationStats } from './calibrate.ts';
-import { CALIBRATION_METHODS } from './calibrators.ts';
+import { validateOptions } from '../pipeline/options.ts';
+import { QUANTIZE_OPTIONS } from './options.ts';
 import { runtimeCheck } from '../runtime/check.ts';
 import { compareLayers, formatLayerErrors } from './debug.ts';
 import { commitModel } from './emit.ts';
@@ -34,11 +35,8 @@ function alreadyQuantized(model: Model): Node | undefined {
 
 function validate(model: Model, o: QuantizeOptions): void {
   const bad = (msg: string) => new InputError(`quantize: ${msg}`);
-  if (!['static', 'dynamic'].includes(o.mode)) throw bad(`mode must be static or dynamic, got '${o.mode}'`);
-  if (!['qdq', 'qoperator'].includes(o.format)) throw bad(`format must be qdq or qoperator, got '${o.format}'`);
-  if (!['uint8', 'int8'].includes(o.activationType)) throw bad(`activationType must be uint8 or int8, got '${o.activationType}'`);
-  if (!CALIBRATION_METHODS.includes(o.calibration)) throw bad(`calibration must be one of ${CALIBRATION_METHODS.join(', ')}, got '${o.calibration}'`);
-  if (!(o.percentile > 50 && o.percentile <= 100)) throw bad(`percentile must be in (50, 100], got ${o.percentile}`);
+  const schemaValues = Object.fromEntries(Object.keys(QUANTIZE_OPTIONS).map((k) => [k, o[k as keyof QuantizeOptions]]));
+  validateOptions('quantize', QUANTIZE_OPTIONS, schemaValues);
   if (o.maxAccuracyDrop !== undefined && !(o.maxAccuracyDrop >= 0)) throw bad(`maxAccuracyDrop must be ≥ 0 percentage points, got ${o.maxAccuracyDrop}`);
   const unknown = o.opTypes.filter((t) => !SUPPORTED_OP_TYPES.includes(t));
   if (unknown.length) throw bad(`cannot quantize op type(s) ${unknown.join(', ')} (supported: ${SUPPORTED_OP_TYPES.join(', ')})`);

@@ -22,7 +22,6 @@ import { loadModel } from '../../src/io/load.ts';
 import { modelToBytes } from '../../src/io/save.ts';
 import { mulberry32 } from '../../src/math/random.ts';
 import { constantValues } from '../../src/ops/infer.ts';
-import type { Pass } from '../../src/pipeline/pass.ts';
 import { runPipeline } from '../../src/pipeline/run.ts';
 import { percentile } from '../../src/runtime/latency.ts';
 import { planFeeds } from '../../src/runtime/feeds.ts';
@@ -50,7 +49,7 @@ const threads = Number(args.threads);
 async function quantize(bytes: Uint8Array, options: Record<string, unknown>) {
   const model = await loadModel(bytes);
   const t0 = performance.now();
-  const result = await runPipeline(model, [{ pass: quantizeInt4 as unknown as Pass, options: { blockSize, ...options } }]);
+  const result = await runPipeline(model, [{ pass: quantizeInt4, options: { blockSize, ...options } }]);
   return { model, seconds: (performance.now() - t0) / 1000, notes: result.notes };
 }
 

@@ -24,7 +24,6 @@ import type { Model } from '../../src/ir/model.ts';
 import { loadModel } from '../../src/io/load.ts';
 import { modelToBytes } from '../../src/io/save.ts';
 import { mulberry32 } from '../../src/math/random.ts';
-import type { Pass } from '../../src/pipeline/pass.ts';
 import { runPipeline } from '../../src/pipeline/run.ts';
 import { accuracyEvaluator } from '../../src/evaluate/accuracy.ts';
 import { quantizeModel } from '../../src/quant/quantize.ts';
@@ -147,7 +146,7 @@ async function main(): Promise<void> {
   const profiles: string[] = [];
   for (const fixture of fixtures) {
     const base = await loadModel(`${root}fixtures/${fixture}.onnx`);
-    await runPipeline(base, [{ pass: cleanup as unknown as Pass }]);
+    await runPipeline(base, [{ pass: cleanup }]);
     const fp32 = modelToBytes(base);
     const test = await openDataset(data('test'));
     const calib = await openDataset(data('calib'));

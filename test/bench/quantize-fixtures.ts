@@ -28,7 +28,6 @@ import { makePlan } from '../../src/quant/plan.ts';
 import { DEFAULT_OP_TYPES } from '../../src/quant/ops.ts';
 import type { QuantizeOptions, QuantizeResult } from '../../src/quant/types.ts';
 import { cleanup } from '../../passes/cleanup.ts';
-import type { Pass } from '../../src/pipeline/pass.ts';
 import { arg } from './args.ts';
 
 const self = fileURLToPath(import.meta.url);
@@ -41,7 +40,7 @@ const kb = (n: number) => `${(n / 1024).toFixed(1)} kB`;
 
 async function cleaned(path: string): Promise<Model> {
   const m = await loadModel(path);
-  await runPipeline(m, [{ pass: cleanup as unknown as Pass }]);
+  await runPipeline(m, [{ pass: cleanup }]);
   return loadModel(modelToBytes(m));
 }
 

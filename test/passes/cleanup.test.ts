@@ -9,7 +9,6 @@ import { modelToBytes } from '../../src/io/save.ts';
 import { loadModel } from '../../src/io/load.ts';
 import { runPipeline } from '../../src/pipeline/run.ts';
 import { cleanup } from '../../passes/cleanup.ts';
-import type { Pass } from '../../src/pipeline/pass.ts';
 import { maxOutputDiff, randomFloats } from '../helpers/run-model.ts';
 
 const ops = (m: Model) => m.graph.nodes.map((n) => n.opType);
@@ -18,7 +17,7 @@ const ops = (m: Model) => m.graph.nodes.map((n) => n.opType);
 async function clean(model: Model) {
   const before = modelToBytes(model);
   const copy = await loadModel(before);
-  const result = await runPipeline(copy, [{ pass: cleanup as unknown as Pass }]);
+  const result = await runPipeline(copy, [{ pass: cleanup }]);
   return { before, after: copy, changes: result.stages[0].changes };
 }
 

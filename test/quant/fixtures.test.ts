@@ -9,7 +9,6 @@ import { describe, expect, it } from 'vitest';
 import { openDataset } from '../../src/data/dataset.ts';
 import { loadModel } from '../../src/io/load.ts';
 import { modelToBytes } from '../../src/io/save.ts';
-import type { Pass } from '../../src/pipeline/pass.ts';
 import { runPipeline } from '../../src/pipeline/run.ts';
 import { accuracyEvaluator } from '../../src/evaluate/accuracy.ts';
 import { quantizeModel } from '../../src/quant/quantize.ts';
@@ -37,7 +36,7 @@ describe('quantize: fixtures', () => {
     const path = `${root}${name}.onnx`;
     it.skipIf(!existsSync(path) || !existsSync(data('test')))(`quantize: ${name}: static int8 QDQ within 0.5 pt on the held-out split`, async () => {
       const model = await loadModel(path);
-      await runPipeline(model, [{ pass: cleanup as unknown as Pass }]);
+      await runPipeline(model, [{ pass: cleanup }]);
       const fp32 = modelToBytes(model);
       const [calib, test] = [await openDataset(data('calib')), await openDataset(data('test'))];
       try {

@@ -9,7 +9,6 @@ import { openDataset } from '../../src/data/dataset.ts';
 import { accuracyEvaluator } from '../../src/evaluate/accuracy.ts';
 import { loadModel } from '../../src/io/load.ts';
 import { modelToBytes } from '../../src/io/save.ts';
-import type { Pass } from '../../src/pipeline/pass.ts';
 import { runPipeline } from '../../src/pipeline/run.ts';
 import { quantizeInt4 } from '../../passes/quantize-int4.ts';
 
@@ -31,7 +30,7 @@ describe.skipIf(!existsSync(MODEL))('quantize-int4 on tinyvit', () => {
   it('quantize-int4: tinyvit weights ≤ 0.16× fp32, GPTQ accuracy ≥ RTN accuracy on held-out digits', async () => {
     const run = async (options: Record<string, unknown>) => {
       const model = await loadModel(MODEL);
-      const { stages } = await runPipeline(model, [{ pass: quantizeInt4 as unknown as Pass, options }]);
+      const { stages } = await runPipeline(model, [{ pass: quantizeInt4, options }]);
       return { bytes: modelToBytes(model), changes: stages[0]!.changes };
     };
     const rtn = await run({});

@@ -21,7 +21,6 @@ import { modelToBytes } from '../../src/io/save.ts';
 import { writeNpz } from '../../src/data/npz.ts';
 import { mulberry32 } from '../../src/math/random.ts';
 import { runPipeline } from '../../src/pipeline/run.ts';
-import type { Pass } from '../../src/pipeline/pass.ts';
 import { quantizeInt4 } from '../../passes/quantize-int4.ts';
 import { checkRuns } from '../../src/runtime/check.ts';
 import { randomFloats } from '../helpers/run-model.ts';
@@ -30,7 +29,7 @@ type Opts = Record<string, unknown>;
 
 async function quantize(model: Model, options: Opts) {
   const copy = await loadModel(modelToBytes(model));
-  const result = await runPipeline(copy, [{ pass: quantizeInt4 as unknown as Pass, options }]);
+  const result = await runPipeline(copy, [{ pass: quantizeInt4, options }]);
   return { model: copy, changes: result.stages[0]!.changes, notes: result.notes };
 }
 

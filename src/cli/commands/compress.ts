@@ -8,7 +8,7 @@ import { openDataset } from '../../data/dataset.ts';
 import { measureModel } from '../../evaluate/measure.ts';
 import type { StageMeasurements } from '../../report/report.ts';
 import { validateModel } from '../../io/validate.ts';
-import { runPipeline, type PipelineResult, type PipelineStep } from '../../pipeline/run.ts';
+import { runPipeline, type AnyPass, type PipelineResult } from '../../pipeline/run.ts';
 import { getPass } from '../../../passes/index.ts';
 import type { CliIO } from '../io.ts';
 import { finishReport, writeFailedReport, type ReportArgs } from '../report-options.ts';
@@ -43,7 +43,13 @@ export function parseSettings(settings: readonly string[]): Map<string, Record<s
   return out;
 }
 
-export function pipelineSteps(passes: readonly string[], settings: readonly string[]): PipelineStep[] {
+/** A step whose pass the CLI has already looked up (so it can ask the pass's kind). */
+export interface CliStep {
+  pass: AnyPass;
+  options?: Record<string, unknown>;
+}
+
+export function pipelineSteps(passes: readonly string[], settings: readonly string[]): CliStep[] {
   const options = parseSettings(settings);
   for (const name of options.keys()) {
     if (!passes.includes(name)) throw new InputError(`--set names pass '${name}', which is not in --passes (${passes.join(',')})`);
@@ -56,7 +62,7 @@ export async function compressCommand(args: CompressArgs, io: CliIO): Promise<nu
 }
 
 /** Loads, measures, runs `steps`, saves, verifies, measures again and reports. */
-export async function runCompress(args: OutputArgs, steps: readonly PipelineStep[], io: CliIO): Promise<number> {
+export async function runCompress(args: OutputArgs, steps: readonly CliStep[], io: CliIO): Promise<number> {
   if (existsSync(args.output) && existsSync(args.input) && realpathSync(args.output) === realpathSync(args.input)) {
     throw new InputError(`${args.output}: refusing to overwrite the input model`);
   }

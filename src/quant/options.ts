@@ -1,0 +1,38 @@
+/**
+ * The int8 quantizer's options, declared once: this schema is the `QuantizeOptions` type (enum
+ * values as unions), its defaults, its validation, the `quantize` pass's options and the
+ * CLI's flags.
+ */
+import { defaultsOf, type OptionValues } from '../pipeline/options.ts';
+import { CALIBRATION_METHODS } from './calibrators.ts';
+
+export const QUANTIZE_OPTIONS = {
+  mode: { type: 'enum', default: 'static', values: ['static', 'dynamic'], description: 'static: weights and activations (needs calib); dynamic: MatMul/Gemm weights only, activations at run time.' },
+  format: { type: 'enum', default: 'qdq', values: ['qdq', 'qoperator'], description: 'Static output format: QDQ pairs any runtime understands, or integer operators (QLinearConv, QGemm …).' },
+  activationType: { type: 'enum', default: 'uint8', values: ['uint8', 'int8'], description: 'Activation type, per tensor asymmetric (uint8: the fast u8×s8 path on x86).' },
+  perChannel: { type: 'boolean', default: true, description: 'One weight scale per output channel (false: per tensor).' },
+  calibSamples: { type: 'number', default: 512, min: 1, description: 'Calibration samples (the first N).' },
+  calibBatch: { type: 'number', default: 64, min: 1, description: 'Samples per calibration run.' },
+  calibration: { type: 'enum', default: 'percentile', values: CALIBRATION_METHODS, description: 'Range estimation: minmax, percentile, entropy (KL) or mse.' },
+  percentile: { type: 'number', default: 99.99, above: 50, max: 100, description: 'Two-sided percentile for calibration=percentile, in (50, 100].' },
+  bins: { type: 'number', default: 2048, min: 16, description: 'Histogram bins per calibrated tensor (8 bytes each).' },
+  opTypes: { type: 'list', default: [], description: 'Op types to quantize (default: Conv, MatMul, Gemm, Add, Mul, pools, Relu/Clip, Concat and value-preserving ops).' },
+  excludeNodes: { type: 'list', default: [], description: 'Node names kept in float.' },
+  keepIoFloat: { type: 'boolean', default: false, description: 'Keep the first and last Conv/MatMul/Gemm layers in float.' },
+  minConvInputChannels: {
+    type: 'number',
+    default: 4,
+    min: 0,
+    // An image stem falls off onnxruntime's fast int8 path: lenet5 conv1 878 µs int8 vs 208 µs fp32 at batch 32.
+    description: 'Convs (group 1) with fewer input channels stay float: onnxruntime runs them slower in int8 (0: quantize all).',
+  },
+  sensitivitySamples: { type: 'number', default: 128, min: 1, description: 'Calibration samples used to rank layer sensitivity (fallback).' },
+  constantsInt8: { type: 'boolean', default: true, description: 'Store leftover float constants (LayerNorm parameters, post-op biases; ≥ 64 values) as int8 + DequantizeLinear.' },
+  debugLayers: { type: 'boolean', default: false, description: 'Report per-layer SQNR and max error against float.' },
+  debugSamples: { type: 'number', default: 128, min: 1, description: 'Samples used by debugLayers.' },
+  runtimeCheck: { type: 'enum', default: 'auto', values: ['auto', 'full', 'structure'], description: 'onnxruntime check: full (load and run), structure (large weights as inputs), auto (full up to 128 MiB).' },
+} as const;
+
+export type QuantizeSchemaOptions = OptionValues<typeof QUANTIZE_OPTIONS>;
+
+export const QUANTIZE_SCHEMA_DEFAULTS: Readonly<QuantizeSchemaOptions> = defaultsOf(QUANTIZE_OPTIONS);
