@@ -43,6 +43,7 @@ export const quantizeInt4 = definePass({
         opTypes: new Set(options.opTypes),
         exclude: new Set(options.excludeNodes),
         progress: (f, l) => ctx.progress(f, l),
+        outputRunByCaller: ctx.outputRunByCaller,
       });
       for (const n of result.notes) ctx.note(n);
       const before = result.layers.reduce((s, l) => s + l.bytesBefore, 0);

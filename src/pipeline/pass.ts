@@ -16,6 +16,12 @@ export interface PassContext {
   note(message: string): void;
   /** The model as the pipeline received it, before any pass (read-only: e.g. distillation's default teacher). */
   readonly inputModel?: Model;
+  /**
+   * The caller loads and runs this pass's result in onnxruntime before anyone sees it (the CLI
+   * measures the output, and a refusal there fails the run): the pass's own load-and-run check
+   * would only load the model once more, so it skips it.
+   */
+  readonly outputRunByCaller?: boolean;
 }
 
 /** What a pass changed, for the report: counts keyed by what they count. */

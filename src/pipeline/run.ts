@@ -26,8 +26,11 @@ export interface PipelineStep {
 export interface StageResult {
   pass: string;
   seconds: number;
-  /** Encoded model size after the pass (tensor data inline); for an export pass, the artifact's size. */
-  bytes: number;
+  /**
+   * Encoded model size after the pass (tensor data inline); for an export pass, the artifact's
+   * size. Computed when first read (the CLI reads the saved file's size instead).
+   */
+  readonly bytes: number;
   changes: PassChanges;
 }
 
@@ -38,6 +41,11 @@ export interface PipelineEvents {
   onPassEnd?(result: StageResult): void;
   /** Awaited after each pass, with the model in its state after that pass (e.g. to measure it). */
   afterPass?(model: Model, result: StageResult): Promise<void>;
+}
+
+export interface PipelineOptions extends PipelineEvents {
+  /** The caller runs the final model in onnxruntime itself (and fails if it cannot): the last pass skips its own check. */
+  outputRunByCaller?: boolean;
 }
 
 export interface PipelineResult {
@@ -52,6 +60,15 @@ export function encodedSize(model: Model): number {
   return encodeMessage(modelToProto(model, () => undefined), ModelDesc)
     .finish()
     .reduce((n, p) => n + chunkLength(p), 0);
+}
+
+/**
+ * The encoded size of a pass's result, computed once when asked. Safe to defer: later passes
+ * edit copies, never the graph `model` holds now.
+ */
+function sizeOf(model: Model): () => number {
+  let size: number | undefined;
+  return () => (size ??= encodedSize(model));
 }
 
 function isPass(p: unknown): p is AnyPass {
@@ -86,7 +103,7 @@ function stamped(pass: string, err: unknown): Error {
   return new Error(`pass '${pass}' failed: ${(err as Error).message}`, { cause: err });
 }
 
-export async function runPipeline(model: Model, steps: readonly PipelineStep[], events: PipelineEvents = {}): Promise<PipelineResult> {
+export async function runPipeline(model: Model, steps: readonly PipelineStep[], events: PipelineOptions = {}): Promise<PipelineResult> {
   if (!Array.isArray(steps)) throw new InputError('runPipeline: steps must be an array of { pass, options? }');
   const resolved = steps.map((s, i) => resolveStep(s, i, steps.length));
   const notes: string[] = [];
@@ -103,27 +120,30 @@ export async function runPipeline(model: Model, steps: readonly PipelineStep[], 
         events.onNote?.(m);
       },
       inputModel,
+      outputRunByCaller: events.outputRunByCaller === true && i === resolved.length - 1,
     };
     const start = performance.now();
     let changes: PassChanges;
-    let bytes: number;
+    let bytes: () => number;
     try {
       if (pass.kind === 'export') {
         const exportPass = pass as ExportPass;
         artifact = await exportPass.export(model, options, ctx);
         await exportPass.verify(artifact, model, options, ctx);
         changes = {};
-        bytes = artifact.bytes.byteLength;
+        const size = artifact.bytes.byteLength;
+        bytes = () => size;
       } else {
         const work = model.clone();
         changes = await (pass as Pass).run(work, options, ctx);
         model.adopt(work);
-        bytes = encodedSize(model);
+        bytes = sizeOf(work);
       }
     } catch (err) {
       throw stamped(pass.name, err);
     }
-    const result = { pass: pass.name, seconds: (performance.now() - start) / 1000, bytes, changes };
+    const seconds = (performance.now() - start) / 1000;
+    const result: StageResult = { pass: pass.name, seconds, get bytes() { return bytes(); }, changes };
     stages.push(result);
     events.onPassEnd?.(result);
     await events.afterPass?.(model, result);

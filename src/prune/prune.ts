@@ -28,6 +28,8 @@ export interface PruneHooks {
   note?(message: string): void;
   /** Calibration data: channel pruning then compensates biases (option `compensate`). */
   calibration?: Dataset;
+  /** The caller loads and runs the result itself (see PassContext.outputRunByCaller): no runtime check here. */
+  outputRunByCaller?: boolean;
 }
 
 /** Relative tolerance of the masked-reference comparison (float sums in another order). */
@@ -200,7 +202,7 @@ async function pruneInPlace(model: Model, options: Partial<PruneOptions>, hooks:
     else storage = applySparseStorage(model, o.storage);
   }
   const after = countParams(model);
-  if (o.verify) {
+  if (o.verify && !hooks.outputRunByCaller) {
     progress(0.9, 'runtime check');
     try {
       await checkRuns(model, 'the pruned model');

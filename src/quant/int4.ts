@@ -37,6 +37,8 @@ export interface Int4Options {
   opTypes: ReadonlySet<string>;
   exclude: ReadonlySet<string>;
   progress?: (fraction: number, label?: string) => void;
+  /** The caller loads and runs the result itself (see PassContext.outputRunByCaller): no runtime check here. */
+  outputRunByCaller?: boolean;
 }
 
 export interface Int4Layer {
@@ -189,7 +191,7 @@ async function quantizeInPlace(model: Model, opts: Int4Options): Promise<Int4Res
     const ratio = gptqLayers.reduce((s, l) => s + (l.calibError!.rtn > 0 ? l.calibError!.result / l.calibError!.rtn : 1), 0) / gptqLayers.length;
     notes.push(`int4: GPTQ calibration output error is ${ratio.toFixed(3)}× round-to-nearest's (mean over ${gptqLayers.length} layer(s))`);
   }
-  await checkRuns(model, `the int4 model (format ${opts.format})`);
+  if (!opts.outputRunByCaller) await checkRuns(model, `the int4 model (format ${opts.format})`);
   return result;
 }
 

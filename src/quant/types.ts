@@ -31,6 +31,8 @@ export interface QuantizeInputs {
   evaluate?: (model: Uint8Array) => Promise<number>;
   progress?: (fraction: number, label?: string) => void;
   note?: (message: string) => void;
+  /** The caller loads and runs the result itself (see PassContext.outputRunByCaller): no runtime check here. */
+  outputRunByCaller?: boolean;
 }
 
 export interface LayerError {
@@ -86,7 +88,7 @@ export interface QuantizeResult {
   calibration?: { method: string; samples: number; tensors: number; histogramBytes: number; seconds: number };
   fallback?: FallbackReport;
   /** Which runtime check ran. */
-  runtimeCheck?: 'full' | 'structure';
+  runtimeCheck?: 'full' | 'structure' | 'by the caller';
   /** Per-layer comparison with float (debugLayers). */
   layers?: LayerError[];
   notes: string[];

@@ -5,7 +5,8 @@ import { compareOnRandomInputs } from '../../runtime/verify.ts';
 import { externalDataFiles, loadModel } from '../../io/load.ts';
 import { modelToBytes, saveModel, type SaveResult } from '../../io/save.ts';
 import { openDataset } from '../../data/dataset.ts';
-import { measureModel } from '../../evaluate/measure.ts';
+import { measureModel, type MeasureOptions } from '../../evaluate/measure.ts';
+import type { Model } from '../../ir/model.ts';
 import type { StageMeasurements } from '../../report/report.ts';
 import { validateModel } from '../../io/validate.ts';
 import { runPipeline, type AnyPass, type PipelineResult } from '../../pipeline/run.ts';
@@ -76,11 +77,14 @@ export async function runCompress(args: OutputArgs, steps: readonly CliStep[], i
     const stages: StageMeasurements[] = [input.stage];
     const compare = { ...measure, baseline: input.outputs };
     const progress = pipelineProgress(io, args.json || args.quiet);
+    // Measuring the output loads and runs it: that is the last pass's runtime check, done once.
+    const outputRuns = args.latency || dataset !== undefined;
     const passNotes: string[] = [];
     let result: PipelineResult;
     try {
       result = await runPipeline(model, steps, {
         ...progress,
+        outputRunByCaller: outputRuns,
         onNote(m) {
           passNotes.push(m);
           progress.onNote?.(m);
@@ -98,7 +102,7 @@ export async function runCompress(args: OutputArgs, steps: readonly CliStep[], i
     }
     const saved = await saveModel(model, args.output, { externalData: args.externalData || undefined });
     if (args.verify && steps.every((s) => s.pass.kind === 'cleanup')) await verifyUnchanged(args.input, saved);
-    const output = (await measureModel('output', model, saved.path, { ...compare, latency, dataFiles: saved.externalPath ? [saved.externalPath] : [] })).stage;
+    const output = await measureOutput(model, saved, { ...compare, latency });
     const last = result.stages.at(-1);
     if (last && stages.length === steps.length) stages.push({ ...output, name: last.pass, latency: undefined, seconds: last.seconds });
     stages.push(output);
@@ -113,11 +117,26 @@ export async function runCompress(args: OutputArgs, steps: readonly CliStep[], i
   }
 }
 
+/** Measures the saved output; if it cannot be run or measured, it is removed (a model nobody could run is worse than none). */
+async function measureOutput(model: Model, saved: SaveResult, opts: MeasureOptions): Promise<StageMeasurements> {
+  try {
+    return (await measureModel('output', model, saved.path, { ...opts, dataFiles: saved.externalPath ? [saved.externalPath] : [] })).stage;
+  } catch (err) {
+    removeSaved(saved);
+    if (err instanceof InputError && err.message.startsWith('onnxruntime rejected')) throw new CheckError(err.message, { cause: err });
+    throw err;
+  }
+}
+
+function removeSaved(saved: SaveResult): void {
+  for (const f of [saved.path, saved.externalPath]) if (f) rmSync(f, { force: true });
+}
+
 async function verifyUnchanged(input: string, saved: SaveResult): Promise<void> {
   for (const d of await compareOnRandomInputs(input, saved.path)) {
     if (!(d.maxAbsDiff <= VERIFY_TOLERANCE * Math.max(1, d.maxAbs))) {
       // A model that computes something else is worse than none: do not leave it behind.
-      for (const f of [saved.path, saved.externalPath]) if (f) rmSync(f, { force: true });
+      removeSaved(saved);
       throw new CheckError(`verification failed: output '${d.output}' differs by ${d.maxAbsDiff} from the input model's on random inputs`);
     }
   }
