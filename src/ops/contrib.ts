@@ -7,6 +7,9 @@ import type { OpCategory, OpSpec } from './types.ts';
 
 const MS_DOMAIN = 'com.microsoft';
 
+/** A com.microsoft kernel, as the `qoperator` column names it. */
+export const msKernel = (op: string) => ({ op, domain: MS_DOMAIN });
+
 const integerKernel = (op: string, category: OpCategory): OpSpec => ({ op, domain: MS_DOMAIN, category, quantized: true });
 
 export const CONTRIB_OPS: OpSpec[] = [

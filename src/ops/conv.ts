@@ -1,6 +1,7 @@
 /** Convolution and pooling: sliding windows over NCHW spatial axes. */
 import type { Node } from '../ir/node.ts';
 import type { Dim, TensorType } from '../ir/value.ts';
+import { msKernel } from './contrib.ts';
 import { samePads, windowOutput } from './shape-math.ts';
 import type { InferContext, LayerLayout, OpSpec } from './types.ts';
 
@@ -83,6 +84,7 @@ export const CONV_OPS: OpSpec[] = [
     weightInputs: [1, 2],
     foldable: true,
     quant: 'weighted',
+    qoperator: { op: 'QLinearConv', domain: '' },
     ortQuantizesWeight: true,
     layer: CONV_LAYER,
   },
@@ -90,9 +92,9 @@ export const CONV_OPS: OpSpec[] = [
   { op: 'ConvInteger', domain: '', category: 'conv', infer: (c) => [{ dtype: 'int32', shape: inferConv(c)[0]?.shape }], quantized: true },
   { op: 'QLinearConv', domain: '', category: 'conv', quantized: true },
   { op: 'MaxPool', domain: '', category: 'pool', infer: inferPool, valuePreserving: true, foldable: true, int8Native: true, qdqPropagated: true, channels: 'pool' },
-  { op: 'AveragePool', domain: '', category: 'pool', infer: (c) => inferPool(c).slice(0, 1), foldable: true, quant: 'pool', channels: 'pool' },
+  { op: 'AveragePool', domain: '', category: 'pool', infer: (c) => inferPool(c).slice(0, 1), foldable: true, quant: 'pool', qoperator: msKernel('QLinearAveragePool'), channels: 'pool' },
   { op: 'LpPool', domain: '', category: 'pool', infer: (c) => inferPool(c).slice(0, 1), foldable: true, channels: 'pool' },
-  { op: 'GlobalAveragePool', domain: '', category: 'pool', infer: inferGlobalPool, foldable: true, quant: 'pool', channels: 'pool' },
+  { op: 'GlobalAveragePool', domain: '', category: 'pool', infer: inferGlobalPool, foldable: true, quant: 'pool', qoperator: msKernel('QLinearGlobalAveragePool'), channels: 'pool' },
   { op: 'GlobalMaxPool', domain: '', category: 'pool', infer: inferGlobalPool, valuePreserving: true, foldable: true, channels: 'pool' },
   { op: 'GlobalLpPool', domain: '', category: 'pool', infer: inferGlobalPool, foldable: true, channels: 'pool' },
 ];

@@ -1,5 +1,6 @@
 /** Element-wise unary and binary ops (numpy broadcasting) and activations. */
 import { dtypeFromCode } from '../onnx/dtype.ts';
+import { msKernel } from './contrib.ts';
 import { broadcast } from './shape-math.ts';
 import type { InferContext, OpCategory, OpSpec } from './types.ts';
 
@@ -21,8 +22,8 @@ function broadcasting(op: string, infer = binary): OpSpec {
 }
 
 export const ELEMENTWISE_OPS: OpSpec[] = [
-  { ...broadcasting('Add'), quant: 'binary' },
-  { ...broadcasting('Mul'), quant: 'binary' },
+  { ...broadcasting('Add'), quant: 'binary', qoperator: msKernel('QLinearAdd') },
+  { ...broadcasting('Mul'), quant: 'binary', qoperator: msKernel('QLinearMul') },
   ...['Sub', 'Div', 'Pow', 'Max', 'Min', 'Mod', 'And', 'Or', 'Xor', 'BitShift'].map((op) => broadcasting(op)),
   ...['Sum', 'Mean'].map((op) => broadcasting(op, variadic)),
   ...['Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual'].map((op) => broadcasting(op, compare)),
@@ -31,8 +32,8 @@ export const ELEMENTWISE_OPS: OpSpec[] = [
     infer: ({ inputs }) => [{ dtype: inputs[1]?.dtype, shape: broadcast(broadcast(inputs[0]?.shape, inputs[1]?.shape), inputs[2]?.shape) }],
   },
   { ...unary('Relu'), quant: 'activation' },
-  { ...unary('LeakyRelu'), quant: 'unary', quantOptIn: true },
-  { ...unary('Sigmoid'), quant: 'unary', quantOptIn: true },
+  { ...unary('LeakyRelu'), quant: 'unary', quantOptIn: true, qoperator: msKernel('QLinearLeakyRelu') },
+  { ...unary('Sigmoid'), quant: 'unary', quantOptIn: true, qoperator: msKernel('QLinearSigmoid') },
   ...['Tanh', 'Erf', 'Gelu', 'HardSigmoid', 'HardSwish', 'Elu', 'Selu', 'Softplus', 'Softsign', 'Mish', 'Celu', 'ThresholdedRelu'].map((op) => unary(op)),
   // The slope is a second input, broadcast like a binary op's.
   { ...unary('PRelu'), channels: 'broadcast' },

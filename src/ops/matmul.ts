@@ -1,5 +1,6 @@
 /** MatMul (numpy semantics, batched) and Gemm (2-D, optional transposes). */
 import type { Dim } from '../ir/value.ts';
+import { msKernel } from './contrib.ts';
 import { broadcast } from './shape-math.ts';
 import type { InferContext, LayerLayout, OpSpec } from './types.ts';
 
@@ -45,6 +46,7 @@ export const MATMUL_OPS: OpSpec[] = [
     weightInputs: [1],
     foldable: true,
     quant: 'weighted',
+    qoperator: { op: 'QLinearMatMul', domain: '' },
     int8FloatOutput: true,
     layer: MATMUL_LAYER,
   },
@@ -56,6 +58,7 @@ export const MATMUL_OPS: OpSpec[] = [
     weightInputs: [1, 2],
     foldable: true,
     quant: 'weighted',
+    qoperator: msKernel('QGemm'),
     int8FloatOutput: true,
     ortQuantizesWeight: true,
     layer: GEMM_LAYER,

@@ -1,5 +1,6 @@
 /** Ops that move or select elements: Reshape, Flatten, Transpose, Concat, Squeeze … */
 import type { Dim, TensorType } from '../ir/value.ts';
+import { msKernel } from './contrib.ts';
 import { normalizeAxis, product } from './shape-math.ts';
 import type { InferContext, OpSpec } from './types.ts';
 
@@ -111,7 +112,8 @@ function inferArgMax({ node, inputs }: InferContext) {
   return [{ dtype: 'int64' as const, shape: x.shape.flatMap((d, i) => (i === axis ? (keep ? [1] : []) : [d])) }];
 }
 
-const reduce = (op: string): OpSpec => ({ op, domain: '', category: 'reduce', infer: inferReduce, foldable: true, channels: 'reduce' });
+/** ReduceSum took `axes` as an input from opset 13, the other reductions from 18. */
+const reduce = (op: string): OpSpec => ({ op, domain: '', category: 'reduce', infer: inferReduce, foldable: true, axesInputSince: op === 'ReduceSum' ? 13 : 18, channels: 'reduce' });
 
 /** Value-preserving ops that onnxruntime runs on int8 tensors as they are. */
 const moving = (op: string, infer?: OpSpec['infer']): OpSpec => ({ op, domain: '', category: 'shape', infer, valuePreserving: true, foldable: true, int8Native: true });
@@ -120,9 +122,9 @@ export const SHAPE_OPS: OpSpec[] = [
   { ...moving('Reshape', inferReshape), qdqPropagated: true, channels: 'reshape' },
   { ...moving('Flatten', inferFlatten), channels: 'flatten' },
   { ...moving('Transpose', inferTranspose), qdqPropagated: true, channels: 'transpose' },
-  { ...moving('Concat', inferConcat), quant: 'concat', dataInputs: 'all', channels: 'concat' },
-  { ...moving('Squeeze', inferSqueeze), qdqPropagated: true, channels: 'squeeze' },
-  { ...moving('Unsqueeze', inferUnsqueeze), qdqPropagated: true, channels: 'unsqueeze' },
+  { ...moving('Concat', inferConcat), quant: 'concat', qoperator: msKernel('QLinearConcat'), dataInputs: 'all', channels: 'concat' },
+  { ...moving('Squeeze', inferSqueeze), axesInputSince: 13, qdqPropagated: true, channels: 'squeeze' },
+  { ...moving('Unsqueeze', inferUnsqueeze), axesInputSince: 13, qdqPropagated: true, channels: 'unsqueeze' },
   moving('Gather', inferGather),
   { ...moving('Slice'), qdqPropagated: true, channels: 'slice' },
   { ...moving('Split'), channels: 'split' },

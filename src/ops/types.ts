@@ -141,6 +141,8 @@ export interface OpSpec {
   readonly weightInputs?: readonly number[];
   /** Free of side effects and randomness, so constant inputs make a constant output. */
   readonly foldable?: boolean;
+  /** The opset from which `axes` is an input instead of an attribute (Reduce*, Squeeze, Unsqueeze). */
+  readonly axesInputSince?: number;
 
   /** How the int8 quantizer treats it (default-domain ops only). */
   readonly quant?: QuantKind;
@@ -152,6 +154,8 @@ export interface OpSpec {
   readonly dataInputs?: 'all' | readonly number[];
   /** onnxruntime propagates a Q/DQ pair through it (its versions from opset 13 on). */
   readonly qdqPropagated?: boolean;
+  /** The integer kernel the QOperator format writes in its place (QLinearConv, com.microsoft QGemm …). */
+  readonly qoperator?: { readonly op: string; readonly domain: string };
   /** onnxruntime has an int8 kernel with a float output for it (MatMulIntegerToFloat, QGemm). */
   readonly int8FloatOutput?: boolean;
   /** onnxruntime quantizes its float weight itself at load when its input is dequantized (WeightBiasQuantization). */

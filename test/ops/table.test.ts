@@ -26,6 +26,13 @@ describe('op table', () => {
     expect(keys.filter((k, i) => keys.indexOf(k) !== i)).toEqual([]);
   });
 
+  it('op table: axes became an input in opset 13 for ReduceSum, Squeeze and Unsqueeze, in 18 for the other reductions', () => {
+    const since = (opType: string) => opSpec({ opType, domain: '' })?.axesInputSince;
+    expect(['ReduceSum', 'Squeeze', 'Unsqueeze'].map(since)).toEqual([13, 13, 13]);
+    expect(['ReduceMean', 'ReduceMax', 'ReduceL1', 'ReduceLogSumExp', 'ReduceSumSquare'].map(since)).toEqual([18, 18, 18, 18, 18]);
+    expect(since('Relu')).toBeUndefined();
+  });
+
   it('op table: layouts of the prunable layers follow their attributes', () => {
     const node = (opType: string, transB = 0) => ({ opType, domain: '', getInt: (name: string, fallback = 0) => (name === 'transB' ? transB : fallback) });
     const layout = (opType: string, rank: number, transB = 0) => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Node } from '../../src/ir/node.ts';
+import { OPS, opSpec } from '../../src/ops/registry.ts';
 import { dataInputs, DEFAULT_OP_TYPES, INT8_NATIVE, quantKind, SUPPORTED_OP_TYPES } from '../../src/quant/ops.ts';
 
 /** The quantizer's op lists as they were hand-kept before the op table carried them. */
@@ -22,5 +23,25 @@ describe('quantizer view of the op table', () => {
     expect(quantKind({ opType: 'Relu', domain: 'com.microsoft' })).toBeUndefined();
     expect(dataInputs(new Node('Concat', ['a', 'b', 'c'], ['y']))).toEqual([0, 1, 2]);
     expect(dataInputs(new Node('Gather', ['x', 'i'], ['y']))).toEqual([0]);
+  });
+
+  it('quantize: every op the QOperator format writes a kernel for names one in the table', () => {
+    const needKernel = OPS.filter((s) => s.domain === '' && s.quant && !['preserving', 'activation'].includes(s.quant));
+    expect(needKernel.filter((s) => !s.qoperator).map((s) => s.op)).toEqual([]);
+    expect(needKernel.map((s) => `${s.op}→${s.qoperator!.domain}:${s.qoperator!.op}`).sort()).toEqual([
+      'Add→com.microsoft:QLinearAdd',
+      'AveragePool→com.microsoft:QLinearAveragePool',
+      'Concat→com.microsoft:QLinearConcat',
+      'Conv→:QLinearConv',
+      'Gemm→com.microsoft:QGemm',
+      'GlobalAveragePool→com.microsoft:QLinearGlobalAveragePool',
+      'LeakyRelu→com.microsoft:QLinearLeakyRelu',
+      'MatMul→:QLinearMatMul',
+      'Mul→com.microsoft:QLinearMul',
+      'Sigmoid→com.microsoft:QLinearSigmoid',
+      'Softmax→com.microsoft:QLinearSoftmax',
+    ]);
+    // Each kernel is itself in the table (as an integer op that marks a quantized model).
+    for (const s of needKernel) expect(opSpec({ opType: s.qoperator!.op, domain: s.qoperator!.domain })?.quantized, s.op).toBe(true);
   });
 });
