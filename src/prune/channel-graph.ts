@@ -1,14 +1,15 @@
 /**
- * Channel dependencies for structured pruning. Every Conv/Gemm/MatMul with a constant
- * weight opens a "space": its output channels, each with a global id. Channel maps follow
- * those ids forward through the graph (activations, BatchNormalization, pools, Flatten and
- * Reshape blocks, Transpose, Concat offsets …) to the layers that read them as input
- * channels. Channels that must go together are joined (union-find): the two sides of a
- * residual Add/Mul, a grouped Conv's input and output channels of one group. Channels that
- * cannot be removed — they reach a graph output, a Softmax over channels, an op not known to
- * keep channels apart — are frozen. Where the channel layout becomes ambiguous (a Reshape
- * that splits the channel axis, a shape computed at run time) the analysis refuses with the
- * node's name, or freezes those channels when asked to skip.
+ * Channel dependencies for structured pruning. Every Conv/Gemm/MatMul (an op with a `layer`
+ * layout in the op table) with a constant weight opens a "space": its output channels, each
+ * with a global id. Channel maps follow those ids forward through the graph, each op by its
+ * `channels` rule in the table (activations, BatchNormalization, pools, Flatten and Reshape
+ * blocks, Transpose, Concat offsets …), to the layers that read them as input channels.
+ * Channels that must go together are joined (union-find): the two sides of a residual
+ * Add/Mul, a grouped Conv's input and output channels of one group. Channels that cannot be
+ * removed — they reach a graph output, a Softmax over channels, an op not known to keep
+ * channels apart (no rule) — are frozen. Where the channel layout becomes ambiguous (a
+ * Reshape that splits the channel axis, a shape computed at run time) the analysis refuses
+ * with the node's name, or freezes those channels when asked to skip.
  *
  * The result lists every initializer slice and attribute fix the rewrite needs; nothing is
  * changed here.
@@ -17,10 +18,10 @@ import { InputError } from '../errors.ts';
 import type { Graph } from '../ir/graph.ts';
 import type { Model } from '../ir/model.ts';
 import type { Node } from '../ir/node.ts';
+import type { Tensor } from '../ir/tensor.ts';
 import type { Dim } from '../ir/value.ts';
 import { constantValues, inferShapes, type TypeMap } from '../ops/infer.ts';
 import { opSpec } from '../ops/registry.ts';
-import type { Tensor } from '../ir/tensor.ts';
 import type { ChannelMap } from './axis-map.ts';
 import { followSingleInput, type ChannelFlowContext } from './channel-flow.ts';
 import { initializerReaders, LAYER_OP_TYPES, prunableLayers, type PrunableLayer } from './layers.ts';
