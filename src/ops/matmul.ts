@@ -1,7 +1,8 @@
 /** MatMul (numpy semantics, batched) and Gemm (2-D, optional transposes). */
 import type { Dim } from '../ir/value.ts';
+import { msKernel } from './contrib.ts';
 import { broadcast } from './shape-math.ts';
-import type { InferContext, OpSpec } from './types.ts';
+import type { InferContext, LayerLayout, OpSpec } from './types.ts';
 
 export function matmulShape(a: Dim[] | undefined, b: Dim[] | undefined): Dim[] | undefined {
   if (!a || !b || a.length === 0 || b.length === 0) return undefined;
@@ -22,6 +23,20 @@ function inferGemm({ node, inputs }: InferContext) {
   return [{ dtype: a.dtype, shape: [m, n] }];
 }
 
+/** A 2-D MatMul weight is [in, out]; the features of an activation are on its last axis. */
+const MATMUL_LAYER: LayerLayout = {
+  weight: (_node, rank) => (rank === 2 ? { outAxis: 1, inAxis: 0 } : undefined),
+  inputChannelAxis: (_node, rank) => (rank === undefined ? -1 : rank - 1),
+  outputChannelAxis: (rank) => rank - 1,
+};
+
+/** A Gemm weight is [in, out], or [out, in] with transB; its activations are 2-D [batch, features]. */
+const GEMM_LAYER: LayerLayout = {
+  weight: (node, rank) => (rank !== 2 ? undefined : node.getInt('transB', 0) ? { outAxis: 0, inAxis: 1 } : { outAxis: 1, inAxis: 0 }),
+  inputChannelAxis: (node) => (node.getInt('transA', 0) ? 0 : 1),
+  outputChannelAxis: () => 1,
+};
+
 export const MATMUL_OPS: OpSpec[] = [
   {
     op: 'MatMul',
@@ -30,14 +45,30 @@ export const MATMUL_OPS: OpSpec[] = [
     infer: ({ inputs }) => [{ dtype: inputs[0]?.dtype, shape: matmulShape(inputs[0]?.shape, inputs[1]?.shape) }],
     weightInputs: [1],
     foldable: true,
+    quant: 'weighted',
+    qoperator: { op: 'QLinearMatMul', domain: '' },
+    int8FloatOutput: true,
+    layer: MATMUL_LAYER,
   },
-  { op: 'Gemm', domain: '', category: 'matmul', infer: inferGemm, weightInputs: [1, 2], foldable: true },
+  {
+    op: 'Gemm',
+    domain: '',
+    category: 'matmul',
+    infer: inferGemm,
+    weightInputs: [1, 2],
+    foldable: true,
+    quant: 'weighted',
+    qoperator: msKernel('QGemm'),
+    int8FloatOutput: true,
+    ortQuantizesWeight: true,
+    layer: GEMM_LAYER,
+  },
   {
     op: 'MatMulInteger',
     domain: '',
     category: 'matmul',
     infer: ({ inputs }) => [{ dtype: 'int32', shape: matmulShape(inputs[0]?.shape, inputs[1]?.shape) }],
+    quantized: true,
   },
-  { op: 'QLinearMatMul', domain: '', category: 'matmul' },
-  { op: 'MatMulNBits', domain: 'com.microsoft', category: 'matmul' },
+  { op: 'QLinearMatMul', domain: '', category: 'matmul', quantized: true },
 ];

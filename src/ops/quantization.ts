@@ -14,14 +14,15 @@ function inferDequantize({ inputs }: InferContext) {
 }
 
 export const QUANTIZATION_OPS: OpSpec[] = [
-  { op: 'QuantizeLinear', domain: '', category: 'quantization', infer: inferQuantize, foldable: true },
-  { op: 'DequantizeLinear', domain: '', category: 'quantization', infer: inferDequantize, foldable: true },
+  { op: 'QuantizeLinear', domain: '', category: 'quantization', infer: inferQuantize, foldable: true, quantized: true },
+  { op: 'DequantizeLinear', domain: '', category: 'quantization', infer: inferDequantize, foldable: true, quantized: true },
   {
     op: 'DynamicQuantizeLinear',
     domain: '',
     category: 'quantization',
     infer: ({ inputs }) => [{ dtype: 'uint8', shape: inputs[0]?.shape }, { dtype: 'float32', shape: [] }, { dtype: 'uint8', shape: [] }],
+    quantized: true,
   },
-  { op: 'QuantizeLinear', domain: 'com.microsoft', category: 'quantization', infer: inferQuantize },
-  { op: 'DequantizeLinear', domain: 'com.microsoft', category: 'quantization', infer: inferDequantize },
+  { op: 'QuantizeLinear', domain: 'com.microsoft', category: 'quantization', infer: inferQuantize, quantized: true },
+  { op: 'DequantizeLinear', domain: 'com.microsoft', category: 'quantization', infer: inferDequantize, quantized: true },
 ];

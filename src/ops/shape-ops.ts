@@ -1,5 +1,6 @@
 /** Ops that move or select elements: Reshape, Flatten, Transpose, Concat, Squeeze … */
 import type { Dim, TensorType } from '../ir/value.ts';
+import { msKernel } from './contrib.ts';
 import { normalizeAxis, product } from './shape-math.ts';
 import type { InferContext, OpSpec } from './types.ts';
 
@@ -111,29 +112,35 @@ function inferArgMax({ node, inputs }: InferContext) {
   return [{ dtype: 'int64' as const, shape: x.shape.flatMap((d, i) => (i === axis ? (keep ? [1] : []) : [d])) }];
 }
 
-const reduce = (op: string): OpSpec => ({ op, domain: '', category: 'reduce', infer: inferReduce, foldable: true });
+/** ReduceSum took `axes` as an input from opset 13, the other reductions from 18. */
+const reduce = (op: string): OpSpec => ({ op, domain: '', category: 'reduce', infer: inferReduce, foldable: true, axesInputSince: op === 'ReduceSum' ? 13 : 18, channels: 'reduce' });
+
+/** Value-preserving ops that onnxruntime runs on int8 tensors as they are. */
+const moving = (op: string, infer?: OpSpec['infer']): OpSpec => ({ op, domain: '', category: 'shape', infer, valuePreserving: true, foldable: true, int8Native: true });
 
 export const SHAPE_OPS: OpSpec[] = [
-  { op: 'Reshape', domain: '', category: 'shape', infer: inferReshape, valuePreserving: true, foldable: true },
-  { op: 'Flatten', domain: '', category: 'shape', infer: inferFlatten, valuePreserving: true, foldable: true },
-  { op: 'Transpose', domain: '', category: 'shape', infer: inferTranspose, valuePreserving: true, foldable: true },
-  { op: 'Concat', domain: '', category: 'shape', infer: inferConcat, valuePreserving: true, foldable: true },
-  { op: 'Squeeze', domain: '', category: 'shape', infer: inferSqueeze, valuePreserving: true, foldable: true },
-  { op: 'Unsqueeze', domain: '', category: 'shape', infer: inferUnsqueeze, valuePreserving: true, foldable: true },
-  { op: 'Gather', domain: '', category: 'shape', infer: inferGather, valuePreserving: true, foldable: true },
-  { op: 'Slice', domain: '', category: 'shape', valuePreserving: true, foldable: true },
-  { op: 'Split', domain: '', category: 'shape', valuePreserving: true, foldable: true },
-  { op: 'Pad', domain: '', category: 'shape', foldable: true },
-  { op: 'Expand', domain: '', category: 'shape', valuePreserving: true, foldable: true },
-  { op: 'Tile', domain: '', category: 'shape', valuePreserving: true, foldable: true },
+  { ...moving('Reshape', inferReshape), qdqPropagated: true, channels: 'reshape' },
+  { ...moving('Flatten', inferFlatten), channels: 'flatten' },
+  { ...moving('Transpose', inferTranspose), qdqPropagated: true, channels: 'transpose' },
+  { ...moving('Concat', inferConcat), quant: 'concat', qoperator: msKernel('QLinearConcat'), dataInputs: 'all', channels: 'concat' },
+  { ...moving('Squeeze', inferSqueeze), axesInputSince: 13, qdqPropagated: true, channels: 'squeeze' },
+  { ...moving('Unsqueeze', inferUnsqueeze), axesInputSince: 13, qdqPropagated: true, channels: 'unsqueeze' },
+  moving('Gather', inferGather),
+  { ...moving('Slice'), qdqPropagated: true, channels: 'slice' },
+  { ...moving('Split'), channels: 'split' },
+  { op: 'Pad', domain: '', category: 'shape', foldable: true, channels: 'pad' },
+  moving('Expand'),
+  moving('Tile'),
   {
     op: 'Shape',
     domain: '',
     category: 'shape',
     infer: ({ inputs }) => [{ dtype: 'int64', shape: inputs[0]?.shape ? [inputs[0].shape.length] : [undefined] }],
     foldable: true,
+    channels: 'shape-only',
   },
+  { op: 'Size', domain: '', category: 'shape', infer: () => [{ dtype: 'int64', shape: [] }], foldable: true, channels: 'shape-only' },
   { op: 'Constant', domain: '', category: 'constant', infer: inferConstant, foldable: true },
-  ...['ReduceMean', 'ReduceSum', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL2', 'ReduceSumSquare'].map(reduce),
+  ...['ReduceMean', 'ReduceSum', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL1', 'ReduceL2', 'ReduceLogSum', 'ReduceLogSumExp', 'ReduceSumSquare'].map(reduce),
   { op: 'ArgMax', domain: '', category: 'reduce', infer: inferArgMax, foldable: true },
 ];

@@ -7,16 +7,15 @@ import type { Graph } from '../ir/graph.ts';
 import type { Model } from '../ir/model.ts';
 import type { Node } from '../ir/node.ts';
 import type { Tensor } from '../ir/tensor.ts';
-import { opSpec } from '../ops/registry.ts';
+import { opSpec, opTypesWhere } from '../ops/registry.ts';
+import type { WeightLayout } from '../ops/types.ts';
 
 const FLOAT_WEIGHTS = new Set(['float32', 'float16', 'float64']);
 
-export interface WeightLayout {
-  /** Axis of W indexed by output channel / neuron. */
-  outAxis: number;
-  /** Axis of W indexed by input channel / feature (within a group for grouped Conv). */
-  inAxis: number;
-}
+export type { WeightLayout };
+
+/** Op types with a weight layout in the op table (Conv, Gemm, MatMul): what channel pruning can shrink. */
+export const LAYER_OP_TYPES: readonly string[] = opTypesWhere((s) => s.layer !== undefined);
 
 export interface PrunableLayer {
   node: Node;
@@ -32,21 +31,10 @@ export function layerName(n: Node): string {
   return n.name || n.outputs[0] || n.opType;
 }
 
-/** Weight layout of a Conv, Gemm or MatMul node, or undefined for layouts pruning does not handle. */
+/** Weight layout of a layer (the op table's `layer` column), or undefined for layouts pruning does not handle. */
 export function weightLayout(node: Node, w: Tensor): WeightLayout | undefined {
   if (node.domain !== '' && node.domain !== 'ai.onnx') return undefined;
-  const rank = w.dims.length;
-  switch (node.opType) {
-    case 'Conv':
-      return rank >= 3 ? { outAxis: 0, inAxis: 1 } : undefined;
-    case 'Gemm':
-      if (rank !== 2) return undefined;
-      return node.getInt('transB', 0) ? { outAxis: 0, inAxis: 1 } : { outAxis: 1, inAxis: 0 };
-    case 'MatMul':
-      return rank === 2 ? { outAxis: 1, inAxis: 0 } : undefined;
-    default:
-      return undefined;
-  }
+  return opSpec(node)?.layer?.weight(node, w.dims.length);
 }
 
 /** Readers of each initializer in the main graph (nodes, and nodes whose subgraphs read it). */
@@ -70,7 +58,7 @@ export function prunableLayers(model: Model, opTypes: readonly string[]): Prunab
     if (!w || inputs.has(w.name) || !FLOAT_WEIGHTS.has(w.dtype)) continue;
     const layout = weightLayout(node, w);
     if (!layout) continue;
-    out.push({ node, name: layerName(node), weight: w, layout, group: node.opType === 'Conv' ? node.getInt('group', 1) : 1 });
+    out.push({ node, name: layerName(node), weight: w, layout, group: spec.layer?.groups?.(node) ?? 1 });
   }
   return out;
 }

@@ -15,7 +15,7 @@ import { analyzeChannels } from './channel-graph.ts';
 import { planChannels } from './channel-plan.ts';
 import { maskReference, rewriteChannels } from './channel-rewrite.ts';
 import { compensateBiases, sinkWeights } from './compensate.ts';
-import { prunableLayers, resolveSkip, type PrunableLayer } from './layers.ts';
+import { LAYER_OP_TYPES, prunableLayers, resolveSkip, type PrunableLayer } from './layers.ts';
 import { pruneMagnitude, type MagnitudeTarget } from './magnitude.ts';
 import { pruneNM } from './nm.ts';
 import { applySparseStorage, SPARSE_MIN_IR } from './storage.ts';
@@ -110,7 +110,7 @@ async function pruneInPlace(model: Model, options: Partial<PruneOptions>, hooks:
   if (structured) {
     progress(0.1, 'channel dependencies');
     g.sortTopologically();
-    const allLayers = prunableLayers(model, ['Conv', 'Gemm', 'MatMul']);
+    const allLayers = prunableLayers(model, LAYER_OP_TYPES);
     checkNames(allLayers, Object.keys(o.layerChannels), 'layerChannels');
     const cg = analyzeChannels(model, o.unsupported);
     const keep = new Map<string, string>();

@@ -7,6 +7,7 @@
  */
 import { float, type Node } from '../ir/node.ts';
 import type { Model } from '../ir/model.ts';
+import { opSpec } from '../ops/registry.ts';
 import { storeConstantsInt8 } from './constants.ts';
 import { cloneNode, GraphEmitter } from './emit.ts';
 import type { GraphFacts, NodePlan, Plan } from './plan.ts';
@@ -152,8 +153,10 @@ export function emitQdq(model: Model, ctx: EmitContext): Model {
     const after: string[][] = [];
     const exact = p !== undefined && propagates && carriesCodes(p, plan, quantized);
     const layer = p ?? plan.postOps.get(node);
+    // A layer with an int8 kernel that writes float (op table: int8FloatOutput) keeps a result
+    // that is only a graph output (logits) float: a Q/DQ pair there would only round the logits.
     c.outputs = c.outputs.map((o) => {
-      if (!o || !quantized.has(o) || exact || (layer && floatResults.has(o) && FLOAT_OUTPUT_OPS.has(layer.node.opType))) return o;
+      if (!o || !quantized.has(o) || exact || (layer && floatResults.has(o) && opSpec(layer.node)?.int8FloatOutput)) return o;
       const pre = e.short('f');
       after.push([o, pre]);
       return pre;
@@ -166,25 +169,18 @@ export function emitQdq(model: Model, ctx: EmitContext): Model {
 }
 
 /**
- * Layers whose result, when it is only a graph output (logits), stays float: onnxruntime has
- * int8 kernels with a float output for them (MatMulIntegerToFloat, QGemm), so a Q/DQ pair
- * there would only round the logits.
- */
-const FLOAT_OUTPUT_OPS = new Set(['MatMul', 'Gemm']);
-
-/**
  * A Reshape, Transpose, MaxPool … of a dequantized tensor already holds exact codes of its
  * input's range, which its output shares: a Q/DQ pair there would change no value. Leaving it
  * out saves two nodes per op where onnxruntime's QDQ propagation puts the pair back (the
  * optimized graphs are identical): only for the ops it propagates through, and only their
- * versions from opset 13 on (its list: MaxPool-12, Reshape-13/14, Transpose-13 …; MaxPool-8
- * or -10 would stop it). After a Flatten, for one, a missing pair keeps the next Gemm float.
+ * versions from opset 13 on (the op table's qdqPropagated; its list: MaxPool-12, Reshape-13/14,
+ * Transpose-13 …; MaxPool-8 or -10 would stop it). After a Flatten, for one, a missing pair
+ * keeps the next Gemm float.
  */
-const PROPAGATED = new Set(['MaxPool', 'Reshape', 'Transpose', 'Squeeze', 'Unsqueeze', 'Slice']);
 const PROPAGATION_OPSET = 13;
 
 function carriesCodes(p: NodePlan, plan: Plan, quantized: ReadonlySet<string>): boolean {
-  if (!PROPAGATED.has(p.node.opType) || p.acts.length !== 1) return false;
+  if (!opSpec(p.node)?.qdqPropagated || p.acts.length !== 1) return false;
   const x = p.node.inputs[p.acts[0]!]!;
   return quantized.has(x) && p.outputs.every((o) => !o || plan.groupOf.get(o) === plan.groupOf.get(x));
 }

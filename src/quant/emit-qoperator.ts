@@ -6,12 +6,18 @@
  */
 import { float, type AttrInput, type Node } from '../ir/node.ts';
 import type { Model } from '../ir/model.ts';
+import { opSpec } from '../ops/registry.ts';
 import { storeConstantsInt8 } from './constants.ts';
 import { cloneNode, GraphEmitter, MS_DOMAIN } from './emit.ts';
 import { QuantizedConstants, type EmitContext } from './emit-qdq.ts';
 import type { NodePlan } from './plan.ts';
 
-const UNARY: Readonly<Record<string, string>> = { Sigmoid: 'QLinearSigmoid', LeakyRelu: 'QLinearLeakyRelu', Softmax: 'QLinearSoftmax' };
+/** The integer kernel the op table names for a planned node (its `qoperator` column). */
+function kernelOf(node: Node): { op: string; domain: string } {
+  const kernel = opSpec(node)?.qoperator;
+  if (!kernel) throw new Error(`op table: no QOperator kernel for ${node.opType}`);
+  return kernel;
+}
 
 function attrsOf(n: Node, names: readonly string[]): Record<string, AttrInput> {
   const out: Record<string, AttrInput> = {};
@@ -79,35 +85,39 @@ export function emitQOperator(model: Model, ctx: EmitContext): Model {
         const x = ins[0]!;
         const weight = [w.name, w.scale, k.weightZeroPoint(w.q)];
         const bias = p.bias !== undefined ? k.bias(p, ctx.params(node.inputs[0]!).scale, w.q).name : '';
+        const q = kernelOf(node);
+        const kernelOpts = { ...opts, domain: q.domain };
         if (node.opType === 'Conv') {
-          e.node('QLinearConv', [...x, ...weight, y.scale, y.zeroPoint, ...(bias ? [bias] : [])], [outs[0]!], attrsOf(node, ['auto_pad', 'dilations', 'group', 'kernel_shape', 'pads', 'strides']), opts);
+          e.node(q.op, [...x, ...weight, y.scale, y.zeroPoint, ...(bias ? [bias] : [])], [outs[0]!], attrsOf(node, ['auto_pad', 'dilations', 'group', 'kernel_shape', 'pads', 'strides']), kernelOpts);
         } else if (node.opType === 'MatMul') {
-          e.node('QLinearMatMul', [...x, ...weight, y.scale, y.zeroPoint], [outs[0]!], {}, opts);
+          e.node(q.op, [...x, ...weight, y.scale, y.zeroPoint], [outs[0]!], {}, kernelOpts);
         } else {
           const attrs = { ...attrsOf(node, ['transA', 'transB']), alpha: float(1) };
-          e.node('QGemm', [...x, ...weight, bias, y.scale, y.zeroPoint], [outs[0]!], attrs, { ...opts, domain: MS_DOMAIN });
+          e.node(q.op, [...x, ...weight, bias, y.scale, y.zeroPoint], [outs[0]!], attrs, kernelOpts);
         }
         break;
       }
-      case 'matmul':
-        e.node('QLinearMatMul', [...ins[0]!, ...ins[1]!, y.scale, y.zeroPoint], [outs[0]!], {}, opts);
+      case 'matmul': {
+        const q = kernelOf(node);
+        e.node(q.op, [...ins[0]!, ...ins[1]!, y.scale, y.zeroPoint], [outs[0]!], {}, { ...opts, domain: q.domain });
         break;
+      }
       case 'binary': {
         const [a, b] = [operand(p, 0), operand(p, 1)];
-        e.node(`QLinear${node.opType}`, [...a, ...b, y.scale, y.zeroPoint], [outs[0]!], {}, { ...opts, domain: MS_DOMAIN });
+        const q = kernelOf(node);
+        e.node(q.op, [...a, ...b, y.scale, y.zeroPoint], [outs[0]!], {}, { ...opts, domain: q.domain });
         break;
       }
-      case 'pool':
-        if (node.opType === 'GlobalAveragePool') {
-          e.node('QLinearGlobalAveragePool', [...ins[0]!, y.scale, y.zeroPoint], [outs[0]!], { channels_last: 0 }, { ...opts, domain: MS_DOMAIN });
-        } else {
-          const attrs = attrsOf(node, ['auto_pad', 'ceil_mode', 'count_include_pad', 'kernel_shape', 'pads', 'strides']);
-          e.node('QLinearAveragePool', [...ins[0]!, y.scale, y.zeroPoint], [outs[0]!], attrs, { ...opts, domain: MS_DOMAIN });
-        }
+      case 'pool': {
+        const q = kernelOf(node);
+        const attrs = node.opType === 'GlobalAveragePool' ? { channels_last: 0 } : attrsOf(node, ['auto_pad', 'ceil_mode', 'count_include_pad', 'kernel_shape', 'pads', 'strides']);
+        e.node(q.op, [...ins[0]!, y.scale, y.zeroPoint], [outs[0]!], attrs, { ...opts, domain: q.domain });
         break;
+      }
       case 'unary': {
         const attrs = node.opType === 'LeakyRelu' ? attrsOf(node, ['alpha']) : node.opType === 'Softmax' ? { axis: node.getInt('axis', model.opset() >= 13 ? -1 : 1), opset: model.opset() } : {};
-        e.node(UNARY[node.opType]!, [...ins[0]!, y.scale, y.zeroPoint], [outs[0]!], attrs, { ...opts, domain: MS_DOMAIN });
+        const q = kernelOf(node);
+        e.node(q.op, [...ins[0]!, y.scale, y.zeroPoint], [outs[0]!], attrs, { ...opts, domain: q.domain });
         break;
       }
       case 'concat': {
@@ -118,7 +128,8 @@ export function emitQOperator(model: Model, ctx: EmitContext): Model {
           c.outputs = outs;
           e.push(c);
         } else {
-          e.node('QLinearConcat', [y.scale, y.zeroPoint, ...ins.flat()], [outs[0]!], attrsOf(node, ['axis']), { ...opts, domain: MS_DOMAIN });
+          const q = kernelOf(node);
+          e.node(q.op, [y.scale, y.zeroPoint, ...ins.flat()], [outs[0]!], attrsOf(node, ['axis']), { ...opts, domain: q.domain });
         }
         break;
       }

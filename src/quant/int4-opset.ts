@@ -11,12 +11,10 @@ import type { Model } from '../ir/model.ts';
 import type { Node } from '../ir/node.ts';
 import { Tensor } from '../ir/tensor.ts';
 import type { FreshNames } from '../ir/names.ts';
+import { opSpec } from '../ops/registry.ts';
 
 export const INT4_DQ_OPSET = 21;
 const MIN_UPGRADABLE = 13;
-
-/** Reductions whose `axes` became an input in opset 18 (ReduceSum already did in 13). */
-const REDUCE_AXES_18 = new Set(['ReduceL1', 'ReduceL2', 'ReduceLogSum', 'ReduceLogSumExp', 'ReduceMax', 'ReduceMean', 'ReduceMin', 'ReduceProd', 'ReduceSumSquare']);
 
 const GRID_SAMPLE_MODES: Record<string, string> = { bilinear: 'linear', bicubic: 'cubic' };
 
@@ -42,7 +40,9 @@ export function upgradeToOpset21(model: Model, names: FreshNames): string[] {
       if (node.opType === 'GroupNormalization' && from < 21) {
         throw new InputError(`format dq needs opset ${INT4_DQ_OPSET}, and GroupNormalization ${node.label} changed meaning in opset 21 (scale and bias per channel, not per group): use format matmulnbits`);
       }
-      if (REDUCE_AXES_18.has(node.opType) && from < 18) {
+      // Ops whose `axes` became an input after the model's opset (the reductions in 18).
+      const axesInputSince = opSpec(node)?.axesInputSince;
+      if (axesInputSince !== undefined && from < axesInputSince) {
         const axes = node.getInts('axes');
         if (axes) {
           node.removeAttr('axes');

@@ -1,66 +1,38 @@
 /**
- * How each op takes part in int8 quantization. Derived from the op table where it can be
- * (value-preserving ops come from `valuePreserving`), so the quantizer and the rest of the
- * toolchain agree on what an op is.
+ * The int8 quantizer's view of the op table: each op's quantization kind and the op types
+ * it can handle. The facts themselves (quant, quantOptIn, int8Native, dataInputs …) are
+ * columns of the table, so the quantizer and the rest of the toolchain agree on what an op is.
  */
 import type { Node } from '../ir/node.ts';
-import { OPS, opSpec } from '../ops/registry.ts';
+import { opSpec, opTypesWhere } from '../ops/registry.ts';
+import type { QuantKind } from '../ops/types.ts';
 
-/**
- * - weighted: Conv / MatMul / Gemm with a constant weight (per-channel int8) and bias (int32).
- * - matmul: MatMul of two activations (both per-tensor).
- * - binary: Add / Mul (QLinearAdd / QLinearMul).
- * - pool: AveragePool / GlobalAveragePool (own output range).
- * - unary: Sigmoid / LeakyRelu / Softmax (own output range).
- * - preserving: output values are input values (Reshape, MaxPool, Transpose …): one shared range.
- * - concat: Concat; shares its inputs' range when that costs at most one bit, else requantizes.
- * - activation: Relu / Clip, folded into the range of the node before them.
- */
-export type QuantKind = 'weighted' | 'matmul' | 'binary' | 'pool' | 'unary' | 'preserving' | 'concat' | 'activation';
-
-const KINDS: Readonly<Record<string, QuantKind>> = {
-  Conv: 'weighted',
-  MatMul: 'weighted',
-  Gemm: 'weighted',
-  Add: 'binary',
-  Mul: 'binary',
-  AveragePool: 'pool',
-  GlobalAveragePool: 'pool',
-  Sigmoid: 'unary',
-  LeakyRelu: 'unary',
-  Softmax: 'unary',
-  Relu: 'activation',
-  Clip: 'activation',
-  Concat: 'concat',
-};
+export type { QuantKind };
 
 export function quantKind(node: Pick<Node, 'opType' | 'domain'>): QuantKind | undefined {
   if (node.domain !== '' && node.domain !== 'ai.onnx') return undefined;
-  const k = KINDS[node.opType];
-  if (k) return k;
-  return opSpec(node)?.valuePreserving ? 'preserving' : undefined;
+  const spec = opSpec(node);
+  return spec?.quant ?? (spec?.valuePreserving ? 'preserving' : undefined);
 }
 
 /** Value-preserving ops onnxruntime's CPU provider runs on int8/uint8 tensors as they are. */
-export const INT8_NATIVE = new Set(['MaxPool', 'Reshape', 'Flatten', 'Transpose', 'Squeeze', 'Unsqueeze', 'Concat', 'Gather', 'Slice', 'Split', 'Identity', 'Expand', 'Tile']);
+export const INT8_NATIVE: ReadonlySet<string> = new Set(opTypesWhere((s) => s.int8Native));
 
 /** Inputs of a value-preserving op that carry the values (the rest are shapes, indices, axes). */
 export function dataInputs(node: Node): number[] {
-  return node.opType === 'Concat' ? node.inputs.map((_, i) => i) : [0];
+  const data = opSpec(node)?.dataInputs ?? [0];
+  return data === 'all' ? node.inputs.map((_, i) => i) : [...data];
 }
 
 /** Every op type the int8 quantizer can handle. */
-export const SUPPORTED_OP_TYPES: readonly string[] = [
-  ...Object.keys(KINDS),
-  ...OPS.filter((s) => s.valuePreserving && s.domain === '').map((s) => s.op),
-];
+export const SUPPORTED_OP_TYPES: readonly string[] = opTypesWhere((s) => s.quant !== undefined || s.valuePreserving);
 
 /**
  * Quantized by default: the compute layers, residual adds, pools, ReLU/Clip (folded) and every
- * value-preserving op. Sigmoid, LeakyRelu and Softmax are opt-in (`opTypes`): their outputs
+ * value-preserving op. Opt-in ops (Sigmoid, LeakyRelu, Softmax: `opTypes`) have outputs that
  * are sensitive and cheap to compute in float.
  */
-export const DEFAULT_OP_TYPES: readonly string[] = SUPPORTED_OP_TYPES.filter((op) => !['Sigmoid', 'LeakyRelu', 'Softmax'].includes(op));
+export const DEFAULT_OP_TYPES: readonly string[] = opTypesWhere((s) => (s.quant !== undefined || s.valuePreserving) && !s.quantOptIn);
 
 /** Ops that run the arithmetic of a network (what fallback and sensitivity rank). */
 export function isLayer(kind: QuantKind): boolean {

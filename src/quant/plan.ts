@@ -344,7 +344,7 @@ export function planLayers(plan: Plan): NodePlan[] {
  * reaching a graph output, without passing through another compute layer.
  */
 export function ioLayers(f: GraphFacts): Node[] {
-  const compute = (n: Node) => ['Conv', 'MatMul', 'Gemm'].includes(n.opType) && (n.domain === '' || n.domain === 'ai.onnx');
+  const compute = (n: Node) => quantKind(n) === 'weighted';
   const found = new Set<Node>();
   const seen = new Set<string>();
   const forward = f.graph.inputs.map((v) => v.name);

@@ -27,10 +27,9 @@ export function analyzeGraph(model: Model): GraphFacts {
   return { graph, types: inferShapes(model), consts: constantValues(graph), index: graph.index() };
 }
 
-/** Ops that show a model is quantized already. */
+/** A node that shows the model is quantized already (Q/DQ, an integer kernel: the op table's `quantized`). */
 function alreadyQuantized(model: Model): Node | undefined {
-  const integer = /^(QLinear|DynamicQuantize|MatMulInteger|ConvInteger|QGemm|MatMulNBits|QAttention|DequantizeLinear|QuantizeLinear)/;
-  return model.graph.nodes.find((n) => opSpec(n)?.category === 'quantization' || integer.test(n.opType));
+  return model.graph.nodes.find((n) => opSpec(n)?.quantized);
 }
 
 function validate(model: Model, o: QuantizeOptions): void {
@@ -179,7 +178,7 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
 
 /**
  * Float Conv/ConvTranspose/Gemm layers onnxruntime quantizes by itself when it loads the
- * model (its WeightBiasQuantization rewrite): a float32 initializer weight, an input from a
+ * model (its WeightBiasQuantization rewrite; the op table's `ortQuantizesWeight`): a float32 initializer weight, an input from a
  * DequantizeLinear with one scale and, as observed with 1.30, a QuantizeLinear reading the
  * result. Measured accuracy already includes it (it is measured in onnxruntime); the note
  * keeps "kept in float" from misleading.
@@ -189,7 +188,7 @@ function requantizedByOrt(m: Model): string[] {
   const { producer, consumers } = g.index();
   const found: string[] = [];
   for (const n of g.nodes) {
-    if (!['Conv', 'ConvTranspose', 'Gemm'].includes(n.opType) || (n.domain !== '' && n.domain !== 'ai.onnx')) continue;
+    if (!opSpec(n)?.ortQuantizesWeight) continue;
     const dq = producer.get(n.inputs[0] ?? '');
     const scale = dq?.opType === 'DequantizeLinear' ? g.initializers.get(dq.inputs[1] ?? '') : undefined;
     const quantizedAfter = (consumers.get(n.outputs[0] ?? '') ?? []).some((c) => c.opType === 'QuantizeLinear');

@@ -11,6 +11,7 @@ import type { Model } from '../../src/ir/model.ts';
 import { Node } from '../../src/ir/node.ts';
 import { ValueInfo } from '../../src/ir/value.ts';
 import { InputError } from '../../src/errors.ts';
+import { analyzeChannels } from '../../src/prune/channel-graph.ts';
 import { pruneModel } from '../../src/prune/prune.ts';
 import { maxOutputDiff, randomFloats } from '../helpers/run-model.ts';
 import { bn, complement, conv, copyOf, dimsOf, gathered, input, memoryDataset, miniLenet, relu, survivors, values, w, zeroSlices } from './graphs.ts';
@@ -343,5 +344,31 @@ describe('prune channels: bias compensation in Conv', () => {
     expect(survivors(m0, m1, 'conv1.bias', 'conv1.bias', 0)).toEqual([3, 4, 5]);
     expect(m1.graph.nodes.find((n) => n.name === 'conv2')!.inputs).toHaveLength(3);
     expect(await maxOutputDiff(m0, m1, input([2, 2, 4, 4]))).toBeLessThan(1e-5);
+  });
+
+  it('prune: channels cross an op by its channel rule in the op table, and stop at an op that has none', () => {
+    /** Notes of a conv → op → conv chain: channels of 'c1' are kept only if they cannot cross `op`. */
+    const notesThrough = (op: string, extra: (b: GraphBuilder) => string[] = () => [], attrs: Record<string, number[] | number> = {}) => {
+      const b = new GraphBuilder('rule', { opsets: { '': 18 } });
+      const x = b.input('x', 'float32', [1, 3, 8, 8]);
+      const [y] = b.node(op, [conv(b, 'c1', x, 3, 6), ...extra(b)], attrs);
+      b.output(conv(b, 'c2', y!, 6, 4, { k: 1 }), 'float32', [1, 4, undefined, undefined]);
+      return analyzeChannels(b.build(), 'skip').notes.join('; ');
+    };
+    const scales = (b: GraphBuilder) => ['', b.initializer('scales', Float32Array.of(1, 1, 2, 2), [4])];
+    const cases: Array<[string, ((b: GraphBuilder) => string[])?, Record<string, number[]>?]> = [
+      ['Mish'],
+      ['Softsign'],
+      ['Celu'],
+      ['ThresholdedRelu'],
+      ['Sum', (b: GraphBuilder) => [w(b, 'shift', [6, 1, 1])]],
+      ['LpPool', undefined, { kernel_shape: [2, 2] }],
+      ['GlobalLpPool'],
+      ['Resize', scales],
+    ];
+    for (const [op, extra, attrs] of cases) {
+      expect(notesThrough(op, extra, attrs), op).not.toMatch(/'c1'/);
+    }
+    expect(notesThrough('LRN', undefined, { size: 3 })).toMatch(/channels of 'c1' kept: LRN is not known to keep channels apart/);
   });
 });
