@@ -5,13 +5,18 @@
  * bias on 2-D inputs fused into Gemm, identical initializers merged, dead code removed.
  */
 import { definePass, type PassChanges } from '../src/pipeline/pass.ts';
-import { constantsToInitializers } from '../src/transforms/constants-to-initializers.ts';
-import { eliminateDeadCode } from '../src/transforms/dead-code.ts';
-import { dedupeInitializers } from '../src/transforms/dedupe-initializers.ts';
-import { foldBatchNorms } from '../src/transforms/fold-batchnorm.ts';
-import { foldConstants } from '../src/transforms/fold-constants.ts';
-import { fuseMatMulAdd } from '../src/transforms/fuse-matmul-add.ts';
-import { removeIdentities } from '../src/transforms/remove-identity.ts';
+
+// Passes declare their options up front but load their engines when they run, so listing
+// passes (`shrinkray --help`, `shrinkray passes`) never loads onnxruntime or the quantizer.
+const transforms = async () => ({
+  ...(await import('../src/transforms/constants-to-initializers.ts')),
+  ...(await import('../src/transforms/dead-code.ts')),
+  ...(await import('../src/transforms/dedupe-initializers.ts')),
+  ...(await import('../src/transforms/fold-batchnorm.ts')),
+  ...(await import('../src/transforms/fold-constants.ts')),
+  ...(await import('../src/transforms/fuse-matmul-add.ts')),
+  ...(await import('../src/transforms/remove-identity.ts')),
+});
 
 const MAX_ROUNDS = 10;
 
@@ -26,6 +31,7 @@ export const cleanup = definePass({
     fuseMatmulAdd: { type: 'boolean', default: true, description: 'Turn MatMul + constant bias Add on 2-D inputs into one Gemm (quantized as one QGemm).' },
   },
   async run(model, options, ctx) {
+    const { constantsToInitializers, removeIdentities, foldConstants, foldBatchNorms, dedupeInitializers, fuseMatMulAdd, eliminateDeadCode } = await transforms();
     const total: PassChanges = {};
     const add = (key: string, n: number) => {
       if (n) total[key] = (total[key] ?? 0) + n;

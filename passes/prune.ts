@@ -6,13 +6,7 @@
  * removed channels' means into the next layers' biases. The result is checked in onnxruntime; the model's size,
  * gzip and brotli size are always reported. The work is done by `pruneModel` (src/prune).
  */
-import { openDataset } from '../src/data/dataset.ts';
-import { modelToBytes } from '../src/io/save.ts';
 import { definePass } from '../src/pipeline/pass.ts';
-import { pruneModel } from '../src/prune/prune.ts';
-import { sparsityAt } from '../src/prune/schedule.ts';
-import { parseLayerSparsity, parsePattern } from '../src/prune/types.ts';
-import { measureSizes } from '../src/report/size.ts';
 
 const pct = (v: number) => `${(v * 100).toFixed(2)} %`;
 
@@ -42,6 +36,15 @@ export const prune = definePass({
     verify: { type: 'boolean', default: true, description: 'Run the result in onnxruntime; for channels, compare it with the masked original.' },
   },
   async run(model, options, ctx) {
+    // The engine loads when the pass runs, not when passes are listed (see cleanup.ts).
+    const [{ openDataset }, { modelToBytes }, { pruneModel }, { sparsityAt }, { parseLayerSparsity, parsePattern }, { measureSizes }] = await Promise.all([
+      import('../src/data/dataset.ts'),
+      import('../src/io/save.ts'),
+      import('../src/prune/prune.ts'),
+      import('../src/prune/schedule.ts'),
+      import('../src/prune/types.ts'),
+      import('../src/report/size.ts'),
+    ]);
     const sparsity = options.schedule === 'polynomial' && options.sparsity > 0
       ? sparsityAt({ kind: 'polynomial', final: options.sparsity, initial: options.initialSparsity, end: options.steps }, options.step)
       : options.sparsity;

@@ -4,9 +4,7 @@
  * blocked DequantizeLinear feeding the original node. The result is run in onnxruntime
  * before the pass returns. The work is done by `quantizeModelInt4` (src/quant/int4.ts).
  */
-import { openDataset } from '../src/data/dataset.ts';
 import { definePass } from '../src/pipeline/pass.ts';
-import { quantizeModelInt4 } from '../src/quant/int4.ts';
 
 export const quantizeInt4 = definePass({
   name: 'quantize-int4',
@@ -27,6 +25,8 @@ export const quantizeInt4 = definePass({
     excludeNodes: { type: 'list', default: [], description: 'Node names kept in float.' },
   },
   async run(model, options, ctx) {
+    // The engine loads when the pass runs, not when passes are listed (see cleanup.ts).
+    const [{ openDataset }, { quantizeModelInt4 }] = await Promise.all([import('../src/data/dataset.ts'), import('../src/quant/int4.ts')]);
     const calib = options.calib ? await openDataset(options.calib) : undefined;
     try {
       const result = await quantizeModelInt4(model, {

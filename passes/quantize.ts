@@ -6,12 +6,10 @@
  * The work is done by `quantizeModel` (src/quant), which the CLI calls as well.
  */
 import { readFile } from 'node:fs/promises';
-import { openDataset, type Dataset } from '../src/data/dataset.ts';
+import type { Dataset } from '../src/data/dataset.ts';
 import { InputError } from '../src/errors.ts';
 import { definePass } from '../src/pipeline/pass.ts';
 import { QUANTIZE_OPTIONS } from '../src/quant/options.ts';
-import { accuracyEvaluator } from '../src/evaluate/accuracy.ts';
-import { quantizeModel } from '../src/quant/quantize.ts';
 import type { Recipe } from '../src/quant/types.ts';
 
 export const quantize = definePass({
@@ -27,6 +25,12 @@ export const quantize = definePass({
     evalSamples: { type: 'number', default: 0, min: 0, description: 'Evaluation samples (0: all).' },
   },
   async run(model, options, ctx) {
+    // The engine loads when the pass runs, not when passes are listed (see cleanup.ts).
+    const [{ openDataset }, { accuracyEvaluator }, { quantizeModel }] = await Promise.all([
+      import('../src/data/dataset.ts'),
+      import('../src/evaluate/accuracy.ts'),
+      import('../src/quant/quantize.ts'),
+    ]);
     const opened: Dataset[] = [];
     const open = async (path: string) => {
       const ds = await openDataset(path);

@@ -8,7 +8,7 @@ import { ShrinkrayError } from '../errors.ts';
 import { processIO, type CliIO } from './io.ts';
 import { reportOptions } from './report-options.ts';
 import { passes } from '../../passes/index.ts';
-import { passFlags } from './commands/pass.ts';
+import { passFlags } from './pass-flags.ts';
 
 const list = (v: string | string[]) => (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
 

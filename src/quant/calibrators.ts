@@ -13,8 +13,9 @@
 import { affineParams, qrange, type QRange } from './scales.ts';
 import type { StreamingHistogram } from './histogram.ts';
 
-export type CalibrationMethod = 'minmax' | 'percentile' | 'entropy' | 'mse';
-export const CALIBRATION_METHODS: readonly CalibrationMethod[] = ['minmax', 'percentile', 'entropy', 'mse'];
+import type { CalibrationMethod } from './options.ts';
+
+export { CALIBRATION_METHODS, type CalibrationMethod } from './options.ts';
 
 export interface RangeOptions {
   method: CalibrationMethod;

@@ -4,7 +4,9 @@
  * CLI's flags.
  */
 import { defaultsOf, type OptionValues } from '../pipeline/options.ts';
-import { CALIBRATION_METHODS } from './calibrators.ts';
+
+export const CALIBRATION_METHODS = ['minmax', 'percentile', 'entropy', 'mse'] as const;
+export type CalibrationMethod = (typeof CALIBRATION_METHODS)[number];
 
 export const QUANTIZE_OPTIONS = {
   mode: { type: 'enum', default: 'static', values: ['static', 'dynamic'], description: 'static: weights and activations (needs calib); dynamic: MatMul/Gemm weights only, activations at run time.' },
