@@ -4,6 +4,7 @@
  * through the network, so a sharp SQNR drop from one layer to the next marks where
  * accuracy goes.
  */
+import { sqnrDb } from '../math/sqnr.ts';
 import type { Model } from '../ir/model.ts';
 import { modelBytesWithOutputs } from '../runtime/capture.ts';
 import { forEachBatch, openRunner, type InputSource } from './run.ts';
@@ -52,8 +53,7 @@ export async function compareLayers(floatModel: Model, variant: Variant, source:
   }
   return probes.map((p, i) => {
     const a = acc[i]!;
-    const sqnrDb = a.noise === 0 ? Infinity : a.signal === 0 ? -Infinity : 10 * Math.log10(a.signal / a.noise);
-    return { node: p.node.name || p.node.label, opType: p.node.opType, tensor: p.tensor, sqnrDb, maxAbsError: a.maxErr, maxAbs: a.maxAbs };
+    return { node: p.node.name || p.node.label, opType: p.node.opType, tensor: p.tensor, sqnrDb: sqnrDb(a.signal, a.noise), maxAbsError: a.maxErr, maxAbs: a.maxAbs };
   });
 }
 

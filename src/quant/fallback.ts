@@ -4,6 +4,7 @@
  * to float, most sensitive first, until the accuracy drop on the evaluation set is within
  * budget. A budget that only the float model meets is a failed check.
  */
+import { sqnrDb } from '../math/sqnr.ts';
 import { CheckError } from '../errors.ts';
 import type { Model } from '../ir/model.ts';
 import type { Node } from '../ir/node.ts';
@@ -56,7 +57,7 @@ export async function rankSensitivity(
     } finally {
       await runner.close();
     }
-    const outputSqnrDb = noise === 0 ? Infinity : signal === 0 ? -Infinity : 10 * Math.log10(signal / noise);
+    const outputSqnrDb = sqnrDb(signal, noise);
     result.push({ layer, node: label(layer), opType: layer.opType, outputSqnrDb });
   }
   return result.sort((a, b) => a.outputSqnrDb - b.outputSqnrDb);

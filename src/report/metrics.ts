@@ -2,6 +2,7 @@
  * Accuracy and agreement metrics. Accumulators take one batch at a time and keep O(1) state,
  * so a data set of any length streams through. Sums are float64.
  */
+import { sqnrDb } from '../math/sqnr.ts';
 import { InputError } from '../errors.ts';
 
 /** Index of the largest of `length` values from `offset`; -1 if any is NaN (counts as wrong). */
@@ -82,10 +83,7 @@ export interface Agreement {
  */
 export const SQNR_CAP_DB = 999;
 
-export function sqnrDb(signalPower: number, noisePower: number): number {
-  if (noisePower === 0) return Infinity;
-  return 10 * Math.log10(signalPower / noisePower);
-}
+export { sqnrDb };
 
 export function agreementToJson(a: Agreement): Agreement {
   return { ...a, sqnrDb: Math.max(-SQNR_CAP_DB, Math.min(SQNR_CAP_DB, a.sqnrDb)) };
