@@ -2,7 +2,7 @@
  * quantize-int4: block-wise int4 weight-only quantization of MatMul/Gemm weights, by
  * round-to-nearest or GPTQ (calibrated), emitted as com.microsoft MatMulNBits or as opset-21
  * blocked DequantizeLinear feeding the original node. The result is run in onnxruntime
- * before the pass returns. The work is done by `quantizeModelInt4` (src/quant/int4.ts).
+ * before the pass returns. The work is done by `quantizeModelInt4` (src/quant/int4/int4.ts).
  */
 import { definePass } from '../src/pipeline/pass.ts';
 
@@ -26,7 +26,7 @@ export const quantizeInt4 = definePass({
   },
   async run(model, options, ctx) {
     // The engine loads when the pass runs, not when passes are listed (see cleanup.ts).
-    const [{ openDataset }, { quantizeModelInt4 }] = await Promise.all([import('../src/data/dataset.ts'), import('../src/quant/int4.ts')]);
+    const [{ openDataset }, { quantizeModelInt4 }] = await Promise.all([import('../src/data/dataset.ts'), import('../src/quant/int4/int4.ts')]);
     const calib = options.calib ? await openDataset(options.calib) : undefined;
     try {
       const result = await quantizeModelInt4(model, {

@@ -9,8 +9,8 @@ import { readFile } from 'node:fs/promises';
 import type { Dataset } from '../src/data/dataset.ts';
 import { InputError } from '../src/errors.ts';
 import { definePass } from '../src/pipeline/pass.ts';
-import { QUANTIZE_OPTIONS } from '../src/quant/options.ts';
-import type { Recipe } from '../src/quant/types.ts';
+import { QUANTIZE_OPTIONS } from '../src/quant/int8/options.ts';
+import type { Recipe } from '../src/quant/int8/types.ts';
 
 export const quantize = definePass({
   name: 'quantize',
@@ -29,7 +29,7 @@ export const quantize = definePass({
     const [{ openDataset }, { accuracyEvaluator }, { quantizeModel }] = await Promise.all([
       import('../src/data/dataset.ts'),
       import('../src/evaluate/accuracy.ts'),
-      import('../src/quant/quantize.ts'),
+      import('../src/quant/int8/quantize.ts'),
     ]);
     const opened: Dataset[] = [];
     const open = async (path: string) => {

@@ -27,8 +27,8 @@ export { ShrinkrayError, InputError, CheckError, type ExitCode } from '../errors
 
 // Compression, measurement and reporting, for build scripts that want more than a pipeline.
 export { pruneModel, analyzeSensitivity, sensitivityMarkdown, type PruneHooks } from '../prune/index.ts';
-export { quantizeModel } from '../quant/quantize.ts';
-export { quantizeModelInt4, type Int4Options, type Int4Result } from '../quant/int4.ts';
+export { quantizeModel } from '../quant/int8/quantize.ts';
+export { quantizeModelInt4, type Int4Options, type Int4Result } from '../quant/int4/int4.ts';
 export { openDataset, type Dataset, type Batch } from '../data/dataset.ts';
 export { measureModel, type MeasureOptions, type Measured } from '../evaluate/measure.ts';
 export { accuracyEvaluator, type AccuracyOptions } from '../evaluate/accuracy.ts';

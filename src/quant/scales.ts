@@ -12,7 +12,7 @@
  * - Symmetric weight codes are roundHalfEven(float32(x / s)): the quotient rounded to float32
  *   first, as QuantizeLinear computes it, and as the SIMD kernels (simd.ts) do lane by lane.
  */
-import { Int8Kernels } from './simd.ts';
+import { Int8Kernels } from './kernels/simd.ts';
 
 export type IntType = 'int8' | 'uint8' | 'int4' | 'uint4';
 

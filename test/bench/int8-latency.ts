@@ -26,8 +26,8 @@ import { modelToBytes } from '../../src/io/save.ts';
 import { mulberry32 } from '../../src/math/random.ts';
 import { runPipeline } from '../../src/pipeline/run.ts';
 import { accuracyEvaluator } from '../../src/evaluate/accuracy.ts';
-import { quantizeModel } from '../../src/quant/quantize.ts';
-import type { QuantizeOptions } from '../../src/quant/types.ts';
+import { quantizeModel } from '../../src/quant/int8/quantize.ts';
+import type { QuantizeOptions } from '../../src/quant/int8/types.ts';
 import { arg, flag } from './args.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));

@@ -18,7 +18,7 @@ import { Tensor } from '../../src/ir/tensor.ts';
 import { loadModel } from '../../src/io/load.ts';
 import { saveModel } from '../../src/io/save.ts';
 import { mulberry32 } from '../../src/math/random.ts';
-import { quantizeModel } from '../../src/quant/quantize.ts';
+import { quantizeModel } from '../../src/quant/int8/quantize.ts';
 import { arg } from './args.ts';
 
 const self = fileURLToPath(import.meta.url);

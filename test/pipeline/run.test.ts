@@ -5,7 +5,7 @@ import type { Model } from '../../src/ir/model.ts';
 import { modelToBytes } from '../../src/io/save.ts';
 import { definePass, defineExportPass, type PipelineStep } from '../../src/api/index.ts';
 import { runPipeline } from '../../src/pipeline/run.ts';
-import { quantizeModelInt4 } from '../../src/quant/int4.ts';
+import { quantizeModelInt4 } from '../../src/quant/int4/int4.ts';
 import { errorOf } from '../helpers/errors.ts';
 import { randomFloats } from '../helpers/run-model.ts';
 

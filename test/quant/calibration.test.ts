@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../src/ir/builder.ts';
 import { mulberry32 } from '../../src/math/random.ts';
-import { ActivationStats } from '../../src/quant/calibrate.ts';
-import { calibratedRange, type CalibrationMethod } from '../../src/quant/calibrators.ts';
-import { StreamingHistogram } from '../../src/quant/histogram.ts';
+import { ActivationStats } from '../../src/quant/calibration/activation-stats.ts';
+import { calibratedRange, type CalibrationMethod } from '../../src/quant/calibration/calibrators.ts';
+import { StreamingHistogram } from '../../src/quant/calibration/histogram.ts';
 import { affineParams, qrange } from '../../src/quant/scales.ts';
 import { memoryDataset } from './graphs.ts';
 

@@ -6,9 +6,9 @@ import { GraphBuilder, float } from '../../src/ir/builder.ts';
 import { Tensor } from '../../src/ir/tensor.ts';
 import { loadModel } from '../../src/io/load.ts';
 import { modelToBytes, saveModel } from '../../src/io/save.ts';
-import { DeferredWeight } from '../../src/quant/dynamic-weight.ts';
-import { WeightPool } from '../../src/quant/parallel.ts';
-import { quantizeModel } from '../../src/quant/quantize.ts';
+import { DeferredWeight } from '../../src/quant/int8/dynamic-weight.ts';
+import { WeightPool } from '../../src/quant/kernels/parallel.ts';
+import { quantizeModel } from '../../src/quant/int8/quantize.ts';
 import { randomFloats } from '../helpers/run-model.ts';
 import { reference } from './reference.ts';
 

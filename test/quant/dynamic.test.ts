@@ -9,8 +9,8 @@ import { loadModel } from '../../src/io/load.ts';
 import { modelToBytes } from '../../src/io/save.ts';
 import { CheckError } from '../../src/errors.ts';
 import { runtimeCheck, structureOnly } from '../../src/runtime/check.ts';
-import { WeightPool } from '../../src/quant/parallel.ts';
-import { quantizeModel } from '../../src/quant/quantize.ts';
+import { WeightPool } from '../../src/quant/kernels/parallel.ts';
+import { quantizeModel } from '../../src/quant/int8/quantize.ts';
 import { maxOutputDiff, randomFloats, runModel } from '../helpers/run-model.ts';
 import { reference } from './reference.ts';
 

@@ -4,7 +4,7 @@ import { GraphBuilder } from '../../src/ir/builder.ts';
 import type { Model } from '../../src/ir/model.ts';
 import { modelToBytes } from '../../src/io/save.ts';
 import { accuracyEvaluator } from '../../src/evaluate/accuracy.ts';
-import { quantizeModel } from '../../src/quant/quantize.ts';
+import { quantizeModel } from '../../src/quant/int8/quantize.ts';
 import { randomFloats, runModel } from '../helpers/run-model.ts';
 import { memoryDataset } from './graphs.ts';
 

@@ -11,7 +11,7 @@ import { loadModel } from '../../src/io/load.ts';
 import { modelToBytes } from '../../src/io/save.ts';
 import { runPipeline } from '../../src/pipeline/run.ts';
 import { accuracyEvaluator } from '../../src/evaluate/accuracy.ts';
-import { quantizeModel } from '../../src/quant/quantize.ts';
+import { quantizeModel } from '../../src/quant/int8/quantize.ts';
 import { cleanup } from '../../passes/cleanup.ts';
 import { optimizedOps } from '../helpers/run-model.ts';
 

@@ -5,11 +5,11 @@
  * explicit inverse that is downdated after every quantized row).
  */
 import { describe, expect, it } from 'vitest';
-import { dequantizeBlockwise, quantizeRtn, type BlockQuantized, type Int4Scheme } from '../../src/quant/int4-block.ts';
-import { dqLayout, nbitsLayout } from '../../src/quant/int4-layout.ts';
-import { packNibbles, unpackNibbles } from '../../src/quant/pack4.ts';
-import { HessianAccumulator, cholesky, lowerInverse, upperCholeskyOfInverse } from '../../src/quant/gptq-linalg.ts';
-import { hessianRelativeError, quantizeGptq, relativeOutputError } from '../../src/quant/gptq.ts';
+import { dequantizeBlockwise, quantizeRtn, type BlockQuantized, type Int4Scheme } from '../../src/quant/int4/block.ts';
+import { dqLayout, nbitsLayout } from '../../src/quant/int4/layout.ts';
+import { packNibbles, unpackNibbles } from '../../src/quant/int4/pack4.ts';
+import { HessianAccumulator, cholesky, lowerInverse, upperCholeskyOfInverse } from '../../src/quant/int4/gptq-linalg.ts';
+import { hessianRelativeError, quantizeGptq, relativeOutputError } from '../../src/quant/int4/gptq.ts';
 import { mulberry32 } from '../../src/math/random.ts';
 
 // ---------- references ----------

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Node } from '../../src/ir/node.ts';
 import { OPS, opSpec } from '../../src/ops/registry.ts';
-import { dataInputs, DEFAULT_OP_TYPES, INT8_NATIVE, quantKind, SUPPORTED_OP_TYPES } from '../../src/quant/ops.ts';
+import { dataInputs, DEFAULT_OP_TYPES, INT8_NATIVE, quantKind, SUPPORTED_OP_TYPES } from '../../src/quant/int8/ops.ts';
 
 /** The quantizer's op lists as they were hand-kept before the op table carried them. */
 const LAYERS = ['Conv', 'MatMul', 'Gemm', 'Add', 'Mul', 'AveragePool', 'GlobalAveragePool', 'Relu', 'Clip', 'Concat'];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder, float } from '../../src/ir/builder.ts';
 import { affineParams, qrange, quantizeBias, quantizePerChannelSymmetric, roundHalfEven } from '../../src/quant/scales.ts';
-import { quantizeModel } from '../../src/quant/quantize.ts';
+import { quantizeModel } from '../../src/quant/int8/quantize.ts';
 import { randomFloats } from '../helpers/run-model.ts';
 import { activationParams, dequantized, randomDataset } from './graphs.ts';
 import { reference } from './reference.ts';

@@ -10,8 +10,8 @@ import { ValueInfo } from '../../src/ir/value.ts';
 import { loadModel } from '../../src/io/load.ts';
 import { modelToBytes } from '../../src/io/save.ts';
 import { checkRuns } from '../../src/runtime/check.ts';
-import { quantizeModel } from '../../src/quant/quantize.ts';
-import type { QuantizeOptions } from '../../src/quant/types.ts';
+import { quantizeModel } from '../../src/quant/int8/quantize.ts';
+import type { QuantizeOptions } from '../../src/quant/int8/types.ts';
 import { optimizedOps, randomFloats, runModel } from '../helpers/run-model.ts';
 import { activationParams, attentionBlock, convNet, randomDataset } from './graphs.ts';
 

@@ -1,14 +1,15 @@
 /**
  * WebAssembly SIMD kernels for weight quantization (per-channel max |w| and int8 codes), 4–16
  * lanes at a time: a 1 GB model's weights are converted at memory speed instead of scalar
- * JavaScript speed. The module is assembled from `kernels.wat` beside this file:
- *
- *   npx -y wabt@1.0.39 -- wat2wasm --enable-simd src/quant/kernels.wat -o kernels.wasm && base64 -w0 kernels.wasm
+ * JavaScript speed. The module is assembled from `kernels.wat` beside this file into
+ * `generated/kernels-wasm.ts` (`npm run build:kernels`; a test fails when they differ).
  *
  * Results are bit-identical to the scalar definitions in scales.ts (codes are
  * nearest-even(float32(x / s)), clamped to ±127), which the tests check.
  */
-export const WASM_BASE64 = 'AGFzbQEAAAABFgNgBH9/f38AYAJ9fQF/YAV/f39/fwADBgUAAAECAgUDAQABB0AFBm1lbW9yeQIACWNvbEFic01heAAACXJvd0Fic01heAABDHF1YW50aXplQ29scwADDHF1YW50aXplUm93cwAECoMHBZ4BAQV/IAJBfHEhByAAIQYCQANAIAQgAU8NAUEAIQUgAyEIAkADQCAFIAdPDQEgCCAI/QAEACAG/QAEAP3gAf3pAf0LBAAgBkEQaiEGIAhBEGohCCAFQQRqIQUMAAsLAkADQCAFIAJPDQEgCCAIKgIAIAYqAgCLlzgCACAGQQRqIQYgCEEEaiEIIAVBAWohBQwACwsgBEEBaiEEDAALCwu8AQMEfwF7AX0gAkF8cSEHIAAhBgJAA0AgBCABTw0B/QwAAAAAAAAAAAAAAAAAAAAAIQhBACEFAkADQCAFIAdPDQEgCCAG/QAEAP3gAf3pASEIIAZBEGohBiAFQQRqIQUMAAsLIAj9HwAgCP0fAZcgCP0fAiAI/R8Dl5chCQJAA0AgBSACTw0BIAkgBioCAIuXIQkgBkEEaiEGIAVBAWohBQwACwsgAyAEQQJ0aiAJOAIAIARBAWohBAwACwsLJAEBfyAAIAGVkPwAIQJB/wBBgX8gAiACQYF/SBsgAkH/AEobC4UCAgZ/AXtBgX/9DyELIAJBcHEhCiAAIQcgBCEIAkADQCAFIAFPDQFBACEGIAMhCQJAA0AgBiAKTw0BIAggB/0ABAAgCf0ABAD95wH9av34ASAH/QAEECAJ/QAEEP3nAf1q/fgB/YUBIAf9AAQgIAn9AAQg/ecB/Wr9+AEgB/0ABDAgCf0ABDD95wH9av34Af2FAf1lIAv9eP0LBAAgB0HAAGohByAJQcAAaiEJIAhBEGohCCAGQRBqIQYMAAsLAkADQCAGIAJPDQEgCCAHKgIAIAkqAgAQAjoAACAHQQRqIQcgCUEEaiEJIAhBAWohCCAGQQFqIQYMAAsLIAVBAWohBQwACwsL9gEEBX8BewF9AXtBgX/9DyEMIAJBcHEhCSAAIQcgBCEIAkADQCAFIAFPDQEgAyAFQQJ0aioCACELIAv9EyEKQQAhBgJAA0AgBiAJTw0BIAggB/0ABAAgCv3nAf1q/fgBIAf9AAQQIAr95wH9av34Af2FASAH/QAEICAK/ecB/Wr9+AEgB/0ABDAgCv3nAf1q/fgB/YUB/WUgDP14/QsEACAHQcAAaiEHIAhBEGohCCAGQRBqIQYMAAsLAkADQCAGIAJPDQEgCCAHKgIAIAsQAjoAACAHQQRqIQcgCEEBaiEIIAZBAWohBgwACwsgBUEBaiEFDAALCws=';
+import { WASM_BASE64 } from './generated/kernels-wasm.ts';
+
+export { WASM_BASE64 };
 
 /** The bits of the WebAssembly API used here (the project's lib settings do not declare it). */
 interface WasmMemory {

@@ -10,8 +10,8 @@
  *   [N, blocks]; zero points uint8 [N, ceil(blocks / 2)], packed the same way per row, and
  *   omitted for symmetric weights (the op's default zero point is 8: codes are stored + 8).
  */
-import { transpose } from '../math/arrays.ts';
-import { blockCount, type BlockQuantized } from './int4-block.ts';
+import { transpose } from '../../math/arrays.ts';
+import { blockCount, type BlockQuantized } from './block.ts';
 import { packNibbles } from './pack4.ts';
 
 export interface DqLayout {

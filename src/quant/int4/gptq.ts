@@ -10,9 +10,9 @@
  * A block's scale and zero point are chosen when its first row is reached, from the rows of
  * that block as updated by then. Memory: W and a few K×K float64 matrices.
  */
-import { blockCount, emptyBlockQuantized, schemeRange, setBlockParams, type BlockQuantized, type Int4Scheme } from './int4-block.ts';
+import { blockCount, emptyBlockQuantized, schemeRange, setBlockParams, type BlockQuantized, type Int4Scheme } from './block.ts';
 import { upperCholeskyOfInverse } from './gptq-linalg.ts';
-import { quantizeValue } from './scales.ts';
+import { quantizeValue } from '../scales.ts';
 
 export interface GptqOptions {
   blockSize: number;

@@ -1,5 +1,5 @@
 /** The int8 quantizer's public types: options (with defaults), inputs and the result. */
-import type { Dataset } from '../data/dataset.ts';
+import type { Dataset } from '../../data/dataset.ts';
 import { QUANTIZE_SCHEMA_DEFAULTS, type QuantizeSchemaOptions } from './options.ts';
 import type { QuantFormat } from './plan.ts';
 

@@ -8,9 +8,9 @@
  * Only constants of at least `minValues` values read by elementwise and normalization ops:
  * a weight of a layer kept in float (by the user or by fallback) stays exactly as it was.
  */
-import type { Tensor } from '../ir/tensor.ts';
+import type { Tensor } from '../../ir/tensor.ts';
 import type { GraphEmitter } from './emit.ts';
-import { quantizePerTensorSymmetric } from './scales.ts';
+import { quantizePerTensorSymmetric } from '../scales.ts';
 
 /** Op type → input positions that may hold a stored-int8 constant. */
 const READERS: Readonly<Record<string, readonly number[]>> = {

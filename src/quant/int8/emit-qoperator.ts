@@ -4,9 +4,9 @@
  * 8-bit tensors; value-preserving ops run on the 8-bit tensors directly. QuantizeLinear and
  * DequantizeLinear appear only where float and integer parts of the graph meet.
  */
-import { float, type AttrInput, type Node } from '../ir/node.ts';
-import type { Model } from '../ir/model.ts';
-import { opSpec } from '../ops/registry.ts';
+import { float, type AttrInput, type Node } from '../../ir/node.ts';
+import type { Model } from '../../ir/model.ts';
+import { opSpec } from '../../ops/registry.ts';
 import { storeConstantsInt8 } from './constants.ts';
 import { cloneNode, GraphEmitter, MS_DOMAIN } from './emit.ts';
 import { QuantizedConstants, type EmitContext } from './emit-qdq.ts';

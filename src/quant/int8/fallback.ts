@@ -4,12 +4,12 @@
  * to float, most sensitive first, until the accuracy drop on the evaluation set is within
  * budget. A budget that only the float model meets is a failed check.
  */
-import { sqnrDb } from '../math/sqnr.ts';
-import { CheckError } from '../errors.ts';
-import type { Model } from '../ir/model.ts';
-import type { Node } from '../ir/node.ts';
-import { modelToBytes } from '../io/save.ts';
-import { forEachBatch, openRunner, type InputSource } from './run.ts';
+import { sqnrDb } from '../../math/sqnr.ts';
+import { CheckError } from '../../errors.ts';
+import type { Model } from '../../ir/model.ts';
+import type { Node } from '../../ir/node.ts';
+import { modelToBytes } from '../../io/save.ts';
+import { forEachBatch, openRunner, type InputSource } from '../calibration/run.ts';
 import type { FallbackReport, Sensitivity } from './types.ts';
 import type { Variant, VariantBuilder } from './variants.ts';
 

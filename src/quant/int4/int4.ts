@@ -3,19 +3,19 @@
  * nodes, quantize each distinct weight once (round-to-nearest or GPTQ from calibration
  * Hessians), rewrite the graph in the chosen format, and check that onnxruntime runs it.
  */
-import { InputError } from '../errors.ts';
-import type { Dataset } from '../data/dataset.ts';
-import type { Graph } from '../ir/graph.ts';
-import type { Model } from '../ir/model.ts';
-import { quantizeRtn, dequantizeBlockwise, type BlockQuantized, type Int4Scheme } from './int4-block.ts';
-import { MS_DOMAIN } from './emit.ts';
-import { dropUnusedWeights, emitTarget, findTargets, weightMatrix, type EmitCache, type Int4Format, type Int4Target } from './int4-emit.ts';
-import { upgradeToOpset21 } from './int4-opset.ts';
-import { checkRuns } from '../runtime/check.ts';
-import { collectHessians, hessianKey } from './int4-runtime.ts';
+import { InputError } from '../../errors.ts';
+import type { Dataset } from '../../data/dataset.ts';
+import type { Graph } from '../../ir/graph.ts';
+import type { Model } from '../../ir/model.ts';
+import { quantizeRtn, dequantizeBlockwise, type BlockQuantized, type Int4Scheme } from './block.ts';
+import { MS_DOMAIN } from '../int8/emit.ts';
+import { dropUnusedWeights, emitTarget, findTargets, weightMatrix, type EmitCache, type Int4Format, type Int4Target } from './emit.ts';
+import { upgradeToOpset21 } from './opset.ts';
+import { checkRuns } from '../../runtime/check.ts';
+import { collectHessians, hessianKey } from './hessians.ts';
 import { hessianRelativeError, quantizeGptq } from './gptq.ts';
 import type { HessianAccumulator } from './gptq-linalg.ts';
-import { FreshNames } from '../ir/names.ts';
+import { FreshNames } from '../../ir/names.ts';
 
 export type Int4Algorithm = 'rtn' | 'gptq';
 

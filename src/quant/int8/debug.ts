@@ -4,10 +4,10 @@
  * through the network, so a sharp SQNR drop from one layer to the next marks where
  * accuracy goes.
  */
-import { sqnrDb } from '../math/sqnr.ts';
-import type { Model } from '../ir/model.ts';
-import { modelBytesWithOutputs } from '../runtime/capture.ts';
-import { forEachBatch, openRunner, type InputSource } from './run.ts';
+import { sqnrDb } from '../../math/sqnr.ts';
+import type { Model } from '../../ir/model.ts';
+import { modelBytesWithOutputs } from '../../runtime/capture.ts';
+import { forEachBatch, openRunner, type InputSource } from '../calibration/run.ts';
 import type { LayerError } from './types.ts';
 import type { Variant } from './variants.ts';
 

@@ -3,7 +3,7 @@
  * values as unions), its defaults, its validation, the `quantize` pass's options and the
  * CLI's flags.
  */
-import { defaultsOf, type OptionValues } from '../pipeline/options.ts';
+import { defaultsOf, type OptionValues } from '../../pipeline/options.ts';
 
 export const CALIBRATION_METHODS = ['minmax', 'percentile', 'entropy', 'mse'] as const;
 export type CalibrationMethod = (typeof CALIBRATION_METHODS)[number];

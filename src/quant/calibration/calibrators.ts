@@ -10,12 +10,12 @@
  * - mse: the range minimizing the expected squared error (rounding inside, clipping
  *   outside), searched on the histogram.
  */
-import { affineParams, qrange, type QRange } from './scales.ts';
+import { affineParams, qrange, type QRange } from '../scales.ts';
 import type { StreamingHistogram } from './histogram.ts';
 
-import type { CalibrationMethod } from './options.ts';
+import type { CalibrationMethod } from '../int8/options.ts';
 
-export { CALIBRATION_METHODS, type CalibrationMethod } from './options.ts';
+export { CALIBRATION_METHODS, type CalibrationMethod } from '../int8/options.ts';
 
 export interface RangeOptions {
   method: CalibrationMethod;

@@ -3,18 +3,18 @@
  * calibration statistics, and a set of layers forced to float. Fallback and sensitivity
  * build many variants; the chosen one is committed.
  */
-import type { Model } from '../ir/model.ts';
-import type { Node } from '../ir/node.ts';
-import type { DType } from '../onnx/dtype.ts';
-import type { ActivationStats } from './calibrate.ts';
-import { affineParams, qrange, type AffineParams } from './scales.ts';
+import type { Model } from '../../ir/model.ts';
+import type { Node } from '../../ir/node.ts';
+import type { DType } from '../../onnx/dtype.ts';
+import type { ActivationStats } from '../calibration/activation-stats.ts';
+import { affineParams, qrange, type AffineParams } from '../scales.ts';
 import type { DeferredWeight } from './dynamic-weight.ts';
 import { emitDynamic, makeDynamicPlan } from './emit-dynamic.ts';
 import { emitQdq, type EmitContext } from './emit-qdq.ts';
 import { emitQOperator } from './emit-qoperator.ts';
 import { groupTensors, makePlan, planLayers, type GraphFacts, type Plan, type Selection } from './plan.ts';
-import type { Range } from './calibrators.ts';
-import type { InputSource } from './run.ts';
+import type { Range } from '../calibration/calibrators.ts';
+import type { InputSource } from '../calibration/run.ts';
 import type { ActivationType, QuantizeOptions } from './types.ts';
 import { WeightQuantizer } from './weights.ts';
 

@@ -7,7 +7,7 @@
  * - symmetric: int4 codes in the restricted range −7..7, zero point 0, scale = max|w| / 7.
  * - asymmetric: uint4 codes 0..15, range widened to contain 0, w ≈ (q − zp) · scale.
  */
-import { affineParams, qrange, quantizeValue, symmetricScale, type AffineParams, type QRange } from './scales.ts';
+import { affineParams, qrange, quantizeValue, symmetricScale, type AffineParams, type QRange } from '../scales.ts';
 
 export type Int4Scheme = 'symmetric' | 'asymmetric';
 

@@ -3,12 +3,12 @@
  * written into the source model, so fallback can build many variants from one float graph
  * and the source stays intact until the final one is committed.
  */
-import { Graph } from '../ir/graph.ts';
-import { Model } from '../ir/model.ts';
-import { FreshNames } from '../ir/names.ts';
-import { Node, type AttrInput } from '../ir/node.ts';
-import { Tensor } from '../ir/tensor.ts';
-import type { TypedArray } from '../onnx/dtype.ts';
+import { Graph } from '../../ir/graph.ts';
+import { Model } from '../../ir/model.ts';
+import { FreshNames } from '../../ir/names.ts';
+import { Node, type AttrInput } from '../../ir/node.ts';
+import { Tensor } from '../../ir/tensor.ts';
+import type { TypedArray } from '../../onnx/dtype.ts';
 
 export const MS_DOMAIN = 'com.microsoft';
 

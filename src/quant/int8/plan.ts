@@ -4,10 +4,10 @@
  * Pure analysis of the float graph: the emitters turn a plan into QDQ or QOperator nodes,
  * and fallback builds new plans with more nodes kept in float.
  */
-import type { Graph, GraphIndex } from '../ir/graph.ts';
-import type { Node } from '../ir/node.ts';
-import type { Tensor } from '../ir/tensor.ts';
-import type { TypeMap } from '../ops/infer.ts';
+import type { Graph, GraphIndex } from '../../ir/graph.ts';
+import type { Node } from '../../ir/node.ts';
+import type { Tensor } from '../../ir/tensor.ts';
+import type { TypeMap } from '../../ops/infer.ts';
 import { INT8_NATIVE, dataInputs, isLayer, quantKind, type QuantKind } from './ops.ts';
 
 export type QuantFormat = 'qdq' | 'qoperator';

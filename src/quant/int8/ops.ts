@@ -3,9 +3,9 @@
  * it can handle. The facts themselves (quant, quantOptIn, int8Native, dataInputs …) are
  * columns of the table, so the quantizer and the rest of the toolchain agree on what an op is.
  */
-import type { Node } from '../ir/node.ts';
-import { opSpec, opTypesWhere } from '../ops/registry.ts';
-import type { QuantKind } from '../ops/types.ts';
+import type { Node } from '../../ir/node.ts';
+import { opSpec, opTypesWhere } from '../../ops/registry.ts';
+import type { QuantKind } from '../../ops/types.ts';
 
 export type { QuantKind };
 

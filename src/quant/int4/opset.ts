@@ -5,13 +5,13 @@
  * here, and a model that would need more (opset < 13, GroupNormalization-18) is refused
  * with the reason and the alternative.
  */
-import { InputError } from '../errors.ts';
-import type { Graph } from '../ir/graph.ts';
-import type { Model } from '../ir/model.ts';
-import type { Node } from '../ir/node.ts';
-import { Tensor } from '../ir/tensor.ts';
-import type { FreshNames } from '../ir/names.ts';
-import { opSpec } from '../ops/registry.ts';
+import { InputError } from '../../errors.ts';
+import type { Graph } from '../../ir/graph.ts';
+import type { Model } from '../../ir/model.ts';
+import type { Node } from '../../ir/node.ts';
+import { Tensor } from '../../ir/tensor.ts';
+import type { FreshNames } from '../../ir/names.ts';
+import { opSpec } from '../../ops/registry.ts';
 
 export const INT4_DQ_OPSET = 21;
 const MIN_UPGRADABLE = 13;

@@ -2,13 +2,13 @@
  * Streaming calibration activations into one Hessian per MatMul input (memory K² per
  * input, whatever the sample count).
  */
-import { InputError } from '../errors.ts';
-import { checkDatasetFitsInput, type Dataset } from '../data/dataset.ts';
-import type { Model } from '../ir/model.ts';
-import { transpose } from '../math/arrays.ts';
-import { modelBytesWithOutputs } from '../runtime/capture.ts';
-import { dataInput, floatBatches, runBatches } from '../runtime/batches.ts';
-import { createSession } from '../runtime/ort.ts';
+import { InputError } from '../../errors.ts';
+import { checkDatasetFitsInput, type Dataset } from '../../data/dataset.ts';
+import type { Model } from '../../ir/model.ts';
+import { transpose } from '../../math/arrays.ts';
+import { modelBytesWithOutputs } from '../../runtime/capture.ts';
+import { dataInput, floatBatches, runBatches } from '../../runtime/batches.ts';
+import { createSession } from '../../runtime/ort.ts';
 import { HessianAccumulator } from './gptq-linalg.ts';
 
 export interface HessianRequest {

@@ -8,15 +8,15 @@
  * from their (possibly lazy, on-disk) payload, and the float values are dropped at once, so a
  * model larger than memory can be converted.
  */
-import type { Model } from '../ir/model.ts';
-import type { Node } from '../ir/node.ts';
-import { Tensor } from '../ir/tensor.ts';
-import type { ComputedChunk } from '../onnx/chunk.ts';
-import type { DType } from '../onnx/dtype.ts';
+import type { Model } from '../../ir/model.ts';
+import type { Node } from '../../ir/node.ts';
+import { Tensor } from '../../ir/tensor.ts';
+import type { ComputedChunk } from '../../onnx/chunk.ts';
+import type { DType } from '../../onnx/dtype.ts';
 import { DeferredWeight } from './dynamic-weight.ts';
 import { cloneNode, GraphEmitter } from './emit.ts';
 import type { GraphFacts, Selection } from './plan.ts';
-import { sharedKernels } from './scales.ts';
+import { sharedKernels } from '../scales.ts';
 
 export interface DynamicNode {
   node: Node;

@@ -2,8 +2,8 @@
  * Weight quantization for the static emitters: per-channel symmetric int8 codes for each
  * weight tensor, computed once and shared by every variant fallback builds.
  */
-import type { Tensor } from '../ir/tensor.ts';
-import { quantizePerChannelSymmetric, quantizePerTensorSymmetric } from './scales.ts';
+import type { Tensor } from '../../ir/tensor.ts';
+import { quantizePerChannelSymmetric, quantizePerTensorSymmetric } from '../scales.ts';
 
 export interface QuantWeight {
   values: Int8Array;

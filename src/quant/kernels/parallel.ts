@@ -11,7 +11,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { WriteTarget } from '../onnx/chunk.ts';
+import type { WriteTarget } from '../../onnx/chunk.ts';
 import { WASM_BASE64 } from './simd.ts';
 
 export interface WeightTask {

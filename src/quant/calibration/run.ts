@@ -3,13 +3,13 @@
  * set (or seeded random inputs) go through the runtime with chosen intermediate values
  * fetched, by the one batching policy of runtime/batches.ts.
  */
-import { checkDatasetFitsInput, type Dataset } from '../data/dataset.ts';
-import type { Model } from '../ir/model.ts';
-import { mulberry32 } from '../math/random.ts';
-import { asFloat32, dataInput, fixedBatch, floatBatches, runBatches, type Batch } from '../runtime/batches.ts';
-import { planFeeds } from '../runtime/feeds.ts';
-import { createSession } from '../runtime/ort.ts';
-import type { GraphSession } from '../runtime/types.ts';
+import { checkDatasetFitsInput, type Dataset } from '../../data/dataset.ts';
+import type { Model } from '../../ir/model.ts';
+import { mulberry32 } from '../../math/random.ts';
+import { asFloat32, dataInput, fixedBatch, floatBatches, runBatches, type Batch } from '../../runtime/batches.ts';
+import { planFeeds } from '../../runtime/feeds.ts';
+import { createSession } from '../../runtime/ort.ts';
+import type { GraphSession } from '../../runtime/types.ts';
 
 /** The source of inputs: a data set (first `limit` samples) or random inputs. */
 export type InputSource = { dataset: Dataset; limit: number; batchSize: number } | { random: true; batches: number; seed?: number };

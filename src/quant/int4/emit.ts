@@ -3,16 +3,16 @@
  * are quantized: either `DequantizeLinear` (opset 21 blocked INT4/UINT4) feeding the
  * original node, or the node replaced by `com.microsoft::MatMulNBits`.
  */
-import type { Graph } from '../ir/graph.ts';
-import type { Model } from '../ir/model.ts';
-import { Node } from '../ir/node.ts';
-import { Tensor } from '../ir/tensor.ts';
-import { constantValues } from '../ops/infer.ts';
-import { transpose } from '../math/arrays.ts';
-import { MS_DOMAIN } from './emit.ts';
-import { dqLayout, nbitsLayout } from './int4-layout.ts';
-import type { BlockQuantized } from './int4-block.ts';
-import type { FreshNames } from '../ir/names.ts';
+import type { Graph } from '../../ir/graph.ts';
+import type { Model } from '../../ir/model.ts';
+import { Node } from '../../ir/node.ts';
+import { Tensor } from '../../ir/tensor.ts';
+import { constantValues } from '../../ops/infer.ts';
+import { transpose } from '../../math/arrays.ts';
+import { MS_DOMAIN } from '../int8/emit.ts';
+import { dqLayout, nbitsLayout } from './layout.ts';
+import type { BlockQuantized } from './block.ts';
+import type { FreshNames } from '../../ir/names.ts';
 
 export type Int4Format = 'matmulnbits' | 'dq';
 /** MatMulNBits' smallest block; smaller K is left in float. */

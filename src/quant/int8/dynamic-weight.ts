@@ -6,11 +6,11 @@
  * quantizing everything first and writing it afterwards.
  */
 import { closeSync, openSync } from 'node:fs';
-import { isFileSlice, readChunk, readFully, type ComputedChunk, type WriteTarget } from '../onnx/chunk.ts';
-import type { Tensor } from '../ir/tensor.ts';
-import { transpose } from '../math/arrays.ts';
-import { WeightPool, type WeightTask } from './parallel.ts';
-import { quantizePerChannelSymmetric, quantizePerTensorSymmetric, sharedKernels, symmetricScale } from './scales.ts';
+import { isFileSlice, readChunk, readFully, type ComputedChunk, type WriteTarget } from '../../onnx/chunk.ts';
+import type { Tensor } from '../../ir/tensor.ts';
+import { transpose } from '../../math/arrays.ts';
+import { WeightPool, type WeightTask } from '../kernels/parallel.ts';
+import { quantizePerChannelSymmetric, quantizePerTensorSymmetric, sharedKernels, symmetricScale } from '../scales.ts';
 
 export interface DynamicWeight {
   /** [K, N] codes. */

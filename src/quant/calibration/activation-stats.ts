@@ -5,8 +5,8 @@
  * as for 100 000. Ranges of tensors that must share parameters come from their merged
  * histograms.
  */
-import type { Model } from '../ir/model.ts';
-import { modelBytesWithOutputs } from '../runtime/capture.ts';
+import type { Model } from '../../ir/model.ts';
+import { modelBytesWithOutputs } from '../../runtime/capture.ts';
 import { calibratedRange, type Range, type RangeOptions } from './calibrators.ts';
 import { DEFAULT_BINS, StreamingHistogram } from './histogram.ts';
 import { forEachBatch, openRunner, type InputSource } from './run.ts';

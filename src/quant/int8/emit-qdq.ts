@@ -5,13 +5,13 @@
  * runtime that knows Q/DQ can run it. A quantized tensor keeps its name (the DQ output
  * carries it), so per-layer comparisons with the float model are by name.
  */
-import { float, type Node } from '../ir/node.ts';
-import type { Model } from '../ir/model.ts';
-import { opSpec } from '../ops/registry.ts';
+import { float, type Node } from '../../ir/node.ts';
+import type { Model } from '../../ir/model.ts';
+import { opSpec } from '../../ops/registry.ts';
 import { storeConstantsInt8 } from './constants.ts';
 import { cloneNode, GraphEmitter } from './emit.ts';
 import type { GraphFacts, NodePlan, Plan } from './plan.ts';
-import { affineParams, qrange, quantizeAffine, quantizeBias, tensorMaxAbs, type AffineParams } from './scales.ts';
+import { affineParams, qrange, quantizeAffine, quantizeBias, tensorMaxAbs, type AffineParams } from '../scales.ts';
 import type { QuantWeight, WeightQuantizer } from './weights.ts';
 
 export interface EmitContext {

@@ -4,21 +4,21 @@
  * check in onnxruntime before anything is changed. The `quantize` pass and the CLI
  * call this; it never prints or exits.
  */
-import { InputError } from '../errors.ts';
-import type { Model } from '../ir/model.ts';
-import type { Node } from '../ir/node.ts';
-import { constantValues, inferShapes } from '../ops/infer.ts';
-import { opSpec } from '../ops/registry.ts';
-import { ActivationStats } from './calibrate.ts';
-import { validateOptions } from '../pipeline/options.ts';
+import { InputError } from '../../errors.ts';
+import type { Model } from '../../ir/model.ts';
+import type { Node } from '../../ir/node.ts';
+import { constantValues, inferShapes } from '../../ops/infer.ts';
+import { opSpec } from '../../ops/registry.ts';
+import { ActivationStats } from '../calibration/activation-stats.ts';
+import { validateOptions } from '../../pipeline/options.ts';
 import { QUANTIZE_OPTIONS } from './options.ts';
-import { runtimeCheck } from '../runtime/check.ts';
+import { runtimeCheck } from '../../runtime/check.ts';
 import { compareLayers, formatLayerErrors } from './debug.ts';
 import { commitModel } from './emit.ts';
 import { fallbackToBudget } from './fallback.ts';
 import { DEFAULT_OP_TYPES, SUPPORTED_OP_TYPES } from './ops.ts';
 import { ioLayers, shallowConvs, type GraphFacts, type Selection } from './plan.ts';
-import type { InputSource } from './run.ts';
+import type { InputSource } from '../calibration/run.ts';
 import { QUANTIZE_DEFAULTS, type QuantizeInputs, type QuantizeOptions, type QuantizeResult } from './types.ts';
 import { dynamicBuilder, staticBuilder, type Variant, type VariantBuilder } from './variants.ts';
 
