@@ -6,6 +6,7 @@ import { externalDataFiles, loadModel } from '../../io/load.ts';
 import { modelToBytes, saveModel, type SaveResult } from '../../io/save.ts';
 import { openDataset } from '../../data/dataset.ts';
 import { measureModel } from '../../evaluate/measure.ts';
+import { layerBytes } from '../../report/layers.ts';
 import type { StageMeasurements } from '../../report/report.ts';
 import { validateModel } from '../../io/validate.ts';
 import { runPipeline, type PipelineResult, type PipelineStep } from '../../pipeline/run.ts';
@@ -67,7 +68,8 @@ export async function runCompress(args: OutputArgs, steps: readonly PipelineStep
     const measure = { dataset, limit: args.limit, batchSize: args.batchSize, threads: args.threads, compressedSizes: args.compressedSizes };
     const latency = args.latency ? {} : (false as const);
     const input = await measureModel('input', model, args.input, { ...measure, latency, keepOutputs: true, dataFiles: externalDataFiles(model, args.input) });
-    const stages: StageMeasurements[] = [input.stage];
+    // Before the passes: they edit `model` in place.
+    const stages: StageMeasurements[] = [{ ...input.stage, layers: layerBytes(model) }];
     const compare = { ...measure, baseline: input.outputs };
     const progress = pipelineProgress(io, args.json || args.quiet);
     const passNotes: string[] = [];
@@ -95,7 +97,7 @@ export async function runCompress(args: OutputArgs, steps: readonly PipelineStep
     const output = (await measureModel('output', model, saved.path, { ...compare, latency, dataFiles: saved.externalPath ? [saved.externalPath] : [] })).stage;
     const last = result.stages.at(-1);
     if (last && stages.length === steps.length) stages.push({ ...output, name: last.pass, latency: undefined, seconds: last.seconds });
-    stages.push(output);
+    stages.push({ ...output, layers: layerBytes(model) });
     const notes = [
       ...result.stages.map((r) => `${r.pass}: ${Object.entries(r.changes).map(([k, v]) => `${k} ${v}`).join(', ') || 'no change'}`),
       ...result.notes,
