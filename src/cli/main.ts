@@ -86,6 +86,7 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
       async (a) => run(async () => (await import('./commands/pass.ts')).passCommand(pass, a as never, io))(),
     );
   }
+  cli.command('diff <base> <head>', 'Compare two JSON reports (base vs head): size, accuracy and latency changes as Markdown, budgets applied to head against base', (y) => y.positional('base', { type: 'string', demandOption: true }).positional('head', { type: 'string', demandOption: true }).option('max-accuracy-drop', { type: 'number', describe: 'Budget: top-1 points head may lose against base' }).option('max-size', { type: 'string', describe: 'Budget: head output size (300KB, 2MiB) or growth over base (+5%)' }).option('min-speedup', { type: 'string', array: true, describe: 'Budget: head speed-up over base; 1 gates batch 1 and 32, b1:x or b32:x one' }).option('report', { type: 'string', array: true, default: [], describe: 'Also write the diff: .md and/or .json' }), async (a) => run(async () => (await import('./commands/diff.ts')).diffCommand(a as never, io))());
   cli
     .demandCommand(1, 'Name a command.')
     .strict()

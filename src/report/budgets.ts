@@ -47,18 +47,18 @@ function sizeBudget(limit: number, output: Stage, file: string): BudgetResult {
   };
 }
 
-function speedBudget(limit: number, batch: 1 | 'N', input: Stage, output: Stage, file: string): BudgetResult {
+function speedBudget(limit: number, batch: 1 | 'N', input: Stage, output: Stage, file: string, reference: string): BudgetResult {
   const name = batch === 1 ? 'minSpeedup' as const : 'minSpeedupBatchN' as const;
   const speedup = batch === 1 ? output.deltas.speedup : output.deltas.speedupBatchN;
   const n = batch === 1 ? 1 : (output.latency?.batchN.n ?? input.latency?.batchN.n);
   const base = { budget: name, limit, ...(n !== undefined && { batch: n }) };
   if (!input.latency || !output.latency || speedup === undefined) {
-    return { ...base, actual: null, pass: false, reason: `cannot check the batch-${n ?? 'N'} speed-up budget: no latency measured for ${file} and its input` };
+    return { ...base, actual: null, pass: false, reason: `cannot check the batch-${n ?? 'N'} speed-up budget: no latency measured for ${file} and ${reference}` };
   }
   const pass = speedup >= limit - EPS;
   const before = batch === 1 ? input.latency.batch1.p50 : input.latency.batchN.p50;
   const after = batch === 1 ? output.latency.batch1.p50 : output.latency.batchN.p50;
-  const how = speedup < 1 ? `${(1 / speedup).toFixed(2)}× slower than its input` : `${speedup.toFixed(2)}× as fast as its input`;
+  const how = speedup < 1 ? `${(1 / speedup).toFixed(2)}× slower than ${reference}` : `${speedup.toFixed(2)}× as fast as ${reference}`;
   return {
     ...base,
     actual: speedup,
@@ -90,8 +90,11 @@ export function parseSpeedupBudget(values: readonly string[]): { minSpeedup?: nu
   return out;
 }
 
-/** One result per budget given, in a fixed order: accuracy, size, speed. */
-export function evaluateBudgets(report: Report, budgets: Budgets): BudgetResult[] {
+/**
+ * One result per budget given, in a fixed order: accuracy, size, speed. `reference` names the
+ * first stage in reasons ('its input'; `diff` says 'the base run').
+ */
+export function evaluateBudgets(report: Report, budgets: Budgets, reference = 'its input'): BudgetResult[] {
   validateBudgets(budgets);
   const input = report.stages[0];
   const output = report.stages.at(-1);
@@ -99,8 +102,8 @@ export function evaluateBudgets(report: Report, budgets: Budgets): BudgetResult[
   const results: BudgetResult[] = [];
   if (budgets.maxAccuracyDrop !== undefined) results.push(accuracyBudget(budgets.maxAccuracyDrop, input, output, report.output));
   if (budgets.maxSize !== undefined) results.push(sizeBudget(budgets.maxSize, output, report.output));
-  if (budgets.minSpeedup !== undefined) results.push(speedBudget(budgets.minSpeedup, 1, input, output, report.output));
-  if (budgets.minSpeedupBatchN !== undefined) results.push(speedBudget(budgets.minSpeedupBatchN, 'N', input, output, report.output));
+  if (budgets.minSpeedup !== undefined) results.push(speedBudget(budgets.minSpeedup, 1, input, output, report.output, reference));
+  if (budgets.minSpeedupBatchN !== undefined) results.push(speedBudget(budgets.minSpeedupBatchN, 'N', input, output, report.output, reference));
   return results;
 }
 
