@@ -7,7 +7,7 @@ import { modelToBytes, saveModel, type SaveResult } from '../../io/save.ts';
 import { openDataset } from '../../data/dataset.ts';
 import { measureModel } from '../../evaluate/measure.ts';
 import { layerBytes } from '../../report/layers.ts';
-import type { StageMeasurements } from '../../report/report.ts';
+import type { ReportInput, StageMeasurements } from '../../report/report.ts';
 import { validateModel } from '../../io/validate.ts';
 import { runPipeline, type PipelineResult, type PipelineStep } from '../../pipeline/run.ts';
 import { getPass } from '../../../passes/index.ts';
@@ -56,8 +56,8 @@ export async function compressCommand(args: CompressArgs, io: CliIO): Promise<nu
   return runCompress(args, pipelineSteps(args.passes, args.set), io);
 }
 
-/** Loads, measures, runs `steps`, saves, verifies, measures again and reports. */
-export async function runCompress(args: OutputArgs, steps: readonly PipelineStep[], io: CliIO): Promise<number> {
+/** Loads, measures, runs `steps`, saves, verifies, measures again and reports. `extra` goes into the report (a recipe's provenance, notes put first). */
+export async function runCompress(args: OutputArgs, steps: readonly PipelineStep[], io: CliIO, extra: Pick<ReportInput, 'provenance' | 'notes'> = {}): Promise<number> {
   if (existsSync(args.output) && existsSync(args.input) && realpathSync(args.output) === realpathSync(args.input)) {
     throw new InputError(`${args.output}: refusing to overwrite the input model`);
   }
@@ -89,7 +89,7 @@ export async function runCompress(args: OutputArgs, steps: readonly PipelineStep
         },
       });
     } catch (err) {
-      if (err instanceof CheckError) await writeFailedReport(args, { input: args.input, output: args.output, stages, notes: passNotes }, err, io);
+      if (err instanceof CheckError) await writeFailedReport(args, { ...extra, input: args.input, output: args.output, stages, notes: [...(extra.notes ?? []), ...passNotes] }, err, io);
       throw err;
     }
     const saved = await saveModel(model, args.output, { externalData: args.externalData || undefined });
@@ -102,7 +102,7 @@ export async function runCompress(args: OutputArgs, steps: readonly PipelineStep
       ...result.stages.map((r) => `${r.pass}: ${Object.entries(r.changes).map(([k, v]) => `${k} ${v}`).join(', ') || 'no change'}`),
       ...result.notes,
     ];
-    await finishReport(args, { input: args.input, output: args.output, stages, notes }, io);
+    await finishReport(args, { ...extra, input: args.input, output: args.output, stages, notes: [...(extra.notes ?? []), ...notes] }, io);
     return 0;
   } finally {
     await dataset?.close();
