@@ -67,6 +67,14 @@ function speedBudget(limit: number, batch: 1 | 'N', input: Stage, output: Stage,
   };
 }
 
+function agreementBudget(limit: number, output: Stage, file: string): BudgetResult {
+  const base = { budget: 'minAgreement' as const, limit };
+  if (!output.agreement) return { ...base, actual: null, pass: false, reason: `cannot check the agreement budget: ${file} was not compared with its input (give a data set)` };
+  const actual = output.agreement.top1Match;
+  const pass = actual >= limit - EPS;
+  return { ...base, actual, pass, reason: `${file} agrees with its input on the top-1 class of ${pct(actual)} of ${output.agreement.samples} samples, ${pass ? 'meeting' : 'under'} the ${pct(limit)} budget` };
+}
+
 /**
  * `--min-speedup` values: `1.2` gates batch 1 and batch N alike; `b1:1.2` only batch 1;
  * `b32:1.5` only batch N, whose N must be the one measured (checked when evaluated). Several
@@ -91,7 +99,7 @@ export function parseSpeedupBudget(values: readonly string[]): { minSpeedup?: nu
 }
 
 /**
- * One result per budget given, in a fixed order: accuracy, size, speed. `reference` names the
+ * One result per budget given, in a fixed order: accuracy, size, speed at batch 1 and N, agreement. `reference` names the
  * first stage in reasons ('its input'; `diff` says 'the base run').
  */
 export function evaluateBudgets(report: Report, budgets: Budgets, reference = 'its input'): BudgetResult[] {
@@ -104,6 +112,7 @@ export function evaluateBudgets(report: Report, budgets: Budgets, reference = 'i
   if (budgets.maxSize !== undefined) results.push(sizeBudget(budgets.maxSize, output, report.output));
   if (budgets.minSpeedup !== undefined) results.push(speedBudget(budgets.minSpeedup, 1, input, output, report.output, reference));
   if (budgets.minSpeedupBatchN !== undefined) results.push(speedBudget(budgets.minSpeedupBatchN, 'N', input, output, report.output, reference));
+  if (budgets.minAgreement !== undefined) results.push(agreementBudget(budgets.minAgreement, output, report.output));
   return results;
 }
 

@@ -101,6 +101,8 @@ export interface Budgets {
   minSpeedup?: number;
   /** Minimum batch-N p50 speed-up (N as measured, 32 by default). */
   minSpeedupBatchN?: number;
+  /** Minimum top-1 agreement of the output with the input model, a fraction (for unlabelled data). */
+  minAgreement?: number;
 }
 
 export type BudgetName = keyof Budgets;
