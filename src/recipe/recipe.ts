@@ -22,7 +22,8 @@ export interface Recipe {
   output: string;
   steps: PipelineStep[];
   data: { calib?: string; eval?: string; limit?: number };
-  budgets: { maxAccuracyDrop?: number; maxSize?: string; minSpeedup?: string[] };
+  /** As the CLI flags take them (minAgreement in percent). */
+  budgets: { maxAccuracyDrop?: number; maxSize?: string; minSpeedup?: string[]; minAgreement?: number };
   measure: { latency: boolean; threads?: number; batchSize: number; compressedSizes: CompressedSizes };
   externalData: boolean;
   reports: string[];
@@ -30,7 +31,7 @@ export interface Recipe {
 
 export const RECIPE_KEYS = ['version', 'input', 'output', 'passes', 'data', 'budgets', 'measure', 'externalData', 'report'] as const;
 const DATA_KEYS = ['calib', 'eval', 'limit'] as const;
-const BUDGET_KEYS = ['maxAccuracyDrop', 'maxSize', 'minSpeedup'] as const;
+const BUDGET_KEYS = ['maxAccuracyDrop', 'maxSize', 'minSpeedup', 'minAgreement'] as const;
 const MEASURE_KEYS = ['latency', 'threads', 'batchSize', 'compressedSizes'] as const;
 
 type Path = (string | number)[];
@@ -164,6 +165,7 @@ export function parseRecipe(text: string, file: string): Recipe {
         throw at.error(['budgets', 'maxSize'], (err as Error).message);
       }
     }
+    if (b.minAgreement !== undefined) budgets.minAgreement = number(at, ['budgets', 'minAgreement'], b.minAgreement);
     if (b.minSpeedup !== undefined) {
       const v = b.minSpeedup;
       if (typeof v !== 'number' && typeof v !== 'string') throw at.error(['budgets', 'minSpeedup'], 'must be a factor (1.2: batch 1 and 32) or b1:<factor> / b32:<factor>');
