@@ -26,7 +26,8 @@ function seconds(s: number): string {
 /** A ratio below 1 says so in words: a "0.83×" column is too easy to read as a gain. */
 export function speedup(ratio: number | undefined): string | undefined {
   if (ratio === undefined) return undefined;
-  return ratio < 1 - 1e-9 ? `${times(ratio)} (slower)` : times(ratio);
+  // Judged on the shown value: "1.00× (slower)" would contradict itself.
+  return Number(ratio.toFixed(2)) < 1 ? `${times(ratio)} (slower)` : times(ratio);
 }
 
 export function sqnr(db: number): string {
@@ -83,6 +84,11 @@ export function renderMarkdown(report: Report): string {
   if (report.notes.length > 0) {
     lines.push('', '### Notes', '');
     for (const note of report.notes) lines.push(`- ${esc(note)}`);
+  }
+  const e = report.environment;
+  if (e) {
+    // Timings mean little without the machine: one line, so speed-ups can be read honestly.
+    lines.push('', `<sub>Measured with Node ${esc(e.node)}, onnxruntime-node ${esc(e.onnxruntime)}, ${e.threads ? `${e.threads} intra-op thread${e.threads > 1 ? 's' : ''}` : 'default threads'} on ${esc(e.cpu)} (${e.cores} cores, ${esc(e.platform)} ${esc(e.arch)}).</sub>`);
   }
   return `${lines.join('\n')}\n`;
 }
