@@ -17,7 +17,7 @@ const root = resolve('.');
 describe('cli run and init', () => {
   it('run: a recipe equal to the README command writes the same bytes, and records recipe, data hashes and seeds', async () => {
     const viaCli = join(dir, 'cli.onnx');
-    const quick = ['--no-latency', '--compressed-sizes', 'never', '--quiet'];
+    const quick = ['--no-latency', '--compressed-sizes', 'never', '--limit', '200', '--quiet'];
     const c = await cli('compress', 'fixtures/lenet5.onnx', '-o', viaCli, '--passes', 'cleanup,quantize', '--set', 'quantize.calib=fixtures/data/mnist-calib.npz', '--data', 'fixtures/data/mnist-test.npz', ...quick);
     expect(c.code, c.err).toBe(0);
     // In the temp folder, so its relative paths go back to the repository.
@@ -25,7 +25,7 @@ describe('cli run and init', () => {
     writeFileSync(recipe, [
       `input: ${join(root, 'fixtures/lenet5.onnx')}`,
       'output: out/recipe.onnx',
-      `data: { calib: ${join(root, 'fixtures/data/mnist-calib.npz')}, eval: ${join(root, 'fixtures/data/mnist-test.npz')} }`,
+      `data: { calib: ${join(root, 'fixtures/data/mnist-calib.npz')}, eval: ${join(root, 'fixtures/data/mnist-test.npz')}, limit: 200 }`,
       'passes: [cleanup, quantize]',
       'measure: { latency: false, compressedSizes: never }',
       'report: [out/report.json, out/report.html]',
