@@ -34,5 +34,8 @@ export { measureModel, type MeasureOptions, type Measured } from '../evaluate/me
 export { accuracyEvaluator, type AccuracyOptions } from '../evaluate/accuracy.ts';
 export { buildReport, writeReport, type StageMeasurements } from '../report/report.ts';
 export { renderMarkdown } from '../report/markdown.ts';
+export { renderHtml } from '../report/html.ts';
+export { diffReports, renderDiffMarkdown, type ReportDiff } from '../report/diff.ts';
+export { parseRecipe, loadRecipe, type Recipe } from '../recipe/recipe.ts';
 export { evaluateBudgets, enforceBudgets } from '../report/budgets.ts';
-export type { Report, Stage, Budgets, BudgetResult } from '../report/schema.ts';
+export type { Report, Stage, Budgets, BudgetResult, Environment, Provenance } from '../report/schema.ts';
