@@ -41,6 +41,17 @@ describe('cli auto', () => {
     expect(await ops(out)).toContain('QuantizeLinear');
   });
 
+  it('auto: static int8 under the agreement gate gives way to dynamic int8, and says why', async () => {
+    // A 100 % gate: mlp's static and dynamic int8 each disagree on 2 of 999 samples.
+    const out = join(dir, 'gate.onnx');
+    const r = await cli('auto', 'fixtures/mlp.onnx', '-o', out, '--data', unlabelled, '--max-accuracy-drop', '0', '--no-latency', '--compressed-sizes', 'never');
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^auto: static int8 missed the agreement gate \(.* 99\.80% of 999 samples, under the 100\.00% budget\); trying dynamic int8$/m);
+    expect(r.out.match(/## shrinkray report/g)).toHaveLength(2);
+    expect(r.out.split('## shrinkray report')[2]).toContain('- auto: static int8 missed the agreement gate');
+    expect(await ops(out)).toContain('DynamicQuantizeLinear');
+  });
+
   it('auto: no data → dynamic int8, and it says nothing could check accuracy', async () => {
     const out = join(dir, 'none.onnx');
     const r = await cli('auto', 'fixtures/mlp.onnx', '-o', out, '--no-latency', '--compressed-sizes', 'never');

@@ -45,7 +45,8 @@ export async function autoCommand(args: AutoArgs, io: CliIO): Promise<number> {
     if (!args.json && !args.quiet) io.stderr.write(`${lines.join('\n')}\n`);
   };
   say([...why, ...plan.steps.map((s) => `auto: ${s.pass}${Object.keys(s.options).length ? ` ${JSON.stringify(s.options)}` : ''}: ${s.why}`)]);
-  const gated: OutputArgs = plan.gate === 'accuracy' ? { ...args, maxAccuracyDrop: drop } : plan.gate === 'agreement' ? { ...args, minAgreement: 100 - drop } : args;
+  // Without labels the drop is read as agreement points: the accuracy budget could not be measured.
+  const gated: OutputArgs = plan.gate === 'accuracy' ? { ...args, maxAccuracyDrop: drop } : plan.gate === 'agreement' ? { ...args, maxAccuracyDrop: undefined, minAgreement: 100 - drop } : args;
   try {
     return await runCompress(gated, toSteps(plan.steps, calib, args.data), io, { notes: why });
   } catch (err) {
