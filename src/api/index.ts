@@ -34,8 +34,11 @@ export { measureModel, type MeasureOptions, type Measured } from '../evaluate/me
 export { accuracyEvaluator, type AccuracyOptions } from '../evaluate/accuracy.ts';
 export { buildReport, writeReport, type StageMeasurements } from '../report/report.ts';
 export { renderMarkdown } from '../report/markdown.ts';
+export { renderHtml } from '../report/html.ts';
+export { diffReports, renderDiffMarkdown, type ReportDiff } from '../report/diff.ts';
+export { parseRecipe, loadRecipe, type Recipe } from '../recipe/recipe.ts';
 export { evaluateBudgets, enforceBudgets } from '../report/budgets.ts';
-export type { Report, Stage, Budgets, BudgetResult } from '../report/schema.ts';
+export type { Report, Stage, Budgets, BudgetResult, Environment, Provenance } from '../report/schema.ts';
 export { onnxruntime, createSession, type SessionOptions } from '../runtime/ort.ts';
 export type { Runtime, GraphSession, HostTensor, ValueSpec, OpenOptions } from '../runtime/types.ts';
 export { runDataset, runBatches, collectDataset } from '../runtime/batches.ts';

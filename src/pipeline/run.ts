@@ -23,6 +23,11 @@ export interface PipelineStep {
   options?: Record<string, unknown>;
 }
 
+/** A step whose pass is already looked up (a caller that needs its kind before running it). */
+export interface ResolvedStep extends PipelineStep {
+  pass: AnyPass;
+}
+
 export interface StageResult {
   pass: string;
   seconds: number;

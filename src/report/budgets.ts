@@ -47,24 +47,62 @@ function sizeBudget(limit: number, output: Stage, file: string): BudgetResult {
   };
 }
 
-function speedBudget(limit: number, input: Stage, output: Stage, file: string): BudgetResult {
-  const base = { budget: 'minSpeedup' as const, limit };
-  const speedup = output.deltas.speedup;
+function speedBudget(limit: number, batch: 1 | 'N', input: Stage, output: Stage, file: string, reference: string): BudgetResult {
+  const name = batch === 1 ? 'minSpeedup' as const : 'minSpeedupBatchN' as const;
+  const speedup = batch === 1 ? output.deltas.speedup : output.deltas.speedupBatchN;
+  const n = batch === 1 ? 1 : (output.latency?.batchN.n ?? input.latency?.batchN.n);
+  const base = { budget: name, limit, ...(n !== undefined && { batch: n }) };
   if (!input.latency || !output.latency || speedup === undefined) {
-    return { ...base, actual: null, pass: false, reason: `cannot check the speed-up budget: no latency measured for ${file} and its input` };
+    return { ...base, actual: null, pass: false, reason: `cannot check the batch-${n ?? 'N'} speed-up budget: no latency measured for ${file} and ${reference}` };
   }
   const pass = speedup >= limit - EPS;
-  const change = `batch-1 p50 ${ms(input.latency.batch1.p50)} → ${ms(output.latency.batch1.p50)}`;
+  const before = batch === 1 ? input.latency.batch1.p50 : input.latency.batchN.p50;
+  const after = batch === 1 ? output.latency.batch1.p50 : output.latency.batchN.p50;
+  const how = speedup < 1 ? `${(1 / speedup).toFixed(2)}× slower than ${reference}` : `${speedup.toFixed(2)}× as fast as ${reference}`;
   return {
     ...base,
     actual: speedup,
     pass,
-    reason: `${file} is ${speedup.toFixed(2)}× as fast as its input (${change}), ${pass ? 'meeting' : 'short of'} the ${limit}× budget`,
+    reason: `${file} is ${how} at batch ${n} (p50 ${ms(before)} → ${ms(after)}), ${pass ? 'meeting' : 'short of'} the ${limit}× budget`,
   };
 }
 
-/** One result per budget given, in a fixed order: accuracy, size, speed. */
-export function evaluateBudgets(report: Report, budgets: Budgets): BudgetResult[] {
+function agreementBudget(limit: number, output: Stage, file: string): BudgetResult {
+  const base = { budget: 'minAgreement' as const, limit };
+  if (!output.agreement) return { ...base, actual: null, pass: false, reason: `cannot check the agreement budget: ${file} was not compared with its input (give a data set)` };
+  const actual = output.agreement.top1Match;
+  const pass = actual >= limit - EPS;
+  return { ...base, actual, pass, reason: `${file} agrees with its input on the top-1 class of ${pct(actual)} of ${output.agreement.samples} samples, ${pass ? 'meeting' : 'under'} the ${pct(limit)} budget` };
+}
+
+/**
+ * `--min-speedup` values: `1.2` gates batch 1 and batch N alike; `b1:1.2` only batch 1;
+ * `b32:1.5` only batch N, whose N must be the one measured (checked when evaluated). Several
+ * may be given, comma-separated or repeated: `b1:1,b32:1.5`.
+ */
+export function parseSpeedupBudget(values: readonly string[]): { minSpeedup?: number; minSpeedupBatchN?: number; batchN?: number } {
+  const out: { minSpeedup?: number; minSpeedupBatchN?: number; batchN?: number } = {};
+  for (const text of values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean)) {
+    const m = /^(?:b(\d+):)?(\d+(?:\.\d+)?|\.\d+)$/i.exec(text);
+    if (!m) throw new InputError(`--min-speedup ${text}: expected a factor (1.2: batch 1 and N), b1:<factor> or b<N>:<factor> (e.g. b32:1.5)`);
+    const factor = Number(m[2]);
+    if (m[1] === undefined) {
+      out.minSpeedup = factor;
+      out.minSpeedupBatchN = factor;
+    } else if (Number(m[1]) === 1) out.minSpeedup = factor;
+    else {
+      out.minSpeedupBatchN = factor;
+      out.batchN = Number(m[1]);
+    }
+  }
+  return out;
+}
+
+/**
+ * One result per budget given, in a fixed order: accuracy, size, speed at batch 1 and N, agreement. `reference` names the
+ * first stage in reasons ('its input'; `diff` says 'the base run').
+ */
+export function evaluateBudgets(report: Report, budgets: Budgets, reference = 'its input'): BudgetResult[] {
   validateBudgets(budgets);
   const input = report.stages[0];
   const output = report.stages.at(-1);
@@ -72,7 +110,9 @@ export function evaluateBudgets(report: Report, budgets: Budgets): BudgetResult[
   const results: BudgetResult[] = [];
   if (budgets.maxAccuracyDrop !== undefined) results.push(accuracyBudget(budgets.maxAccuracyDrop, input, output, report.output));
   if (budgets.maxSize !== undefined) results.push(sizeBudget(budgets.maxSize, output, report.output));
-  if (budgets.minSpeedup !== undefined) results.push(speedBudget(budgets.minSpeedup, input, output, report.output));
+  if (budgets.minSpeedup !== undefined) results.push(speedBudget(budgets.minSpeedup, 1, input, output, report.output, reference));
+  if (budgets.minSpeedupBatchN !== undefined) results.push(speedBudget(budgets.minSpeedupBatchN, 'N', input, output, report.output, reference));
+  if (budgets.minAgreement !== undefined) results.push(agreementBudget(budgets.minAgreement, output, report.output));
   return results;
 }
 

@@ -6,39 +6,47 @@ import { SQNR_CAP_DB } from './metrics.ts';
 import type { Report, Stage } from './schema.ts';
 import { formatSize } from './size.ts';
 
-const DASH = '—';
+export const DASH = '—';
 
 /** Table cells and inline text must not break the table or start markup. */
 function esc(text: string): string {
   return text.replace(/[\\|`*_[\]<>]/g, (c) => `\\${c}`).replace(/\r?\n/g, ' ');
 }
 
-const pct = (fraction: number) => `${(fraction * 100).toFixed(2)}%`;
-const signed = (v: number, digits: number) => `${v > 0 ? '+' : v < 0 ? '−' : '±'}${Math.abs(v).toFixed(digits)}`;
-const times = (v: number) => `${v.toFixed(2)}×`;
-const ms = (v: number) => `${v < 10 ? v.toFixed(3) : v.toFixed(1)} ms`;
+export const pct = (fraction: number) => `${(fraction * 100).toFixed(2)}%`;
+export const signed = (v: number, digits: number) => `${v > 0 ? '+' : v < 0 ? '−' : '±'}${Math.abs(v).toFixed(digits)}`;
+export const times = (v: number) => `${v.toFixed(2)}×`;
+export const ms = (v: number) => `${v < 10 ? v.toFixed(3) : v.toFixed(1)} ms`;
 
 function seconds(s: number): string {
   if (s < 1) return `${Math.round(s * 1000)} ms`;
   return s < 10 ? `${s.toFixed(1)} s` : `${Math.round(s)} s`;
 }
 
-function sqnr(db: number): string {
+/** A ratio below 1 says so in words: a "0.83×" column is too easy to read as a gain. */
+export function speedup(ratio: number | undefined): string | undefined {
+  if (ratio === undefined) return undefined;
+  // Judged on the shown value: "1.00× (slower)" would contradict itself.
+  return Number(ratio.toFixed(2)) < 1 ? `${times(ratio)} (slower)` : times(ratio);
+}
+
+export function sqnr(db: number): string {
   if (db >= SQNR_CAP_DB) return '∞';
   if (db <= -SQNR_CAP_DB) return '−∞';
   return `${db.toFixed(1)} dB`;
 }
 
-interface Column {
+export interface Column {
   head: string;
   right: boolean;
   cell: (s: Stage) => string | undefined;
 }
 
-function columns(report: Report): Column[] {
+/** The stage table's columns, cells as plain text (each format escapes them its own way). */
+export function stageColumns(report: Report): Column[] {
   const n = report.stages.find((s) => s.latency)?.latency?.batchN.n;
   const all: Column[] = [
-    { head: 'Stage', right: false, cell: (s) => esc(s.name) },
+    { head: 'Stage', right: false, cell: (s) => s.name },
     { head: 'Size', right: true, cell: (s) => formatSize(s.sizeBytes) },
     { head: 'vs input', right: true, cell: (s) => times(s.deltas.sizeRatio) },
     { head: 'gzip', right: true, cell: (s) => s.gzipBytes === undefined ? undefined : formatSize(s.gzipBytes) },
@@ -51,14 +59,15 @@ function columns(report: Report): Column[] {
     { head: 'SQNR', right: true, cell: (s) => s.agreement && sqnr(s.agreement.sqnrDb) },
     { head: 'p50 b1', right: true, cell: (s) => s.latency && ms(s.latency.batch1.p50) },
     { head: `p50 b${n ?? 'N'}`, right: true, cell: (s) => s.latency && ms(s.latency.batchN.p50) },
-    { head: 'Speed-up', right: true, cell: (s) => s.deltas.speedup === undefined ? undefined : times(s.deltas.speedup) },
+    { head: 'Speed-up b1', right: true, cell: (s) => speedup(s.deltas.speedup) },
+    { head: `Speed-up b${n ?? 'N'}`, right: true, cell: (s) => speedup(s.deltas.speedupBatchN) },
     { head: 'Time', right: true, cell: (s) => s.seconds === undefined ? undefined : seconds(s.seconds) },
   ];
   return all.filter((c) => report.stages.some((s) => c.cell(s) !== undefined));
 }
 
 export function renderMarkdown(report: Report): string {
-  const cols = columns(report);
+  const cols = stageColumns(report);
   const lines = [
     '## shrinkray report',
     '',
@@ -66,7 +75,7 @@ export function renderMarkdown(report: Report): string {
     '',
     `| ${cols.map((c) => c.head).join(' | ')} |`,
     `|${cols.map((c) => (c.right ? '---:' : ':---')).join('|')}|`,
-    ...report.stages.map((s) => `| ${cols.map((c) => c.cell(s) ?? DASH).join(' | ')} |`),
+    ...report.stages.map((s) => `| ${cols.map((c) => esc(c.cell(s) ?? DASH)).join(' | ')} |`),
   ];
   if (report.budgets.length > 0) {
     lines.push('', '### Budgets', '');
@@ -75,6 +84,11 @@ export function renderMarkdown(report: Report): string {
   if (report.notes.length > 0) {
     lines.push('', '### Notes', '');
     for (const note of report.notes) lines.push(`- ${esc(note)}`);
+  }
+  const e = report.environment;
+  if (e) {
+    // Timings mean little without the machine: one line, so speed-ups can be read honestly.
+    lines.push('', `<sub>Measured with Node ${esc(e.node)}, onnxruntime-node ${esc(e.onnxruntime)}, ${e.threads ? `${e.threads} intra-op thread${e.threads > 1 ? 's' : ''}` : 'default threads'} on ${esc(e.cpu)} (${e.cores} cores, ${esc(e.platform)} ${esc(e.arch)}).</sub>`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -5,11 +5,12 @@
 import { InputError } from '../errors.ts';
 import { AtomicFile, writeParts } from '../io/write.ts';
 import { evaluateBudgets } from './budgets.ts';
+import { renderHtml } from './html.ts';
 import { renderMarkdown } from './markdown.ts';
 import { agreementToJson } from './metrics.ts';
 import type { Accuracy, Agreement } from './metrics.ts';
 import { SCHEMA_VERSION } from './schema.ts';
-import type { Budgets, Deltas, Report, Stage, StageLatency } from './schema.ts';
+import type { Budgets, Deltas, Environment, LayerBytes, Provenance, Report, Stage, StageLatency } from './schema.ts';
 import type { Sizes } from './size.ts';
 
 /** What the pipeline measured for one stage; `measureLatency`'s result fits `latency`. */
@@ -23,6 +24,8 @@ export interface StageMeasurements {
   agreement?: Agreement;
   latency?: StageLatency;
   seconds?: number;
+  /** Weight bytes per layer (`layerBytes`), for the before/after chart. */
+  layers?: LayerBytes[];
 }
 
 export interface ReportInput {
@@ -34,6 +37,8 @@ export interface ReportInput {
   budgets?: Budgets;
   notes?: readonly string[];
   createdAt?: Date;
+  environment?: Environment;
+  provenance?: Provenance;
 }
 
 /** Timer noise dwarfs 0.1 µs: more digits would only clutter the JSON. */
@@ -53,7 +58,10 @@ function toStage(m: StageMeasurements, ref: StageMeasurements): Stage {
   const deltas: Deltas = { sizeRatio: m.sizes.sizeBytes / ref.sizes.sizeBytes };
   if (m.accuracy && ref.accuracy) deltas.accuracyPoints = (m.accuracy.top1 - ref.accuracy.top1) * 100;
   // From the rounded values, so a reader can recompute it from the report.
-  if (latency && refLatency) deltas.speedup = refLatency.batch1.p50 / latency.batch1.p50;
+  if (latency && refLatency) {
+    deltas.speedup = refLatency.batch1.p50 / latency.batch1.p50;
+    if (refLatency.batchN.n === latency.batchN.n) deltas.speedupBatchN = refLatency.batchN.p50 / latency.batchN.p50;
+  }
   return {
     name: m.name,
     sizeBytes: m.sizes.sizeBytes,
@@ -64,6 +72,7 @@ function toStage(m: StageMeasurements, ref: StageMeasurements): Stage {
     ...(m.agreement && { agreement: agreementToJson(m.agreement) }),
     ...(latency && { latency }),
     ...(m.seconds !== undefined && { seconds: Math.round(m.seconds * 1e3) / 1e3 }),
+    ...(m.layers && { layers: m.layers }),
     deltas,
   };
 }
@@ -80,6 +89,8 @@ export function buildReport(args: ReportInput): Report {
     stages: args.stages.map((s) => toStage(s, ref)),
     budgets: [],
     notes: [...(args.notes ?? [])],
+    ...(args.environment && { environment: args.environment }),
+    ...(args.provenance && { provenance: args.provenance }),
   };
   if (args.budgets) report.budgets = evaluateBudgets(report, args.budgets);
   return report;
@@ -124,8 +135,28 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
   }
 }
 
-/** Writes whichever of the JSON and Markdown forms has a path. */
-export async function writeReport(report: Report, paths: { json?: string; markdown?: string }): Promise<void> {
+export interface ReportPaths {
+  json?: string;
+  markdown?: string;
+  html?: string;
+}
+
+/** Writes whichever of the JSON, Markdown and HTML forms has a path. */
+export async function writeReport(report: Report, paths: ReportPaths): Promise<void> {
   if (paths.json !== undefined) await writeFileAtomic(paths.json, reportToJson(report));
   if (paths.markdown !== undefined) await writeFileAtomic(paths.markdown, renderMarkdown(report));
+  if (paths.html !== undefined) await writeFileAtomic(paths.html, renderHtml(report));
+}
+
+/** The form is chosen by the extension: .json, .md, .html (or .htm). */
+export function reportPaths(paths: readonly string[]): ReportPaths {
+  const out: ReportPaths = {};
+  for (const p of paths) {
+    const ext = /\.[^./\\]+$/.exec(p)?.[0].toLowerCase();
+    if (ext === '.json') out.json = p;
+    else if (ext === '.md') out.markdown = p;
+    else if (ext === '.html' || ext === '.htm') out.html = p;
+    else throw new InputError(`--report ${p}: use a .json, .md or .html file name`);
+  }
+  return out;
 }

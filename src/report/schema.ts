@@ -18,6 +18,38 @@ export interface Report {
   stages: Stage[];
   budgets: BudgetResult[];
   notes: string[];
+  /** Where the numbers were measured (added in 0.1: absent in older reports). */
+  environment?: Environment;
+  /** What produced the run, when it came from a recipe: the recipe and its data sets' hashes. */
+  provenance?: Provenance;
+}
+
+export interface Environment {
+  node: string;
+  /** onnxruntime-node's version. */
+  onnxruntime: string;
+  platform: string;
+  arch: string;
+  cpu: string;
+  cores: number;
+  /** onnxruntime intra-op threads; 0 means its default (one per core). */
+  threads: number;
+}
+
+export interface Provenance {
+  /** The recipe file as given, and its parsed content. */
+  recipe?: { path: string; content: unknown };
+  /** Every data set the run read, with the SHA-256 of its bytes (a folder: of its sorted files). */
+  datasets: { role: string; path: string; sha256: string }[];
+  /** Seeds used (latency inputs, and any a pass was given). */
+  seeds: Record<string, number>;
+}
+
+/** One layer's weight bytes (what `inspect` calls a layer: weights belong to the node reading them). */
+export interface LayerBytes {
+  node: string;
+  op: string;
+  bytes: number;
 }
 
 export interface StageLatency {
@@ -43,6 +75,8 @@ export interface Stage {
   latency?: StageLatency;
   /** Wall time the pass took. */
   seconds?: number;
+  /** Weight bytes per layer, largest first (at most 200, see report/layers.ts); set on the input and output stages. */
+  layers?: LayerBytes[];
   deltas: Deltas;
 }
 
@@ -54,6 +88,8 @@ export interface Deltas {
   accuracyPoints?: number;
   /** Input batch-1 p50 / this batch-1 p50: 2 is twice as fast. Present when both have latency. */
   speedup?: number;
+  /** The same at batch N (`latency.batchN.n`): batching often changes the picture. */
+  speedupBatchN?: number;
 }
 
 export interface Budgets {
@@ -63,6 +99,10 @@ export interface Budgets {
   maxSize?: number;
   /** Minimum batch-1 p50 speed-up of the output over the input. */
   minSpeedup?: number;
+  /** Minimum batch-N p50 speed-up (N as measured, 32 by default). */
+  minSpeedupBatchN?: number;
+  /** Minimum top-1 agreement of the output with the input model, a fraction (for unlabelled data). */
+  minAgreement?: number;
 }
 
 export type BudgetName = keyof Budgets;
@@ -75,4 +115,6 @@ export interface BudgetResult {
   pass: boolean;
   /** One line, naming the output file. */
   reason: string;
+  /** For speed-up budgets: the batch size it gates. */
+  batch?: number;
 }

@@ -19,7 +19,7 @@ describe('report/budgets', () => {
     expect(bad.map((r) => r.pass)).toEqual([false, false, false]);
     expect(bad[0]!.reason).toBe('out/net_small.onnx: accuracy drop 0.80 points exceeds the 0.5-point budget (98.00% → 97.20%)');
     expect(bad[1]!.reason).toBe('out/net_small.onnx is 250 KB (250000 B), over the 200 KB budget');
-    expect(bad[2]!.reason).toBe('out/net_small.onnx is 2.00× as fast as its input (batch-1 p50 2.000 ms → 1.000 ms), short of the 3× budget');
+    expect(bad[2]!.reason).toBe('out/net_small.onnx is 2.00× as fast as its input at batch 1 (p50 2.000 ms → 1.000 ms), short of the 3× budget');
     for (const r of [...ok, ...bad]) expect(r.reason).not.toContain('\n');
   });
 

@@ -25,11 +25,12 @@ describe('report/report', () => {
 
   it('report: deltas are against the input stage', () => {
     const [i, p, o] = report.stages;
-    expect(i!.deltas).toEqual({ sizeRatio: 1, accuracyPoints: 0, speedup: 1 });
+    expect(i!.deltas).toEqual({ sizeRatio: 1, accuracyPoints: 0, speedup: 1, speedupBatchN: 1 });
     expect(p!.deltas).toEqual({ sizeRatio: 1 }); // prune measured neither accuracy nor latency
     expect(o!.deltas.sizeRatio).toBe(0.25);
     expect(o!.deltas.accuracyPoints).toBeCloseTo(-0.8, 9);
     expect(o!.deltas.speedup).toBe(2);
+    expect(o!.deltas.speedupBatchN).toBe(2.5); // 20 ms → 8 ms at batch 32
   });
 
   it('report: latency keeps p50/p90 only and SQNR is JSON-safe', () => {

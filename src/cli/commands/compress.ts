@@ -7,9 +7,10 @@ import { modelToBytes, saveModel, type SaveResult } from '../../io/save.ts';
 import { openDataset } from '../../data/dataset.ts';
 import { measureModel, type MeasureOptions } from '../../evaluate/measure.ts';
 import type { Model } from '../../ir/model.ts';
-import type { StageMeasurements } from '../../report/report.ts';
+import { layerBytes } from '../../report/layers.ts';
+import type { ReportInput, StageMeasurements } from '../../report/report.ts';
 import { validateModel } from '../../io/validate.ts';
-import { runPipeline, type AnyPass, type PipelineResult } from '../../pipeline/run.ts';
+import { runPipeline, type PipelineResult, type ResolvedStep } from '../../pipeline/run.ts';
 import { getPass } from '../../../passes/index.ts';
 import type { CliIO } from '../io.ts';
 import { finishReport, writeFailedReport, type ReportArgs } from '../report-options.ts';
@@ -44,13 +45,7 @@ export function parseSettings(settings: readonly string[]): Map<string, Record<s
   return out;
 }
 
-/** A step whose pass the CLI has already looked up (so it can ask the pass's kind). */
-export interface CliStep {
-  pass: AnyPass;
-  options?: Record<string, unknown>;
-}
-
-export function pipelineSteps(passes: readonly string[], settings: readonly string[]): CliStep[] {
+export function pipelineSteps(passes: readonly string[], settings: readonly string[]): ResolvedStep[] {
   const options = parseSettings(settings);
   for (const name of options.keys()) {
     if (!passes.includes(name)) throw new InputError(`--set names pass '${name}', which is not in --passes (${passes.join(',')})`);
@@ -62,8 +57,8 @@ export async function compressCommand(args: CompressArgs, io: CliIO): Promise<nu
   return runCompress(args, pipelineSteps(args.passes, args.set), io);
 }
 
-/** Loads, measures, runs `steps`, saves, verifies, measures again and reports. */
-export async function runCompress(args: OutputArgs, steps: readonly CliStep[], io: CliIO): Promise<number> {
+/** Loads, measures, runs `steps`, saves, verifies, measures again and reports. `extra` goes into the report (a recipe's provenance, notes put first). */
+export async function runCompress(args: OutputArgs, steps: readonly ResolvedStep[], io: CliIO, extra: Pick<ReportInput, 'provenance' | 'notes'> = {}): Promise<number> {
   if (existsSync(args.output) && existsSync(args.input) && realpathSync(args.output) === realpathSync(args.input)) {
     throw new InputError(`${args.output}: refusing to overwrite the input model`);
   }
@@ -74,7 +69,8 @@ export async function runCompress(args: OutputArgs, steps: readonly CliStep[], i
     const measure = { dataset, limit: args.limit, batchSize: args.batchSize, threads: args.threads, compressedSizes: args.compressedSizes };
     const latency = args.latency ? {} : (false as const);
     const input = await measureModel('input', model, args.input, { ...measure, latency, keepOutputs: true, dataFiles: externalDataFiles(model, args.input) });
-    const stages: StageMeasurements[] = [input.stage];
+    // Before the passes: they edit `model` in place.
+    const stages: StageMeasurements[] = [{ ...input.stage, layers: layerBytes(model) }];
     const compare = { ...measure, baseline: input.outputs };
     const progress = pipelineProgress(io, args.json || args.quiet);
     // Measuring the output loads and runs it: that is the last pass's runtime check, done once.
@@ -97,7 +93,7 @@ export async function runCompress(args: OutputArgs, steps: readonly CliStep[], i
         },
       });
     } catch (err) {
-      if (err instanceof CheckError) await writeFailedReport(args, { input: args.input, output: args.output, stages, notes: passNotes }, err, io);
+      if (err instanceof CheckError) await writeFailedReport(args, { ...extra, input: args.input, output: args.output, stages, notes: [...(extra.notes ?? []), ...passNotes] }, err, io);
       throw err;
     }
     const saved = await saveModel(model, args.output, { externalData: args.externalData || undefined });
@@ -105,12 +101,12 @@ export async function runCompress(args: OutputArgs, steps: readonly CliStep[], i
     const output = await measureOutput(model, saved, { ...compare, latency });
     const last = result.stages.at(-1);
     if (last && stages.length === steps.length) stages.push({ ...output, name: last.pass, latency: undefined, seconds: last.seconds });
-    stages.push(output);
+    stages.push({ ...output, layers: layerBytes(model) });
     const notes = [
       ...result.stages.map((r) => `${r.pass}: ${Object.entries(r.changes).map(([k, v]) => `${k} ${v}`).join(', ') || 'no change'}`),
       ...result.notes,
     ];
-    await finishReport(args, { input: args.input, output: args.output, stages, notes }, io);
+    await finishReport(args, { ...extra, input: args.input, output: args.output, stages, notes: [...(extra.notes ?? []), ...notes] }, io);
     return 0;
   } finally {
     await dataset?.close();

@@ -5,6 +5,7 @@
 import { openDataset } from '../../data/dataset.ts';
 import { measureModel } from '../../evaluate/measure.ts';
 import { externalDataFiles, loadModel } from '../../io/load.ts';
+import { layerBytes } from '../../report/layers.ts';
 import type { StageMeasurements } from '../../report/report.ts';
 import type { CliIO } from '../io.ts';
 import { finishReport, type ReportArgs } from '../report-options.ts';
@@ -23,12 +24,12 @@ export async function evalCommand(args: EvalArgs, io: CliIO): Promise<number> {
     if (args.baseline) {
       const baseline = await loadModel(args.baseline);
       const measured = await measureModel('baseline', baseline, args.baseline, { ...common, keepOutputs: true, dataFiles: externalDataFiles(baseline, args.baseline) });
-      stages.push(measured.stage);
+      stages.push({ ...measured.stage, layers: layerBytes(baseline) });
       baselineOutputs = measured.outputs;
     }
     const model = await loadModel(args.model);
     const { stage } = await measureModel('model', model, args.model, { ...common, baseline: baselineOutputs, dataFiles: externalDataFiles(model, args.model) });
-    stages.push(stage);
+    stages.push({ ...stage, layers: layerBytes(model) });
     await finishReport(args, { input: args.baseline ?? args.model, output: args.model, stages }, io);
     return 0;
   } finally {
