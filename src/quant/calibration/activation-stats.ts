@@ -6,6 +6,7 @@
  * histograms.
  */
 import type { Model } from '../../ir/model.ts';
+import type { TypeMap } from '../../ops/infer.ts';
 import { modelBytesWithOutputs } from '../../runtime/capture.ts';
 import { calibratedRange, type Range, type RangeOptions } from './calibrators.ts';
 import { DEFAULT_BINS, StreamingHistogram } from './histogram.ts';
@@ -25,11 +26,15 @@ export class ActivationStats {
     return n;
   }
 
-  /** Runs the float model over the source and accumulates histograms of `names` not yet collected. */
-  async collect(model: Model, names: readonly string[], source: InputSource, onBatch?: (samples: number) => void): Promise<void> {
+  /**
+   * Runs the float model over the source and accumulates histograms of `names` not yet
+   * collected. `types` (the caller's shape inference of `model`) spares inferring it again.
+   */
+  async collect(model: Model, names: readonly string[], source: InputSource, types?: TypeMap, onBatch?: (samples: number) => void): Promise<void> {
     const missing = [...new Set(names)].filter((n) => !this.histograms.has(n));
     if (missing.length === 0) return;
-    const runner = await openRunner(modelBytesWithOutputs(model, missing), 'the float model (calibration)');
+    const outputs = types ? missing.map((name) => ({ name, dtype: types.get(name)?.dtype ?? 'float32' })) : missing;
+    const runner = await openRunner(modelBytesWithOutputs(model, outputs), 'the float model (calibration)');
     const hists = new Map(missing.map((n) => [n, new StreamingHistogram(this.bins)]));
     let seen = 0;
     try {

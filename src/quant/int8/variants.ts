@@ -74,7 +74,7 @@ export function staticBuilder(model: Model, facts: GraphFacts, sel: Selection, o
     layers: planLayers(full).map((p) => p.node),
     async build(extraFloat) {
       const plan = makePlan(facts, { ...sel, float: new Map([...sel.float, ...extraFloat]) });
-      await stats.collect(model, plan.tensors, source);
+      await stats.collect(model, plan.tensors, source, facts.types);
       plan.groupOf = groupTensors(plan, concatTies(plan, (t) => stats.range([t], { method: o.calibration, percentile: o.percentile, type })));
       const members = new Map<string, string[]>();
       for (const [t, rep] of plan.groupOf) members.set(rep, [...(members.get(rep) ?? []), t]);
