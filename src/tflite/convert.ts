@@ -62,10 +62,10 @@ export async function exportTflite(model: Model, opts: ExportOptions = {}): Prom
   const graph = copy.graph;
   const opset = copy.opsets.get('') ?? 17;
   const { constants, raw } = floatConstants(graph);
+  const shapes = concreteShapes(copy, opts.batch ?? 1);
   const qparams = stripQdq(graph, constants, raw);
   if (kind !== 'int8') qparams.clear();
   else if (qparams.size === 0) throw new InputError('int8 export needs a calibrated QDQ model (run `shrinkray quantize --calib … --activation-type int8` first)');
-  const shapes = concreteShapes(copy, opts.batch ?? 1);
   fuseGelu(graph, constants);
   fuseMatMulBias(graph, constants);
   const nodes = graph.nodes.filter((n) => !(n.opType === 'Constant' && constants.has(n.outputs[0]!)));
