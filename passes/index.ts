@@ -1,6 +1,7 @@
 /** The registry: every pass, by name. Adding a pass = one file + one line here. */
 import { InputError } from '../src/errors.ts';
-import type { Pass } from '../src/pipeline/pass.ts';
+import type { ExportPass, Pass } from '../src/pipeline/pass.ts';
+import { exportTflitePass } from './export-tflite.ts';
 import { cleanup } from './cleanup.ts';
 import { prune } from './prune.ts';
 import { quantize } from './quantize.ts';
@@ -11,6 +12,11 @@ export const passes: Readonly<Record<string, Pass>> = {
   [prune.name]: prune as unknown as Pass,
   [quantize.name]: quantize as unknown as Pass,
   [quantizeInt4.name]: quantizeInt4 as unknown as Pass,
+};
+
+/** Export passes end a pipeline with a non-ONNX artifact; kept apart because they have no `run`. */
+export const exportPasses: Readonly<Record<string, ExportPass>> = {
+  [exportTflitePass.name]: exportTflitePass as unknown as ExportPass,
 };
 
 export function getPass(name: string): Pass {
