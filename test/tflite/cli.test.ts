@@ -30,3 +30,17 @@ describe('export-tflite: CLI', () => {
     expect(existsSync(out)).toBe(false);
   });
 });
+
+describe('export-tflite: inspect reads .tflite', () => {
+  it('export-tflite: inspect lists operators with versions and per-tensor quantization', async () => {
+    const out = join(dir, 'dscnn.tflite');
+    expect(await main(['export', 'fixtures/dscnn.onnx', '-o', out, '--no-verify'], capture().io)).toBe(0);
+    const c = capture();
+    expect(await main(['inspect', out, '--json'], c.io)).toBe(0);
+    const s = JSON.parse(c.out());
+    expect(s.format).toBe('tflite');
+    expect(s.inputs[0].shape).toEqual([1, 28, 28, 1]);
+    expect(s.operators.find((o: { op: string }) => o.op === 'DEPTHWISE_CONV_2D').count).toBe(3);
+    expect(s.constantBytes).toBeGreaterThan(20_000);
+  });
+});
