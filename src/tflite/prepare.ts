@@ -10,7 +10,9 @@ import { Node } from '../ir/node.ts';
 import type { Tensor } from '../ir/tensor.ts';
 import { constantValues, inferShapes } from '../ops/infer.ts';
 import type { ConstValue } from './emitter.ts';
+import { resizeShape } from './lower/resize.ts';
 import { dequantize, FIXED_OUTPUT, type QParams } from './quant.ts';
+import { ValueInfo } from '../ir/value.ts';
 
 export interface Prepared {
   constants: Map<string, ConstValue>;
@@ -164,9 +166,29 @@ export function concreteShapes(model: Model, batch: number): Map<string, number[
   for (const v of model.graph.inputs) {
     if (v.type?.shape) v.type.shape = v.type.shape.map((d) => (typeof d === 'number' && d > 0 ? d : batch));
   }
-  const types = inferShapes(model);
-  const shapes = new Map<string, number[]>();
-  for (const [name, t] of types) if (t.shape && t.shape.every((d) => typeof d === 'number')) shapes.set(name, t.shape as number[]);
+  const constants = constantValues(model.graph);
+  const constant = (name: string) => {
+    const t = constants.get(name);
+    return t ? { data: t.toFloat32() } : undefined;
+  };
+  let shapes = new Map<string, number[]>();
+  // Ops the shape table does not know (Resize) get their shape here, then inference runs again.
+  for (let round = 0; round < 3; round++) {
+    const types = inferShapes(model);
+    shapes = new Map();
+    for (const [name, t] of types) if (t.shape && t.shape.every((d) => typeof d === 'number')) shapes.set(name, t.shape as number[]);
+    let added = 0;
+    for (const n of model.graph.nodes) {
+      const x = shapes.get(n.inputs[0] ?? '');
+      if (n.opType !== 'Resize' || !x || shapes.has(n.outputs[0]!)) continue;
+      const s = resizeShape(n, x, constant);
+      if (!s) continue;
+      model.graph.valueInfo = model.graph.valueInfo.filter((v) => v.name !== n.outputs[0]);
+      model.graph.valueInfo.push(new ValueInfo(n.outputs[0]!, { dtype: 'float32', shape: s }));
+      added++;
+    }
+    if (!added) break;
+  }
   return shapes;
 }
 

@@ -136,3 +136,24 @@ describe('export-tflite: fixtures in float32 (after cleanup)', () => {
     });
   }
 });
+
+describe('export-tflite: Resize', () => {
+  const cases: [string, Record<string, string>][] = [
+    ['nearest, asymmetric, floor', { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' }],
+    ['linear, half_pixel', { mode: 'linear', coordinate_transformation_mode: 'half_pixel' }],
+    ['linear, align_corners', { mode: 'linear', coordinate_transformation_mode: 'align_corners' }],
+  ];
+  for (const [label, attrs] of cases) {
+    it(`export-tflite: Resize ${label} after a conv`, async () => {
+      const b = new GraphBuilder('resize');
+      const x = b.input('x', 'float32', ['N', 3, 5, 6]);
+      const [c] = b.node('Conv', [x, b.initializer('w', randomFloats(4 * 3 * 9, 11), [4, 3, 3, 3])], { pads: [1, 1, 1, 1] });
+      const [r] = b.node('Resize', [c, '', b.initializer('scales', Float32Array.of(1, 1, 2, 2), [4])], attrs);
+      const [y] = b.node('Relu', [r]);
+      b.output(y, 'float32', ['N', 4, 10, 12]);
+      const { result, maxErr } = await roundTrip(b.build(), { keepNchwIo: true });
+      expect(maxErr).toBeLessThan(1e-5);
+      expect(result.operators.RESIZE_BILINEAR ?? result.operators.RESIZE_NEAREST_NEIGHBOR).toBe(1);
+    });
+  }
+});

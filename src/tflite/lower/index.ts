@@ -3,6 +3,7 @@ import { CONV_LOWERINGS } from './conv.ts';
 import { DENSE_LOWERINGS } from './dense.ts';
 import { ELEMENTWISE_LOWERINGS } from './elementwise.ts';
 import { QUANT_LOWERINGS } from './quant.ts';
+import { RESIZE_LOWERINGS } from './resize.ts';
 import { SHAPE_LOWERINGS } from './shape.ts';
 import type { Lowering } from './types.ts';
 
@@ -12,4 +13,5 @@ export const LOWERINGS: Readonly<Record<string, Lowering>> = {
   ...ELEMENTWISE_LOWERINGS,
   ...SHAPE_LOWERINGS,
   ...QUANT_LOWERINGS,
+  ...RESIZE_LOWERINGS,
 };
