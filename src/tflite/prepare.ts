@@ -169,7 +169,7 @@ export function concreteShapes(model: Model, batch: number): Map<string, number[
   const constants = constantValues(model.graph);
   const constant = (name: string) => {
     const t = constants.get(name);
-    return t ? { data: t.toFloat32() } : undefined;
+    return t ? { data: t.toFloat32(), dims: t.dims } : undefined;
   };
   let shapes = new Map<string, number[]>();
   // Ops the shape table does not know (Resize) get their shape here, then inference runs again.
@@ -180,8 +180,8 @@ export function concreteShapes(model: Model, batch: number): Map<string, number[
     let added = 0;
     for (const n of model.graph.nodes) {
       const x = shapes.get(n.inputs[0] ?? '');
-      if (n.opType !== 'Resize' || !x || shapes.has(n.outputs[0]!)) continue;
-      const s = resizeShape(n, x, constant);
+      if (!x || !n.outputs[0] || shapes.has(n.outputs[0])) continue;
+      const s = extraShape(n, x, constant) ?? declaredOutput(model, n.outputs[0]);
       if (!s) continue;
       model.graph.valueInfo = model.graph.valueInfo.filter((v) => v.name !== n.outputs[0]);
       model.graph.valueInfo.push(new ValueInfo(n.outputs[0]!, { dtype: 'float32', shape: s }));
@@ -190,6 +190,54 @@ export function concreteShapes(model: Model, batch: number): Map<string, number[
     if (!added) break;
   }
   return shapes;
+}
+
+function declaredOutput(model: Model, name: string): number[] | undefined {
+  const d = model.graph.outputs.find((v) => v.name === name)?.type?.shape;
+  return d && d.every((x) => typeof x === 'number' && x > 0) ? (d as number[]) : undefined;
+}
+
+/** Shapes of ops the shared shape table does not infer (yet): Resize, Pad, Slice, ConvTranspose. */
+function extraShape(n: Node, x: number[], constant: (name: string) => { data: Float32Array; dims: number[] } | undefined): number[] | undefined {
+  const rank = x.length;
+  const ints = (i: number, attr: string) => n.getInts(attr) ?? (n.inputs[i] ? (constant(n.inputs[i]!) ? Array.from(constant(n.inputs[i]!)!.data) : undefined) : undefined);
+  switch (n.opType) {
+    case 'Resize':
+      return resizeShape(n, x, constant);
+    case 'Pad': {
+      const pads = ints(1, 'pads');
+      return pads && pads.length === 2 * rank && !n.inputs[3] ? x.map((d, i) => d + pads[i]! + pads[i + rank]!) : undefined;
+    }
+    case 'Slice': {
+      const starts = ints(1, 'starts');
+      const ends = ints(2, 'ends');
+      if (!starts || !ends) return undefined;
+      const axes = ints(3, 'axes') ?? starts.map((_, i) => i);
+      const steps = (n.inputs[4] ? ints(4, 'steps') : undefined) ?? starts.map(() => 1);
+      const out = [...x];
+      for (let i = 0; i < axes.length; i++) {
+        const a = axes[i]! < 0 ? axes[i]! + rank : axes[i]!;
+        const clamp = (v: number) => Math.max(0, Math.min(x[a]!, v < 0 ? v + x[a]! : v));
+        if (steps[i]! <= 0) return undefined;
+        out[a] = Math.max(0, Math.ceil((clamp(ends[i]!) - clamp(starts[i]!)) / steps[i]!));
+      }
+      return out;
+    }
+    case 'ConvTranspose': {
+      const tw = constant(n.inputs[1]!)?.dims;
+      const explicit = n.getInts('output_shape');
+      if (!tw || rank !== 4) return undefined;
+      const k = n.getInts('kernel_shape') ?? tw.slice(2);
+      const s = n.getInts('strides') ?? [1, 1];
+      const p = n.getInts('pads') ?? [0, 0, 0, 0];
+      const op = n.getInts('output_padding') ?? [0, 0];
+      const c = tw[1]! * n.getInt('group', 1);
+      if (explicit) return [x[0]!, c, ...explicit.slice(-2)];
+      return [x[0]!, c, ...[0, 1].map((i) => (x[2 + i]! - 1) * s[i]! + k[i]! + op[i]! - p[i]! - p[i + 2]!)];
+    }
+    default:
+      return undefined;
+  }
 }
 
 /** Constants visible to the graph as float values. */
