@@ -15,7 +15,7 @@ import { NHWC, PLAIN } from './layout.ts';
 import { LOWERINGS } from './lower/index.ts';
 import type { Problem } from './lower/types.ts';
 import type { TflModel, TflQuantization } from './model.ts';
-import { concreteShapes, floatConstants, fuseGelu, fuseMatMulBias, stripQdq } from './prepare.ts';
+import { concreteShapes, floatConstants, fuseActivations, fuseGelu, fuseMatMulBias, stripQdq } from './prepare.ts';
 
 export interface ExportOptions {
   /** float32 (default), float16 weights, dynamic-range int8, or full int8 from a QDQ model. */
@@ -68,6 +68,7 @@ export async function exportTflite(model: Model, opts: ExportOptions = {}): Prom
   else if (qparams.size === 0) throw new InputError('int8 export needs a calibrated QDQ model (run `shrinkray quantize --calib … --activation-type int8` first)');
   fuseGelu(graph, constants);
   fuseMatMulBias(graph, constants);
+  fuseActivations(graph, constants);
   const nodes = graph.nodes.filter((n) => !(n.opType === 'Constant' && constants.has(n.outputs[0]!)));
 
   // Refuse before writing anything: every offending node, with a reason code.

@@ -161,6 +161,38 @@ export function fuseMatMulBias(graph: Graph, constants: Map<string, ConstValue>)
   return fused;
 }
 
+/** TFLite's fused activation codes (ActivationFunctionType) for the activations it can fuse. */
+export const FUSED_ACTIVATION = { RELU: 1, RELU6: 3 } as const;
+const FUSES_INTO = new Set(['Conv', 'Gemm', 'MatMul', 'Add', 'Sub', 'Mul']);
+
+/**
+ * Relu / Clip(0, 6) right after a Conv, FULLY_CONNECTED-bound Gemm/MatMul or a binary op
+ * (its only reader) → the producer's fused activation (attribute `tflite_activation`).
+ */
+export function fuseActivations(graph: Graph, constants: Map<string, ConstValue>): number {
+  let fused = 0;
+  for (const act of [...graph.nodes]) {
+    let kind: keyof typeof FUSED_ACTIVATION | undefined;
+    if (act.opType === 'Relu') kind = 'RELU';
+    else if (act.opType === 'Clip') {
+      const lo = act.attr('min') ? act.getFloat('min', -Infinity) : act.inputs[1] ? constants.get(act.inputs[1])?.data[0] : -Infinity;
+      const hi = act.attr('max') ? act.getFloat('max', Infinity) : act.inputs[2] ? constants.get(act.inputs[2])?.data[0] : Infinity;
+      if (lo === 0 && hi === 6) kind = 'RELU6';
+      else if (lo === 0 && hi === Infinity) kind = 'RELU';
+    }
+    if (!kind) continue;
+    const x = act.inputs[0]!;
+    const producer = graph.nodes.find((n) => n.outputs[0] === x);
+    if (!producer || !FUSES_INTO.has(producer.opType) || producer.attr('tflite_activation') || graph.isGraphOutput(x) || consumersOf(graph, x).length !== 1) continue;
+    if (producer.opType === 'MatMul' && !constants.has(producer.inputs[1]!)) continue;
+    producer.setAttr('tflite_activation', FUSED_ACTIVATION[kind]);
+    producer.outputs = [act.outputs[0]!];
+    graph.nodes = graph.nodes.filter((n) => n !== act);
+    fused++;
+  }
+  return fused;
+}
+
 /** Every value's concrete shape, with symbolic input dims set to `batch`. */
 export function concreteShapes(model: Model, batch: number): Map<string, number[]> {
   for (const v of model.graph.inputs) {

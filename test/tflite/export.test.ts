@@ -52,6 +52,9 @@ describe('export-tflite: float32 on tiny graphs', () => {
     const { result, maxErr } = await roundTrip(cnn());
     expect(maxErr).toBeLessThan(1e-5);
     expect(result.operators.TRANSPOSE).toBeUndefined();
+    expect(result.operators.RELU).toBeUndefined(); // fused into CONV_2D
+    const conv = result.model.operators.find((o) => o.op === 'CONV_2D')!;
+    expect(conv.options!.fields.find((f) => f.slot === 3)!.value).toBe(1);
     expect(result.inputs[0]!.tfliteShape).toEqual([1, 9, 9, 4]);
   });
 

@@ -9,6 +9,11 @@ import { needConstants, problem, type CheckContext, type LowerContext, type Lowe
 const int = (slot: number, value: number): TflField => ({ slot, kind: 'int32', value });
 const byte = (slot: number, value: number): TflField => ({ slot, kind: 'int8', value });
 
+/** The fused activation the exporter attached (ActivationFunctionType; 0 = none). */
+export function fusedActivation(node: Node): number {
+  return node.getInt('tflite_activation', 0);
+}
+
 function rank4(node: Node, ctx: CheckContext): Problem[] {
   const s = ctx.shape(node.inputs[0]!);
   return s && s.length === 4 ? [] : [problem('unsupported-attribute', `only 2-D spatial inputs (rank 4) are supported, got rank ${s?.length ?? '?'}`)];
@@ -100,10 +105,10 @@ const conv: Lowering = {
     const bias = biasTensor(ctx, 2, o, inputQ(ctx), mode === 'int8' ? weight.scales : undefined);
     const out = e.define(node.outputs[0]!, mode, NHWC);
     if (depthwise) {
-      const fields = [byte(0, pad.mode), int(1, strides[1]!), int(2, strides[0]!), int(3, o / x[1]!), byte(4, 0), int(5, dil[1]!), int(6, dil[0]!)];
+      const fields = [byte(0, pad.mode), int(1, strides[1]!), int(2, strides[0]!), int(3, o / x[1]!), byte(4, fusedActivation(node)), int(5, dil[1]!), int(6, dil[0]!)];
       e.emit('DEPTHWISE_CONV_2D', [input, weight.index, bias], [out], { name: 'DepthwiseConv2DOptions', fields }, { perChannel: true, dilated: dil.some((d) => d !== 1) });
     } else {
-      const fields = [byte(0, pad.mode), int(1, strides[1]!), int(2, strides[0]!), byte(3, 0), int(4, dil[1]!), int(5, dil[0]!)];
+      const fields = [byte(0, pad.mode), int(1, strides[1]!), int(2, strides[0]!), byte(3, fusedActivation(node)), int(4, dil[1]!), int(5, dil[0]!)];
       e.emit('CONV_2D', [input, weight.index, bias], [out], { name: 'Conv2DOptions', fields }, { perChannel: true });
     }
   },

@@ -2,7 +2,7 @@
 import { PLAIN, hwcRowOrder, transposeData } from '../layout.ts';
 import type { TflField } from '../model.ts';
 import { dequantize, type QParams } from '../quant.ts';
-import { biasTensor } from './conv.ts';
+import { biasTensor, fusedActivation } from './conv.ts';
 import { needConstants, problem, type LowerContext, type Lowering } from './types.ts';
 
 /** Per-tensor int8 weight for FULLY_CONNECTED (the TFLite int8 spec's granularity) from a QDQ model's values. */
@@ -48,7 +48,7 @@ function fullyConnected(ctx: LowerContext, kn: boolean, alpha: number, biasInput
   const rank = e.shapeOf(xName).length;
   const out = e.define(node.outputs[0]!, mode, PLAIN);
   const fields: TflField[] = [
-    { slot: 0, kind: 'int8', value: 0 },
+    { slot: 0, kind: 'int8', value: fusedActivation(node) },
     { slot: 1, kind: 'int8', value: 0 },
     { slot: 2, kind: 'bool', value: rank > 2 },
   ];

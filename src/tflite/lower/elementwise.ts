@@ -40,7 +40,8 @@ function binary(op: 'ADD' | 'SUB' | 'MUL' | 'DIV'): Lowering {
       const qa = e.tensors[a]!.quantization?.scale[0];
       const qb = e.tensors[b]!.quantization?.scale[0];
       const qo = e.tensors[out]!.quantization?.scale[0];
-      e.emit(op, [a, b], [out], noFused(options[op]), mode === 'int8' && qa && qb && qo ? { mulRescale: (qa * qb) / qo } : {});
+      const opts = { name: options[op], fields: [{ slot: 0, kind: 'int8' as const, value: node.getInt('tflite_activation', 0) }] };
+      e.emit(op, [a, b], [out], opts, mode === 'int8' && qa && qb && qo ? { mulRescale: (qa * qb) / qo } : {});
     },
   };
 }
