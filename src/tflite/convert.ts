@@ -86,13 +86,15 @@ export async function exportTflite(model: Model, opts: ExportOptions = {}): Prom
   const e = new Emitter(kind, shapes, constants, qparams);
   const users = (name: string) => nodes.filter((n) => n.inputs.includes(name));
   const inputs: number[] = [];
-  const graphInputs = graph.inputs.filter((v) => !constants.has(v.name) || !graph.initializers.has(v.name));
+  const nhwcIo = new Set<number>();
+  const graphInputs = graph.inputs.filter((v) => !graph.initializers.has(v.name));
   for (const v of graphInputs) {
     const shape = shapes.get(v.name);
     if (!shape) throw new InputError(`input '${v.name}' has no static shape`);
     const nhwc = !opts.keepNchwIo && shape.length === 4 && users(v.name).some((n) => TFLITE_OPS[n.opType]?.layout === 'nhwc');
     const mode: Mode = io === 'int8' && qparams.has(v.name) ? 'int8' : 'float';
     inputs.push(e.define(v.name, mode, nhwc ? NHWC : PLAIN));
+    if (nhwc) nhwcIo.add(inputs[inputs.length - 1]!);
   }
 
   const floatNodes: ExportResult['floatNodes'] = [];
@@ -109,14 +111,16 @@ export async function exportTflite(model: Model, opts: ExportOptions = {}): Prom
   const outputs = graph.outputs.map((v) => {
     const mode: Mode = io === 'int8' && qparams.has(v.name) ? 'int8' : 'float';
     const layout = e.layoutOf(v.name);
-    const index = layout.kind === 'nhwc' && !opts.keepNchwIo ? e.read(v.name, mode) : layout.kind === 'plain' ? e.read(v.name, mode) : e.readAs(v.name, mode, 'plain');
+    const keepNhwc = layout.kind === 'nhwc' && !opts.keepNchwIo;
+    const index = keepNhwc || layout.kind === 'plain' ? e.read(v.name, mode) : e.readAs(v.name, mode, 'plain');
+    if (keepNhwc) nhwcIo.add(index);
     e.rename(index, v.name);
     return index;
   });
   const tfl: TflModel = { description: `shrinkray ${kind} export`, tensors: e.tensors, inputs, outputs, operators: e.operators };
   const info = (index: number, name: string): IoInfo => {
     const t = e.tensors[index]!;
-    return { name, shape: shapes.get(name)!, tfliteShape: t.shape, layout: t.shape.join() !== shapes.get(name)!.join() || e.layoutOf(name).kind === 'nhwc' && shapes.get(name)!.length === 4 && t.shape.join() !== shapes.get(name)!.join() ? 'nhwc' : 'as-onnx', dtype: t.type === 'INT8' ? 'int8' : 'float32', ...(t.quantization ? { quantization: t.quantization } : {}) };
+    return { name, shape: shapes.get(name)!, tfliteShape: t.shape, layout: nhwcIo.has(index) ? 'nhwc' : 'as-onnx', dtype: t.type === 'INT8' ? 'int8' : 'float32', ...(t.quantization ? { quantization: t.quantization } : {}) };
   };
   const operators: Record<string, number> = {};
   for (const op of e.operators) operators[op.op] = (operators[op.op] ?? 0) + 1;
