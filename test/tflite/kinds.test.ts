@@ -20,10 +20,19 @@ async function mnist(n: number): Promise<Sample[]> {
   return out;
 }
 
+const cache = new Map<string, Promise<Model>>();
+
+/** The fixture after cleanup (and quantize, for `qdq`), built once per file; callers get a copy. */
 async function fixture(name: string, qdq = false): Promise<Model> {
+  const key = `${name}/${qdq}`;
+  if (!cache.has(key)) cache.set(key, build(name, qdq));
+  return loadModel(modelToBytes(await cache.get(key)!));
+}
+
+async function build(name: string, qdq: boolean): Promise<Model> {
   const m = await loadModel(`fixtures/${name}.onnx`);
   await cleanup.run(m, validateOptions('cleanup', cleanup.options, {}), ctx);
-  if (qdq) await quantize.run(m, validateOptions('quantize', quantize.options, { calib: 'fixtures/data/mnist-calib.npz', calibSamples: 128, activationType: 'int8', minConvInputChannels: 0 }), ctx);
+  if (qdq) await quantize.run(m, validateOptions('quantize', quantize.options, { calib: 'fixtures/data/mnist-calib.npz', calibSamples: 64, activationType: 'int8', minConvInputChannels: 0 }), ctx);
   return m;
 }
 
