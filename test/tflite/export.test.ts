@@ -6,6 +6,8 @@ import type { Model } from '../../src/ir/model.ts';
 import { loadModel } from '../../src/io/load.ts';
 import { modelToBytes } from '../../src/io/save.ts';
 import { exportTflite, type ExportOptions } from '../../src/tflite/convert.ts';
+import { LOWERINGS } from '../../src/tflite/lower/index.ts';
+import { TFLITE_OPS } from '../../src/ops/tflite.ts';
 import { compareWithOnnx, randomSamples, type Sample } from '../../src/tflite/verify.ts';
 import { openDataset } from '../../src/data/dataset.ts';
 import { randomFloats } from '../helpers/run-model.ts';
@@ -117,11 +119,16 @@ describe('export-tflite: float32 on tiny graphs', () => {
     const [e] = b.node('Erf', [m], {}, { name: 'lonely_erf' });
     const [c] = b.node('Clip', [e, b.initializer('lo', Float32Array.of(-2), []), b.initializer('hi', Float32Array.of(2), [])], {}, { name: 'odd_clip' });
     b.output(c, 'float32', ['N', 4]);
+    const img = b.input('img', 'float32', ['N', 2, 4, 4]);
+    const kernel = b.input('kernel', 'float32', [3, 2, 3, 3]);
+    const [conv] = b.node('Conv', [img, kernel], {}, { name: 'runtime_kernel' });
+    b.output(conv, 'float32', ['N', 3, 2, 2]);
     const err = await exportTflite(b.build()).catch((x: unknown) => x);
     expect(err).toBeInstanceOf(InputError);
     const msg = (err as Error).message;
     expect(msg).toContain('lonely_erf: unsupported-op');
     expect(msg).toContain('odd_clip: unsupported-attribute');
+    expect(msg).toContain('runtime_kernel: non-constant-weight');
     expect(msg).not.toContain('ok_mm');
   });
 });
@@ -159,4 +166,27 @@ describe('export-tflite: Resize', () => {
       expect(result.operators.RESIZE_BILINEAR ?? result.operators.RESIZE_NEAREST_NEIGHBOR).toBe(1);
     });
   }
+});
+
+describe('export-tflite: subgraphs', () => {
+  it('export-tflite: a node inside a subgraph (If) is refused as control flow, naming the If', async () => {
+    const branch = (name: string, v: number) => {
+      const g = new GraphBuilder(name);
+      const [o] = g.node('Add', ['x', g.initializer(`${name}_k`, Float32Array.of(v), [])], {}, { outputs: [`${name}_out`] });
+      g.output(o, 'float32', [1, 4]);
+      return g.graph;
+    };
+    const b = new GraphBuilder('if');
+    b.input('x', 'float32', [1, 4]);
+    const cond = b.input('cond', 'bool', []);
+    const [y] = b.node('If', [cond], { then_branch: branch('then', 1), else_branch: branch('else', 2) }, { name: 'choose' });
+    b.output(y, 'float32', [1, 4]);
+    await expect(exportTflite(b.build())).rejects.toThrow(/choose: unsupported-op/);
+  });
+});
+
+describe('export-tflite: op table', () => {
+  it('export-tflite: every op in the TFLite column has a lowering and every lowering a table entry', () => {
+    expect(Object.keys(LOWERINGS).sort()).toEqual(Object.keys(TFLITE_OPS).sort());
+  });
 });
