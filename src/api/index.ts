@@ -28,6 +28,10 @@ export { ShrinkrayError, InputError, CheckError, type ExitCode } from '../errors
 // Compression, measurement and reporting, for build scripts that want more than a pipeline.
 export { pruneModel, analyzeSensitivity, sensitivityMarkdown, type PruneHooks } from '../prune/index.ts';
 export { quantizeModel } from '../quant/quantize.ts';
+export { exportTflite, type ExportOptions as TfliteExportOptions, type ExportResult as TfliteExportResult } from '../tflite/convert.ts';
+export { readTflite } from '../tflite/read.ts';
+export { exportPasses } from '../../passes/index.ts';
+export type { ExportPass, Artifact } from '../pipeline/pass.ts';
 export { quantizeModelInt4, type Int4Options, type Int4Result } from '../quant/int4.ts';
 export { openDataset, type Dataset, type Batch } from '../data/dataset.ts';
 export { measureModel, type MeasureOptions, type Measured } from '../evaluate/measure.ts';
