@@ -42,10 +42,12 @@ export function quantizeAsymmetric(data: Float32Array): { q: Int8Array; params: 
 
 /** int32 bias with scale input × weight[i] and zero point 0. */
 export function quantizeBias(data: Float32Array, inputScale: number, weightScales: readonly number[]): { q: Int32Array; params: QParams } {
-  const scale = data.length === weightScales.length ? weightScales.map((s) => Math.fround(s * inputScale)) : new Array(data.length).fill(Math.fround(weightScales[0]! * inputScale));
+  // Per-axis weights give a per-axis bias; a per-tensor weight a per-tensor bias (one scale).
+  const perAxis = weightScales.length > 1;
+  const scale = perAxis ? weightScales.map((s) => Math.fround(s * inputScale)) : [Math.fround(weightScales[0]! * inputScale)];
   const q = new Int32Array(data.length);
-  for (let i = 0; i < data.length; i++) q[i] = Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, Math.round(data[i]! / scale[i]!)));
-  return { q, params: { scale, zeroPoint: new Array(data.length).fill(0), ...(data.length > 1 ? { axis: 0 } : {}) } };
+  for (let i = 0; i < data.length; i++) q[i] = Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, Math.round(data[i]! / scale[perAxis ? i : 0]!)));
+  return { q, params: { scale, zeroPoint: new Array(scale.length).fill(0), ...(perAxis ? { axis: 0 } : {}) } };
 }
 
 /** Float values of quantized data: scale[c] × (q − zp[c]) along `axis`. */
