@@ -69,6 +69,22 @@ describe('export-tflite: output kinds', () => {
     expect(cmp.outputs[0]!.cosine).toBeGreaterThan(0.99);
   });
 
+  it('export-tflite: int8 FULLY_CONNECTED (lenet5): per-tensor weights in [−127, 127] and a per-tensor int32 bias', async () => {
+    const model = await fixture('lenet5', true);
+    const result = await exportTflite(model, { kind: 'int8' });
+    const t = result.model.tensors;
+    const fcs = result.model.operators.filter((o) => o.op === 'FULLY_CONNECTED' && t[o.inputs[0]!]!.type === 'INT8');
+    expect(fcs.length).toBeGreaterThanOrEqual(2);
+    for (const fc of fcs) {
+      const [x, w, b] = fc.inputs.map((i) => t[i]!);
+      expect(fc.version).toBe(4);
+      expect(w!.quantization!.scale).toHaveLength(1);
+      expect(w!.quantization!.zeroPoint).toEqual([0]);
+      expect(b!.type).toBe('INT32');
+      expect(b!.quantization!.scale).toEqual([Math.fround(x!.quantization!.scale[0]! * w!.quantization!.scale[0]!)]);
+    }
+  });
+
   it('export-tflite: int8 needs a QDQ model', async () => {
     const model = await fixture('mlp');
     await expect(exportTflite(model, { kind: 'int8' })).rejects.toBeInstanceOf(InputError);
