@@ -133,17 +133,19 @@ function signature(b: Builder, m: TflModel): Offset {
   return b.endObject();
 }
 
-/** Serializes the model. Operator codes are deduplicated by (op, version) in first-use order. */
+/** Serializes the model. Operator codes are in first-use order, one per builtin. */
 export function writeTflite(m: TflModel): Uint8Array {
   const size = m.tensors.reduce((s, t) => s + (t.data?.length ?? 0) + 64, 1024);
   const b = new Builder(size);
+  // One operator code per builtin, at the highest version any of its uses needs (as TFLite's
+  // own converter does: a kernel registered at version v runs every older signature too).
   const codes: { op: TflOperator['op']; version: number }[] = [];
-  const codeIndex = (op: TflOperator) => {
-    let i = codes.findIndex((c) => c.op === op.op && c.version === op.version);
-    if (i < 0) i = codes.push({ op: op.op, version: op.version }) - 1;
-    return i;
-  };
-  const opIndices = m.operators.map(codeIndex);
+  for (const op of m.operators) {
+    const c = codes.find((x) => x.op === op.op);
+    if (c) c.version = Math.max(c.version, op.version);
+    else codes.push({ op: op.op, version: op.version });
+  }
+  const opIndices = m.operators.map((op) => codes.findIndex((c) => c.op === op.op));
 
   // Buffers: 0 is the empty sentinel, then one per constant tensor.
   const bufferOf: number[] = [];
