@@ -26,7 +26,7 @@ async function check(build: (b: GraphBuilder, x: string) => { y: string; shape: 
 const unary = (op: string, attrs: Record<string, AttrInput> = {}) => (b: GraphBuilder, x: string) => ({ y: b.node(op, [x], attrs)[0]!, shape: [1, 4, 6, 6] });
 const c = (b: GraphBuilder, name: string, data: number[], dims: number[]) => b.initializer(name, Float32Array.from(data), dims);
 
-const CASES: [string, (b: GraphBuilder, x: string) => { y: string; shape: number[] }][] = [
+const CASES: [string, (b: GraphBuilder, x: string) => { y: string; shape: number[] }, string[]?][] = [
   ['Sigmoid', unary('Sigmoid')],
   ['Tanh', unary('Tanh')],
   ['LeakyRelu', unary('LeakyRelu', { alpha: 0.2 })],
@@ -42,7 +42,7 @@ const CASES: [string, (b: GraphBuilder, x: string) => { y: string; shape: number
   ['MaxPool stride 2', (b, x) => ({ y: b.node('MaxPool', [x], { kernel_shape: [2, 2], strides: [2, 2] })[0]!, shape: [1, 4, 3, 3] })],
   ['Concat on channels', (b, x) => ({ y: b.node('Concat', [x, b.node('Relu', [x])[0]!], { axis: 1 })[0]!, shape: [1, 8, 6, 6] })],
   ['Pad', (b, x) => ({ y: b.node('Pad', [x, b.initializer('p', BigInt64Array.from([0, 0, 1, 2, 0, 0, 2, 1], BigInt), [8])])[0]!, shape: [1, 4, 9, 9] })],
-  ['Slice on H and W', (b, x) => ({ y: b.node('Slice', [x, b.initializer('s', BigInt64Array.of(1n, 0n), [2]), b.initializer('e', BigInt64Array.of(5n, 6n), [2]), b.initializer('a', BigInt64Array.of(2n, 3n), [2]), b.initializer('st', BigInt64Array.of(1n, 2n), [2])])[0]!, shape: [1, 4, 4, 3] })],
+  ['Slice on H and W with a step (STRIDED_SLICE)', (b, x) => ({ y: b.node('Slice', [x, b.initializer('s', BigInt64Array.of(1n, 0n), [2]), b.initializer('e', BigInt64Array.of(5n, 6n), [2]), b.initializer('a', BigInt64Array.of(2n, 3n), [2]), b.initializer('st', BigInt64Array.of(1n, 2n), [2])])[0]!, shape: [1, 4, 4, 3] }), ['STRIDED_SLICE']],
   ['ReduceMean over H, W keepdims', (b, x) => ({ y: b.node('ReduceMean', [x], { axes: [2, 3], keepdims: 1 })[0]!, shape: [1, 4, 1, 1] })],
   ['ReduceSum over channels, no keepdims', (b, x) => ({ y: b.node('ReduceSum', [x, b.initializer('ax', BigInt64Array.of(1n), [1])], { keepdims: 0 })[0]!, shape: [1, 6, 6] })],
   ['Softmax over channels (stays NHWC)', (b, x) => ({ y: b.node('Softmax', [x], { axis: 1 })[0]!, shape: [1, 4, 6, 6] })],
@@ -53,14 +53,22 @@ const CASES: [string, (b: GraphBuilder, x: string) => { y: string; shape: number
     const [s] = b.node('Squeeze', [g, b.initializer('sa', BigInt64Array.of(2n, 3n), [2])]);
     return { y: b.node('Unsqueeze', [s, b.initializer('ua', BigInt64Array.of(1n), [1])])[0]!, shape: [1, 1, 4] };
   }],
-  ['ConvTranspose stride 2', (b, x) => ({ y: b.node('ConvTranspose', [x, b.initializer('wt', randomFloats(4 * 2 * 9, 9), [4, 2, 3, 3]), c(b, 'bt', [0.5, -0.5], [2])], { strides: [2, 2] })[0]!, shape: [1, 2, 13, 13] })],
+  ['Squeeze and Unsqueeze of plain values (SQUEEZE, EXPAND_DIMS)', (b, x) => {
+    const [t] = b.node('Transpose', [x], { perm: [0, 2, 3, 1] });
+    const [r] = b.node('Reshape', [t, b.initializer('rs', BigInt64Array.of(1n, 36n, 1n, 4n), [4])]);
+    const [s] = b.node('Squeeze', [r, b.initializer('sq', BigInt64Array.of(2n), [1])]);
+    return { y: b.node('Unsqueeze', [s, b.initializer('us', BigInt64Array.of(0n), [1])])[0]!, shape: [1, 1, 36, 4] };
+  }, ['SQUEEZE', 'EXPAND_DIMS']],
+  ['Slice with unit steps (SLICE)', (b, x) => ({ y: b.node('Slice', [x, b.initializer('s', BigInt64Array.of(1n, 2n), [2]), b.initializer('e', BigInt64Array.of(3n, 6n), [2]), b.initializer('a', BigInt64Array.of(1n, 3n), [2])])[0]!, shape: [1, 2, 6, 4] }), ['SLICE']],
+  ['ConvTranspose stride 2', (b, x) => ({ y: b.node('ConvTranspose', [x, b.initializer('wt', randomFloats(4 * 2 * 9, 9), [4, 2, 3, 3]), c(b, 'bt', [0.5, -0.5], [2])], { strides: [2, 2] })[0]!, shape: [1, 2, 13, 13] }), ['TRANSPOSE_CONV']],
 ];
 
 describe('export-tflite: op coverage (float32, NHWC inside, vs onnxruntime)', () => {
-  for (const [label, build] of CASES) {
+  for (const [label, build, ops] of CASES) {
     it(`export-tflite: ${label}`, async () => {
-      const { err } = await check(build);
+      const { err, result } = await check(build);
       expect(err).toBeLessThan(1e-5);
+      for (const op of ops ?? []) expect(result.operators[op]).toBeGreaterThanOrEqual(1);
     });
   }
 

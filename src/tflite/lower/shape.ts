@@ -1,4 +1,4 @@
-/** Shape and data-movement ops: RESHAPE, TRANSPOSE, CONCATENATION, PAD, STRIDED_SLICE, SOFTMAX, MEAN/SUM. */
+/** Shape and data-movement ops: RESHAPE, SQUEEZE, EXPAND_DIMS, TRANSPOSE, CONCATENATION, PAD, SLICE/STRIDED_SLICE, SOFTMAX, MEAN/SUM. */
 import type { Node } from '../../ir/node.ts';
 import { NHWC, NHWC_AXIS, PLAIN } from '../layout.ts';
 import { commonLayout, operand } from './elementwise.ts';
@@ -37,6 +37,33 @@ const reshape: Lowering = {
     e.reshape(x, e.define(node.outputs[0]!, mode, PLAIN, mode === 'int8' ? e.qparams.get(xName) : undefined));
   },
 };
+
+/** The axes input (opset ≥ 13) or attribute of Squeeze/Unsqueeze, normalized against `rank`. */
+function squeezeAxes(node: Node, constant: (i: number) => { data: Float32Array } | undefined, rank: number): number[] | undefined {
+  const a = node.getInts('axes') ?? (node.inputs[1] ? (constant(1) ? Array.from(constant(1)!.data) : undefined) : undefined);
+  return a?.map((x) => normAxis(x, rank));
+}
+
+/** Squeeze → SQUEEZE, Unsqueeze of one axis → EXPAND_DIMS (several axes: RESHAPE). */
+function squeeze(op: 'SQUEEZE' | 'EXPAND_DIMS'): Lowering {
+  return {
+    check: reshape.check,
+    lower(ctx) {
+      const { e, node, mode } = ctx;
+      const xName = node.inputs[0]!;
+      const outRank = e.shapeOf(node.outputs[0]!).length;
+      const axes = squeezeAxes(node, ctx.constant, op === 'SQUEEZE' ? e.shapeOf(xName).length : outRank);
+      if (!axes || (op === 'EXPAND_DIMS' && axes.length !== 1) || e.layoutOf(xName).kind !== 'plain') {
+        reshape.lower(ctx);
+        return;
+      }
+      const x = e.read(xName, mode);
+      const out = e.define(node.outputs[0]!, mode, PLAIN, mode === 'int8' ? e.qparams.get(xName) : undefined);
+      if (op === 'SQUEEZE') e.emit('SQUEEZE', [x], [out], { name: 'SqueezeOptions', fields: [{ slot: 0, kind: 'int32s', value: axes }] });
+      else e.emit('EXPAND_DIMS', [x, e.int32Const('axis', [axes[0]!], [])], [out], { name: 'ExpandDimsOptions', fields: [] });
+    },
+  };
+}
 
 const transpose: Lowering = {
   lower(ctx) {
@@ -185,6 +212,10 @@ const slice: Lowering = {
     const order = layout.kind === 'nhwc' ? [0, 2, 3, 1] : Array.from({ length: rank }, (_, i) => i);
     const out = e.define(node.outputs[0]!, mode, layout, mode === 'int8' ? e.qparams.get(xName) : undefined);
     const vec = (v: number[]) => e.int32Const('slice', order.map((a) => v[a]!));
+    if (stride.every((st) => st === 1)) {
+      e.emit('SLICE', [x, vec(begin), vec(end.map((en, a) => en - begin[a]!))], [out], { name: 'SliceOptions', fields: [] });
+      return;
+    }
     e.emit('STRIDED_SLICE', [x, vec(begin), vec(end), vec(stride)], [out], { name: 'StridedSliceOptions', fields: [{ slot: 0, kind: 'int32', value: 0 }, { slot: 1, kind: 'int32', value: 0 }] });
   },
 };
@@ -192,8 +223,8 @@ const slice: Lowering = {
 export const SHAPE_LOWERINGS: Record<string, Lowering> = {
   Reshape: reshape,
   Flatten: reshape,
-  Squeeze: reshape,
-  Unsqueeze: reshape,
+  Squeeze: squeeze('SQUEEZE'),
+  Unsqueeze: squeeze('EXPAND_DIMS'),
   Transpose: transpose,
   Concat: concat,
   ReduceMean: reduce('MEAN'),
