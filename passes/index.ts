@@ -1,6 +1,7 @@
 /** The registry: every pass, by name. Adding a pass = one file + one line here. */
 import { InputError } from '../src/errors.ts';
 import type { ExportPass, Pass } from '../src/pipeline/pass.ts';
+import { exportTflitePass } from './export-tflite.ts';
 import { cleanup } from './cleanup.ts';
 import { prune } from './prune.ts';
 import { quantize } from './quantize.ts';
@@ -12,6 +13,7 @@ export const passes = {
   prune,
   quantize,
   'quantize-int4': quantizeInt4,
+  'export-tflite': exportTflitePass,
 } as const;
 
 export type PassName = keyof typeof passes;

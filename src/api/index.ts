@@ -29,6 +29,8 @@ export { ShrinkrayError, InputError, CheckError, type ExitCode } from '../errors
 export { pruneModel, analyzeSensitivity, sensitivityMarkdown, type PruneHooks } from '../prune/index.ts';
 export { quantizeModel } from '../quant/int8/quantize.ts';
 export { quantizeModelInt4, type Int4Options, type Int4Result } from '../quant/int4/int4.ts';
+export { exportTflite, type ExportOptions as TfliteExportOptions, type ExportResult as TfliteExportResult } from '../tflite/convert.ts';
+export { readTflite } from '../tflite/read.ts';
 export { openDataset, type Dataset, type Batch } from '../data/dataset.ts';
 export { measureModel, type MeasureOptions, type Measured } from '../evaluate/measure.ts';
 export { accuracyEvaluator, type AccuracyOptions } from '../evaluate/accuracy.ts';

@@ -67,13 +67,28 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
       async (a) => run(async () => (await import('./commands/analyze.ts')).analyzeCommand(a as never, io))(),
     )
     .command(
+      'export <model>',
+      'Write a .tflite file (float32, float16, dynamic-range or full int8), verified in the TFLite interpreter',
+      (y) =>
+        y
+          .positional('model', { type: 'string', demandOption: true })
+          .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'Output .tflite path' })
+          .option('kind', { choices: ['float32', 'float16', 'dynamic', 'int8'] as const, default: 'float32' as const, describe: 'int8 needs a calibrated QDQ model (shrinkray quantize --calib)' })
+          .option('io', { choices: ['float', 'int8'] as const, default: 'float' as const, describe: 'Input/output type of an int8 export' })
+          .option('keep-nchw-io', { type: 'boolean', default: false, describe: 'Keep 4-D inputs/outputs NCHW instead of NHWC' })
+          .option('batch', { type: 'number', default: 1, describe: 'Size given to symbolic (batch) dimensions' })
+          .option('cleanup', { type: 'boolean', default: true, describe: 'Run cleanup first (--no-cleanup to skip)' })
+          .option('verify', { type: 'boolean', default: true, describe: 'Compare with onnxruntime in the TFLite interpreter before writing' }),
+      async (a) => run(async () => (await import('./commands/export.ts')).exportCommand(a as never, io))(),
+    )
+    .command(
       'passes',
       'List the available passes and their options',
       (y) => y,
       async (a) => run(async () => (await import('./commands/passes.ts')).passesCommand(a as never, io))(),
     )
   for (const pass of Object.values(passes)) {
-    if (pass.kind === 'cleanup') continue; // cleanup is what `compress` runs by default
+    if (pass.kind === 'cleanup' || pass.kind === 'export') continue; // cleanup is what `compress` runs by default; export has its own command
     cli.command(
       `${pass.name} <input>`,
       `${pass.description} (the ${pass.name} pass alone; see \`shrinkray passes\`)`,

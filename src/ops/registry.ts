@@ -8,7 +8,7 @@ import { NORMALIZATION_OPS } from './normalization.ts';
 import { QUANTIZATION_OPS } from './quantization.ts';
 import { RESAMPLE_OPS } from './resample.ts';
 import { SHAPE_OPS } from './shape-ops.ts';
-import { TFLITE } from './tflite.ts';
+import { TFLITE_OPS } from './tflite.ts';
 import { TRAINABLE } from './trainable.ts';
 import type { OpSpec } from './types.ts';
 
@@ -37,7 +37,7 @@ const BASE: readonly OpSpec[] = [
   ...CONTROL_OPS,
 ];
 
-export const OPS: readonly OpSpec[] = mergeColumn(mergeColumn(BASE, 'trainable', TRAINABLE), 'tflite', TFLITE);
+export const OPS: readonly OpSpec[] = mergeColumn(mergeColumn(BASE, 'trainable', TRAINABLE), 'tflite', TFLITE_OPS);
 
 const key = (domain: string, op: string) => `${domain === 'ai.onnx' ? '' : domain}::${op}`;
 const TABLE = new Map(OPS.map((s) => [key(s.domain, s.op), s]));

@@ -118,11 +118,9 @@ export interface TrainableSpec {
   readonly params?: readonly number[];
 }
 
-/** The TFLite builtin operator an ONNX op becomes (data from ./tflite.ts). */
-export interface TfliteMapping {
-  /** The BuiltinOperator name, e.g. 'CONV_2D'. */
-  readonly builtin: string;
-}
+import type { TfliteMapping } from './tflite.ts';
+
+export type { TfliteMapping };
 
 export interface OpSpec {
   readonly op: string;

@@ -11,14 +11,15 @@ describe('op table', () => {
       { op: 'Relu', domain: '', category: 'activation' },
       { op: 'QuantizeLinear', domain: 'com.microsoft', category: 'quantization' },
     ];
-    const merged = mergeColumn(base, 'tflite', { Relu: { builtin: 'RELU' } });
-    expect(merged[0]!.tflite).toEqual({ builtin: 'RELU' });
+    const relu = { builtins: ['RELU'], layout: 'any', int8: true } as const;
+    const merged = mergeColumn(base, 'tflite', { Relu: relu });
+    expect(merged[0]!.tflite).toEqual(relu);
     expect(merged[1]!.tflite).toBeUndefined();
     expect(mergeColumn(base, 'tflite', { Relu: null })[0]!.tflite).toBeNull();
     expect(() => mergeColumn(base, 'trainable', { Einsum: { trainable: 'exact' } })).toThrow(/missing from the table: Einsum/);
     // The real table carries both columns.
     expect(opSpec({ opType: 'Conv', domain: '' })?.trainable).toEqual({ trainable: 'exact', params: [1, 2] });
-    expect(opSpec({ opType: 'Conv', domain: 'ai.onnx' })?.tflite).toEqual({ builtin: 'CONV_2D' });
+    expect(opSpec({ opType: 'Conv', domain: 'ai.onnx' })?.tflite).toMatchObject({ builtins: ['CONV_2D', 'DEPTHWISE_CONV_2D'], layout: 'nhwc' });
   });
 
   it('op table: one entry per op and domain', () => {

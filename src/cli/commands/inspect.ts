@@ -1,5 +1,8 @@
 /** `shrinkray inspect <model>`: what is in a model, for people (tables) or machines (--json). */
+import { readFile } from 'node:fs/promises';
+import { InputError } from '../../errors.ts';
 import { loadModel } from '../../io/load.ts';
+import { summarizeTflite, type TfliteSummary } from '../../inspect/tflite.ts';
 import { summarizeModel, type ModelSummary } from '../../inspect/summary.ts';
 import { formatSize } from '../../report/size.ts';
 import { formatCount, formatPercent, table } from '../format.ts';
@@ -11,6 +14,13 @@ export interface InspectArgs extends GlobalArgs {
 }
 
 export async function inspectCommand(args: InspectArgs, io: CliIO): Promise<number> {
+  if (args.model.endsWith('.tflite')) {
+    const summary = summarizeTflite(new Uint8Array(await readFile(args.model).catch(() => {
+      throw new InputError(`${args.model}: no such file`);
+    })), args.model);
+    io.stdout.write(args.json ? JSON.stringify({ model: args.model, ...summary }, null, 2) + '\n' : renderTflite(args.model, summary, args.top));
+    return 0;
+  }
   const summary = summarizeModel(await loadModel(args.model));
   io.stdout.write(args.json ? JSON.stringify({ model: args.model, ...summary }, null, 2) + '\n' : render(args.model, summary, args.top));
   return 0;
@@ -37,4 +47,20 @@ function render(path: string, s: ModelSummary, top: number): string {
     s.layers.slice(0, top).map((r) => [r.node, r.op, formatCount(r.params), formatSize(r.bytes), formatPercent(r.sparsity)]),
   );
   return `${lines.join('\n')}\n${ops}\n${layers}`;
+}
+
+function renderTflite(path: string, s: TfliteSummary, top: number): string {
+  const io = (v: TfliteSummary['inputs'][number]) => `${v.name} ${v.type} [${v.shape.join(',')}]`;
+  const lines = [
+    `${path}`,
+    `  TFLite schema ${s.schemaVersion}${s.description ? `, ${s.description}` : ''}`,
+    `  inputs:  ${s.inputs.map(io).join('; ')}`,
+    `  outputs: ${s.outputs.map(io).join('; ')}`,
+    `  ${s.tensors.length} tensors, ${formatSize(s.constantBytes)} of constants`,
+    '',
+  ];
+  const ops = table(['operator', 'version', 'count'], s.operators.map((r) => [r.op, r.version, r.count]));
+  const biggest = [...s.tensors].sort((a, b) => b.bytes - a.bytes).slice(0, top);
+  const tensors = table(['tensor', 'type', 'shape', 'bytes', 'quantization'], biggest.map((t) => [t.name, t.type, `[${t.shape.join(',')}]`, formatSize(t.bytes), t.quantization ?? '']));
+  return `${lines.join('\n')}\n${ops}\n${tensors}`;
 }
