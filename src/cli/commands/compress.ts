@@ -1,9 +1,10 @@
 /** `shrinkray compress <in> -o <out> --passes a,b`: load, run the pipeline, save atomically. */
-import { existsSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { CheckError, InputError } from '../../errors.ts';
-import { compareOnRandomInputs } from '../../runtime/verify.ts';
+import { createSession } from '../../runtime/ort.ts';
+import { compareOnRandomInputs, type OutputDiff } from '../../runtime/verify.ts';
 import { externalDataFiles, loadModel } from '../../io/load.ts';
-import { modelToBytes, saveModel, type SaveResult } from '../../io/save.ts';
+import { modelToBytes, stageModel, type StagedModel } from '../../io/save.ts';
 import { openDataset } from '../../data/dataset.ts';
 import { measureModel } from '../../evaluate/measure.ts';
 import type { StageMeasurements } from '../../report/report.ts';
@@ -55,7 +56,7 @@ export async function compressCommand(args: CompressArgs, io: CliIO): Promise<nu
   return runCompress(args, pipelineSteps(args.passes, args.set), io);
 }
 
-/** Loads, measures, runs `steps`, saves, verifies, measures again and reports. */
+/** Loads, measures, runs `steps`, stages the output, verifies and measures it, reports, then commits it. */
 export async function runCompress(args: OutputArgs, steps: readonly PipelineStep[], io: CliIO): Promise<number> {
   if (existsSync(args.output) && existsSync(args.input) && realpathSync(args.output) === realpathSync(args.input)) {
     throw new InputError(`${args.output}: refusing to overwrite the input model`);
@@ -63,6 +64,7 @@ export async function runCompress(args: OutputArgs, steps: readonly PipelineStep
   const model = await loadModel(args.input);
   validateModel(model);
   const dataset = args.data ? await openDataset(args.data) : undefined;
+  let staged: StagedModel | undefined;
   try {
     const measure = { dataset, limit: args.limit, batchSize: args.batchSize, threads: args.threads, compressedSizes: args.compressedSizes };
     const latency = args.latency ? {} : (false as const);
@@ -90,29 +92,86 @@ export async function runCompress(args: OutputArgs, steps: readonly PipelineStep
       if (err instanceof CheckError) await writeFailedReport(args, { input: args.input, output: args.output, stages, notes: passNotes }, err, io);
       throw err;
     }
-    const saved = await saveModel(model, args.output, { externalData: args.externalData || undefined });
-    if (args.verify && steps.every((s) => s.pass.kind === 'cleanup')) await verifyUnchanged(args.input, saved);
-    const output = (await measureModel('output', model, saved.path, { ...compare, latency, dataFiles: saved.externalPath ? [saved.externalPath] : [] })).stage;
+    // The output is staged, checked and reported on, and moved into place only when every
+    // check and budget passed: a failed run leaves its report, never its model.
+    staged = await stageModel(model, args.output, { externalData: args.externalData || undefined });
+    const outputFile = staged.stagedPath;
+    const dataFiles = staged.stagedExternalPath ? [staged.stagedExternalPath] : [];
+    let output: StageMeasurements;
+    let verifyNote: string | undefined;
+    try {
+      if (args.verify && steps.every((s) => s.pass.kind === 'cleanup')) {
+        verifyNote = await verifyUnchanged(args.input, outputFile);
+        if (verifyNote) progress.onNote?.(verifyNote);
+      }
+      output = (await measureModel('output', model, outputFile, { ...compare, latency, dataFiles })).stage;
+    } catch (err) {
+      // Messages name the output as the user knows it, not the staging folder it sits in.
+      if (err instanceof Error) err.message = err.message.split(outputFile).join(args.output);
+      if (err instanceof CheckError) await writeFailedReport(args, { input: args.input, output: args.output, stages, notes: passNotes }, err, io);
+      throw err;
+    }
     const last = result.stages.at(-1);
     if (last && stages.length === steps.length) stages.push({ ...output, name: last.pass, latency: undefined, seconds: last.seconds });
     stages.push(output);
     const notes = [
       ...result.stages.map((r) => `${r.pass}: ${Object.entries(r.changes).map(([k, v]) => `${k} ${v}`).join(', ') || 'no change'}`),
       ...result.notes,
+      ...(verifyNote ? [verifyNote] : []),
     ];
     await finishReport(args, { input: args.input, output: args.output, stages, notes }, io);
+    staged.commit();
     return 0;
   } finally {
+    staged?.abort(); // nothing once committed
     await dataset?.close();
   }
 }
 
-async function verifyUnchanged(input: string, saved: SaveResult): Promise<void> {
-  for (const d of await compareOnRandomInputs(input, saved.path)) {
-    if (!(d.maxAbsDiff <= VERIFY_TOLERANCE * Math.max(1, d.maxAbs))) {
-      // A model that computes something else is worse than none: do not leave it behind.
-      for (const f of [saved.path, saved.externalPath]) if (f) rmSync(f, { force: true });
-      throw new CheckError(`verification failed: output '${d.output}' differs by ${d.maxAbsDiff} from the input model's on random inputs`);
-    }
+/**
+ * Compares the staged output with the input on random inputs. A model that computes something
+ * else is worse than none: CheckError, and the caller aborts the staged output. When the input
+ * model itself cannot be judged this way (onnxruntime fails on random inputs, an input dtype
+ * the random feeds do not cover, outputs NaN on them), that is no fault of the output: the
+ * result is a "could not verify" note instead.
+ */
+async function verifyUnchanged(input: string, staged: string): Promise<string | undefined> {
+  let diffs: OutputDiff[];
+  try {
+    diffs = await compareOnRandomInputs(input, staged);
+  } catch (err) {
+    const inputAlone = await selfCheck(input);
+    if (inputAlone.failure) return `could not verify the output on random inputs: ${inputAlone.failure}`;
+    throw new CheckError(`verification failed: the output model fails where the input model runs (${firstLine(err)})`, { cause: err });
   }
+  const unjudged: string[] = [];
+  for (const d of diffs) {
+    if (d.maxAbsDiff <= VERIFY_TOLERANCE * Math.max(1, d.maxAbs)) continue;
+    // NaN compares unequal to itself: an output NaN in the input model as well cannot be judged.
+    if (Number.isNaN(d.maxAbsDiff) && (await selfCheck(input)).nanOutputs.has(d.output)) {
+      unjudged.push(d.output);
+      continue;
+    }
+    throw new CheckError(`verification failed: output '${d.output}' differs by ${d.maxAbsDiff} from the input model's on random inputs`);
+  }
+  if (unjudged.length) return `could not verify output${unjudged.length > 1 ? 's' : ''} ${unjudged.map((o) => `'${o}'`).join(', ')}: NaN on random inputs in the input model too`;
+  return undefined;
+}
+
+/**
+ * The input model compared with itself: what random-input verification cannot judge. An
+ * input model onnxruntime refuses to load is bad input, not an unverifiable one: that throws.
+ */
+async function selfCheck(input: string): Promise<{ failure?: string; nanOutputs: Set<string> }> {
+  await (await createSession(input)).ort.release();
+  try {
+    const diffs = await compareOnRandomInputs(input, input);
+    return { nanOutputs: new Set(diffs.filter((d) => Number.isNaN(d.maxAbsDiff)).map((d) => d.output)) };
+  } catch (err) {
+    return { failure: firstLine(err), nanOutputs: new Set() };
+  }
+}
+
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
 }
