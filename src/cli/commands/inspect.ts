@@ -1,5 +1,6 @@
 /** `shrinkray inspect <model>`: what is in a model, for people (tables) or machines (--json). */
 import { loadModel } from '../../io/load.ts';
+import { validateStructure } from '../../io/validate.ts';
 import { summarizeModel, type ModelSummary } from '../../inspect/summary.ts';
 import { formatSize } from '../../report/size.ts';
 import { formatCount, formatPercent, table } from '../format.ts';
@@ -11,7 +12,9 @@ export interface InspectArgs extends GlobalArgs {
 }
 
 export async function inspectCommand(args: InspectArgs, io: CliIO): Promise<number> {
-  const summary = summarizeModel(await loadModel(args.model));
+  const model = await loadModel(args.model);
+  validateStructure(model);
+  const summary = summarizeModel(model);
   io.stdout.write(args.json ? JSON.stringify({ model: args.model, ...summary }, null, 2) + '\n' : render(args.model, summary, args.top));
   return 0;
 }

@@ -1,0 +1,47 @@
+/**
+ * What validation needs to know about the inputs of common ONNX ops (default domain), from
+ * the ONNX operator specs: how many leading inputs are required (an empty name '' marks an
+ * omitted optional input, so it is wrong in a required slot), and which ops compute on
+ * numbers only (no string, no bool operands). Ops not listed are not checked here;
+ * onnxruntime still checks them. Kept apart from the op table (src/ops) so validation runs
+ * before, and independently of, anything that table drives.
+ */
+
+/** Required leading inputs; 'all' for variadic ops whose every input is required. */
+const REQUIRED: Record<string, number | 'all'> = {};
+const set = (n: number | 'all', ops: string) => ops.split(' ').forEach((op) => (REQUIRED[op] = n));
+
+set(1, 'Relu LeakyRelu Sigmoid Tanh Softmax LogSoftmax Exp Log Sqrt Abs Neg Reciprocal Floor Ceil Round Erf Elu Selu Gelu HardSigmoid HardSwish Softplus Softsign Sign Not Identity Flatten Transpose Shape Size Cast IsNaN IsInf Sin Cos Tan Asin Acos Atan Sinh Cosh Asinh Acosh Atanh MaxPool AveragePool GlobalAveragePool GlobalMaxPool LpPool LRN Dropout Clip Squeeze ArgMax ArgMin ReduceMean ReduceSum ReduceMax ReduceMin ReduceProd ReduceL1 ReduceL2 ReduceLogSum ReduceLogSumExp ReduceSumSquare Split DepthToSpace SpaceToDepth InstanceNormalization NonZero Hardmax Mish Celu ThresholdedRelu Trilu QuantizeLinear DequantizeLinear DynamicQuantizeLinear');
+set(2, 'Add Sub Mul Div Pow Mod MatMul Equal Greater Less GreaterOrEqual LessOrEqual And Or Xor BitShift PRelu Reshape Expand Tile Gather GatherElements GatherND Unsqueeze Conv ConvTranspose Gemm LayerNormalization MatMulInteger ConvInteger');
+set(3, 'Where Range ScatterElements ScatterND Slice');
+set(5, 'BatchNormalization');
+set(8, 'QLinearMatMul');
+set('all', 'Concat Sum Mean Max Min');
+
+/** Ops whose operands are numbers: a string or bool tensor fed to them is a broken model. */
+const NUMERIC = new Set(
+  'Add Sub Mul Div Pow Mod MatMul Gemm Conv ConvTranspose BatchNormalization LayerNormalization InstanceNormalization Relu LeakyRelu PRelu Sigmoid Tanh Softmax LogSoftmax Exp Log Sqrt Abs Neg Reciprocal Floor Ceil Round Erf Elu Selu Gelu HardSigmoid HardSwish Softplus Softsign Clip MaxPool AveragePool GlobalAveragePool GlobalMaxPool ReduceMean ReduceSum ReduceProd ReduceL1 ReduceL2 Sum Mean Sin Cos Tan'.split(' '),
+);
+
+/** Inputs that must hold int64 values (shapes, axes) when given as initializers. */
+const INT64_SLOTS: Record<string, number[]> = {
+  Reshape: [1],
+  Expand: [1],
+  Tile: [1],
+  ConstantOfShape: [0],
+};
+
+/** How many leading inputs `op` requires, given `count` inputs; undefined when unknown. */
+export function requiredInputs(opType: string, domain: string, count: number): number | undefined {
+  if (domain !== '' && domain !== 'ai.onnx') return undefined;
+  const n = REQUIRED[opType];
+  return n === 'all' ? count : n;
+}
+
+export function computesOnNumbers(opType: string, domain: string): boolean {
+  return (domain === '' || domain === 'ai.onnx') && NUMERIC.has(opType);
+}
+
+export function int64Slots(opType: string, domain: string): readonly number[] {
+  return (domain === '' || domain === 'ai.onnx') ? (INT64_SLOTS[opType] ?? []) : [];
+}
