@@ -34,7 +34,7 @@ describe('odd models: exit 2, one line naming the culprit, no output', () => {
         expect(r.code, r.err).toBe(2);
         expect(r.err).toMatch(/^shrinkray: [^\n]*\n$/);
         expect(r.err).toMatch(c.names);
-        expect(r.err).not.toMatch(/internal error|    at /);
+        expect(r.err).not.toMatch(/internal error|\n\s+at /);
       }
       expect(readdirSync(outDir)).toEqual([]);
     });
