@@ -18,6 +18,22 @@ set(5, 'BatchNormalization');
 set(8, 'QLinearMatMul');
 set('all', 'Concat Sum Mean Max Min');
 
+/**
+ * Ops whose input count has been the same in every opset: fewer inputs than this is a broken
+ * node whatever the model's opset (Reshape, Unsqueeze, Slice… changed arity, so are not here).
+ */
+const MIN_INPUTS: Record<string, number> = {};
+'Add Sub Mul Div Pow Mod MatMul Equal Greater Less And Or Xor PRelu Gemm Conv ConvTranspose Gather GatherElements GatherND MatMulInteger ConvInteger'
+  .split(' ')
+  .forEach((op) => (MIN_INPUTS[op] = 2));
+'Where Range ScatterElements ScatterND'.split(' ').forEach((op) => (MIN_INPUTS[op] = 3));
+MIN_INPUTS.BatchNormalization = 5;
+
+/** Inputs `op` must have at least, in any opset; undefined when not known here. */
+export function minimumInputs(opType: string, domain: string): number | undefined {
+  return domain === '' || domain === 'ai.onnx' ? MIN_INPUTS[opType] : undefined;
+}
+
 /** Ops whose operands are numbers: a string or bool tensor fed to them is a broken model. */
 const NUMERIC = new Set(
   'Add Sub Mul Div Pow Mod MatMul Gemm Conv ConvTranspose BatchNormalization LayerNormalization InstanceNormalization Relu LeakyRelu PRelu Sigmoid Tanh Softmax LogSoftmax Exp Log Sqrt Abs Neg Reciprocal Floor Ceil Round Erf Elu Selu Gelu HardSigmoid HardSwish Softplus Softsign Clip MaxPool AveragePool GlobalAveragePool GlobalMaxPool ReduceMean ReduceSum ReduceProd ReduceL1 ReduceL2 Sum Mean Sin Cos Tan'.split(' '),

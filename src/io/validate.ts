@@ -9,7 +9,7 @@ import type { Graph } from '../ir/graph.ts';
 import type { Model } from '../ir/model.ts';
 import type { Node } from '../ir/node.ts';
 import { isFloatDType, type DType } from '../onnx/dtype.ts';
-import { computesOnNumbers, int64Slots, requiredInputs } from './op-inputs.ts';
+import { computesOnNumbers, int64Slots, minimumInputs, requiredInputs } from './op-inputs.ts';
 
 function checkFinite(g: Graph): void {
   for (const t of g.initializers.values()) {
@@ -45,6 +45,10 @@ function checkGraphName(g: Graph, owner?: Node): void {
 
 /** '' marks an omitted optional input: in a slot the op requires, the model is broken. */
 function checkRequiredInputs(n: Node): void {
+  const min = minimumInputs(n.opType, n.domain);
+  if (min !== undefined && n.inputs.length < min) {
+    throw new InputError(`node ${n.label} has ${n.inputs.length} input${n.inputs.length === 1 ? '' : 's'}; ${n.opType} needs ${min}`);
+  }
   const required = requiredInputs(n.opType, n.domain, n.inputs.length);
   if (required === undefined) return;
   for (let i = 0; i < Math.min(required, n.inputs.length); i++) {
@@ -130,8 +134,18 @@ export function validateStructure(model: Model): void {
   checkGraph(model.graph, undefined, new Map());
 }
 
+/**
+ * onnxruntime has no kernels for the default domain before opset 7 (it says so, then fails
+ * on the first op): compress, which runs every model in it, refuses those up front.
+ */
+export const MIN_RUNTIME_OPSET = 7;
+
 /** Throws an InputError naming the first problem found. Reads every float weight once. */
 export function validateModel(model: Model): void {
   validateStructure(model);
+  const opset = model.opsets.get('');
+  if (opset !== undefined && opset < MIN_RUNTIME_OPSET) {
+    throw new InputError(`the model imports ai.onnx opset ${opset}; onnxruntime runs opset ${MIN_RUNTIME_OPSET} and later`);
+  }
   for (const g of model.graph.walk()) checkFinite(g);
 }
