@@ -29,9 +29,14 @@ const MIN_INPUTS: Record<string, number> = {};
 'Where Range ScatterElements ScatterND'.split(' ').forEach((op) => (MIN_INPUTS[op] = 3));
 MIN_INPUTS.BatchNormalization = 5;
 
-/** Inputs `op` must have at least, in any opset; undefined when not known here. */
-export function minimumInputs(opType: string, domain: string): number | undefined {
-  return domain === '' || domain === 'ai.onnx' ? MIN_INPUTS[opType] : undefined;
+/** The most inputs these ops have ever taken (binary ops: exactly two). */
+const MAX_INPUTS: Record<string, number> = {};
+'Add Sub Mul Div Pow Mod MatMul Equal Greater Less And Or Xor PRelu'.split(' ').forEach((op) => (MAX_INPUTS[op] = 2));
+'Gemm Conv'.split(' ').forEach((op) => (MAX_INPUTS[op] = 3));
+
+/** How many inputs `op` takes in any opset, at least and at most; undefined when not known here. */
+export function inputArity(opType: string, domain: string): { min?: number; max?: number } {
+  return domain === '' || domain === 'ai.onnx' ? { min: MIN_INPUTS[opType], max: MAX_INPUTS[opType] } : {};
 }
 
 /** Ops whose operands are numbers: a string or bool tensor fed to them is a broken model. */

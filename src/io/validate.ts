@@ -9,7 +9,7 @@ import type { Graph } from '../ir/graph.ts';
 import type { Model } from '../ir/model.ts';
 import type { Node } from '../ir/node.ts';
 import { isFloatDType, type DType } from '../onnx/dtype.ts';
-import { computesOnNumbers, int64Slots, minimumInputs, requiredInputs } from './op-inputs.ts';
+import { computesOnNumbers, int64Slots, inputArity, requiredInputs } from './op-inputs.ts';
 
 function checkFinite(g: Graph): void {
   for (const t of g.initializers.values()) {
@@ -45,10 +45,10 @@ function checkGraphName(g: Graph, owner?: Node): void {
 
 /** '' marks an omitted optional input: in a slot the op requires, the model is broken. */
 function checkRequiredInputs(n: Node): void {
-  const min = minimumInputs(n.opType, n.domain);
-  if (min !== undefined && n.inputs.length < min) {
-    throw new InputError(`node ${n.label} has ${n.inputs.length} input${n.inputs.length === 1 ? '' : 's'}; ${n.opType} needs ${min}`);
-  }
+  const { min, max } = inputArity(n.opType, n.domain);
+  const count = `${n.inputs.length} input${n.inputs.length === 1 ? '' : 's'}`;
+  if (min !== undefined && n.inputs.length < min) throw new InputError(`node ${n.label} has ${count}; ${n.opType} needs ${min}`);
+  if (max !== undefined && n.inputs.length > max) throw new InputError(`node ${n.label} has ${count}; ${n.opType} takes at most ${max}`);
   const required = requiredInputs(n.opType, n.domain, n.inputs.length);
   if (required === undefined) return;
   for (let i = 0; i < Math.min(required, n.inputs.length); i++) {

@@ -1,8 +1,8 @@
 /**
- * `npm run fuzz -- --cases 10000 --seed 1 [--out tmp/fuzz] [--timeout 30000] [--max-heap-mb 2048] [--small]`
+ * `npm run fuzz -- --cases 10000 --seed 1 [--jobs 2] [--out tmp/fuzz] [--timeout 30000] [--max-heap-mb 2048] [--small]`
  *
  * Mutation fuzzing of `inspect` and `compress --passes cleanup --no-latency`. Cases run in
- * this process, on a worker thread with a heap limit; a watchdog terminates the worker when a
+ * this process, on --jobs worker threads, each with a heap limit; a watchdog terminates the worker when a
  * case exceeds --timeout (a synchronous hang included) and starts a new one. Writes one JSON
  * line per case to <out>/cases.jsonl, a summary (counts per mutation kind and per exit code,
  * problems, peak RSS, time) to <out>/summary.json and stdout, and, for every case with a
@@ -28,6 +28,7 @@ const seed = Number(arg('seed', '1'));
 const out = arg('out', 'tmp/fuzz');
 const timeoutMs = Number(arg('timeout', '30000'));
 const maxHeapMb = Number(arg('max-heap-mb', '2048'));
+const jobs = Number(arg('jobs', '1'));
 const seeds = seedModels({ small: process.argv.includes('--small') });
 const seedBytes = new Map(seeds.map((s) => [s.name, s.bytes]));
 const names = seeds.map((s) => s.name);
@@ -38,11 +39,12 @@ type Outcome = { result: CaseResult; ms: number };
 class Runner {
   private worker?: Worker;
   private next = 0;
+  private spawned = 0;
   private readonly scratch = mkdtempSync(join(tmpdir(), 'shrinkray-fuzz-'));
 
   private spawn(): Worker {
     return new Worker(new URL('./boot.mjs', import.meta.url), {
-      workerData: { entry: new URL('./worker.ts', import.meta.url).href, dir: join(this.scratch, `w${this.next}`) },
+      workerData: { entry: new URL('./worker.ts', import.meta.url).href, dir: join(this.scratch, `w${this.spawned++}`) },
       resourceLimits: { maxOldGenerationSizeMb: maxHeapMb },
       stderr: false,
     });
@@ -100,35 +102,41 @@ async function main(): Promise<void> {
   mkdirSync(join(out, 'repro'), { recursive: true });
   const log = join(out, 'cases.jsonl');
   writeFileSync(log, '');
-  const runner = new Runner();
+  const runners = Array.from({ length: jobs }, () => new Runner());
   const byKind: Record<string, Record<string, number>> = {};
   const byExit: Record<string, number> = {};
   const problems: Record<string, number> = {};
   const start = performance.now();
   let slowest = 0;
-  for (let i = 0; i < cases; i++) {
-    const c = makeCase(seed, i, names);
-    const { result, ms } = await runner.run(caseBytes(c, seedBytes));
-    slowest = Math.max(slowest, ms);
-    const kind = c.mutations[0]!.kind;
-    const exit = `inspect ${result.inspect.code} / compress ${result.compress.code}`;
-    (byKind[kind] ??= {})[`exit ${result.compress.code}`] = (byKind[kind]![`exit ${result.compress.code}`] ?? 0) + 1;
-    byExit[exit] = (byExit[exit] ?? 0) + 1;
-    for (const p of result.problems) problems[p] = (problems[p] ?? 0) + 1;
-    appendFileSync(log, JSON.stringify({ case: i, model: c.model, mutations: c.mutations, ...result, ms: Math.round(ms) }) + '\n');
-    if (result.problems.length) {
-      const min = await minimise(runner, c, result.problems[0]!);
-      const name = `seed${seed}-case${i}`;
-      writeFileSync(join(out, 'repro', `${name}.onnx`), min.bytes);
-      writeFileSync(join(out, 'repro', `${name}.json`), JSON.stringify({ model: c.model, mutations: min.mutations, ...min.result }, null, 2) + '\n');
-      process.stdout.write(`case ${i}: ${result.problems.join(', ')} — ${result.compress.message ?? result.inspect.message ?? ''}\n`);
+  let next = 0;
+  let finished = 0;
+  const work = async (runner: Runner) => {
+    for (let i = next++; i < cases; i = next++) {
+      const c = makeCase(seed, i, names);
+      const { result, ms } = await runner.run(caseBytes(c, seedBytes));
+      slowest = Math.max(slowest, ms);
+      const kind = c.mutations[0]!.kind;
+      const exit = `inspect ${result.inspect.code} / compress ${result.compress.code}`;
+      (byKind[kind] ??= {})[`exit ${result.compress.code}`] = (byKind[kind]![`exit ${result.compress.code}`] ?? 0) + 1;
+      byExit[exit] = (byExit[exit] ?? 0) + 1;
+      for (const p of result.problems) problems[p] = (problems[p] ?? 0) + 1;
+      appendFileSync(log, JSON.stringify({ case: i, model: c.model, mutations: c.mutations, ...result, ms: Math.round(ms) }) + '\n');
+      if (result.problems.length) {
+        const min = await minimise(runner, c, result.problems[0]!);
+        const name = `seed${seed}-case${i}`;
+        writeFileSync(join(out, 'repro', `${name}.onnx`), min.bytes);
+        writeFileSync(join(out, 'repro', `${name}.json`), JSON.stringify({ model: c.model, mutations: min.mutations, ...min.result }, null, 2) + '\n');
+        process.stdout.write(`case ${i}: ${result.problems.join(', ')} — ${result.compress.message ?? result.inspect.message ?? ''}\n`);
+      }
+      if (++finished % 500 === 0) process.stdout.write(`${finished}/${cases} cases, ${((performance.now() - start) / 1000).toFixed(0)} s\n`);
     }
-    if ((i + 1) % 500 === 0) process.stdout.write(`${i + 1}/${cases} cases, ${((performance.now() - start) / 1000).toFixed(0)} s\n`);
-  }
-  await runner.close();
+  };
+  await Promise.all(runners.map(work));
+  await Promise.all(runners.map((r) => r.close()));
   const summary = {
     cases,
     seed,
+    jobs,
     seconds: Math.round((performance.now() - start) / 1000),
     slowestCaseMs: Math.round(slowest),
     peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
