@@ -44,6 +44,24 @@ const NUMERIC = new Set(
   'Add Sub Mul Div Pow Mod MatMul Gemm Conv ConvTranspose BatchNormalization LayerNormalization InstanceNormalization Relu LeakyRelu PRelu Sigmoid Tanh Softmax LogSoftmax Exp Log Sqrt Abs Neg Reciprocal Floor Ceil Round Erf Elu Selu Gelu HardSigmoid HardSwish Softplus Softsign Clip MaxPool AveragePool GlobalAveragePool GlobalMaxPool ReduceMean ReduceSum ReduceProd ReduceL1 ReduceL2 Sum Mean Sin Cos Tan'.split(' '),
 );
 
+/**
+ * Ops whose listed inputs share one type parameter T: int32 beside float32 is a broken node
+ * (onnxruntime: "Type parameter (T) bound to different types"). Values are input positions.
+ */
+const SAME_TYPE: Record<string, number[] | 'all'> = {
+  Add: 'all', Sub: 'all', Mul: 'all', Div: 'all', Mod: 'all', MatMul: 'all', PRelu: 'all',
+  Equal: 'all', Greater: 'all', Less: 'all', GreaterOrEqual: 'all', LessOrEqual: 'all',
+  Sum: 'all', Mean: 'all', Max: 'all', Min: 'all', Concat: 'all',
+  Gemm: [0, 1, 2], Conv: [0, 1, 2], ConvTranspose: [0, 1, 2], Where: [1, 2],
+};
+
+/** Input positions of `op` that must all have the same element type. */
+export function sameTypeInputs(opType: string, domain: string, count: number): number[] {
+  const s = domain === '' || domain === 'ai.onnx' ? SAME_TYPE[opType] : undefined;
+  if (!s) return [];
+  return s === 'all' ? Array.from({ length: count }, (_, i) => i) : s.filter((i) => i < count);
+}
+
 /** Inputs that must hold int64 values (shapes, axes) when given as initializers. */
 const INT64_SLOTS: Record<string, number[]> = {
   Reshape: [1],

@@ -8,8 +8,9 @@ import { InputError } from '../errors.ts';
 import type { Graph } from '../ir/graph.ts';
 import type { Model } from '../ir/model.ts';
 import type { Node } from '../ir/node.ts';
+import type { Tensor } from '../ir/tensor.ts';
 import { isFloatDType, type DType } from '../onnx/dtype.ts';
-import { computesOnNumbers, int64Slots, inputArity, requiredInputs } from './op-inputs.ts';
+import { computesOnNumbers, inputArity, int64Slots, requiredInputs, sameTypeInputs } from './op-inputs.ts';
 
 function checkFinite(g: Graph): void {
   for (const t of g.initializers.values()) {
@@ -92,11 +93,15 @@ function checkAcyclic(g: Graph): void {
   throw new InputError(`graph '${g.name}' has a cycle: ${[...cycle, cycle[0]].join(' -> ')}`);
 }
 
-/** Element types of the values visible in `g` that the model declares: initializers and inputs. */
+/** Element types of the values visible in `g` that the model states: inputs, initializers, Constant values. */
 function declaredTypes(g: Graph, outer: ReadonlyMap<string, DType>): Map<string, DType> {
   const types = new Map(outer);
   for (const v of g.inputs) if (v.type?.dtype) types.set(v.name, v.type.dtype);
   for (const t of g.initializers.values()) types.set(t.name, t.dtype);
+  for (const n of g.nodes) {
+    const value = n.opType === 'Constant' && n.domain === '' ? n.attributes.find((a) => a.name === 'value' && a.type === 'tensor') : undefined;
+    if (value && n.outputs[0]) types.set(n.outputs[0], (value.value as Tensor).dtype);
+  }
   return types;
 }
 
@@ -106,6 +111,16 @@ function checkOperandTypes(n: Node, types: ReadonlyMap<string, DType>): void {
       const t = types.get(i);
       if (t === 'string' || t === 'bool') throw new InputError(`node ${n.label} computes on numbers but its input ${at + 1} '${i}' is ${t}`);
     });
+  }
+  let first: { at: number; name: string; type: DType } | undefined;
+  for (const at of sameTypeInputs(n.opType, n.domain, n.inputs.length)) {
+    const name = n.inputs[at]!;
+    const type = name ? types.get(name) : undefined;
+    if (!type) continue;
+    if (!first) first = { at, name, type };
+    else if (type !== first.type) {
+      throw new InputError(`node ${n.label} mixes types: input ${first.at + 1} '${first.name}' is ${first.type}, input ${at + 1} '${name}' is ${type}`);
+    }
   }
   for (const at of int64Slots(n.opType, n.domain)) {
     const i = n.inputs[at];

@@ -6,6 +6,11 @@
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { compressCommand } from '../../src/cli/commands/compress.ts';
+import { inspectCommand } from '../../src/cli/commands/inspect.ts';
+import type { CliIO } from '../../src/cli/io.ts';
+import { reportError } from '../../src/cli/main.ts';
+import type { ReportArgs } from '../../src/cli/report-options.ts';
 import { cli } from '../helpers/cli.ts';
 import { handModel } from '../helpers/proto.ts';
 import { ODD_CASES, boolInputModel, validModel } from './odd-models.ts';
@@ -32,20 +37,50 @@ function judge(r: { code: number; err: string }, problems: Set<Problem>): RunRes
   return { code: r.code, ...(r.err && { message: r.err.trim().split('\n')[0] }) };
 }
 
-/** Runs the case in `dir` (created, and emptied afterwards). */
-export async function executeCase(bytes: Uint8Array, dir: string): Promise<CaseResult> {
+function sink() {
+  let text = '';
+  return { write: (t: string) => (text += t), text: () => text };
+}
+
+/**
+ * The two commands of the issue-14 run, called as `main` calls them (same argument defaults,
+ * same error → exit code mapping) but without building the yargs parser each time: that cost
+ * ~90 ms a call here, more than most cases.
+ */
+async function command(run: (io: CliIO) => Promise<number>): Promise<{ code: number; err: string }> {
+  const out = sink();
+  const err = sink();
+  const io: CliIO = { stdout: out, stderr: err };
+  let code: number;
+  try {
+    code = await run(io);
+  } catch (e) {
+    code = reportError(e, io);
+  }
+  return { code, err: err.text() };
+}
+
+const GLOBAL = { json: false, verbose: false, quiet: true };
+const REPORT: ReportArgs = { ...GLOBAL, batchSize: 64, latency: false, compressedSizes: 'auto', report: [] };
+
+const inspect = (model: string) => command((io) => inspectCommand({ ...GLOBAL, model, top: 15 }, io));
+const compress = (input: string, output: string) =>
+  command((io) => compressCommand({ ...REPORT, input, output, externalData: false, verify: true, passes: ['cleanup'], set: [] }, io));
+
+/** Runs the case in `dir` (created, and emptied afterwards); `viaCli` goes through argv parsing too. */
+export async function executeCase(bytes: Uint8Array, dir: string, opts: { viaCli?: boolean } = {}): Promise<CaseResult> {
   const problems = new Set<Problem>();
   mkdirSync(join(dir, 'in'), { recursive: true });
   mkdirSync(join(dir, 'out'), { recursive: true });
   const input = join(dir, 'in', 'model.onnx');
   writeFileSync(input, bytes);
   try {
-    const inspect = judge(await cli('inspect', input), problems);
-    const c = await cli('compress', input, '-o', join(dir, 'out', 'model.onnx'), '--passes', 'cleanup', '--no-latency', '--quiet');
-    const compress = judge(c, problems);
+    const output = join(dir, 'out', 'model.onnx');
+    const i = opts.viaCli ? await cli('inspect', input) : await inspect(input);
+    const c = opts.viaCli ? await cli('compress', input, '-o', output, '--passes', 'cleanup', '--no-latency', '--quiet') : await compress(input, output);
     const left = readdirSync(join(dir, 'out')).filter((f) => !(c.code === 0 && f === 'model.onnx'));
     if (left.length || readdirSync(join(dir, 'in')).length !== 1) problems.add('leftover');
-    return { inspect, compress, problems: [...problems] };
+    return { inspect: judge(i, problems), compress: judge(c, problems), problems: [...problems] };
   } finally {
     rmSync(join(dir, 'in'), { recursive: true, force: true });
     rmSync(join(dir, 'out'), { recursive: true, force: true });

@@ -18,7 +18,7 @@ describe('fuzz reproducers', () => {
   it('fuzz: reproducers are kept', () => expect(files.length).toBeGreaterThan(0));
   for (const file of files) {
     it(`fuzz: ${file} (${JSON.parse(readFileSync(join(CASES, file.replace(/\.onnx$/, '.json')), 'utf8')).problems.join(', ')} before)`, async () => {
-      const r = await executeCase(new Uint8Array(readFileSync(join(CASES, file))), join(dir, file));
+      const r = await executeCase(new Uint8Array(readFileSync(join(CASES, file))), join(dir, file), { viaCli: true });
       expect(r.problems, JSON.stringify(r)).toEqual([]);
     });
   }
