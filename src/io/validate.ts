@@ -149,18 +149,8 @@ export function validateStructure(model: Model): void {
   checkGraph(model.graph, undefined, new Map());
 }
 
-/**
- * onnxruntime has no kernels for the default domain before opset 7 (it says so, then fails
- * on the first op): compress, which runs every model in it, refuses those up front.
- */
-export const MIN_RUNTIME_OPSET = 7;
-
 /** Throws an InputError naming the first problem found. Reads every float weight once. */
 export function validateModel(model: Model): void {
   validateStructure(model);
-  const opset = model.opsets.get('');
-  if (opset !== undefined && opset < MIN_RUNTIME_OPSET) {
-    throw new InputError(`the model imports ai.onnx opset ${opset}; onnxruntime runs opset ${MIN_RUNTIME_OPSET} and later`);
-  }
   for (const g of model.graph.walk()) checkFinite(g);
 }

@@ -1,6 +1,6 @@
 /** `shrinkray compress <in> -o <out> --passes a,b`: load, run the pipeline, save atomically. */
 import { existsSync, realpathSync } from 'node:fs';
-import { CheckError, InputError } from '../../errors.ts';
+import { CheckError, InputError, ShrinkrayError } from '../../errors.ts';
 import { createSession } from '../../runtime/ort.ts';
 import { compareOnRandomInputs, type OutputDiff } from '../../runtime/verify.ts';
 import { externalDataFiles, loadModel } from '../../io/load.ts';
@@ -90,6 +90,7 @@ export async function runCompress(args: OutputArgs, steps: readonly PipelineStep
       });
     } catch (err) {
       if (err instanceof CheckError) await writeFailedReport(args, { input: args.input, output: args.output, stages, notes: passNotes }, err, io);
+      if (!(err instanceof ShrinkrayError)) await blameInput(args.input);
       throw err;
     }
     // The output is staged, checked and reported on, and moved into place only when every
@@ -126,6 +127,17 @@ export async function runCompress(args: OutputArgs, steps: readonly PipelineStep
     staged?.abort(); // nothing once committed
     await dataset?.close();
   }
+}
+
+/**
+ * A pass failed with an untyped error. Passes run parts of the model in onnxruntime (cleanup
+ * folds constants there): when onnxruntime refuses the input model itself (an op version it
+ * has no kernel for, a node its checker rejects), that is bad input, exit 2 with its message,
+ * not an internal error. Checked only on this failure path: loading a large model costs seconds.
+ */
+async function blameInput(input: string): Promise<void> {
+  const session = await createSession(input); // throws InputError "onnxruntime rejected …"
+  await session.ort.release();
 }
 
 /**
