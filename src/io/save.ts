@@ -6,7 +6,7 @@
  * single protobuf (2 GB).
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, realpathSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { InputError } from '../errors.ts';
 import { chunkLength, readChunk, type Chunk } from '../onnx/chunk.ts';
@@ -116,6 +116,7 @@ export async function stageModel(model: Model, path: string, opts: SaveOptions =
   }
   let staging: string | undefined;
   try {
+    sweepStale(dirname(target), basename(target));
     staging = join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.staging`);
     mkdirSync(staging);
     trackPending(staging);
@@ -147,6 +148,35 @@ async function writeFile(path: string, parts: readonly Chunk[], onProgress?: Sav
   } catch (err) {
     file.discard();
     throw err;
+  }
+}
+
+/**
+ * Removes what an earlier run writing the same output left behind when it died without
+ * cleaning up (a native crash in onnxruntime, SIGKILL): staging folders and temp files named
+ * after a process that no longer exists. Files of live processes are never touched.
+ */
+function sweepStale(dir: string, name: string): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return; // a missing folder fails below with its own message
+  }
+  for (const entry of entries) {
+    if (!entry.startsWith(`.${name}.`)) continue;
+    const m = /^\.(.+)\.(\d+)\.[0-9a-f]{8}\.(staging|tmp)$/.exec(entry);
+    if (!m || m[1] !== name || processAlive(Number(m[2]))) continue;
+    rmSync(join(dir, entry), { recursive: true, force: true });
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // alive, someone else's
   }
 }
 

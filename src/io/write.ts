@@ -19,10 +19,10 @@ const WRITEBACK_EVERY = 64 * 1024 * 1024;
 
 /**
  * The copy loop is synchronous; every this many bytes it lets the event loop run, so a
- * SIGINT/SIGTERM handler (which removes the temp files) runs within ~0.1 s, not after a
- * gigabyte has been copied.
+ * SIGINT/SIGTERM handler (which removes the temp files) runs within a few tens of ms, not
+ * after a gigabyte has been copied.
  */
-const YIELD_EVERY = 64 * 1024 * 1024;
+const YIELD_EVERY = 16 * 1024 * 1024;
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 

@@ -6,6 +6,8 @@
  * outputs, rtol 1e-3 / atol 1e-5, NaN equal to NaN), and does `compress --passes cleanup
  * --no-latency` exit 0 on it? One JSON line per model, then counts per outcome and the
  * messages of the compress failures on models onnxruntime runs correctly.
+ * Everything runs in this process: a native crash in onnxruntime ends the run. Run it again
+ * with --resume: the model it was on is recorded as `crash` and skipped.
  */
 import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -103,15 +105,31 @@ async function compressOutcome(model: string): Promise<{ code: number; message?:
   return { code, ...(err && { message: err.trim().split('\n')[0] }) };
 }
 
+const resume = process.argv.includes('--resume');
 const dirs = readdirSync(root).flatMap((suite) => readdirSync(join(root, suite)).map((m) => join(root, suite, m))).filter((d) => existsSync(join(d, 'model.onnx')));
-writeFileSync(outFile, '');
+const done = new Map<string, { ort: string; code: number }>();
+if (resume && existsSync(outFile)) {
+  for (const line of readFileSync(outFile, 'utf8').split('\n').filter(Boolean)) {
+    const r = JSON.parse(line) as { model: string; started?: boolean; ort: string; code: number };
+    if (r.started) done.set(r.model, { ort: 'crash', code: -1 });
+    else done.set(r.model, r);
+  }
+  for (const [model, r] of done) if (r.ort === 'crash') appendFileSync(outFile, JSON.stringify({ model, ort: 'crash', code: -1 }) + '\n');
+} else writeFileSync(outFile, '');
 const counts: Record<string, number> = {};
 for (const [i, dir] of dirs.entries()) {
+  const model = dir.slice(root.length + 1);
+  const before = done.get(model);
+  if (before) {
+    counts[`${before.ort} / exit ${before.code}`] = (counts[`${before.ort} / exit ${before.code}`] ?? 0) + 1;
+    continue;
+  }
+  appendFileSync(outFile, JSON.stringify({ model, started: true }) + '\n');
   const ortResult = await ortOutcome(dir);
   const c = await compressOutcome(join(dir, 'model.onnx'));
   const key = `${ortResult} / exit ${c.code}`;
   counts[key] = (counts[key] ?? 0) + 1;
-  appendFileSync(outFile, JSON.stringify({ model: dir.slice(root.length + 1), ort: ortResult, ...c }) + '\n');
+  appendFileSync(outFile, JSON.stringify({ model, ort: ortResult, ...c }) + '\n');
   if ((i + 1) % 100 === 0) process.stdout.write(`${i + 1}/${dirs.length}\n`);
 }
 rmSync(scratch, { recursive: true, force: true });

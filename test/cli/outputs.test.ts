@@ -3,8 +3,8 @@
  * report but no model; `stageModel` keeps files out of place until `commit`; a run stopped by
  * SIGINT/SIGTERM in the middle of a save leaves nothing in the output folder.
  */
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -79,6 +79,18 @@ describe('outputs: only when everything passed', () => {
     expect(readdirSync(out)).toEqual([]);
   });
 
+  it('outputs: leftovers of a run that died (native crash, SIGKILL) are swept by the next save, those of a live run are not', async () => {
+    const out = freshDir();
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const deadStaging = join(out, `.lenet.onnx.${dead}.0badf00d.staging`);
+    mkdirSync(deadStaging);
+    writeFileSync(join(deadStaging, 'lenet.onnx'), 'half');
+    const liveTemp = join(out, `.lenet.onnx.${process.pid}.cafebabe.tmp`);
+    writeFileSync(liveTemp, 'in progress');
+    await saveModel(await loadModel(LENET), join(out, 'lenet.onnx'));
+    expect(readdirSync(out).sort()).toEqual([`.lenet.onnx.${process.pid}.cafebabe.tmp`, 'lenet.onnx']);
+  });
+
   // SIGTERM (exit 143) takes the same path in bin/shrinkray.js; one spawn keeps the suite fast.
   for (const [signal, code] of [['SIGINT', 130]] as const) {
     it(`outputs: ${signal} during the save of a 64 MB model exits ${code} and leaves the output folder empty`, async () => {
@@ -87,13 +99,20 @@ describe('outputs: only when everything passed', () => {
       const out = freshDir();
       const child = spawn(process.execPath, ['bin/shrinkray.js', 'compress', input, '-o', join(out, 'big.onnx'), '--passes', 'cleanup', '--no-latency', '--no-verify', '--compressed-sizes', 'never', '--quiet'], { stdio: 'ignore' });
       const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
-      // Signal as soon as the staging folder appears, i.e. in the middle of writing.
+      // Signal once the staged model has 8 MB of its 64 on disk: in the middle of writing.
       let sent = false;
       while (!sent && child.exitCode === null) {
-        if (readdirSync(out).some((f) => f.endsWith('.staging'))) {
+        const staging = readdirSync(out).find((f) => f.endsWith('.staging'));
+        let written = 0;
+        try {
+          written = staging ? Math.max(0, ...readdirSync(join(out, staging)).map((f) => statSync(join(out, staging, f)).size)) : 0;
+        } catch {
+          // renamed or removed between listing and stat
+        }
+        if (written > 8 * 2 ** 20) {
           child.kill(signal);
           sent = true;
-        } else await new Promise((r) => setTimeout(r, 2));
+        } else await new Promise((r) => setTimeout(r, 1));
       }
       expect(sent, 'the run ended before its staging folder was seen').toBe(true);
       expect(await exited).toBe(code);

@@ -121,6 +121,9 @@ export async function runCompress(args: OutputArgs, steps: readonly PipelineStep
       ...(verifyNote ? [verifyNote] : []),
     ];
     await finishReport(args, { input: args.input, output: args.output, stages, notes }, io);
+    // One turn of the event loop first: a SIGINT/SIGTERM that arrived while the last steps ran
+    // only in microtasks is handled now (bin removes the staging folder), not after the commit.
+    await new Promise((resolve) => setImmediate(resolve));
     staged.commit();
     return 0;
   } finally {
