@@ -28,10 +28,16 @@ export interface CaseResult {
   problems: Problem[];
 }
 
-export type Problem = 'exit-3' | 'stack-trace' | 'multi-line' | 'leftover' | 'hang' | 'crash';
+/**
+ * `check-failed`: exit 1, which with no budget given can only be verification finding the
+ * cleaned model computing something else — a cleanup bug, or a loader reading another model
+ * than onnxruntime does.
+ */
+export type Problem = 'exit-3' | 'check-failed' | 'stack-trace' | 'multi-line' | 'leftover' | 'hang' | 'crash';
 
 function judge(r: { code: number; err: string }, problems: Set<Problem>): RunResult {
   if (r.code === 3) problems.add('exit-3');
+  if (r.code === 1) problems.add('check-failed');
   if (/\n\s+at /.test(r.err)) problems.add('stack-trace');
   if (r.err.trim().split('\n').length > 1) problems.add('multi-line');
   return { code: r.code, ...(r.err && { message: r.err.trim().split('\n')[0] }) };
