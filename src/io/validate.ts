@@ -144,13 +144,27 @@ function checkGraph(g: Graph, owner: Node | undefined, outerTypes: ReadonlyMap<s
  * What can be checked without reading weights: graph names, definitions, cycles, required
  * inputs, operand types. For every command that works on a model (inspect included).
  */
-export function validateStructure(model: Model): void {
-  checkDefinitions(model.graph, new Set());
-  checkGraph(model.graph, undefined, new Map());
+export function validateStructure(model: Model, label?: string): void {
+  named(label, () => {
+    checkDefinitions(model.graph, new Set());
+    checkGraph(model.graph, undefined, new Map());
+  });
+}
+
+/** Messages start with `label` (the model's path) when given, like the loader's. */
+function named(label: string | undefined, check: () => void): void {
+  try {
+    check();
+  } catch (err) {
+    if (label && err instanceof InputError) err.message = `${label}: ${err.message}`;
+    throw err;
+  }
 }
 
 /** Throws an InputError naming the first problem found. Reads every float weight once. */
-export function validateModel(model: Model): void {
-  validateStructure(model);
-  for (const g of model.graph.walk()) checkFinite(g);
+export function validateModel(model: Model, label?: string): void {
+  validateStructure(model, label);
+  named(label, () => {
+    for (const g of model.graph.walk()) checkFinite(g);
+  });
 }

@@ -62,7 +62,7 @@ export async function runCompress(args: OutputArgs, steps: readonly PipelineStep
     throw new InputError(`${args.output}: refusing to overwrite the input model`);
   }
   const model = await loadModel(args.input);
-  validateModel(model);
+  validateModel(model, args.input);
   const dataset = args.data ? await openDataset(args.data) : undefined;
   let staged: StagedModel | undefined;
   try {

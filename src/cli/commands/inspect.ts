@@ -13,7 +13,7 @@ export interface InspectArgs extends GlobalArgs {
 
 export async function inspectCommand(args: InspectArgs, io: CliIO): Promise<number> {
   const model = await loadModel(args.model);
-  validateStructure(model);
+  validateStructure(model, args.model);
   const summary = summarizeModel(model);
   io.stdout.write(args.json ? JSON.stringify({ model: args.model, ...summary }, null, 2) + '\n' : render(args.model, summary, args.top));
   return 0;
