@@ -126,13 +126,18 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
     await cli.parseAsync();
     return code;
   } catch (err) {
-    if (err instanceof ShrinkrayError) {
-      io.stderr.write(`shrinkray: ${err.message.split('\n')[0]}\n`);
-      if (verbose && err.stack) io.stderr.write(`${err.stack}\n`);
-      return err.exitCode;
-    }
-    io.stderr.write(`shrinkray: internal error: ${(err as Error).message?.split('\n')[0] ?? String(err)}${verbose ? '' : ' (run with --verbose for details)'}\n`);
-    if (verbose) io.stderr.write(`${(err as Error).stack ?? ''}\n`);
-    return 3;
+    return reportError(err, io, verbose);
   }
+}
+
+/** Prints `err` as one line (the stack too with --verbose) and gives its exit code: 1 or 2 for ours, 3 for a bug. */
+export function reportError(err: unknown, io: CliIO, verbose = false): number {
+  if (err instanceof ShrinkrayError) {
+    io.stderr.write(`shrinkray: ${err.message.split('\n')[0]}\n`);
+    if (verbose && err.stack) io.stderr.write(`${err.stack}\n`);
+    return err.exitCode;
+  }
+  io.stderr.write(`shrinkray: internal error: ${(err as Error).message?.split('\n')[0] ?? String(err)}${verbose ? '' : ' (run with --verbose for details)'}\n`);
+  if (verbose) io.stderr.write(`${(err as Error).stack ?? ''}\n`);
+  return 3;
 }

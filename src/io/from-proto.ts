@@ -2,9 +2,11 @@
  * ModelProto (as decoded by the lossless codec) → IR. Fields the IR manages are moved out
  * of the proto objects; everything else stays in `proto` and is written back untouched.
  */
-import { isFileSlice, type Chunk } from '../onnx/chunk.ts';
+import { chunkLength, type Chunk } from '../onnx/chunk.ts';
 import type { ProtoMessage } from '../onnx/codec.ts';
-import { dtypeFromCode, rawByteLength, type DType } from '../onnx/dtype.ts';
+import { dtypeFromCode, type DType } from '../onnx/dtype.ts';
+import { readSparse } from './sparse-read.ts';
+import { checkedDims, elementCount, fieldEntries, fieldEntriesFor, rawBytesFor } from './element-count.ts';
 import { Graph } from '../ir/graph.ts';
 import { Model } from '../ir/model.ts';
 import { Node, type AttrType, type Attribute } from '../ir/node.ts';
@@ -36,10 +38,21 @@ export function modelFromProto(p: ProtoMessage, ctx: ConvertContext): Model {
     opsets.set(domainKey((o.domain as string | undefined) ?? ''), Number(o.version ?? 1));
   }
   if (!graph) throw new Error('the ModelProto has no graph');
+  checkVersions(ir_version as Int64 | undefined, opsets);
   const model = new Model(graphFromProto(graph as ProtoMessage, ctx), opsets, (ir_version as Int64 | undefined) ?? 0);
   model.proto = p;
   model.proto.$opsetProtos = opset_import;
   return model;
+}
+
+/** The ONNX checker's rules on versions: ir_version 1 or more, opset versions 1 or more, opsets named from IR 3 on. */
+function checkVersions(irVersion: Int64 | undefined, opsets: ReadonlyMap<string, number>): void {
+  if (irVersion === undefined) throw new Error('no ir_version field');
+  if (!(irVersion >= 1)) throw new Error(`ir_version ${irVersion} is invalid (1 or more)`);
+  if (irVersion >= 3 && opsets.size === 0) throw new Error(`ir_version ${irVersion} needs an opset_import, and there is none`);
+  for (const [domain, version] of opsets) {
+    if (!(version >= 1) || !Number.isSafeInteger(version)) throw new Error(`opset_import of domain '${domain || 'ai.onnx'}' has version ${version} (1 or more)`);
+  }
 }
 
 /** 'ai.onnx' and '' name the same default domain. */
@@ -53,6 +66,7 @@ export function graphFromProto(p: ProtoMessage, ctx: ConvertContext): Graph {
   g.proto = p;
   for (const t of (f.initializer as ProtoMessage[] | undefined) ?? []) g.addInitializer(tensorFromProto(t, ctx));
   g.sparseInitializers = (f.sparse_initializer as ProtoMessage[] | undefined) ?? [];
+  for (const s of g.sparseInitializers) readSparse(s); // checked now, densified when a pass asks
   g.inputs = ((f.input as ProtoMessage[] | undefined) ?? []).map(valueInfoFromProto);
   g.outputs = ((f.output as ProtoMessage[] | undefined) ?? []).map(valueInfoFromProto);
   g.valueInfo = ((f.value_info as ProtoMessage[] | undefined) ?? []).map(valueInfoFromProto);
@@ -149,28 +163,32 @@ export function tensorFromProto(p: ProtoMessage, ctx: ConvertContext): Tensor {
   const code = Number(f.data_type ?? 0);
   const dtype = dtypeFromCode(code);
   if (!dtype) throw new Error(`tensor '${name}' has unknown data type ${code}`);
-  const dims = ((f.dims as Int64[] | undefined) ?? []).map((d) => {
-    if (typeof d !== 'number' || d < 0) throw new Error(`tensor '${name}' has an impossible dimension ${String(d)}`);
-    return d;
-  });
-  const count = dims.reduce((a, b) => a * b, 1);
+  const dims = checkedDims((f.dims as Int64[] | undefined) ?? [], `tensor '${name}'`);
+  const count = elementCount(dims);
+  const shape = `shape [${dims.join(',')}] of ${dtype}`;
   let payload: TensorPayload;
   let external: Tensor['external'];
   if (Number(f.data_location ?? 0) === 1) {
     ({ payload, external } = externalPayload(name, dtype, count, (f.external_data as ProtoMessage[] | undefined) ?? [], ctx));
   } else if (f.raw_data !== undefined) {
+    if (dtype === 'string') throw new Error(`tensor '${name}' of type string has raw_data, which cannot hold strings (onnx.proto)`);
     payload = { kind: 'raw', chunk: f.raw_data as Chunk };
-    const want = rawByteLength(dtype, count);
-    const got = isFileSlice(f.raw_data) ? f.raw_data.length : (f.raw_data as Uint8Array).byteLength;
-    if (dtype !== 'string' && got !== want) {
-      throw new Error(`tensor '${name}' has ${got} bytes of raw_data but shape [${dims.join(',')}] of ${dtype} needs ${want}`);
-    }
+    const want = rawBytesFor(dtype, count);
+    const got = BigInt(chunkLength(f.raw_data as Chunk));
+    if (got !== want) throw new Error(`tensor '${name}' has ${got} bytes of raw_data but ${shape} needs ${want}`);
   } else if (dtype === 'string') {
-    payload = { kind: 'strings', values: (f.string_data as Chunk[] | undefined) ?? [] };
+    const values = (f.string_data as Chunk[] | undefined) ?? [];
+    if (BigInt(values.length) !== count) throw new Error(`tensor '${name}' has ${values.length} strings but ${shape} needs ${count}`);
+    payload = { kind: 'strings', values };
   } else {
     const field = DATA_FIELDS.find((k) => f[k] !== undefined);
     payload = field ? { kind: 'field', field, chunk: f[field] as Chunk } : { kind: 'raw', chunk: new Uint8Array(0) };
-    if (!field && count !== 0) throw new Error(`tensor '${name}' of shape [${dims.join(',')}] has no data`);
+    if (!field && count !== 0n) throw new Error(`tensor '${name}' of shape [${dims.join(',')}] has no data`);
+    if (field) {
+      const got = fieldEntries(field, f[field] as Chunk);
+      const want = fieldEntriesFor(dtype, count);
+      if (got !== want) throw new Error(`tensor '${name}' has ${got < 0n ? 'a torn' : got} ${field} value${got === 1n ? '' : 's'} but ${shape} needs ${want}`);
+    }
   }
   const t = new Tensor(name, dtype, dims, payload, p);
   t.external = external;
@@ -182,16 +200,17 @@ export function tensorFromProto(p: ProtoMessage, ctx: ConvertContext): Tensor {
   return t;
 }
 
-function externalPayload(name: string, dtype: DType, count: number, entries: ProtoMessage[], ctx: ConvertContext) {
+function externalPayload(name: string, dtype: DType, count: bigint, entries: ProtoMessage[], ctx: ConvertContext) {
   const get = (k: string) => entries.find((e) => e.key === k)?.value as string | undefined;
   const location = get('location');
   if (!location) throw new Error(`tensor '${name}' uses external data but gives no location`);
   const path = ctx.resolveExternal(location, name);
   const offset = Number(get('offset') ?? 0);
-  const want = rawByteLength(dtype, count);
+  const wantBytes = rawBytesFor(dtype, count);
+  const want = Number(wantBytes);
   const length = get('length') === undefined ? want : Number(get('length'));
-  if (!Number.isSafeInteger(offset) || offset < 0 || length !== want) {
-    throw new Error(`tensor '${name}' external data (offset ${get('offset')}, length ${get('length')}) does not match its shape (${want} bytes)`);
+  if (!Number.isSafeInteger(offset) || offset < 0 || wantBytes > BigInt(Number.MAX_SAFE_INTEGER) || length !== want) {
+    throw new Error(`tensor '${name}' external data (offset ${get('offset')}, length ${get('length')}) does not match its shape (${wantBytes} bytes)`);
   }
   ctx.checkRange(path, offset, length, name);
   const extraEntries = entries.filter((e) => !['location', 'offset', 'length'].includes(e.key as string));
@@ -202,7 +221,8 @@ function externalPayload(name: string, dtype: DType, count: number, entries: Pro
 }
 
 function dimFromProto(d: ProtoMessage): Dim {
-  if (d.dim_value !== undefined) return Number(d.dim_value);
+  // A bigint (past 2^53) stays one, so the size check below prints it exactly.
+  if (d.dim_value !== undefined) return typeof d.dim_value === 'bigint' ? (d.dim_value as unknown as number) : Number(d.dim_value);
   return d.dim_param as string | undefined;
 }
 
@@ -216,8 +236,15 @@ export function tensorTypeFromProto(type: ProtoMessage | undefined): TensorType 
   };
 }
 
+/** Larger dims are no real model's: an input that size could not even be allocated. */
+const MAX_DIM = 2 ** 31 - 1;
+
 function valueInfoFromProto(p: ProtoMessage): ValueInfo {
   const { name, type } = take(p, 'name', 'type');
   const typeProto = type as ProtoMessage | undefined;
-  return new ValueInfo((name as string | undefined) ?? '', tensorTypeFromProto(typeProto), p, typeProto);
+  const tensorType = tensorTypeFromProto(typeProto);
+  for (const d of tensorType?.shape ?? []) {
+    if (typeof d === 'number' && !(d <= MAX_DIM)) throw new Error(`value '${String(name ?? '')}' has dimension ${d}, more than ${MAX_DIM}`);
+  }
+  return new ValueInfo((name as string | undefined) ?? '', tensorType, p, typeProto);
 }

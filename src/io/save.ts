@@ -1,17 +1,20 @@
 /**
  * Saving: the IR is encoded into parts (tensor bytes by reference, never re-assembled in
- * memory) and streamed to a temporary file next to the target, then renamed into place.
+ * memory) and streamed to a staging folder next to the target, then renamed into place —
+ * at once (`saveModel`), or after the caller's checks passed (`stageModel` → `commit`).
  * Tensors go to an external data file when asked, or when the model would not fit in a
  * single protobuf (2 GB).
  */
-import { existsSync, realpathSync, rmSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { InputError } from '../errors.ts';
 import { chunkLength, readChunk, type Chunk } from '../onnx/chunk.ts';
 import { encodeMessage } from '../onnx/codec.ts';
 import { Model as ModelDesc } from '../onnx/schema.ts';
 import type { Model } from '../ir/model.ts';
 import type { Tensor } from '../ir/tensor.ts';
+import { trackPending, untrackPending } from './pending.ts';
 import { modelToProto, type PlaceTensor } from './to-proto.ts';
 import { AtomicFile, writeParts, type Progress } from './write.ts';
 
@@ -73,11 +76,33 @@ function externalPlacement(location: string, threshold: number) {
   return { place, parts };
 }
 
-export async function saveModel(model: Model, path: string, opts: SaveOptions = {}): Promise<SaveResult> {
+/**
+ * A model written in full but not yet in place: the files sit in a staging folder beside the
+ * target, under their final names (so the model's external-data location resolves), where a
+ * check can load them. `commit` moves them into place; `abort` removes them. Either may be
+ * called more than once; after one, the other does nothing.
+ */
+export interface StagedModel {
+  /** The staged model file, readable by checks (onnxruntime, a reload) before commit. */
+  readonly stagedPath: string;
+  /** The staged external data file, if any. */
+  readonly stagedExternalPath?: string;
+  /** What `commit` returns: the final paths and sizes. */
+  readonly result: SaveResult;
+  commit(): SaveResult;
+  abort(): void;
+}
+
+/** Writes the model (and its external data) to a staging folder next to `path`. */
+export async function stageModel(model: Model, path: string, opts: SaveOptions = {}): Promise<StagedModel> {
   const target = realOrResolved(path);
   if (model.sources.has(target)) throw new InputError(`${path}: refusing to overwrite the model's own input file`);
   const wantExternal = opts.externalData ?? totalTensorBytes(model) > PROTOBUF_LIMIT - 64 * 1024 * 1024;
   const location = typeof wantExternal === 'string' ? wantExternal : `${basename(path)}.data`;
+  if (wantExternal && (isAbsolute(location) || location.split(/[\\/]/).includes('..'))) {
+    // Our own loader refuses such locations: a model written with one could not be read back.
+    throw new InputError(`${path}: external data location '${location}' must stay inside the model's directory`);
+  }
   const dataPath = wantExternal ? resolve(dirname(target), location) : undefined;
   if (dataPath && model.sources.has(realOrResolved(dataPath))) {
     throw new InputError(`${dataPath}: refusing to overwrite external data the model was read from`);
@@ -89,33 +114,115 @@ export async function saveModel(model: Model, path: string, opts: SaveOptions = 
   if (bytes > PROTOBUF_LIMIT) {
     throw new InputError(`${path}: the model is ${bytes} bytes, over the 2 GB protobuf limit; save with external data`);
   }
-  const files: AtomicFile[] = [];
-  const placed: AtomicFile[] = [];
+  let staging: string | undefined;
   try {
+    sweepStale(dirname(target), basename(target));
+    staging = join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.staging`);
+    mkdirSync(staging);
+    trackPending(staging);
+    const stagedPath = join(staging, basename(target));
+    const stagedData = dataPath ? join(staging, location) : undefined;
     let externalBytes = 0;
-    if (layout && dataPath) {
-      const data = new AtomicFile(dataPath);
-      files.push(data);
-      externalBytes = await writeParts(data, layout.parts(), opts.onProgress);
-      data.finish();
+    if (layout && stagedData) {
+      mkdirSync(dirname(stagedData), { recursive: true });
+      externalBytes = await writeFile(stagedData, layout.parts(), opts.onProgress);
     }
-    const main = new AtomicFile(target);
-    files.push(main);
-    await writeParts(main, parts, opts.onProgress);
-    main.finish();
-    for (const f of files) {
-      f.rename();
-      placed.push(f);
-    }
-    return { path: target, bytes, externalPath: dataPath && join(dataPath), externalBytes };
+    await writeFile(stagedPath, parts, opts.onProgress);
+    const result: SaveResult = { path: target, bytes, externalPath: dataPath, externalBytes };
+    return staged(staging, path, result, stagedPath, stagedData);
   } catch (err) {
-    for (const f of files) f.discard();
-    // A data file already moved into place must not outlive the model file that failed to follow it.
-    for (const f of placed) rmSync(f.path, { force: true });
+    if (staging) discardStaging(staging);
     const code = (err as NodeJS.ErrnoException).code;
     if (code) throw new InputError(`${path}: cannot write (${code})`, { cause: err });
     throw err;
   }
+}
+
+async function writeFile(path: string, parts: readonly Chunk[], onProgress?: SaveOptions['onProgress']): Promise<number> {
+  const file = new AtomicFile(path);
+  try {
+    const n = await writeParts(file, parts, onProgress);
+    file.finish();
+    file.rename();
+    return n;
+  } catch (err) {
+    file.discard();
+    throw err;
+  }
+}
+
+/**
+ * Removes what an earlier run writing the same output left behind when it died without
+ * cleaning up (a native crash in onnxruntime, SIGKILL): staging folders and temp files named
+ * after a process that no longer exists. Files of live processes are never touched.
+ */
+function sweepStale(dir: string, name: string): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return; // a missing folder fails below with its own message
+  }
+  for (const entry of entries) {
+    if (!entry.startsWith(`.${name}.`)) continue;
+    const m = /^\.(.+)\.(\d+)\.[0-9a-f]{8}\.(staging|tmp)$/.exec(entry);
+    if (!m || m[1] !== name || processAlive(Number(m[2]))) continue;
+    rmSync(join(dir, entry), { recursive: true, force: true });
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // alive, someone else's
+  }
+}
+
+function discardStaging(staging: string): void {
+  rmSync(staging, { recursive: true, force: true });
+  untrackPending(staging);
+}
+
+function staged(staging: string, label: string, result: SaveResult, stagedPath: string, stagedExternalPath?: string): StagedModel {
+  let state: 'staged' | 'committed' | 'aborted' = 'staged';
+  return {
+    stagedPath,
+    stagedExternalPath,
+    result,
+    commit() {
+      if (state === 'committed') return result;
+      if (state === 'aborted') throw new Error('commit after abort');
+      try {
+        // Data first: a model file in place must never point at data that is not.
+        if (stagedExternalPath && result.externalPath) renameSync(stagedExternalPath, result.externalPath);
+        try {
+          renameSync(stagedPath, result.path);
+        } catch (err) {
+          if (result.externalPath) rmSync(result.externalPath, { force: true });
+          throw err;
+        }
+      } catch (err) {
+        state = 'aborted';
+        discardStaging(staging);
+        throw new InputError(`${label}: cannot write (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
+      }
+      state = 'committed';
+      discardStaging(staging);
+      return result;
+    },
+    abort() {
+      if (state !== 'staged') return;
+      state = 'aborted';
+      discardStaging(staging);
+    },
+  };
+}
+
+/** Stages and commits at once: for callers with no check to run in between. */
+export async function saveModel(model: Model, path: string, opts: SaveOptions = {}): Promise<SaveResult> {
+  return (await stageModel(model, path, opts)).commit();
 }
 
 /** The whole model as one buffer (for in-memory runtimes); external data is inlined. */

@@ -9,7 +9,11 @@ import type { ProtoMessage } from '../onnx/codec.ts';
 import { TYPED_ARRAY, type NumericDType, type TypedArray } from '../onnx/dtype.ts';
 import type { Graph } from '../ir/graph.ts';
 import { Tensor } from '../ir/tensor.ts';
-import { tensorFromProto } from './from-proto.ts';
+import { InputError } from '../errors.ts';
+import { elementCount } from './element-count.ts';
+import { readSparse, type SparseParts } from './sparse-read.ts';
+
+export { sparseTensorName } from './sparse-read.ts';
 import { tensorToProto } from './to-proto.ts';
 
 /** Positions of the non-zero values (0n and -0 count as zero). */
@@ -37,46 +41,25 @@ export function toSparseProto(t: Tensor): ProtoMessage {
   };
 }
 
-/** The initializer name a SparseTensorProto defines (its values' name). */
-export function sparseTensorName(p: ProtoMessage): string {
-  return ((p.values as ProtoMessage | undefined)?.name as string | undefined) ?? '';
-}
 
-const inlineOnly = {
-  resolveExternal(location: string, tensor: string): string {
-    throw new Error(`sparse tensor '${tensor}' keeps its data in '${location}'; external data in sparse tensors is not supported`);
-  },
-  checkRange() {},
-};
+/** Dense tensors past this many elements are refused rather than allocated (a typed array cannot hold them). */
+const MAX_DENSE = 2 ** 31 - 1;
 
 /** The dense tensor a SparseTensorProto stands for (zeros where no value is given). */
 export function fromSparseProto(p: ProtoMessage): Tensor {
-  const name = sparseTensorName(p);
-  const dims = ((p.dims as Array<number | bigint> | undefined) ?? []).map(Number);
-  // tensorFromProto takes fields out of the message it reads: give it copies.
-  const values = tensorFromProto({ ...(p.values as ProtoMessage) }, inlineOnly);
-  const indices = tensorFromProto({ ...(p.indices as ProtoMessage) }, inlineOnly);
-  const Ctor = TYPED_ARRAY[values.dtype as NumericDType];
-  if (!Ctor) throw new Error(`sparse tensor '${name}' has values of type ${values.dtype}`);
-  const size = dims.reduce((a, b) => a * b, 1);
-  const v = values.typed() as unknown as ArrayLike<number | bigint>;
-  const raw = Array.from(indices.typed() as unknown as ArrayLike<number | bigint>, Number);
-  const nnz = v.length;
-  const linear = new Array<number>(nnz);
-  if (raw.length === nnz) for (let i = 0; i < nnz; i++) linear[i] = raw[i]!;
-  else if (raw.length === nnz * dims.length) {
-    for (let i = 0; i < nnz; i++) {
-      let at = 0;
-      for (let d = 0; d < dims.length; d++) at = at * dims[d]! + raw[i * dims.length + d]!;
-      linear[i] = at;
-    }
-  } else throw new Error(`sparse tensor '${name}' has ${raw.length} indices for ${nnz} values of rank ${dims.length}`);
-  const out = new Ctor(size) as TypedArray;
-  for (let i = 0; i < nnz; i++) {
-    const at = linear[i]!;
-    if (!(at >= 0 && at < size)) throw new Error(`sparse tensor '${name}' has index ${at} outside its ${size} elements`);
-    (out as unknown as Array<number | bigint>)[at] = v[i]!;
+  let parts: SparseParts;
+  try {
+    parts = readSparse(p);
+  } catch (err) {
+    throw new InputError((err as Error).message, { cause: err });
   }
+  const { name, dims, values, positions } = parts;
+  const size = elementCount(dims);
+  if (size > BigInt(MAX_DENSE)) throw new InputError(`sparse tensor '${name}' of shape [${dims.join(',')}] has ${size} elements, too many to make dense`);
+  const Ctor = TYPED_ARRAY[values.dtype as NumericDType];
+  const v = values.typed() as unknown as ArrayLike<number | bigint>;
+  const out = new Ctor(Number(size)) as TypedArray;
+  for (let i = 0; i < positions.length; i++) (out as unknown as Array<number | bigint>)[positions[i]!] = v[i]!;
   const dense = Tensor.fromTyped(name, out, dims);
   dense.dtype = values.dtype;
   return dense;

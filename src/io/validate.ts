@@ -1,12 +1,16 @@
 /**
- * Checks a loaded model before any pass touches it, so bad input fails early with the
- * name of the tensor or node at fault: non-finite weights, reads of values nothing
- * defines, and duplicate definitions.
+ * Checks a loaded model before any pass touches it, so bad input fails early with one line
+ * naming the graph, tensor or node at fault. The loader has already checked each tensor's
+ * storage against its dims; this checks how the pieces fit: names, definitions, cycles,
+ * operand types, and (for compress) non-finite weights.
  */
 import { InputError } from '../errors.ts';
 import type { Graph } from '../ir/graph.ts';
 import type { Model } from '../ir/model.ts';
-import { isFloatDType } from '../onnx/dtype.ts';
+import type { Node } from '../ir/node.ts';
+import type { Tensor } from '../ir/tensor.ts';
+import { isFloatDType, type DType } from '../onnx/dtype.ts';
+import { computesOnNumbers, inputArity, int64Slots, requiredInputs, sameTypeInputs } from './op-inputs.ts';
 
 function checkFinite(g: Graph): void {
   for (const t of g.initializers.values()) {
@@ -34,8 +38,133 @@ function checkDefinitions(g: Graph, outer: ReadonlySet<string>): void {
   for (const o of g.outputs) if (!defined.has(o.name)) throw new InputError(`graph output '${o.name}' is not defined`);
 }
 
+/** The ONNX checker requires a name on every graph; so do messages that name one. */
+function checkGraphName(g: Graph, owner?: Node): void {
+  if (g.name !== '') return;
+  throw new InputError(owner ? `a subgraph of node ${owner.label} has an empty name (the ONNX checker requires one)` : 'the main graph has an empty name (the ONNX checker requires one)');
+}
+
+/** '' marks an omitted optional input: in a slot the op requires, the model is broken. */
+function checkRequiredInputs(n: Node): void {
+  const { min, max } = inputArity(n.opType, n.domain);
+  const count = `${n.inputs.length} input${n.inputs.length === 1 ? '' : 's'}`;
+  if (min !== undefined && n.inputs.length < min) throw new InputError(`node ${n.label} has ${count}; ${n.opType} needs ${min}`);
+  if (max !== undefined && n.inputs.length > max) throw new InputError(`node ${n.label} has ${count}; ${n.opType} takes at most ${max}`);
+  const required = requiredInputs(n.opType, n.domain, n.inputs.length);
+  if (required === undefined) return;
+  for (let i = 0; i < Math.min(required, n.inputs.length); i++) {
+    if (n.inputs[i] === '') throw new InputError(`node ${n.label} leaves its required input ${i + 1} empty ('')`);
+  }
+}
+
+/**
+ * Kahn's algorithm over the values produced in this graph. On a cycle, names the nodes on it
+ * (not merely nodes downstream of it): from a stuck node, follow a missing input's producer
+ * until a node repeats.
+ */
+function checkAcyclic(g: Graph): void {
+  const producer = new Map<string, Node>();
+  for (const n of g.nodes) for (const o of n.outputs) if (o) producer.set(o, n);
+  const reads = (n: Node) => [...n.inputs, ...n.subgraphs().flatMap((s) => [...s.outerReferences()])].filter((i) => producer.has(i));
+  const missing = new Map(g.nodes.map((n) => [n, new Set(reads(n))]));
+  const readers = new Map<string, Node[]>();
+  for (const [n, ins] of missing) for (const i of ins) readers.set(i, [...(readers.get(i) ?? []), n]);
+  const ready = g.nodes.filter((n) => missing.get(n)!.size === 0);
+  let done = 0;
+  while (ready.length) {
+    const n = ready.pop()!;
+    done++;
+    for (const o of n.outputs) {
+      for (const r of readers.get(o) ?? []) {
+        const m = missing.get(r)!;
+        if (m.delete(o) && m.size === 0) ready.push(r);
+      }
+      readers.delete(o);
+    }
+  }
+  if (done === g.nodes.length) return;
+  let at = g.nodes.find((n) => missing.get(n)!.size > 0)!;
+  const seen: Node[] = [];
+  while (!seen.includes(at)) {
+    seen.push(at);
+    at = producer.get([...missing.get(at)!][0]!)!;
+  }
+  const cycle = seen.slice(seen.indexOf(at)).map((n) => n.label);
+  throw new InputError(`graph '${g.name}' has a cycle: ${[...cycle, cycle[0]].join(' -> ')}`);
+}
+
+/** Element types of the values visible in `g` that the model states: inputs, initializers, Constant values. */
+function declaredTypes(g: Graph, outer: ReadonlyMap<string, DType>): Map<string, DType> {
+  const types = new Map(outer);
+  for (const v of g.inputs) if (v.type?.dtype) types.set(v.name, v.type.dtype);
+  for (const t of g.initializers.values()) types.set(t.name, t.dtype);
+  for (const n of g.nodes) {
+    const value = n.opType === 'Constant' && n.domain === '' ? n.attributes.find((a) => a.name === 'value' && a.type === 'tensor') : undefined;
+    if (value && n.outputs[0]) types.set(n.outputs[0], (value.value as Tensor).dtype);
+  }
+  return types;
+}
+
+function checkOperandTypes(n: Node, types: ReadonlyMap<string, DType>): void {
+  if (computesOnNumbers(n.opType, n.domain)) {
+    n.inputs.forEach((i, at) => {
+      const t = types.get(i);
+      if (t === 'string' || t === 'bool') throw new InputError(`node ${n.label} computes on numbers but its input ${at + 1} '${i}' is ${t}`);
+    });
+  }
+  let first: { at: number; name: string; type: DType } | undefined;
+  for (const at of sameTypeInputs(n.opType, n.domain, n.inputs.length)) {
+    const name = n.inputs[at]!;
+    const type = name ? types.get(name) : undefined;
+    if (!type) continue;
+    if (!first) first = { at, name, type };
+    else if (type !== first.type) {
+      throw new InputError(`node ${n.label} mixes types: input ${first.at + 1} '${first.name}' is ${first.type}, input ${at + 1} '${name}' is ${type}`);
+    }
+  }
+  for (const at of int64Slots(n.opType, n.domain)) {
+    const i = n.inputs[at];
+    const t = i ? types.get(i) : undefined;
+    if (t !== undefined && t !== 'int64') throw new InputError(`node ${n.label} needs int64 for its input ${at + 1} '${i}', which is ${t}`);
+  }
+}
+
+function checkGraph(g: Graph, owner: Node | undefined, outerTypes: ReadonlyMap<string, DType>): void {
+  checkGraphName(g, owner);
+  checkAcyclic(g);
+  const types = declaredTypes(g, outerTypes);
+  for (const n of g.nodes) {
+    checkRequiredInputs(n);
+    checkOperandTypes(n, types);
+    for (const sub of n.subgraphs()) checkGraph(sub, n, types);
+  }
+}
+
+/**
+ * What can be checked without reading weights: graph names, definitions, cycles, required
+ * inputs, operand types. For every command that works on a model (inspect included).
+ */
+export function validateStructure(model: Model, label?: string): void {
+  named(label, () => {
+    checkDefinitions(model.graph, new Set());
+    checkGraph(model.graph, undefined, new Map());
+  });
+}
+
+/** Messages start with `label` (the model's path) when given, like the loader's. */
+function named(label: string | undefined, check: () => void): void {
+  try {
+    check();
+  } catch (err) {
+    if (label && err instanceof InputError) err.message = `${label}: ${err.message}`;
+    throw err;
+  }
+}
+
 /** Throws an InputError naming the first problem found. Reads every float weight once. */
-export function validateModel(model: Model): void {
-  checkDefinitions(model.graph, new Set());
-  for (const g of model.graph.walk()) checkFinite(g);
+export function validateModel(model: Model, label?: string): void {
+  validateStructure(model, label);
+  named(label, () => {
+    for (const g of model.graph.walk()) checkFinite(g);
+  });
 }

@@ -144,10 +144,28 @@ function readField(r: Reader, f: FieldDesc, wt: number, out: ProtoMessage, data:
       const m = decodeMessage(new Reader(r.source, r.pos, end), f.message!());
       r.pos = end;
       if (f.repeated) push(out, f.name, m);
-      else out[f.name] = m;
+      // A singular message given twice is merged, as every protobuf parser (onnxruntime's
+      // included) does: keeping only the last would read another model than the runtime runs.
+      else out[f.name] = out[f.name] === undefined ? m : mergeMessages(out[f.name] as ProtoMessage, m, f.message!());
       return;
     }
   }
+}
+
+/** Protobuf merge: later scalars win, repeated fields concatenate, singular messages merge recursively. */
+function mergeMessages(a: ProtoMessage, b: ProtoMessage, desc: MessageDesc): ProtoMessage {
+  const out: ProtoMessage = { ...a, $order: [...(a.$order ?? []), ...(b.$order ?? [])] };
+  for (const f of desc.fields) {
+    const x = a[f.name];
+    const y = b[f.name];
+    if (y === undefined) continue;
+    if (x === undefined) out[f.name] = y;
+    else if (f.repeated && Array.isArray(x) && Array.isArray(y)) out[f.name] = [...x, ...y];
+    else if (f.kind === 'message') out[f.name] = mergeMessages(x as ProtoMessage, y as ProtoMessage, f.message!());
+    else if (f.kind === 'data') out[f.name] = concatChunks([x as Chunk, y as Chunk]);
+    else out[f.name] = y;
+  }
+  return out;
 }
 
 function concatChunks(parts: Chunk[]): Uint8Array {

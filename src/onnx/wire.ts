@@ -30,7 +30,11 @@ export class Reader {
   }
 
   private need(n: number): void {
-    if (this.pos + n > this.end) throw new WireError(`truncated data at byte ${this.pos}`);
+    if (this.pos + n <= this.end) return;
+    // Name both ends: where the field wants to reach and where its data stops (the file's
+    // end for a cut file, the enclosing message's end for a corrupted length).
+    const stop = this.end === this.source.size ? `the file ends at byte ${this.end}` : `its message ends at byte ${this.end}`;
+    throw new WireError(`truncated data: ${n} bytes needed at byte ${this.pos} but ${stop}`);
   }
 
   varint(): Int64 {
@@ -54,7 +58,7 @@ export class Reader {
   /** A varint that must fit in a safe JS number (lengths, tags, enums). */
   uint(): number {
     const v = this.varint();
-    if (typeof v === 'bigint' || v < 0) throw new WireError(`length or tag out of range at byte ${this.pos}`);
+    if (typeof v === 'bigint' || v < 0) throw new WireError(`length or tag ${BigInt.asUintN(64, BigInt(v))} out of range at byte ${this.pos}`);
     return v;
   }
 

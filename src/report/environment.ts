@@ -1,16 +1,7 @@
 /** Where a report's numbers were measured: timings mean little without the machine and runtime. */
-import { createRequire } from 'node:module';
 import os from 'node:os';
+import { onnxruntimeVersion } from '../runtime/version.ts';
 import type { Environment } from './schema.ts';
-
-function onnxruntimeVersion(): string {
-  try {
-    // Its package.json, not the module: loading the native binding just to name it is wasteful.
-    return (createRequire(import.meta.url)('onnxruntime-node/package.json') as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
 
 /** `threads`: the intra-op threads asked for; 0 or undefined is onnxruntime's default. */
 export function currentEnvironment(threads = 0): Environment {

@@ -129,7 +129,7 @@ function environment(report: Report): string {
   const e = report.environment;
   const rows: [string, string][] = [['shrinkray', report.tool.version], ['created', report.createdAt]];
   if (e) {
-    rows.push(['Node.js', e.node], ['onnxruntime-node', e.onnxruntime], ['platform', `${e.platform} (${e.arch})`], ['CPU', `${e.cpu}, ${e.cores} cores`], ['intra-op threads', e.threads ? String(e.threads) : 'onnxruntime default (one per core)']);
+    rows.push(['Node.js', e.node], ['onnxruntime', e.onnxruntime], ['platform', `${e.platform} (${e.arch})`], ['CPU', `${e.cpu}, ${e.cores} cores`], ['intra-op threads', e.threads ? String(e.threads) : 'onnxruntime default (one per core)']);
   }
   const p = report.provenance;
   if (p) {

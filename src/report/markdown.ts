@@ -88,7 +88,7 @@ export function renderMarkdown(report: Report): string {
   const e = report.environment;
   if (e) {
     // Timings mean little without the machine: one line, so speed-ups can be read honestly.
-    lines.push('', `<sub>Measured with Node ${esc(e.node)}, onnxruntime-node ${esc(e.onnxruntime)}, ${e.threads ? `${e.threads} intra-op thread${e.threads > 1 ? 's' : ''}` : 'default threads'} on ${esc(e.cpu)} (${e.cores} cores, ${esc(e.platform)} ${esc(e.arch)}).</sub>`);
+    lines.push('', `<sub>Measured with Node ${esc(e.node)}, onnxruntime ${esc(e.onnxruntime)}, ${e.threads ? `${e.threads} intra-op thread${e.threads > 1 ? 's' : ''}` : 'default threads'} on ${esc(e.cpu)} (${e.cores} cores, ${esc(e.platform)} ${esc(e.arch)}).</sub>`);
   }
   return `${lines.join('\n')}\n`;
 }

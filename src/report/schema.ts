@@ -26,7 +26,7 @@ export interface Report {
 
 export interface Environment {
   node: string;
-  /** onnxruntime-node's version. */
+  /** The onnxruntime (Node binding) version. */
   onnxruntime: string;
   platform: string;
   arch: string;

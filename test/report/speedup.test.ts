@@ -25,7 +25,7 @@ describe('report/speed-up', () => {
 
   it('speed-up: the Markdown names the machine the timings come from', () => {
     const environment = { node: '20.0.0', onnxruntime: '1.30.0', platform: 'linux 6', arch: 'x64', cpu: 'Test CPU', cores: 2, threads: 1 };
-    expect(renderMarkdown(buildReport({ ...base, stages: [input, mixed], environment }))).toMatch(/\n<sub>Measured with Node 20\.0\.0, onnxruntime-node 1\.30\.0, 1 intra-op thread on Test CPU \(2 cores, linux 6 x64\)\.<\/sub>\n$/);
+    expect(renderMarkdown(buildReport({ ...base, stages: [input, mixed], environment }))).toMatch(/\n<sub>Measured with Node 20\.0\.0, onnxruntime 1\.30\.0, 1 intra-op thread on Test CPU \(2 cores, linux 6 x64\)\.<\/sub>\n$/);
   });
 
   it('speed-up: --min-speedup 1.5 gates both batches, b1:/b32: one each', () => {

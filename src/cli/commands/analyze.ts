@@ -24,7 +24,7 @@ export interface AnalyzeArgs extends GlobalArgs {
 export async function analyzeCommand(args: AnalyzeArgs, io: CliIO): Promise<number> {
   if (!args.data) throw new InputError('analyze needs --data (a data set; labelled for accuracy, else agreement is used)');
   const model = await loadModel(args.model);
-  validateModel(model);
+  validateModel(model, args.model);
   const dataset = await openDataset(args.data);
   try {
     const result = await analyzeSensitivity(model, dataset, {

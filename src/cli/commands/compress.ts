@@ -1,14 +1,16 @@
 /** `shrinkray compress <in> -o <out> --passes a,b`: load, run the pipeline, save atomically. */
-import { existsSync, realpathSync, rmSync } from 'node:fs';
-import { CheckError, InputError } from '../../errors.ts';
-import { compareOnRandomInputs } from '../../runtime/verify.ts';
+import { existsSync, realpathSync } from 'node:fs';
+import { CheckError, InputError, ShrinkrayError } from '../../errors.ts';
+import { createSession } from '../../runtime/ort.ts';
+import { compareOnRandomInputs, type OutputDiff } from '../../runtime/verify.ts';
 import { externalDataFiles, loadModel } from '../../io/load.ts';
-import { modelToBytes, saveModel, type SaveResult } from '../../io/save.ts';
+import { modelToBytes, stageModel, type StagedModel } from '../../io/save.ts';
 import { openDataset } from '../../data/dataset.ts';
-import { measureModel, type MeasureOptions } from '../../evaluate/measure.ts';
-import type { Model } from '../../ir/model.ts';
+import { measureModel } from '../../evaluate/measure.ts';
 import { layerBytes } from '../../report/layers.ts';
 import type { ReportInput, StageMeasurements } from '../../report/report.ts';
+import { AtomicFile, writeParts } from '../../io/write.ts';
+import type { Artifact } from '../../pipeline/pass.ts';
 import { validateModel } from '../../io/validate.ts';
 import { runPipeline, type PipelineResult, type ResolvedStep } from '../../pipeline/run.ts';
 import { getPass } from '../../../passes/index.ts';
@@ -57,14 +59,22 @@ export async function compressCommand(args: CompressArgs, io: CliIO): Promise<nu
   return runCompress(args, pipelineSteps(args.passes, args.set), io);
 }
 
-/** Loads, measures, runs `steps`, saves, verifies, measures again and reports. `extra` goes into the report (a recipe's provenance, notes put first). */
+/**
+ * Loads, measures, runs `steps`, stages the output, verifies and measures it, reports, then
+ * commits it. `extra` goes into the report (a recipe's provenance, notes put first).
+ */
 export async function runCompress(args: OutputArgs, steps: readonly ResolvedStep[], io: CliIO, extra: Pick<ReportInput, 'provenance' | 'notes'> = {}): Promise<number> {
   if (existsSync(args.output) && existsSync(args.input) && realpathSync(args.output) === realpathSync(args.input)) {
     throw new InputError(`${args.output}: refusing to overwrite the input model`);
   }
+  const exporter = steps.at(-1)?.pass;
+  if (exporter?.kind === 'export' && 'extension' in exporter && !args.output.endsWith(exporter.extension)) {
+    throw new InputError(`${args.output}: the ${exporter.name} pass writes a ${exporter.extension} file; name the output so`);
+  }
   const model = await loadModel(args.input);
-  validateModel(model);
+  validateModel(model, args.input);
   const dataset = args.data ? await openDataset(args.data) : undefined;
+  let staged: StagedModel | undefined;
   try {
     const measure = { dataset, limit: args.limit, batchSize: args.batchSize, threads: args.threads, compressedSizes: args.compressedSizes };
     const latency = args.latency ? {} : (false as const);
@@ -94,46 +104,124 @@ export async function runCompress(args: OutputArgs, steps: readonly ResolvedStep
       });
     } catch (err) {
       if (err instanceof CheckError) await writeFailedReport(args, { ...extra, input: args.input, output: args.output, stages, notes: [...(extra.notes ?? []), ...passNotes] }, err, io);
+      if (!(err instanceof ShrinkrayError)) await blameInput(args.input);
       throw err;
     }
-    const saved = await saveModel(model, args.output, { externalData: args.externalData || undefined });
-    if (args.verify && steps.every((s) => s.pass.kind === 'cleanup')) await verifyUnchanged(args.input, saved);
-    const output = await measureOutput(model, saved, { ...compare, latency });
+    if (result.artifact) {
+      await writeArtifact(result.artifact, args.output);
+      const notes = [...(extra.notes ?? []), ...result.notes, `${result.artifact.format}: ${result.artifact.bytes.byteLength} bytes written to ${args.output}`];
+      await finishReport(args, { ...extra, input: args.input, output: args.output, stages, notes }, io);
+      return 0;
+    }
+    // The output is staged, checked and reported on, and moved into place only when every
+    // check and budget passed: a failed run leaves its report, never its model.
+    staged = await stageModel(model, args.output, { externalData: args.externalData || undefined });
+    const outputFile = staged.stagedPath;
+    const dataFiles = staged.stagedExternalPath ? [staged.stagedExternalPath] : [];
+    let output: StageMeasurements;
+    let verifyNote: string | undefined;
+    try {
+      if (args.verify && steps.every((s) => s.pass.kind === 'cleanup')) {
+        verifyNote = await verifyUnchanged(args.input, outputFile);
+        if (verifyNote) progress.onNote?.(verifyNote);
+      }
+      output = (await measureModel('output', model, outputFile, { ...compare, latency, dataFiles })).stage;
+    } catch (err) {
+      // Messages name the output as the user knows it, not the staging folder it sits in.
+      if (err instanceof Error) err.message = err.message.split(outputFile).join(args.output);
+      // Measuring ran the last pass's runtime check (outputRunByCaller): a refusal is a failed check.
+      const failed = err instanceof InputError && err.message.startsWith('onnxruntime rejected') ? new CheckError(err.message, { cause: err }) : err;
+      if (failed instanceof CheckError) await writeFailedReport(args, { ...extra, input: args.input, output: args.output, stages, notes: [...(extra.notes ?? []), ...passNotes] }, failed, io);
+      throw failed;
+    }
     const last = result.stages.at(-1);
     if (last && stages.length === steps.length) stages.push({ ...output, name: last.pass, latency: undefined, seconds: last.seconds });
     stages.push({ ...output, layers: layerBytes(model) });
     const notes = [
       ...result.stages.map((r) => `${r.pass}: ${Object.entries(r.changes).map(([k, v]) => `${k} ${v}`).join(', ') || 'no change'}`),
       ...result.notes,
+      ...(verifyNote ? [verifyNote] : []),
     ];
     await finishReport(args, { ...extra, input: args.input, output: args.output, stages, notes: [...(extra.notes ?? []), ...notes] }, io);
+    // One turn of the event loop first: a SIGINT/SIGTERM that arrived while the last steps ran
+    // only in microtasks is handled now (bin removes the staging folder), not after the commit.
+    await new Promise((resolve) => setImmediate(resolve));
+    staged.commit();
     return 0;
   } finally {
+    staged?.abort(); // nothing once committed
     await dataset?.close();
   }
 }
 
-/** Measures the saved output; if it cannot be run or measured, it is removed (a model nobody could run is worse than none). */
-async function measureOutput(model: Model, saved: SaveResult, opts: MeasureOptions): Promise<StageMeasurements> {
+/**
+ * A pass failed with an untyped error. Passes run parts of the model in onnxruntime (cleanup
+ * folds constants there): when onnxruntime refuses the input model itself (an op version it
+ * has no kernel for, a node its checker rejects), that is bad input, exit 2 with its message,
+ * not an internal error. Checked only on this failure path: loading a large model costs seconds.
+ */
+async function blameInput(input: string): Promise<void> {
+  const session = await createSession(input); // throws InputError "onnxruntime rejected …"
+  await session.close();
+}
+
+/**
+ * Compares the staged output with the input on random inputs. A model that computes something
+ * else is worse than none: CheckError, and the caller aborts the staged output. When the input
+ * model itself cannot be judged this way (onnxruntime fails on random inputs, an input dtype
+ * the random feeds do not cover, outputs NaN on them), that is no fault of the output: the
+ * result is a "could not verify" note instead.
+ */
+async function verifyUnchanged(input: string, staged: string): Promise<string | undefined> {
+  let diffs: OutputDiff[];
   try {
-    return (await measureModel('output', model, saved.path, { ...opts, dataFiles: saved.externalPath ? [saved.externalPath] : [] })).stage;
+    diffs = await compareOnRandomInputs(input, staged);
   } catch (err) {
-    removeSaved(saved);
-    if (err instanceof InputError && err.message.startsWith('onnxruntime rejected')) throw new CheckError(err.message, { cause: err });
-    throw err;
+    const inputAlone = await selfCheck(input);
+    if (inputAlone.failure) return `could not verify the output on random inputs: ${inputAlone.failure}`;
+    throw new CheckError(`verification failed: the output model fails where the input model runs (${firstLine(err)})`, { cause: err });
+  }
+  const unjudged: string[] = [];
+  for (const d of diffs) {
+    if (d.maxAbsDiff <= VERIFY_TOLERANCE * Math.max(1, d.maxAbs)) continue;
+    // NaN compares unequal to itself: an output NaN in the input model as well cannot be judged.
+    if (Number.isNaN(d.maxAbsDiff) && (await selfCheck(input)).nanOutputs.has(d.output)) {
+      unjudged.push(d.output);
+      continue;
+    }
+    throw new CheckError(`verification failed: output '${d.output}' differs by ${d.maxAbsDiff} from the input model's on random inputs`);
+  }
+  if (unjudged.length) return `could not verify output${unjudged.length > 1 ? 's' : ''} ${unjudged.map((o) => `'${o}'`).join(', ')}: NaN on random inputs in the input model too`;
+  return undefined;
+}
+
+/**
+ * The input model compared with itself: what random-input verification cannot judge. An
+ * input model onnxruntime refuses to load is bad input, not an unverifiable one: that throws.
+ */
+async function selfCheck(input: string): Promise<{ failure?: string; nanOutputs: Set<string> }> {
+  await (await createSession(input)).close();
+  try {
+    const diffs = await compareOnRandomInputs(input, input);
+    return { nanOutputs: new Set(diffs.filter((d) => Number.isNaN(d.maxAbsDiff)).map((d) => d.output)) };
+  } catch (err) {
+    return { failure: firstLine(err), nanOutputs: new Set() };
   }
 }
 
-function removeSaved(saved: SaveResult): void {
-  for (const f of [saved.path, saved.externalPath]) if (f) rmSync(f, { force: true });
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
 }
 
-async function verifyUnchanged(input: string, saved: SaveResult): Promise<void> {
-  for (const d of await compareOnRandomInputs(input, saved.path)) {
-    if (!(d.maxAbsDiff <= VERIFY_TOLERANCE * Math.max(1, d.maxAbs))) {
-      // A model that computes something else is worse than none: do not leave it behind.
-      removeSaved(saved);
-      throw new CheckError(`verification failed: output '${d.output}' differs by ${d.maxAbsDiff} from the input model's on random inputs`);
-    }
+/** An export pass's file (a .tflite), written under a temporary name and moved into place: it was verified by the pass. */
+async function writeArtifact(artifact: Artifact, path: string): Promise<void> {
+  const file = new AtomicFile(path);
+  try {
+    await writeParts(file, [artifact.bytes]);
+    file.finish();
+    file.rename();
+  } catch (err) {
+    file.discard();
+    throw err;
   }
 }

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { InputError } from '../../errors.ts';
 import { loadModel } from '../../io/load.ts';
 import { summarizeTflite, type TfliteSummary } from '../../inspect/tflite.ts';
+import { validateStructure } from '../../io/validate.ts';
 import { summarizeModel, type ModelSummary } from '../../inspect/summary.ts';
 import { formatSize } from '../../report/size.ts';
 import { formatCount, formatPercent, table } from '../format.ts';
@@ -21,7 +22,9 @@ export async function inspectCommand(args: InspectArgs, io: CliIO): Promise<numb
     io.stdout.write(args.json ? JSON.stringify({ model: args.model, ...summary }, null, 2) + '\n' : renderTflite(args.model, summary, args.top));
     return 0;
   }
-  const summary = summarizeModel(await loadModel(args.model));
+  const model = await loadModel(args.model);
+  validateStructure(model, args.model);
+  const summary = summarizeModel(model);
   io.stdout.write(args.json ? JSON.stringify({ model: args.model, ...summary }, null, 2) + '\n' : render(args.model, summary, args.top));
   return 0;
 }
