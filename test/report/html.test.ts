@@ -48,7 +48,7 @@ describe('report/html', () => {
     expect(html.match(/<table data-table="stages">.*?<\/table>/s)![0].match(/<tr>/g)).toHaveLength(4);
     expect(html).toMatch(/<th>Speed-up b1<\/th><th>p50 b32<\/th><th>p90 b32<\/th><th>Speed-up b32<\/th>/);
     expect(html).toContain('<td class="num slower">0.80× (slower)</td>');
-    expect(html).toContain('onnxruntime-node</th><td>1.30.0');
+    expect(html).toContain('onnxruntime</th><td>1.30.0');
     expect(html).toContain('Test CPU, 2 cores');
   });
 
