@@ -10,6 +10,7 @@
  *   filter flipped in space (a transposed convolution).
  * Its BatchMatMul is fast (XNNPACK) only for a single product without transposes, yet the
  * gradient of x @ W is x^T @ dy and dy @ W^T: those get their operand transposed first.
+ * Its MaxPoolGrad loses gradient for some windows: it is rebuilt from comparisons here.
  * Relu6, Sigmoid and Tanh need nothing: their tfjs gradients are built from ordinary ops.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -159,6 +160,41 @@ function fastTransposedMatMul(native: tf.KernelConfig): tf.KernelConfig {
   };
 }
 
+/**
+ * dx of a max pool, window offset by window offset: where x at offset (a, b) of a window
+ * equals the window's max — and no earlier offset claimed it, so a tie goes to the first
+ * maximum as in onnxruntime and PyTorch — the window's dy lands on that x. The wasm
+ * backend's own MaxPoolGrad drops some of these (measured against the CPU backend).
+ */
+function maxPoolGrad(dy: tf.Tensor4D, x: tf.Tensor4D, y: tf.Tensor4D, attrs: tf.NamedAttrMap): tf.Tensor4D {
+  const info = tf.backend_util.computePool2DInfo(
+    x.shape,
+    attrs.filterSize as [number, number] | number,
+    attrs.strides as [number, number] | number,
+    1,
+    attrs.pad as 'valid' | 'same' | number,
+    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+  );
+  const { outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, padInfo } = info;
+  const [n, h, w, c] = x.shape;
+  // Padded so that every window offset can take an [oh*sh, ow*sw] block.
+  const ph = (oh - 1) * sh + kh + sh;
+  const pw = (ow - 1) * sw + kw + sw;
+  const xp = x.pad([[0, 0], [padInfo.top, ph - h - padInfo.top], [padInfo.left, pw - w - padInfo.left], [0, 0]], -Infinity);
+  let free = tf.onesLike(y).cast('bool');
+  let dx = tf.zeros([n, ph, pw, c]) as tf.Tensor4D;
+  for (let a = 0; a < kh; a++) {
+    for (let b = 0; b < kw; b++) {
+      const xs = xp.slice([0, a, b, 0], [n, oh * sh, ow * sw, c]).reshape([n, oh, sh, ow, sw, c]).slice([0, 0, 0, 0, 0, 0], [n, oh, 1, ow, 1, c]).reshape([n, oh, ow, c]);
+      const hit = xs.equal(y).logicalAnd(free);
+      free = free.logicalAnd(hit.logicalNot());
+      const part = spread(tf.where(hit, dy, tf.zerosLike(dy)) as tf.Tensor4D, sh, sw);
+      dx = dx.add(part.pad([[0, 0], [a, ph - a - oh * sh], [b, pw - b - ow * sw], [0, 0]]));
+    }
+  }
+  return dx.slice([0, padInfo.top, padInfo.left, 0], [n, h, w, c]);
+}
+
 type ConvAttrs = Parameters<typeof convInfo>[2];
 const conv = (attrs: tf.NamedAttrMap) => attrs as unknown as ConvAttrs & { filterShape: number[]; inputShape: number[] };
 
@@ -167,6 +203,7 @@ const KERNELS: tf.KernelConfig[] = [
   viaOps(tf.Conv2DBackpropInput, ({ dy, filter }, attrs) => inputGrad(dy as tf.Tensor4D, filter as tf.Tensor4D, convInfo(conv(attrs).inputShape, filter.shape, conv(attrs), false), false)),
   viaOps(tf.DepthwiseConv2dNativeBackpropFilter, ({ x, dy }, attrs) => filterGrad(x as tf.Tensor4D, dy as tf.Tensor4D, convInfo(x.shape, conv(attrs).filterShape, conv(attrs), true), true)),
   viaOps(tf.DepthwiseConv2dNativeBackpropInput, ({ dy, filter }, attrs) => inputGrad(dy as tf.Tensor4D, filter as tf.Tensor4D, convInfo(conv(attrs).inputShape, filter.shape, conv(attrs), true), true)),
+  viaOps(tf.MaxPoolGrad, ({ dy, input, output }, attrs) => maxPoolGrad(dy as tf.Tensor4D, input as tf.Tensor4D, output as tf.Tensor4D, attrs)),
   viaOps(tf.UnsortedSegmentSum, ({ x, segmentIds }, attrs) => unsortedSegmentSum(x, segmentIds, attrs.numSegments as number)),
 ];
 

@@ -77,7 +77,8 @@ export const ELEMENTWISE_KERNELS: KernelTable = {
   LeakyRelu: unary((t, ctx) => tf.leakyRelu(t, ctx.node.getFloat('alpha', 0.01))),
   Elu: unary((t, ctx) => {
     const alpha = ctx.node.getFloat('alpha', 1);
-    return alpha === 1 ? t.elu() : tf.where(t.greater(0), t, t.exp().sub(1).mul(alpha));
+    // relu(x) + alpha·(exp(min(x, 0)) − 1): a where() on x > 0 would put Greater, which has no gradient, on the tape.
+    return alpha === 1 ? t.elu() : t.relu().add(t.minimum(0).exp().sub(1).mul(alpha));
   }),
   Softplus: unary((t) => t.softplus()),
   Clip: unary((t, ctx) => {
@@ -93,7 +94,8 @@ export const ELEMENTWISE_KERNELS: KernelTable = {
     run: (ctx) => {
       const x = ctx.x(0);
       const slope = ctx.x(1);
-      return [tf.where(x.greater(0), x, x.mul(slope))];
+      // relu(x) + slope·min(x, 0): differentiable in both x and slope.
+      return [x.relu().add(x.minimum(0).mul(slope))];
     },
   },
   Softmax: {

@@ -36,7 +36,10 @@ function axesOf(ctx: KernelContext, inputIndex: number, fromOpset: number): numb
   return ctx.opset >= fromOpset ? ctx.numbers(inputIndex) : ctx.node.getInts('axes');
 }
 
-/** ONNX Slice → tf.stridedSlice, with ONNX's clamping; an end before index 0 (negative steps) becomes an end mask. */
+/**
+ * ONNX Slice with its clamping rules. Unit steps are one tf.slice; other steps gather the
+ * chosen indices (tfjs's stridedSlice has no gradient; gather's is a segment sum).
+ */
 function slice(ctx: KernelContext): Value {
   const x = ctx.x(0);
   const old = ctx.opset < 10;
@@ -44,22 +47,38 @@ function slice(ctx: KernelContext): Value {
   const ends = old ? ctx.node.getInts('ends')! : ctx.numbers(2)!;
   const axes = (old ? ctx.node.getInts('axes') : ctx.numbers(3)) ?? starts.map((_, i) => i);
   const steps = (old ? undefined : ctx.numbers(4)) ?? starts.map(() => 1);
-  const begin = x.shape.map(() => 0);
-  const end = [...x.shape];
-  const strides = x.shape.map(() => 1);
-  let endMask = 0;
+  let t = x;
   axes.forEach((a0, i) => {
     const a = norm(a0, x.rank);
     const dim = x.shape[a]!;
     const step = steps[i]!;
     const clamp = (v: number, lo: number, hi: number) => Math.min(Math.max(v < 0 ? v + dim : v, lo), hi);
-    begin[a] = step > 0 ? clamp(starts[i]!, 0, dim) : clamp(starts[i]!, 0, dim - 1);
+    const b = step > 0 ? clamp(starts[i]!, 0, dim) : clamp(starts[i]!, 0, dim - 1);
     const e = step > 0 ? clamp(ends[i]!, 0, dim) : clamp(ends[i]!, -1, dim - 1);
-    end[a] = e;
-    strides[a] = step;
-    if (e < 0) endMask |= 1 << a;
+    if (step === 1) {
+      const begin = t.shape.map((_, k) => (k === a ? b : 0));
+      const size = t.shape.map((d, k) => (k === a ? Math.max(e - b, 0) : d));
+      t = t.slice(begin, size);
+      return;
+    }
+    const picked: number[] = [];
+    for (let k = b; step > 0 ? k < e : k > e; k += step) picked.push(k);
+    t = tf.gather(t, tf.tensor1d(picked, 'int32'), a);
   });
-  return same(ctx, tf.stridedSlice(x, begin, end, strides, 0, endMask));
+  return same(ctx, t);
+}
+
+/** Reflect padding from slices, reversals and concatenation (tfjs's MirrorPad gradient does not match ONNX reflect). */
+function reflectPad(x: tf.Tensor, pairs: [number, number][]): tf.Tensor {
+  let t = x;
+  pairs.forEach(([before, after], axis) => {
+    if (!before && !after) return;
+    const dim = t.shape[axis]!;
+    const part = (from: number, count: number) => t.slice(t.shape.map((_, k) => (k === axis ? from : 0)), t.shape.map((d, k) => (k === axis ? count : d))).reverse(axis);
+    const pieces = [before ? part(1, before) : undefined, t, after ? part(dim - 1 - after, after) : undefined].filter((p): p is tf.Tensor => p !== undefined);
+    t = tf.concat(pieces, axis);
+  });
+  return t;
 }
 
 function squeeze(ctx: KernelContext): Value {
@@ -93,7 +112,7 @@ function pad(ctx: KernelContext): Value {
   if (crop.some(([b, e]) => b || e)) t = t.slice(crop.map(([b]) => b), x.shape.map((d, i) => d - crop[i]![0]! - crop[i]![1]!));
   const grow = pairs.map(([b, e]) => [Math.max(b, 0), Math.max(e, 0)] as [number, number]);
   const mode = ctx.node.getString('mode', 'constant');
-  if (grow.some(([b, e]) => b || e)) t = mode === 'reflect' ? tf.mirrorPad(t, grow, 'reflect') : t.pad(grow, value);
+  if (grow.some(([b, e]) => b || e)) t = mode === 'reflect' ? reflectPad(t, grow) : t.pad(grow, value);
   return same(ctx, t);
 }
 
