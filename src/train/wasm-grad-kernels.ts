@@ -161,10 +161,12 @@ function fastTransposedMatMul(native: tf.KernelConfig): tf.KernelConfig {
 }
 
 /**
- * dx of a max pool, window offset by window offset: where x at offset (a, b) of a window
- * equals the window's max — and no earlier offset claimed it, so a tie goes to the first
- * maximum as in onnxruntime and PyTorch — the window's dy lands on that x. The wasm
- * backend's own MaxPoolGrad drops some of these (measured against the CPU backend).
+ * dx of a max pool: each window's dy goes to the first position (window order, as in
+ * onnxruntime and PyTorch) holding the window's maximum. The wasm backend's own MaxPoolGrad
+ * (and its MaxPoolWithArgmax) drop some windows, measured against the CPU backend. The
+ * input is compared with the maximum one window offset at a time; an offset claims the
+ * windows no earlier offset claimed. Correct for any pool, but kh*kw rounds of small ops:
+ * the ONNX executor runs non-overlapping pools as a chain of maximums instead.
  */
 function maxPoolGrad(dy: tf.Tensor4D, x: tf.Tensor4D, y: tf.Tensor4D, attrs: tf.NamedAttrMap): tf.Tensor4D {
   const info = tf.backend_util.computePool2DInfo(
@@ -185,7 +187,8 @@ function maxPoolGrad(dy: tf.Tensor4D, x: tf.Tensor4D, y: tf.Tensor4D, attrs: tf.
   let dx = tf.zeros([n, ph, pw, c]) as tf.Tensor4D;
   for (let a = 0; a < kh; a++) {
     for (let b = 0; b < kw; b++) {
-      const xs = xp.slice([0, a, b, 0], [n, oh * sh, ow * sw, c]).reshape([n, oh, sh, ow, sw, c]).slice([0, 0, 0, 0, 0, 0], [n, oh, 1, ow, 1, c]).reshape([n, oh, ow, c]);
+      // Kernel code is not taped, so stridedSlice (which has no gradient) may sample the window offset.
+      const xs = tf.stridedSlice(xp, [0, a, b, 0], [n, a + oh * sh, b + ow * sw, c], [1, sh, sw, 1]);
       const hit = xs.equal(y).logicalAnd(free);
       free = free.logicalAnd(hit.logicalNot());
       const part = spread(tf.where(hit, dy, tf.zerosLike(dy)) as tf.Tensor4D, sh, sw);
