@@ -2,12 +2,14 @@
 import { InputError } from '../src/errors.ts';
 import type { Pass } from '../src/pipeline/pass.ts';
 import { cleanup } from './cleanup.ts';
+import { distill } from './distill.ts';
 import { prune } from './prune.ts';
 import { quantize } from './quantize.ts';
 import { quantizeInt4 } from './quantize-int4.ts';
 
 export const passes: Readonly<Record<string, Pass>> = {
   [cleanup.name]: cleanup as unknown as Pass,
+  [distill.name]: distill as unknown as Pass,
   [prune.name]: prune as unknown as Pass,
   [quantize.name]: quantize as unknown as Pass,
   [quantizeInt4.name]: quantizeInt4 as unknown as Pass,

@@ -19,7 +19,7 @@ export class MaskedOptimizer {
   private step = 0;
   private readonly first: tf.Variable[];
   private readonly second: tf.Variable[];
-  /** 1 where a weight may move; absent for tensors without zeros. */
+  /** True where a weight may move; absent for tensors without zeros. */
   readonly masks: (tf.Tensor | undefined)[];
 
   constructor(private readonly vars: tf.Variable[], private readonly o: OptimizerOptions, keepZeros = true) {
@@ -28,15 +28,15 @@ export class MaskedOptimizer {
     this.masks = vars.map((p) =>
       tf.tidy(() => {
         if (!keepZeros) return undefined;
-        const mask = p.notEqual(0).cast('float32');
-        return mask.sum().dataSync()[0]! < p.size ? tf.keep(mask) : undefined;
+        const mask = p.notEqual(0);
+        return mask.cast('float32').sum().dataSync()[0]! < p.size ? tf.keep(mask) : undefined;
       }),
     );
   }
 
   /** Zero weights at the start, counted over all variables (what the masks keep). */
   get maskedCount(): number {
-    return this.masks.reduce((n, m) => n + (m ? m.size - m.sum().dataSync()[0]! : 0), 0);
+    return this.masks.reduce((n, m) => n + (m ? m.size - tf.tidy(() => m.cast('float32').sum().dataSync()[0]!) : 0), 0);
   }
 
   apply(grads: tf.NamedTensorMap, lr: number): void {
@@ -61,7 +61,8 @@ export class MaskedOptimizer {
         if (decay > 0 && p.rank > 1) update = update.add(p.mul(decay));
         let next = p.sub(update.mul(lr));
         const mask = this.masks[i];
-        if (mask) next = next.mul(mask);
+        // where(), not a product: a masked negative weight must come back +0, the bytes it had.
+        if (mask) next = tf.where(mask, next, tf.zerosLike(next));
         p.assign(next);
       });
     });

@@ -13,6 +13,12 @@ export interface PassContext {
   progress(fraction: number, label?: string): void;
   /** A note for the report (what was skipped and why, what was changed). */
   note(message: string): void;
+  /**
+   * The model as it was before the pipeline's first pass, serialized (read-only). Set only
+   * for passes that declare `usesInputModel`: the pipeline then keeps one copy for them,
+   * taken before any pass runs (distill's default teacher is the model being compressed).
+   */
+  readonly inputModel?: Uint8Array;
 }
 
 /** What a pass changed, for the report: counts keyed by what they count. */
@@ -23,6 +29,8 @@ export interface Pass<S extends OptionsSchema = OptionsSchema> {
   readonly kind: PassKind;
   readonly description: string;
   readonly options: S;
+  /** The pass reads `ctx.inputModel`; absent or false, the pipeline keeps no copy. */
+  readonly usesInputModel?: boolean;
   run(model: Model, options: OptionValues<S>, ctx: PassContext): Promise<PassChanges>;
 }
 

@@ -8,6 +8,7 @@ import type { Model } from '../ir/model.ts';
 import { chunkLength } from '../onnx/chunk.ts';
 import { encodeMessage } from '../onnx/codec.ts';
 import { Model as ModelDesc } from '../onnx/schema.ts';
+import { modelToBytes } from '../io/save.ts';
 import { modelToProto } from '../io/to-proto.ts';
 import { validateOptions } from './options.ts';
 import type { Pass, PassChanges, PassContext } from './pass.ts';
@@ -52,6 +53,8 @@ export async function runPipeline(model: Model, steps: readonly PipelineStep[], 
   const notes: string[] = [];
   const stages: StageResult[] = [];
   const inputBytes = encodedSize(model);
+  // A copy of the input only when a pass asks for it (serializing a large model is not free).
+  const inputModel = validated.some((s) => s.pass.usesInputModel) ? modelToBytes(model) : undefined;
   for (const [i, { pass, options }] of validated.entries()) {
     events.onPassStart?.(pass.name, i, validated.length);
     const ctx: PassContext = {
@@ -60,6 +63,7 @@ export async function runPipeline(model: Model, steps: readonly PipelineStep[], 
         notes.push(m);
         events.onNote?.(m);
       },
+      ...(pass.usesInputModel && inputModel && { inputModel }),
     };
     const start = performance.now();
     let changes: PassChanges;
