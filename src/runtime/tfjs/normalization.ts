@@ -39,7 +39,10 @@ function batchNorm(ctx: KernelContext): Value {
     mean = perChannel(ctx.x(3));
     variance = perChannel(ctx.x(4));
   }
-  const y = x.sub(mean).mul(variance.add(eps).rsqrt()).mul(scale).add(bias);
+  // y = x·a + b with per-channel a = scale/√(var+ε), b = bias − mean·a: two passes over the
+  // feature map instead of four (the per-channel math is tiny).
+  const a = variance.add(eps).rsqrt().mul(scale);
+  const y = x.mul(a).add(bias.sub(mean.mul(a)));
   return new Value(y, 'float32', layout);
 }
 
