@@ -6,15 +6,24 @@
  * zero; quantAware trains an int8 QDQ student through its Q/DQ pairs. The work is done by
  * `distill` (src/distill).
  */
-import { holdOut, loadSamples, type Samples } from '../src/distill/data.ts';
-import { distill as distillModel, type HintPair } from '../src/distill/distill.ts';
-import { autoHints, parseHints } from '../src/distill/hints.ts';
+import type { Samples } from '../src/distill/data.ts';
+import type { HintPair } from '../src/distill/distill.ts';
+import type { OptimizerName } from '../src/distill/optimizer.ts';
 import type { LrSchedule } from '../src/distill/schedule.ts';
-import { Teacher } from '../src/distill/teacher.ts';
 import { InputError } from '../src/errors.ts';
 import { loadModel } from '../src/io/load.ts';
 import { definePass } from '../src/pipeline/pass.ts';
-import type { OptimizerName } from '../src/distill/optimizer.ts';
+
+/** Loaded on first use: TensorFlow.js and its wasm backend cost every other command nothing. */
+const training = async () => {
+  const [data, core, hints, teacher] = await Promise.all([
+    import('../src/distill/data.ts'),
+    import('../src/distill/distill.ts'),
+    import('../src/distill/hints.ts'),
+    import('../src/distill/teacher.ts'),
+  ]);
+  return { ...data, ...core, ...hints, ...teacher };
+};
 
 export const distill = definePass({
   name: 'distill',
@@ -50,6 +59,7 @@ export const distill = definePass({
     const source = o.teacher || ctx.inputModel;
     if (!source) throw new InputError('distill needs a teacher: teacher=<.onnx> (in a pipeline, the input model is the default)');
     if (o.val && o.valSplit > 0) throw new InputError('distill: give val or valSplit, not both');
+    const { autoHints, parseHints, loadSamples, holdOut, Teacher, distill: distillModel } = await training();
     const teacherModel = await loadModel(source);
     const hints: HintPair[] = o.hints.length === 1 && o.hints[0] === 'auto' ? await autoHints(model, teacherModel, o.train) : parseHints(o.hints);
     if (hints.length > 0) ctx.note(`hints: ${hints.map((h) => `${h.student}${h.channels ? ` (${h.channels.length} ch)` : ''}`).join(', ')}`);

@@ -30,6 +30,8 @@ export { pruneModel, analyzeSensitivity, sensitivityMarkdown, type PruneHooks } 
 export { quantizeModel } from '../quant/quantize.ts';
 export { quantizeModelInt4, type Int4Options, type Int4Result } from '../quant/int4.ts';
 export { openDataset, type Dataset, type Batch } from '../data/dataset.ts';
+export type { DistillOptions, DistillResult, HintPair } from '../distill/distill.ts';
+export type { Runtime, GraphSession, HostTensor } from '../runtime/types.ts';
 export { measureModel, type MeasureOptions, type Measured } from '../evaluate/measure.ts';
 export { accuracyEvaluator, type AccuracyOptions } from '../evaluate/accuracy.ts';
 export { buildReport, writeReport, type StageMeasurements } from '../report/report.ts';
