@@ -3,6 +3,7 @@ import { InputError } from '../src/errors.ts';
 import type { ExportPass, Pass } from '../src/pipeline/pass.ts';
 import { exportTflitePass } from './export-tflite.ts';
 import { cleanup } from './cleanup.ts';
+import { distill } from './distill.ts';
 import { prune } from './prune.ts';
 import { quantize } from './quantize.ts';
 import { quantizeInt4 } from './quantize-int4.ts';
@@ -10,6 +11,7 @@ import { quantizeInt4 } from './quantize-int4.ts';
 /** Each pass keeps its own option types, so API users get them (`passes.quantize.options`). */
 export const passes = {
   cleanup,
+  distill,
   prune,
   quantize,
   'quantize-int4': quantizeInt4,

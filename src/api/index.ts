@@ -32,6 +32,7 @@ export { quantizeModelInt4, type Int4Options, type Int4Result } from '../quant/i
 export { exportTflite, type ExportOptions as TfliteExportOptions, type ExportResult as TfliteExportResult } from '../tflite/convert.ts';
 export { readTflite } from '../tflite/read.ts';
 export { openDataset, type Dataset, type Batch } from '../data/dataset.ts';
+export type { DistillOptions, DistillResult, HintPair } from '../distill/distill.ts';
 export { measureModel, type MeasureOptions, type Measured } from '../evaluate/measure.ts';
 export { accuracyEvaluator, type AccuracyOptions } from '../evaluate/accuracy.ts';
 export { buildReport, writeReport, type StageMeasurements } from '../report/report.ts';

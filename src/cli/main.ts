@@ -82,13 +82,29 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
       async (a) => run(async () => (await import('./commands/export.ts')).exportCommand(a as never, io))(),
     )
     .command(
+      'distill',
+      'Knowledge distillation: train --student on --teacher’s outputs over --data (labels optional), write -o',
+      (y) => {
+        const base = reportOptions(y)
+          .option('student', { type: 'string', demandOption: true, describe: 'Student .onnx (e.g. a pruned or int8 model)' })
+          .option('teacher', { type: 'string', demandOption: true, describe: 'Teacher .onnx' })
+          .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'Output .onnx path' })
+          .option('eval-data', { type: 'string', describe: 'Held-out data set the report measures accuracy on (never the training data)' })
+          .option('external-data', { type: 'boolean', default: false, describe: 'Write tensor data to <output>.data' });
+        const taken = new Set([...Object.keys((base as unknown as { getOptions(): { key: object } }).getOptions().key), 'train']);
+        return passFlags(base, passes.distill, taken);
+      },
+      async (a) => run(async () => (await import('./commands/distill.ts')).distillCommand(a as never, io))(),
+    )
+    .command(
       'passes',
       'List the available passes and their options',
       (y) => y,
       async (a) => run(async () => (await import('./commands/passes.ts')).passesCommand(a as never, io))(),
     )
   for (const pass of Object.values(passes)) {
-    if (pass.kind === 'cleanup' || pass.kind === 'export') continue; // cleanup is what `compress` runs by default; export has its own command
+    // cleanup is what `compress` runs by default; export and distill have their own commands.
+    if (pass.kind === 'cleanup' || pass.kind === 'export' || pass.name === 'distill') continue;
     cli.command(
       `${pass.name} <input>`,
       `${pass.description} (the ${pass.name} pass alone; see \`shrinkray passes\`)`,

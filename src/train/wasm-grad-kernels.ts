@@ -10,6 +10,7 @@
  *   filter flipped in space (a transposed convolution).
  * Its BatchMatMul is fast (XNNPACK) only for a single product without transposes, yet the
  * gradient of x @ W is x^T @ dy and dy @ W^T: those get their operand transposed first.
+ * Its MaxPoolGrad loses gradient for some windows: it is rebuilt from comparisons here.
  * Relu6, Sigmoid and Tanh need nothing: their tfjs gradients are built from ordinary ops.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -159,6 +160,44 @@ function fastTransposedMatMul(native: tf.KernelConfig): tf.KernelConfig {
   };
 }
 
+/**
+ * dx of a max pool: each window's dy goes to the first position (window order, as in
+ * onnxruntime and PyTorch) holding the window's maximum. The wasm backend's own MaxPoolGrad
+ * (and its MaxPoolWithArgmax) drop some windows, measured against the CPU backend. The
+ * input is compared with the maximum one window offset at a time; an offset claims the
+ * windows no earlier offset claimed. Correct for any pool, but kh*kw rounds of small ops:
+ * the ONNX executor runs non-overlapping pools as a chain of maximums instead.
+ */
+function maxPoolGrad(dy: tf.Tensor4D, x: tf.Tensor4D, y: tf.Tensor4D, attrs: tf.NamedAttrMap): tf.Tensor4D {
+  const info = tf.backend_util.computePool2DInfo(
+    x.shape,
+    attrs.filterSize as [number, number] | number,
+    attrs.strides as [number, number] | number,
+    1,
+    attrs.pad as 'valid' | 'same' | number,
+    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+  );
+  const { outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, padInfo } = info;
+  const [n, h, w, c] = x.shape;
+  // Padded so that every window offset can take an [oh*sh, ow*sw] block.
+  const ph = (oh - 1) * sh + kh + sh;
+  const pw = (ow - 1) * sw + kw + sw;
+  const xp = x.pad([[0, 0], [padInfo.top, ph - h - padInfo.top], [padInfo.left, pw - w - padInfo.left], [0, 0]], -Infinity);
+  let free = tf.onesLike(y).cast('bool');
+  let dx = tf.zeros([n, ph, pw, c]) as tf.Tensor4D;
+  for (let a = 0; a < kh; a++) {
+    for (let b = 0; b < kw; b++) {
+      // Kernel code is not taped, so stridedSlice (which has no gradient) may sample the window offset.
+      const xs = tf.stridedSlice(xp, [0, a, b, 0], [n, a + oh * sh, b + ow * sw, c], [1, sh, sw, 1]);
+      const hit = xs.equal(y).logicalAnd(free);
+      free = free.logicalAnd(hit.logicalNot());
+      const part = spread(tf.where(hit, dy, tf.zerosLike(dy)) as tf.Tensor4D, sh, sw);
+      dx = dx.add(part.pad([[0, 0], [a, ph - a - oh * sh], [b, pw - b - ow * sw], [0, 0]]));
+    }
+  }
+  return dx.slice([0, padInfo.top, padInfo.left, 0], [n, h, w, c]);
+}
+
 type ConvAttrs = Parameters<typeof convInfo>[2];
 const conv = (attrs: tf.NamedAttrMap) => attrs as unknown as ConvAttrs & { filterShape: number[]; inputShape: number[] };
 
@@ -167,6 +206,7 @@ const KERNELS: tf.KernelConfig[] = [
   viaOps(tf.Conv2DBackpropInput, ({ dy, filter }, attrs) => inputGrad(dy as tf.Tensor4D, filter as tf.Tensor4D, convInfo(conv(attrs).inputShape, filter.shape, conv(attrs), false), false)),
   viaOps(tf.DepthwiseConv2dNativeBackpropFilter, ({ x, dy }, attrs) => filterGrad(x as tf.Tensor4D, dy as tf.Tensor4D, convInfo(x.shape, conv(attrs).filterShape, conv(attrs), true), true)),
   viaOps(tf.DepthwiseConv2dNativeBackpropInput, ({ dy, filter }, attrs) => inputGrad(dy as tf.Tensor4D, filter as tf.Tensor4D, convInfo(conv(attrs).inputShape, filter.shape, conv(attrs), true), true)),
+  viaOps(tf.MaxPoolGrad, ({ dy, input, output }, attrs) => maxPoolGrad(dy as tf.Tensor4D, input as tf.Tensor4D, output as tf.Tensor4D, attrs)),
   viaOps(tf.UnsortedSegmentSum, ({ x, segmentIds }, attrs) => unsortedSegmentSum(x, segmentIds, attrs.numSegments as number)),
 ];
 

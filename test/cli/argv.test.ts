@@ -5,6 +5,7 @@ const received: Record<string, unknown> = {};
 vi.mock('../../src/cli/commands/inspect.ts', () => ({ inspectCommand: async (a: unknown) => ((received.inspect = a), 0) }));
 vi.mock('../../src/cli/commands/compress.ts', () => ({ compressCommand: async (a: unknown) => ((received.compress = a), 0) }));
 vi.mock('../../src/cli/commands/eval.ts', () => ({ evalCommand: async (a: unknown) => ((received.eval = a), 0) }));
+vi.mock('../../src/cli/commands/distill.ts', () => ({ distillCommand: async (a: unknown) => ((received.distill = a), 0) }));
 
 const sink = () => {
   let text = '';
@@ -21,6 +22,18 @@ const cases: Array<[string, string[], string, Record<string, unknown>]> = [
     ['compress', 'a.onnx', '--output', 'b.onnx', '--passes', 'cleanup,cleanup', '--set', 'cleanup.fold=false', '--external-data', '--data', 'd.npz', '--max-size', '300KB', '--max-accuracy-drop', '0.5', '--min-speedup', '1.2', '--report', 'r.json', '--report', 'r.md', '--no-latency'],
     'compress',
     { passes: ['cleanup', 'cleanup'], set: ['cleanup.fold=false'], externalData: true, data: 'd.npz', maxSize: '300KB', maxAccuracyDrop: 0.5, minSpeedup: ['1.2'], report: ['r.json', 'r.md'], latency: false },
+  ],
+  [
+    'distill defaults',
+    ['distill', '--teacher', 't.onnx', '--student', 's.onnx', '--data', 'train.npz', '-o', 'o.onnx'],
+    'distill',
+    { teacher: 't.onnx', student: 's.onnx', data: 'train.npz', output: 'o.onnx', epochs: 5, lr: 0.003, alpha: 0.9, temperature: 4, optimizer: 'adam', schedule: 'cosine', quantAware: false, seed: 0 },
+  ],
+  [
+    'distill options',
+    ['distill', '--teacher', 't.onnx', '--student', 's.onnx', '--data', 'x.npy', '-o', 'o.onnx', '--alpha', '1', '--optimizer', 'sgd', '--momentum', '0.8', '--schedule', 'step', '--val-split', '0.1', '--patience', '2', '--hints', 'auto', '--quant-aware', '--eval-data', 'test.npz'],
+    'distill',
+    { alpha: 1, optimizer: 'sgd', momentum: 0.8, schedule: 'step', valSplit: 0.1, patience: 2, hints: 'auto', quantAware: true, evalData: 'test.npz' },
   ],
 ];
 

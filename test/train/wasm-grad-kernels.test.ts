@@ -86,6 +86,24 @@ describe('wasm training kernels', () => {
     expect(Array.from(wasm.slice(4, 8))).toEqual([0, 0, 0, 0]); // row 1 was never gathered
   });
 
+  for (const [k, stride, pad] of [[2, 2, 'valid'], [3, 3, 'valid'], [3, 2, 'same'], [3, 1, 'valid'], [2, 1, 'same']] as const) {
+    it(`wasm grads: MaxPoolGrad ${k}x${k} stride ${stride} pad ${pad} matches cpu backend (the native one drops windows)`, () => {
+      const values = new Seeded(6 + k + stride).normals(2 * 7 * 6 * 3, 1);
+      const r = new Seeded(9).normals(2 * 7 * 6 * 3, 1);
+      const run = (backend: string) => {
+        tf.setBackend(backend);
+        return tf.tidy(() => {
+          const f = (v: tf.Tensor) => {
+            const y = tf.maxPool(v as tf.Tensor4D, k, stride, pad);
+            return y.reshape([-1]).mul(tf.tensor1d(r.slice(0, y.size))).sum();
+          };
+          return tf.grad(f)(tf.tensor(values, [2, 7, 6, 3])).dataSync() as Float32Array;
+        });
+      };
+      expectClose(run('wasm'), run('cpu'));
+    });
+  }
+
   it('wasm grads: relu6, sigmoid and tanh gradients need no extra kernel and match cpu backend', () => {
     const values = new Seeded(5).normals(64, 4);
     const run = (backend: string) => {

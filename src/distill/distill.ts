@@ -1,0 +1,238 @@
+/**
+ * Knowledge distillation on the ONNX graph itself: the student runs in the tfjs executor
+ * (train mode), the teacher in onnxruntime; the loss mixes the teacher's softened outputs
+ * with the labels when there are any (loss.ts), plus optional hint losses on matched feature
+ * maps. Trained values are written back into the student's own initializers. Same seed, same
+ * inputs → same bytes: seeded shuffling and shifts, a single-threaded wasm backend, and a
+ * single-threaded teacher.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { InputError } from '../errors.ts';
+import type { Model } from '../ir/model.ts';
+import { TrainableGraph } from '../runtime/tfjs/executor.ts';
+import { initTrainingBackend, Seeded } from '../train/backend.ts';
+import { gatherBatch } from '../train/train.ts';
+import type { Samples } from './data.ts';
+import { distillLoss, hintLoss } from './loss.ts';
+import { MaskedOptimizer, type OptimizerName } from './optimizer.ts';
+import { learningRateAt, type LrSchedule } from './schedule.ts';
+import type { Teacher } from './teacher.ts';
+
+/** A student value trained to match a teacher value; `channels` picks the teacher's channels (axis 1) in the student's order. */
+export interface HintPair {
+  student: string;
+  teacher: string;
+  channels?: number[];
+}
+
+export interface DistillOptions {
+  epochs: number;
+  batchSize: number;
+  optimizer: OptimizerName;
+  learningRate: number;
+  /** SGD momentum. */
+  momentum: number;
+  weightDecay: number;
+  schedule: LrSchedule;
+  /** step schedule: epochs per decay, and the factor. */
+  stepEpochs: number;
+  gamma: number;
+  temperature: number;
+  /** Weight of the soft (teacher) loss; 1 − alpha goes to the labels. 1 = no labels needed. */
+  alpha: number;
+  seed: number;
+  /** Random shifts of [C,H,W] samples by up to this many pixels (0: off). */
+  maxShift: number;
+  /** Epochs without a better validation score before stopping (0: never stop early). */
+  patience: number;
+  hints: HintPair[];
+  hintWeight: number;
+  /** Train int8 weights behind DequantizeLinear (and through Q/DQ pairs). */
+  quantAware: boolean;
+}
+
+export interface EpochReport {
+  epoch: number;
+  loss: number;
+  /** Validation accuracy with labels, else top-1 agreement with the teacher (fraction). */
+  val?: number;
+  learningRate: number;
+  samplesPerSecond: number;
+}
+
+export interface DistillResult {
+  epochs: EpochReport[];
+  /** Training throughput over all steps (teacher forward + student step). */
+  samplesPerSecond: number;
+  /** Epoch whose weights were kept (the best validation score, else the last). */
+  keptEpoch: number;
+  stoppedEarly: boolean;
+  usedLabels: boolean;
+  trainedParameters: number;
+  maskedWeights: number;
+}
+
+export interface DistillHooks {
+  progress?(fraction: number, label?: string): void;
+  note?(message: string): void;
+}
+
+function argmaxRows(logits: Float32Array, rows: number): Int32Array {
+  const k = logits.length / rows;
+  const out = new Int32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let best = 0;
+    for (let j = 1; j < k; j++) if (logits[r * k + j]! > logits[r * k + best]!) best = j;
+    out[r] = best;
+  }
+  return out;
+}
+
+/** Top-1 of the student (inference mode) against labels, or against the teacher's top-1. */
+function score(exec: TrainableGraph, input: string, output: string, data: Samples, target: Int32Array): number {
+  const per = data.x.length / data.length;
+  let hits = 0;
+  for (let start = 0; start < data.length; start += 500) {
+    const n = Math.min(500, data.length - start);
+    const logits = tf.tidy(() => exec.run({ [input]: tf.tensor(data.x.subarray(start * per, (start + n) * per), [n, ...data.sampleShape]) }, { fetch: [output] })[output]!.nchw().dataSync() as Float32Array);
+    argmaxRows(logits, n).forEach((p, i) => (hits += p === target[start + i] ? 1 : 0));
+  }
+  return hits / data.length;
+}
+
+async function teacherLogits(teacher: Teacher, data: Samples): Promise<Float32Array[]> {
+  const per = data.x.length / data.length;
+  const parts: Float32Array[] = [];
+  for (let start = 0; start < data.length; start += 256) {
+    const n = Math.min(256, data.length - start);
+    parts.push((await teacher.run(data.x.subarray(start * per, (start + n) * per), [n, ...data.sampleShape])).logits);
+  }
+  return parts;
+}
+
+const concat = (parts: Float32Array[]) => {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+};
+
+export async function distill(student: Model, teacher: Teacher, train: Samples, val: Samples | undefined, o: DistillOptions, hooks: DistillHooks = {}): Promise<DistillResult> {
+  await initTrainingBackend();
+  const g = student.graph;
+  const inputs = g.inputs.filter((i) => !g.initializers.has(i.name));
+  if (inputs.length !== 1) throw new InputError(`the student has ${inputs.length} inputs; distillation feeds exactly one`);
+  const hasQdq = g.nodes.some((n) => n.opType === 'QuantizeLinear' || n.opType === 'DequantizeLinear');
+  if (hasQdq && !o.quantAware) throw new InputError('the student is quantized (QuantizeLinear/DequantizeLinear): pass quantAware to train through its Q/DQ pairs');
+  const input = inputs[0]!.name;
+  const output = g.outputs[0]!.name;
+  const usedLabels = train.y !== undefined && o.alpha < 1;
+  if (train.y === undefined && o.alpha < 1) hooks.note?.(`the training data has no labels: soft targets only (alpha ${o.alpha} → 1)`);
+  const alpha = usedLabels ? o.alpha : 1;
+  if (train.length < o.batchSize) throw new InputError(`${train.length} training samples do not fill one batch of ${o.batchSize}`);
+
+  const exec = new TrainableGraph(student, { quantAware: o.quantAware, label: 'student' });
+  const opt = new MaskedOptimizer(exec.trainable, { name: o.optimizer, momentum: o.momentum, weightDecay: o.weightDecay });
+  const rng = new Seeded(o.seed);
+  const perClass = (l: Float32Array) => l.length / train.length;
+  // Without shifts or hints the teacher sees each sample unchanged every epoch: run it once.
+  const cached = o.maxShift === 0 && o.hints.length === 0 ? concat(await teacherLogits(teacher, train)) : undefined;
+  const valTarget = val ? (val.y ?? argmaxRows(concat(await teacherLogits(teacher, val)), val.length)) : undefined;
+  const stepsPerEpoch = Math.floor(train.length / o.batchSize);
+  const totalSteps = stepsPerEpoch * o.epochs;
+  const fetch = [output, ...o.hints.map((h) => h.student)];
+  const hintChannels = o.hints.map((h) => (h.channels ? tf.keep(tf.tensor1d(h.channels, 'int32')) : undefined));
+  const labelsAll = train.y ?? new Int32Array(train.length);
+  const report: EpochReport[] = [];
+  let best: { score: number; epoch: number; values: tf.Tensor[] } | undefined;
+  let stoppedEarly = false;
+  let trainSeconds = 0;
+  try {
+    for (let epoch = 1; epoch <= o.epochs; epoch++) {
+      const order = rng.permutation(train.length);
+      const epochStart = performance.now();
+      let lossSum = 0;
+      let lr = o.learningRate;
+      for (let s = 0; s < stepsPerEpoch; s++) {
+        const rowsAt = order.slice(s * o.batchSize, (s + 1) * o.batchSize);
+        const batch = gatherBatch({ x: train.x, y: labelsAll, sampleShape: train.sampleShape, length: train.length }, rowsAt, o.maxShift, rng);
+        const dims = [o.batchSize, ...train.sampleShape];
+        let tLogits: Float32Array;
+        let features: Awaited<ReturnType<Teacher['run']>>['features'] = {};
+        if (cached) {
+          const k = perClass(cached);
+          tLogits = new Float32Array(rowsAt.length * k);
+          rowsAt.forEach((r, i) => tLogits.set(cached.subarray(r * k, (r + 1) * k), i * k));
+        } else {
+          const t = await teacher.run(batch.x, dims);
+          tLogits = t.logits;
+          features = t.features;
+        }
+        lr = learningRateAt({ schedule: o.schedule, learningRate: o.learningRate, totalSteps, stepsPerEpoch, stepEpochs: o.stepEpochs, gamma: o.gamma }, (epoch - 1) * stepsPerEpoch + s);
+        lossSum += tf.tidy(() => {
+          const x = tf.tensor(batch.x, dims);
+          const teacherT = tf.tensor(tLogits, [o.batchSize, tLogits.length / o.batchSize]);
+          const labels = usedLabels ? tf.tensor1d(batch.y, 'int32') : undefined;
+          const { value, grads } = tf.variableGrads(() => {
+            const out = exec.run({ [input]: x }, { training: true, fetch });
+            let loss = distillLoss(out[output]!.nchw(), teacherT, labels, o.temperature, alpha);
+            o.hints.forEach((h, i) => {
+              const f = features[h.teacher]!;
+              let target = tf.tensor(f.data, f.dims);
+              if (hintChannels[i]) target = tf.gather(target, hintChannels[i]!, 1);
+              loss = loss.add(hintLoss(out[h.student]!.nchw(), target).mul(o.hintWeight));
+            });
+            return loss;
+          }, exec.trainable);
+          opt.apply(grads, lr);
+          return value.dataSync()[0]!;
+        });
+        const done = (epoch - 1) * stepsPerEpoch + s + 1;
+        if (s % 10 === 0 || s === stepsPerEpoch - 1) {
+          const elapsed = trainSeconds + (performance.now() - epochStart) / 1000;
+          const rate = (done * o.batchSize) / elapsed;
+          const eta = ((totalSteps - done) * o.batchSize) / rate;
+          hooks.progress?.(done / totalSteps, `epoch ${epoch}/${o.epochs} loss ${(lossSum / (s + 1)).toFixed(4)} ${rate.toFixed(0)} samples/s ETA ${eta.toFixed(0)} s`);
+        }
+      }
+      const seconds = (performance.now() - epochStart) / 1000;
+      trainSeconds += seconds;
+      const valScore = val && valTarget ? score(exec, input, output, val, valTarget) : undefined;
+      const entry: EpochReport = { epoch, loss: lossSum / stepsPerEpoch, learningRate: lr, samplesPerSecond: (stepsPerEpoch * o.batchSize) / seconds, ...(valScore !== undefined && { val: valScore }) };
+      report.push(entry);
+      hooks.note?.(`epoch ${epoch}: loss ${entry.loss.toFixed(4)}${valScore !== undefined ? `, val ${usedLabels || val?.y ? 'accuracy' : 'agreement'} ${(valScore * 100).toFixed(2)} %` : ''}, ${entry.samplesPerSecond.toFixed(0)} samples/s`);
+      if (valScore !== undefined) {
+        if (!best || valScore > best.score) {
+          best?.values.forEach((t) => t.dispose());
+          best = { score: valScore, epoch, values: [...exec.params.values(), ...exec.buffers.values()].map((v) => tf.keep(v.clone())) };
+        } else if (o.patience > 0 && epoch - best.epoch >= o.patience) {
+          stoppedEarly = true;
+          hooks.note?.(`early stop after epoch ${epoch}: no better validation score for ${o.patience} epoch(s)`);
+          break;
+        }
+      }
+    }
+    // Keep the best validated weights (the last ones without validation data).
+    if (best) [...exec.params.values(), ...exec.buffers.values()].forEach((v, i) => v.assign(best!.values[i]!));
+    exec.writeBack(student);
+    const trained = exec.trainable.reduce((n, v) => n + v.size, 0);
+    const steps = report.length * stepsPerEpoch;
+    return {
+      epochs: report,
+      samplesPerSecond: (steps * o.batchSize) / trainSeconds,
+      keptEpoch: best?.epoch ?? report.length,
+      stoppedEarly,
+      usedLabels,
+      trainedParameters: trained,
+      maskedWeights: opt.maskedCount,
+    };
+  } finally {
+    best?.values.forEach((t) => t.dispose());
+    hintChannels.forEach((t) => t?.dispose());
+    opt.dispose();
+    exec.dispose();
+  }
+}

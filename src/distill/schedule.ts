@@ -1,0 +1,24 @@
+/** Learning-rate schedules over the optimizer steps of a run. */
+export type LrSchedule = 'constant' | 'cosine' | 'step';
+
+export interface ScheduleOptions {
+  schedule: LrSchedule;
+  learningRate: number;
+  totalSteps: number;
+  stepsPerEpoch: number;
+  /** step: multiply by `gamma` every `stepEpochs` epochs. */
+  stepEpochs?: number;
+  gamma?: number;
+}
+
+/** The learning rate at optimizer step `step` (0-based). Cosine decays to 0 at the last step. */
+export function learningRateAt(o: ScheduleOptions, step: number): number {
+  switch (o.schedule) {
+    case 'constant':
+      return o.learningRate;
+    case 'cosine':
+      return (o.learningRate * (1 + Math.cos((Math.PI * step) / Math.max(o.totalSteps, 1)))) / 2;
+    case 'step':
+      return o.learningRate * (o.gamma ?? 0.1) ** Math.floor(step / o.stepsPerEpoch / Math.max(o.stepEpochs ?? 1, 1));
+  }
+}
