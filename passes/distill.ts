@@ -11,19 +11,19 @@ import type { HintPair } from '../src/distill/distill.ts';
 import type { OptimizerName } from '../src/distill/optimizer.ts';
 import type { LrSchedule } from '../src/distill/schedule.ts';
 import { InputError } from '../src/errors.ts';
-import { loadModel } from '../src/io/load.ts';
-import { modelToBytes } from '../src/io/save.ts';
 import { definePass } from '../src/pipeline/pass.ts';
 
 /** Loaded on first use: TensorFlow.js and its wasm backend cost every other command nothing. */
 const training = async () => {
-  const [data, core, hints, teacher] = await Promise.all([
+  const [data, core, hints, teacher, load, save] = await Promise.all([
     import('../src/distill/data.ts'),
     import('../src/distill/distill.ts'),
     import('../src/distill/hints.ts'),
     import('../src/distill/teacher.ts'),
+    import('../src/io/load.ts'),
+    import('../src/io/save.ts'),
   ]);
-  return { ...data, ...core, ...hints, ...teacher };
+  return { ...data, ...core, ...hints, ...teacher, ...load, ...save };
 };
 
 export const distill = definePass({
@@ -57,10 +57,10 @@ export const distill = definePass({
   async run(model, o, ctx) {
     if (!o.train) throw new InputError('distill needs training data: train=<.npz> (labels optional)');
     // In a pipeline the model as it came in is the default teacher (encoded once for onnxruntime).
+    const { autoHints, parseHints, loadSamples, holdOut, Teacher, distill: distillModel, loadModel, modelToBytes } = await training();
     const source = o.teacher || (ctx.inputModel && modelToBytes(ctx.inputModel));
     if (!source) throw new InputError('distill needs a teacher: teacher=<.onnx> (in a pipeline, the input model is the default)');
     if (o.val && o.valSplit > 0) throw new InputError('distill: give val or valSplit, not both');
-    const { autoHints, parseHints, loadSamples, holdOut, Teacher, distill: distillModel } = await training();
     const teacherModel = await loadModel(source);
     const hints: HintPair[] = o.hints.length === 1 && o.hints[0] === 'auto' ? await autoHints(model, teacherModel, o.train) : parseHints(o.hints);
     if (hints.length > 0) ctx.note(`hints: ${hints.map((h) => `${h.student}${h.channels ? ` (${h.channels.length} ch)` : ''}`).join(', ')}`);

@@ -7,12 +7,17 @@
  * was skipped rather than failing.
  */
 import { CheckError } from '../src/errors.ts';
-import { modelToBytes } from '../src/io/save.ts';
 import { defineExportPass } from '../src/pipeline/pass.ts';
-import { interpreterAvailable } from '../src/runtime/tflite/interpreter.ts';
-import { exportTflite, type ExportResult, type IoInfo } from '../src/tflite/convert.ts';
+import type { ExportResult, IoInfo } from '../src/tflite/convert.ts';
 import type { ExportKind } from '../src/tflite/emitter.ts';
-import { compareWithOnnx, randomSamples } from '../src/tflite/verify.ts';
+
+// The converter and the interpreter load when the pass runs, not when passes are listed (see cleanup.ts).
+const converter = () => import('../src/tflite/convert.ts');
+const checker = async () => ({
+  ...(await import('../src/io/save.ts')),
+  ...(await import('../src/runtime/tflite/interpreter.ts')),
+  ...(await import('../src/tflite/verify.ts')),
+});
 
 /** Minimum cosine similarity per output, by kind, for verify to pass. */
 const MIN_COSINE: Record<ExportKind, number> = { float32: 0.99999, float16: 0.999, dynamic: 0.98, int8: 0.98 };
@@ -32,6 +37,7 @@ export const exportTflitePass = defineExportPass({
     verifySamples: { type: 'number', default: 8, min: 1, description: 'Random inputs compared between the interpreter and onnxruntime.' },
   },
   async export(model, options) {
+    const { exportTflite } = await converter();
     const result = await exportTflite(model, {
       kind: options.kind as ExportKind,
       io: options.io as 'float' | 'int8',
@@ -46,6 +52,7 @@ export const exportTflitePass = defineExportPass({
     };
   },
   async verify(artifact, model, options, ctx) {
+    const { interpreterAvailable, compareWithOnnx, randomSamples, modelToBytes } = await checker();
     const details = (artifact.details ?? {}) as Record<string, unknown>;
     if (!(await interpreterAvailable())) {
       details.verification = { skipped: 'the TFLite interpreter (@tensorflow/tfjs-tflite, a devDependency) is not installed' };

@@ -6,7 +6,7 @@
 import yargs, { type Argv } from 'yargs';
 import { ShrinkrayError } from '../errors.ts';
 import { processIO, type CliIO } from './io.ts';
-import { reportOptions } from './report-options.ts';
+import { reportOptions } from './report-flags.ts';
 import { passes } from '../../passes/index.ts';
 import { passFlags } from './pass-flags.ts';
 

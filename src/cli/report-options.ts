@@ -2,7 +2,6 @@
  * Flags shared by commands that measure and report (eval, compress, quantize, prune):
  * the data set, the report files and the CI budgets.
  */
-import type { Argv } from 'yargs';
 import { InputError } from '../errors.ts';
 import { evaluateBudgets, enforceBudgets, parseSpeedupBudget } from '../report/budgets.ts';
 import { renderMarkdown } from '../report/markdown.ts';
@@ -29,21 +28,6 @@ export interface ReportArgs extends GlobalArgs {
 
 /** Latency is timed at batch 1 and this N (measureLatency's default), so `b<N>:` must name it. */
 export const LATENCY_BATCH_N = 32;
-
-export function reportOptions<T>(y: Argv<T>) {
-  return y
-    .option('data', { type: 'string', describe: 'Data set (.npz with x and y, folder of .npy, or image folder)' })
-    .option('limit', { type: 'number', describe: 'Use at most this many samples of the data set' })
-    .option('batch-size', { type: 'number', default: 64, describe: 'Samples per inference call' })
-    .option('latency', { type: 'boolean', default: true, describe: 'Measure latency at batch 1 and 32 (--no-latency to skip)' })
-    .option('threads', { type: 'number', describe: 'onnxruntime intra-op threads (default: one per core)' })
-    .option('compressed-sizes', { choices: ['auto', 'always', 'never'] as const, default: 'auto' as const, describe: 'Measure gzip/brotli sizes (auto: files up to 64 MiB; they take about a minute per GB)' })
-    .option('report', { type: 'string', array: true, default: [], describe: 'Write the report: .json, .md and/or .html paths (repeatable; the extension picks the form)' })
-    .option('max-accuracy-drop', { type: 'number', describe: 'Budget: top-1 points the output may lose (exit 1 if broken)' })
-    .option('max-size', { type: 'string', describe: 'Budget: output size on disk, e.g. 300KB, 2MiB (exit 1 if broken)' })
-    .option('min-agreement', { type: 'number', describe: 'Budget: top-1 agreement with the input, in % of samples (for unlabelled data; exit 1 if broken)' })
-    .option('min-speedup', { type: 'string', array: true, describe: 'Budget: speed-up over the input; 1.2 gates batch 1 and 32, b1:1.2 or b32:1.2 one of them (exit 1 if broken)' });
-}
 
 export function budgetsFromArgs(args: ReportArgs): Budgets {
   return {

@@ -14,13 +14,14 @@ export async function evaluateConstantNodes(
   constants: ReadonlyMap<string, Tensor>,
   opsets: ReadonlyMap<string, number>,
   outputs: readonly ValueInfo[],
+  irVersion: Model['irVersion'] = 8,
 ): Promise<Map<string, Tensor>> {
   const g = new Graph('fold');
   g.nodes = [...nodes];
   const used = new Set(nodes.flatMap((n) => n.inputs));
   for (const [name, t] of constants) if (used.has(name)) g.initializers.set(name, t);
   g.outputs = [...outputs];
-  const model = new Model(g, new Map(opsets), 8);
+  const model = new Model(g, new Map(opsets), irVersion);
   const session = await createSession(model, { optimization: 'disabled', label: 'the constant subgraph' });
   try {
     const out = new Map<string, Tensor>();

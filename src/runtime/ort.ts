@@ -10,6 +10,9 @@ import { modelToBytes } from '../io/save.ts';
 import type { DType, TypedArray } from '../onnx/dtype.ts';
 import type { GraphSession, HostTensor, OpenOptions, Runtime, ValueSpec } from './types.ts';
 
+// The process-wide logger too (session creation logs before session options apply).
+ort.env.logLevel = 'fatal';
+
 export type OptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
 
 export interface SessionOptions extends OpenOptions {
@@ -91,8 +94,9 @@ export async function createSession(model: Model | Uint8Array | string, opts: Se
     // Sequential: operators run one at a time, so latency reflects one core pool, not a race.
     executionMode: 'sequential',
     graphOptimizationLevel: opts.optimization ?? 'all',
-    // 3 = errors only: ORT otherwise prints warnings to stderr and library code never prints.
-    logSeverityLevel: 3,
+    // 4 = fatal only: ORT otherwise prints its own error lines to stderr, and library code never
+    // prints (every failure reaches the user once, as the thrown error's first line).
+    logSeverityLevel: 4,
     ...(opts.prepack === false && { extra: { session: { disable_prepacking: '1' } } }),
   };
   const source = typeof model === 'string' || model instanceof Uint8Array ? model : modelToBytes(model);

@@ -5,6 +5,7 @@
  * alone: folding them would grow the file.
  */
 import type { Graph } from '../ir/graph.ts';
+import { InputError } from '../errors.ts';
 import type { Model } from '../ir/model.ts';
 import type { Node } from '../ir/node.ts';
 import type { Tensor } from '../ir/tensor.ts';
@@ -34,13 +35,22 @@ async function foldGraph(model: Model, g: Graph): Promise<number> {
   }
   if (foldable.length === 0) return 0;
   const types = inferShapes(model, g);
-  const wanted = foldable.flatMap((n) => n.outputs).filter((o) => o && types.get(o)?.dtype);
-  const values = await evaluateConstantNodes(
-    foldable,
-    constants,
-    model.opsets,
-    wanted.map((o) => new ValueInfo(o, { dtype: types.get(o)!.dtype, shape: undefined })),
-  );
+  const wanted = foldable.flatMap((n) => n.outputs).filter((o) => o && types.get(o)?.dtype && types.get(o)?.dtype !== 'string');
+  let values: Map<string, Tensor>;
+  try {
+    values = await evaluateConstantNodes(
+      foldable,
+      constants,
+      model.opsets,
+      wanted.map((o) => new ValueInfo(o, { dtype: types.get(o)!.dtype, shape: undefined })),
+      model.irVersion,
+    );
+  } catch (err) {
+    // onnxruntime cannot evaluate these constants on their own (an op it runs only in context):
+    // folding is an optimisation, so the graph keeps them as they are.
+    if (err instanceof InputError) return 0;
+    throw err;
+  }
   const inputBytes = (n: Node) => n.inputs.reduce((s, i) => s + (constants.get(i)?.byteLength ?? 0), 0);
   let folded = 0;
   for (const n of foldable) {

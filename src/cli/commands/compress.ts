@@ -109,7 +109,7 @@ export async function runCompress(args: OutputArgs, steps: readonly ResolvedStep
     }
     if (result.artifact) {
       await writeArtifact(result.artifact, args.output);
-      const notes = [...(extra.notes ?? []), ...result.notes, `${result.artifact.format}: ${result.artifact.bytes.byteLength} bytes written to ${args.output}`];
+      const notes = [...(extra.notes ?? []), ...result.notes, `${result.artifact.format}: ${result.artifact.bytes.byteLength} bytes written to ${args.output}`, ...verificationNotes(result.artifact)];
       await finishReport(args, { ...extra, input: args.input, output: args.output, stages, notes }, io);
       return 0;
     }
@@ -224,4 +224,11 @@ async function writeArtifact(artifact: Artifact, path: string): Promise<void> {
     file.discard();
     throw err;
   }
+}
+
+/** What the export pass's own runtime measured against onnxruntime, for the report. */
+function verificationNotes(artifact: Artifact): string[] {
+  const v = artifact.details?.verification as { outputs?: Array<{ name: string; maxAbsError: number; cosine: number }>; skipped?: string } | undefined;
+  if (v?.skipped) return [`${artifact.format}: not verified (${v.skipped})`];
+  return (v?.outputs ?? []).map((o) => `${artifact.format}: output '${o.name}' vs onnxruntime: max abs error ${o.maxAbsError.toExponential(2)}, cosine ${o.cosine.toFixed(6)}`);
 }

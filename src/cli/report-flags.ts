@@ -1,0 +1,20 @@
+/**
+ * The flags of commands that measure and report (data set, report files, budgets), apart from
+ * the code that builds reports: declaring the CLI loads no report or runtime module.
+ */
+import type { Argv } from 'yargs';
+
+export function reportOptions<T>(y: Argv<T>) {
+  return y
+    .option('data', { type: 'string', describe: 'Data set (.npz with x and y, folder of .npy, or image folder)' })
+    .option('limit', { type: 'number', describe: 'Use at most this many samples of the data set' })
+    .option('batch-size', { type: 'number', default: 64, describe: 'Samples per inference call' })
+    .option('latency', { type: 'boolean', default: true, describe: 'Measure latency at batch 1 and 32 (--no-latency to skip)' })
+    .option('threads', { type: 'number', describe: 'onnxruntime intra-op threads (default: one per core)' })
+    .option('compressed-sizes', { choices: ['auto', 'always', 'never'] as const, default: 'auto' as const, describe: 'Measure gzip/brotli sizes (auto: files up to 64 MiB; they take about a minute per GB)' })
+    .option('report', { type: 'string', array: true, default: [], describe: 'Write the report: .json, .md and/or .html paths (repeatable; the extension picks the form)' })
+    .option('max-accuracy-drop', { type: 'number', describe: 'Budget: top-1 points the output may lose (exit 1 if broken)' })
+    .option('max-size', { type: 'string', describe: 'Budget: output size on disk, e.g. 300KB, 2MiB (exit 1 if broken)' })
+    .option('min-agreement', { type: 'number', describe: 'Budget: top-1 agreement with the input, in % of samples (for unlabelled data; exit 1 if broken)' })
+    .option('min-speedup', { type: 'string', array: true, describe: 'Budget: speed-up over the input; 1.2 gates batch 1 and 32, b1:1.2 or b32:1.2 one of them (exit 1 if broken)' });
+}
