@@ -130,7 +130,8 @@ export async function runCompress(args: OutputArgs, steps: readonly ResolvedStep
       // Messages name the output as the user knows it, not the staging folder it sits in.
       if (err instanceof Error) err.message = err.message.split(outputFile).join(args.output);
       // Measuring ran the last pass's runtime check (outputRunByCaller): a refusal is a failed check.
-      const failed = err instanceof InputError && err.message.startsWith('onnxruntime rejected') ? new CheckError(err.message, { cause: err }) : err;
+      // (Only a refusal of the output: the input model refused by verification stays bad input.)
+      const failed = err instanceof InputError && err.message.startsWith(`onnxruntime rejected ${args.output}`) ? new CheckError(err.message, { cause: err }) : err;
       if (failed instanceof CheckError) await writeFailedReport(args, { ...extra, input: args.input, output: args.output, stages, notes: [...(extra.notes ?? []), ...passNotes] }, failed, io);
       throw failed;
     }
