@@ -3,7 +3,9 @@
  * checks and verification feed when no data set is given.
  */
 import { InputError } from '../errors.ts';
+import type { InputPlan } from '../check/input-roles.ts';
 import { toHalfBits } from '../math/float16.ts';
+import { TYPED_ARRAY, type NumericDType } from '../onnx/dtype.ts';
 import type { GraphSession, HostTensor, ValueSpec } from './types.ts';
 
 /** How to push `batch` samples through the model: `calls` runs of `feeds`. */
@@ -63,4 +65,47 @@ function randomTensor(label: string, m: ValueSpec, dims: number[], rng: () => nu
     default:
       throw new InputError(`${label}: input "${m.name}" is ${m.dtype}; random inputs exist for float32, float16, uint8, int32 and int64`);
   }
+}
+
+/**
+ * Random feeds that respect each input's role (src/check/input-roles.ts): indices inside
+ * their table, every integer and bool type, reals in [min, max). Leading symbolic dims take
+ * `batch`; other symbolic dims need a size from `dims`.
+ */
+export function feedsFromPlan(label: string, plan: readonly InputPlan[], batch: number, rng: () => number, dims: Readonly<Record<string, number>> = {}): Record<string, HostTensor> {
+  const feeds: Record<string, HostTensor> = {};
+  for (const p of plan) {
+    const shape = p.shape.map((d, axis) => {
+      if (typeof d === 'number' && d >= 0) return d;
+      if (axis === 0) return batch;
+      if (typeof d === 'string' && d !== '' && dims[d] !== undefined) return dims[d];
+      throw new InputError(`${label}: input "${p.name}" has ${typeof d === 'string' && d ? `symbolic dim "${d}"` : 'an unnamed dynamic dim'} at axis ${axis}; give its size`);
+    });
+    feeds[p.name] = roleTensor(label, p, shape, rng);
+  }
+  return feeds;
+}
+
+function roleTensor(label: string, p: InputPlan, dims: number[], rng: () => number): HostTensor {
+  const size = dims.reduce((a, b) => a * b, 1);
+  const Ctor = TYPED_ARRAY[p.dtype as NumericDType];
+  if (!Ctor || p.role.kind === 'string') throw new InputError(`${label}: input "${p.name}" is ${p.dtype}; random inputs exist for numeric and bool inputs`);
+  const role = p.role;
+  const draw = (): number => {
+    switch (role.kind) {
+      case 'bool':
+        return rng() < 0.5 ? 0 : 1;
+      case 'index':
+        return Math.floor(rng() * role.bound);
+      case 'integer':
+        return role.min + Math.floor(rng() * (role.max - role.min + 1));
+      default:
+        return role.min + rng() * (role.max - role.min);
+    }
+  };
+  const values = Array.from({ length: size }, draw);
+  const data = p.dtype === 'float16' ? Uint16Array.from(values, toHalfBits)
+    : p.dtype === 'int64' || p.dtype === 'uint64' ? (Ctor as BigInt64ArrayConstructor).from(values, (v) => BigInt(v))
+    : (Ctor as Float32ArrayConstructor).from(values);
+  return { dtype: p.dtype, dims, data: data as HostTensor['data'] };
 }

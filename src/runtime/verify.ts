@@ -1,38 +1,49 @@
 /**
  * The onnx-simplifier check: run the original and the rewritten model on the same random
  * inputs in onnxruntime and compare every output. Used after passes that must not change
- * what a model computes (cleanup).
+ * what a model computes (cleanup) and by channel pruning against its masked original.
+ * NaN equals NaN and an infinity the same infinity (a model that yields them on random
+ * inputs yields them in both versions); integers and booleans must match exactly.
  */
+import { compareOutput } from '../check/compare-outputs.ts';
+import type { InputPlan } from '../check/input-roles.ts';
 import type { Model } from '../ir/model.ts';
 import { mulberry32 } from '../math/random.ts';
-import { asFloat32 } from './batches.ts';
-import { planFeeds } from './feeds.ts';
+import { feedsFromPlan, planFeeds } from './feeds.ts';
 import { createSession } from './ort.ts';
+import type { HostTensor } from './types.ts';
 
 export interface OutputDiff {
   output: string;
+  /** Largest |a − b| over finite pairs; Infinity when shapes, special values or exact types differ. */
   maxAbsDiff: number;
-  /** Largest magnitude in the reference output, to judge the difference against. */
+  /** Largest finite magnitude in the reference output, to judge the difference against. */
   maxAbs: number;
 }
 
 type Source = Model | Uint8Array | string;
 
-export async function compareOnRandomInputs(reference: Source, candidate: Source, opts: { batch?: number; seed?: number } = {}): Promise<OutputDiff[]> {
+export interface CompareOptions {
+  batch?: number;
+  seed?: number;
+  /** Feeds valid for each input's role (src/check/input-roles.ts); default: uniform values by dtype. */
+  plan?: readonly InputPlan[];
+}
+
+const values = (t: HostTensor): ArrayLike<number | bigint> => t.data as ArrayLike<number | bigint>;
+
+export async function compareOnRandomInputs(reference: Source, candidate: Source, opts: CompareOptions = {}): Promise<OutputDiff[]> {
   const [a, b] = await Promise.all([createSession(reference, { label: 'the input model' }), createSession(candidate, { label: 'the output model' })]);
   try {
-    const { feeds } = planFeeds(a, opts.batch ?? 2, mulberry32(opts.seed ?? 1));
+    const rng = mulberry32(opts.seed ?? 1);
+    const batch = opts.batch ?? 2;
+    const feeds = opts.plan ? feedsFromPlan(a.label, opts.plan, batch, rng) : planFeeds(a, batch, rng).feeds;
     const [ra, rb] = [await a.run(feeds), await b.run(feeds)];
     return Object.entries(ra).map(([name, ta]) => {
-      const va = asFloat32(ta);
-      const vb = rb[name] ? asFloat32(rb[name]) : undefined;
-      let maxAbsDiff = vb && vb.length === va.length ? 0 : Infinity;
-      let maxAbs = 0;
-      for (let i = 0; i < va.length && vb; i++) {
-        maxAbs = Math.max(maxAbs, Math.abs(va[i]!));
-        maxAbsDiff = Math.max(maxAbsDiff, Math.abs(va[i]! - vb[i]!));
-      }
-      return { output: name, maxAbsDiff, maxAbs };
+      const tb = rb[name];
+      if (!tb || tb.dims.join() !== ta.dims.join()) return { output: name, maxAbsDiff: Infinity, maxAbs: 0 };
+      const c = compareOutput(name, values(ta), values(tb), 0);
+      return { output: name, maxAbsDiff: c.mismatchedSpecials > 0 ? Infinity : c.maxAbsDiff, maxAbs: c.maxAbs };
     });
   } finally {
     await Promise.all([a.close(), b.close()]);

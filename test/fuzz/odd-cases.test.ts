@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli.ts';
 import { ODD_CASES, boolInputModel, validModel } from './odd-models.ts';
+import { GraphBuilder } from '../../src/ir/builder.ts';
+import { modelToBytes } from '../../src/io/save.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'shrinkray-odd-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -47,11 +49,36 @@ describe('odd models: exit 2, one line naming the culprit, no output', () => {
     expect(readdirSync(join(output, '..'))).toEqual(['model.onnx']);
   });
 
-  it('odd models: a bool input compresses with --no-latency; what random inputs cannot check is a note', async () => {
+  it('odd models: a bool input compresses with --no-latency and is verified on random bool values', async () => {
     const { input, output } = setUp(boolInputModel());
     const r = await cli('compress', input, '-o', output, '--passes', 'cleanup', '--no-latency', '--json');
     expect(r.code, r.err).toBe(0);
-    expect(JSON.parse(r.out).notes.join('\n')).toMatch(/could not verify the output on random inputs: .*bool/);
+    expect(JSON.parse(r.out).notes.join('\n')).not.toMatch(/could not verify/);
+  });
+
+  it('verify: an output that is NaN in both models passes (NaN equals NaN)', async () => {
+    const b = new GraphBuilder('log');
+    const x = b.input('x', 'float32', ['N', 4]);
+    const [l] = b.node('Log', [x]); // random inputs in [-1, 1): NaN for the negatives, in both models
+    const [y] = b.node('Identity', [l]);
+    b.output(y, 'float32', ['N', 4]);
+    const { input, output } = setUp(modelToBytes(b.build()));
+    const r = await cli('compress', input, '-o', output, '--passes', 'cleanup', '--no-latency', '--json');
+    expect(r.code, r.err).toBe(0);
+    expect(JSON.parse(r.out).notes.join('\n')).not.toMatch(/could not verify/);
+  });
+
+  it('verify: an input that sets a shape cannot be verified on random values, and the note says which', async () => {
+    const b = new GraphBuilder('reshape');
+    const x = b.input('x', 'float32', ['N', 4]);
+    const shape = b.input('shape', 'int64', [2]);
+    const [r0] = b.node('Reshape', [x, shape], {}, { name: 'reshape' });
+    const [y] = b.node('Identity', [r0]);
+    b.output(y, 'float32', ['N', 4]);
+    const { input, output } = setUp(modelToBytes(b.build()));
+    const r = await cli('compress', input, '-o', output, '--passes', 'cleanup', '--no-latency', '--json');
+    expect(r.code, r.err).toBe(0);
+    expect(JSON.parse(r.out).notes.join('\n')).toMatch(/could not verify the output on random inputs: input 'shape' sets a shape or axes of node 'reshape' \(Reshape\)/);
   });
 
   it('odd models: a model cut at 5 000 bytes names where the field wanted to reach and where the file ends', async () => {
