@@ -62,8 +62,22 @@ function randomTensor(label: string, m: ValueSpec, dims: number[], rng: () => nu
       return tensor(Int32Array.from({ length: size }, () => (rng() < 0.5 ? 0 : 1)));
     case 'int64':
       return tensor(BigInt64Array.from({ length: size }, () => (rng() < 0.5 ? 0n : 1n)));
+    case 'uint64':
+      return tensor(BigUint64Array.from({ length: size }, () => (rng() < 0.5 ? 0n : 1n)));
+    case 'float64':
+      return tensor(Float64Array.from({ length: size }, () => rng() * 2 - 1));
+    case 'bool':
+      return tensor(Uint8Array.from({ length: size }, () => (rng() < 0.5 ? 0 : 1)));
+    case 'int8':
+    case 'int16':
+    case 'uint16':
+    case 'uint32': {
+      const values = new TYPED_ARRAY[m.dtype](size);
+      for (let i = 0; i < size; i++) values[i] = rng() < 0.5 ? 0 : 1;
+      return tensor(values);
+    }
     default:
-      throw new InputError(`${label}: input "${m.name}" is ${m.dtype}; random inputs exist for float32, float16, uint8, int32 and int64`);
+      throw new InputError(`${label}: input "${m.name}" is ${m.dtype}; random inputs exist for numeric and bool tensors`);
   }
 }
 
@@ -89,7 +103,7 @@ export function feedsFromPlan(label: string, plan: readonly InputPlan[], batch: 
 function roleTensor(label: string, p: InputPlan, dims: number[], rng: () => number): HostTensor {
   const size = dims.reduce((a, b) => a * b, 1);
   const Ctor = TYPED_ARRAY[p.dtype as NumericDType];
-  if (!Ctor || p.role.kind === 'string') throw new InputError(`${label}: input "${p.name}" is ${p.dtype}; random inputs exist for numeric and bool inputs`);
+  if (!Ctor || p.role.kind === 'string') throw new InputError(`${label}: input "${p.name}" is ${p.dtype}; random inputs exist for numeric and bool tensors`);
   const role = p.role;
   const draw = (): number => {
     switch (role.kind) {

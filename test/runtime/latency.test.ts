@@ -5,6 +5,7 @@ import { planFeeds } from '../../src/runtime/feeds.ts';
 import { mulberry32 } from '../../src/math/random.ts';
 import { measureLatency, percentile, summarize } from '../../src/runtime/latency.ts';
 import { classifier, identity, mixedInputs } from './tiny-model.ts';
+import { GraphBuilder } from '../../src/ir/builder.ts';
 
 describe('runtime/latency', () => {
   it('latency: batch 1 and batch N timings are positive and ordered', async () => {
@@ -73,5 +74,17 @@ describe('runtime/latency', () => {
   it('latency: bad counts are an InputError', async () => {
     const session = await createSession(classifier().bytes);
     await expect(measureLatency(session, { runs: 0 })).rejects.toThrow(InputError);
+  });
+
+  it('latency: bool, int8, uint16 and float64 inputs get random values too (a bool input no longer stops timing)', async () => {
+    const b = new GraphBuilder('types');
+    const inputs = (['bool', 'int8', 'uint16', 'float64'] as const).map((t) => b.input(t, t, ['N', 3]));
+    inputs.forEach((x, i) => b.output(b.node('Identity', [x])[0]!, (['bool', 'int8', 'uint16', 'float64'] as const)[i]!, ['N', 3]));
+    const session = await createSession(b.build(), { label: 'types.onnx' });
+    const plan = planFeeds(session, 2, mulberry32(5));
+    expect(Object.values(plan.feeds).map((t) => [t.dtype, t.dims])).toEqual([['bool', [2, 3]], ['int8', [2, 3]], ['uint16', [2, 3]], ['float64', [2, 3]]]);
+    const r = await measureLatency(session, { batch: 2, warmup: 0, runs: 1 });
+    expect(r.batch1.p50).toBeGreaterThan(0);
+    await session.close();
   });
 });
