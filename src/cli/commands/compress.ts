@@ -2,7 +2,7 @@
 import { existsSync, realpathSync } from 'node:fs';
 import { CheckError, InputError, ShrinkrayError } from '../../errors.ts';
 import { createSession } from '../../runtime/ort.ts';
-import { compareOnRandomInputs, type OutputDiff } from '../../runtime/verify.ts';
+import { compareInChildProcess, type OutputDiff } from '../../runtime/verify.ts';
 import { externalDataFiles, loadModel } from '../../io/load.ts';
 import { modelToBytes, stageModel, type StagedModel } from '../../io/save.ts';
 import { openDataset } from '../../data/dataset.ts';
@@ -180,7 +180,7 @@ async function verifyUnchanged(input: string, staged: string, model: Model): Pro
   if ('unverifiable' in plan) return `could not verify the output on random inputs: ${plan.unverifiable}`;
   let diffs: OutputDiff[];
   try {
-    diffs = await compareOnRandomInputs(input, staged, { plan: plan.inputs });
+    diffs = await compareInChildProcess(input, staged, { plan: plan.inputs });
   } catch (err) {
     const failure = await inputFailure(input, plan.inputs);
     if (failure) return `could not verify the output on random inputs: ${failure}`;
@@ -201,7 +201,7 @@ async function verifyUnchanged(input: string, staged: string, model: Model): Pro
 async function inputFailure(input: string, plan: readonly InputPlan[]): Promise<string | undefined> {
   await (await createSession(input)).close();
   try {
-    await compareOnRandomInputs(input, input, { plan });
+    await compareInChildProcess(input, input, { plan });
     return undefined;
   } catch (err) {
     return firstLine(err);
