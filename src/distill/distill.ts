@@ -8,6 +8,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { InputError } from '../errors.ts';
+import { concatFloat32 } from '../math/arrays.ts';
+import { argmax } from '../report/metrics.ts';
 import type { Model } from '../ir/model.ts';
 import { TrainableGraph } from '../runtime/tfjs/executor.ts';
 import { initTrainingBackend, Seeded } from '../train/backend.ts';
@@ -77,15 +79,10 @@ export interface DistillHooks {
   note?(message: string): void;
 }
 
+/** Top-1 class per row (the report's argmax: a NaN row counts as wrong). */
 function argmaxRows(logits: Float32Array, rows: number): Int32Array {
   const k = logits.length / rows;
-  const out = new Int32Array(rows);
-  for (let r = 0; r < rows; r++) {
-    let best = 0;
-    for (let j = 1; j < k; j++) if (logits[r * k + j]! > logits[r * k + best]!) best = j;
-    out[r] = best;
-  }
-  return out;
+  return Int32Array.from({ length: rows }, (_, r) => argmax(logits, r * k, k));
 }
 
 /** Top-1 of the student (inference mode) against labels, or against the teacher's top-1. */
@@ -110,16 +107,6 @@ async function teacherLogits(teacher: Teacher, data: Samples): Promise<Float32Ar
   return parts;
 }
 
-const concat = (parts: Float32Array[]) => {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-};
-
 export async function distill(student: Model, teacher: Teacher, train: Samples, val: Samples | undefined, o: DistillOptions, hooks: DistillHooks = {}): Promise<DistillResult> {
   await initTrainingBackend();
   const g = student.graph;
@@ -139,8 +126,8 @@ export async function distill(student: Model, teacher: Teacher, train: Samples, 
   const rng = new Seeded(o.seed);
   const perClass = (l: Float32Array) => l.length / train.length;
   // Without shifts or hints the teacher sees each sample unchanged every epoch: run it once.
-  const cached = o.maxShift === 0 && o.hints.length === 0 ? concat(await teacherLogits(teacher, train)) : undefined;
-  const valTarget = val ? (val.y ?? argmaxRows(concat(await teacherLogits(teacher, val)), val.length)) : undefined;
+  const cached = o.maxShift === 0 && o.hints.length === 0 ? concatFloat32(await teacherLogits(teacher, train)) : undefined;
+  const valTarget = val ? (val.y ?? argmaxRows(concatFloat32(await teacherLogits(teacher, val)), val.length)) : undefined;
   const stepsPerEpoch = Math.floor(train.length / o.batchSize);
   const totalSteps = stepsPerEpoch * o.epochs;
   const fetch = [output, ...o.hints.map((h) => h.student)];
