@@ -15,15 +15,14 @@ import { definePass } from '../src/pipeline/pass.ts';
 
 /** Loaded on first use: TensorFlow.js and its wasm backend cost every other command nothing. */
 const training = async () => {
-  const [data, core, hints, teacher, load, save] = await Promise.all([
+  const [data, core, hints, teacher, load] = await Promise.all([
     import('../src/distill/data.ts'),
     import('../src/distill/distill.ts'),
     import('../src/distill/hints.ts'),
     import('../src/distill/teacher.ts'),
     import('../src/io/load.ts'),
-    import('../src/io/save.ts'),
   ]);
-  return { ...data, ...core, ...hints, ...teacher, ...load, ...save };
+  return { ...data, ...core, ...hints, ...teacher, ...load };
 };
 
 export const distill = definePass({
@@ -56,18 +55,17 @@ export const distill = definePass({
   },
   async run(model, o, ctx) {
     if (!o.train) throw new InputError('distill needs training data: train=<.npz> (labels optional)');
-    // In a pipeline the model as it came in is the default teacher (encoded once for onnxruntime).
-    const { autoHints, parseHints, loadSamples, holdOut, Teacher, distill: distillModel, loadModel, modelToBytes } = await training();
-    const source = o.teacher || (ctx.inputModel && modelToBytes(ctx.inputModel));
-    if (!source) throw new InputError('distill needs a teacher: teacher=<.onnx> (in a pipeline, the input model is the default)');
+    const { autoHints, parseHints, loadSamples, holdOut, Teacher, distill: distillModel, loadModel } = await training();
+    // In a pipeline the model as it came in is the default teacher: parsed once, encoded once for onnxruntime.
+    const teacherModel = o.teacher ? await loadModel(o.teacher) : ctx.inputModel;
+    if (!teacherModel) throw new InputError('distill needs a teacher: teacher=<.onnx> (in a pipeline, the input model is the default)');
     if (o.val && o.valSplit > 0) throw new InputError('distill: give val or valSplit, not both');
-    const teacherModel = await loadModel(source);
     const hints: HintPair[] = o.hints.length === 1 && o.hints[0] === 'auto' ? await autoHints(model, teacherModel, o.train) : parseHints(o.hints);
     if (hints.length > 0) ctx.note(`hints: ${hints.map((h) => `${h.student}${h.channels ? ` (${h.channels.length} ch)` : ''}`).join(', ')}`);
     let train: Samples = await loadSamples(o.train, o.samples);
     let val: Samples | undefined = o.val ? await loadSamples(o.val) : undefined;
     if (o.valSplit > 0) ({ train, val } = holdOut(train, o.valSplit));
-    const teacher = await Teacher.open(source, hints.map((h) => h.teacher), o.teacher || 'the input model');
+    const teacher = await Teacher.open(teacherModel, hints.map((h) => h.teacher), o.teacher || 'the input model');
     try {
       const r = await distillModel(
         model,

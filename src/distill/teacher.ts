@@ -3,7 +3,6 @@
  * intermediate values exposed as extra outputs). One intra-op thread keeps its sums in a
  * fixed order, so a rerun sees the same teacher outputs (and the student step has the other core).
  */
-import { loadModel } from '../io/load.ts';
 import type { Model } from '../ir/model.ts';
 import { modelBytesWithOutputs } from '../runtime/capture.ts';
 import { asFloat32 } from '../runtime/batches.ts';
@@ -26,13 +25,11 @@ export class Teacher {
     private readonly extra: readonly string[],
   ) {}
 
-  /** Opens the teacher (a path or serialized bytes), exposing `extra` values as outputs. */
-  static async open(source: string | Uint8Array, extra: readonly string[] = [], label = typeof source === 'string' ? source : 'teacher'): Promise<Teacher> {
-    const model = await loadModel(source);
+  /** Opens the teacher (already parsed), exposing `extra` values as outputs. */
+  static async open(model: Model, extra: readonly string[] = [], label = 'teacher'): Promise<Teacher> {
     const inputs = model.graph.inputs.filter((i) => !model.graph.initializers.has(i.name));
     if (inputs.length !== 1) throw new InputError(`${label}: the teacher has ${inputs.length} inputs; distillation feeds exactly one`);
-    const bytes = extra.length > 0 ? modelBytesWithOutputs(model, extra) : typeof source === 'string' ? source : source;
-    const session = await createSession(bytes, { threads: 1, label });
+    const session = await createSession(extra.length > 0 ? modelBytesWithOutputs(model, extra) : model, { threads: 1, label });
     return new Teacher(session, model, inputs[0]!.name, model.graph.outputs[0]!.name, extra);
   }
 
