@@ -4,8 +4,6 @@
  * once, before anything is written) and lowered in order, each in float or int8.
  */
 import { InputError } from '../errors.ts';
-import { loadModel } from '../io/load.ts';
-import { modelToBytes } from '../io/save.ts';
 import type { Model } from '../ir/model.ts';
 import type { Node } from '../ir/node.ts';
 import { TFLITE_OPS } from '../ops/tflite.ts';
@@ -58,7 +56,7 @@ function label(n: Node): string {
 export async function exportTflite(model: Model, opts: ExportOptions = {}): Promise<ExportResult> {
   const kind = opts.kind ?? 'float32';
   const io = opts.io ?? 'float';
-  const copy = await loadModel(modelToBytes(model), { label: 'model' });
+  const copy = model.clone();
   const graph = copy.graph;
   const opset = copy.opsets.get('') ?? 17;
   const { constants, raw } = floatConstants(graph);

@@ -4,7 +4,7 @@
  * for inputs in the type and layout they need; conversions (QUANTIZE, DEQUANTIZE, TRANSPOSE,
  * RESHAPE) are emitted once per value and reused.
  */
-import { toHalfBits } from '../math/float16.ts';
+import { toHalf } from '../math/float16.ts';
 import { tfliteOpVersion, type TflElement, type TflOpSignature } from '../ops/tflite.ts';
 import { NHWC, PLAIN, TO_NCHW, TO_NHWC, storedShape, type Layout } from './layout.ts';
 import type { TflOperator, TflOptions, TflOpName, TflTensor, TflTensorType } from './model.ts';
@@ -204,7 +204,7 @@ export class Emitter {
   /** A float weight: float32, or float16 + DEQUANTIZE in a float16 export. */
   floatWeight(name: string, data: Float32Array, shape: number[]): number {
     if (this.kind !== 'float16' || data.length < 16) return this.float32Const(name, data, shape);
-    const half = Uint16Array.from(data, toHalfBits);
+    const half = toHalf(data);
     const h = this.addTensor({ name: `${name}/fp16`, shape, type: 'FLOAT16', data: bytesOf(half) });
     const f = this.addTensor({ name, shape, type: 'FLOAT32' });
     this.emit('DEQUANTIZE', [h], [f]);

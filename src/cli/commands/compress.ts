@@ -8,8 +8,7 @@ import { modelToBytes, stageModel, type StagedModel } from '../../io/save.ts';
 import { openDataset } from '../../data/dataset.ts';
 import { measureModel } from '../../evaluate/measure.ts';
 import { layerBytes } from '../../report/layers.ts';
-import type { ReportInput, StageMeasurements } from '../../report/report.ts';
-import { AtomicFile, writeParts } from '../../io/write.ts';
+import { writeFileAtomic, type ReportInput, type StageMeasurements } from '../../report/report.ts';
 import type { Artifact } from '../../pipeline/pass.ts';
 import type { Model } from '../../ir/model.ts';
 import { planRandomFeeds, type InputPlan } from '../../check/input-roles.ts';
@@ -110,7 +109,8 @@ export async function runCompress(args: OutputArgs, steps: readonly ResolvedStep
       throw err;
     }
     if (result.artifact) {
-      await writeArtifact(result.artifact, args.output);
+      // Verified by the pass; written under a temporary name and moved into place.
+      await writeFileAtomic(args.output, result.artifact.bytes);
       const notes = [...(extra.notes ?? []), ...result.notes, `${result.artifact.format}: ${result.artifact.bytes.byteLength} bytes written to ${args.output}`, ...verificationNotes(result.artifact)];
       await finishReport(args, { ...extra, input: args.input, output: args.output, stages, notes }, io);
       return 0;
@@ -210,19 +210,6 @@ async function inputFailure(input: string, plan: readonly InputPlan[]): Promise<
 
 function firstLine(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
-}
-
-/** An export pass's file (a .tflite), written under a temporary name and moved into place: it was verified by the pass. */
-async function writeArtifact(artifact: Artifact, path: string): Promise<void> {
-  const file = new AtomicFile(path);
-  try {
-    await writeParts(file, [artifact.bytes]);
-    file.finish();
-    file.rename();
-  } catch (err) {
-    file.discard();
-    throw err;
-  }
 }
 
 /** What the export pass's own runtime measured against onnxruntime, for the report. */

@@ -3,12 +3,12 @@
  * models, whose weights must stay int8), the export-tflite pass, its verification in the
  * TFLite interpreter, then the file, written only once verification passed.
  */
-import { writeFile } from 'node:fs/promises';
 import { InputError } from '../../errors.ts';
 import { loadModel } from '../../io/load.ts';
 import { validateOptions } from '../../pipeline/options.ts';
 import { cleanup } from '../../../passes/cleanup.ts';
 import { passes } from '../../../passes/index.ts';
+import { writeFileAtomic } from '../../report/report.ts';
 import { formatSize } from '../../report/size.ts';
 import type { CliIO, GlobalArgs } from '../io.ts';
 
@@ -36,7 +36,7 @@ export async function exportCommand(args: ExportArgs, io: CliIO): Promise<number
   const options = validateOptions(pass.name, pass.options, { kind: args.kind, io: args.io, keepNchwIo: args.keepNchwIo, batch: args.batch });
   const artifact = await pass.export(model, options, ctx);
   if (args.verify) await pass.verify(artifact, model, options, ctx);
-  await writeFile(args.output, artifact.bytes);
+  await writeFileAtomic(args.output, artifact.bytes);
   const d = artifact.details as { operators: Record<string, number>; floatNodes: unknown[]; verification?: { outputs?: { name: string; maxAbsError: number; cosine: number }[]; skipped?: string } };
   if (args.json) {
     io.stdout.write(JSON.stringify({ output: args.output, bytes: artifact.bytes.length, ...artifact.details, notes }, null, 2) + '\n');

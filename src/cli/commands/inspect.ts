@@ -16,7 +16,7 @@ export interface InspectArgs extends GlobalArgs {
 
 export async function inspectCommand(args: InspectArgs, io: CliIO): Promise<number> {
   if (args.model.endsWith('.tflite')) {
-    const summary = summarizeTflite(new Uint8Array(await readFile(args.model).catch(() => {
+    const summary = summarizeTflite((await readFile(args.model).catch(() => {
       throw new InputError(`${args.model}: no such file`);
     })), args.model);
     io.stdout.write(args.json ? JSON.stringify({ model: args.model, ...summary }, null, 2) + '\n' : renderTflite(args.model, summary, args.top));
