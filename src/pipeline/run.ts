@@ -11,7 +11,7 @@ import { chunkLength } from '../onnx/chunk.ts';
 import { encodeMessage } from '../onnx/codec.ts';
 import { Model as ModelDesc } from '../onnx/schema.ts';
 import { modelToProto } from '../io/to-proto.ts';
-import { passes } from '../../passes/index.ts';
+import { getPass, passes } from '../../passes/index.ts';
 import { validateOptions, type OptionValues, type OptionsSchema } from './options.ts';
 import type { Artifact, ExportPass, Pass, PassChanges, PassContext } from './pass.ts';
 
@@ -88,9 +88,12 @@ function resolveStep(step: unknown, index: number, total: number): { pass: AnyPa
   const { pass: given, options } = step as { pass?: unknown; options?: unknown };
   let pass: AnyPass;
   if (typeof given === 'string') {
-    const found = (passes as Record<string, AnyPass | undefined>)[given];
-    if (!found) throw new InputError(`${where}: unknown pass '${given}' (available: ${Object.keys(passes).join(', ')})`);
-    pass = found;
+    try {
+      pass = getPass(given);
+    } catch (err) {
+      if (err instanceof InputError) err.message = `${where}: ${err.message}`;
+      throw err;
+    }
   } else if (isPass(given)) pass = given;
   else throw new InputError(`${where}: 'pass' must be a pass name (${Object.keys(passes).join(', ')}) or a pass object, got ${given === undefined ? 'undefined' : JSON.stringify(given)}`);
   if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {

@@ -3,9 +3,9 @@
  * checks and verification feed when no data set is given.
  */
 import { InputError } from '../errors.ts';
-import type { InputPlan } from '../check/input-roles.ts';
+import type { InputPlan, InputRole } from '../check/input-roles.ts';
 import { toHalfBits } from '../math/float16.ts';
-import { TYPED_ARRAY, type NumericDType } from '../onnx/dtype.ts';
+import { TYPED_ARRAY, isFloatDType, type DType, type NumericDType } from '../onnx/dtype.ts';
 import type { GraphSession, HostTensor, ValueSpec } from './types.ts';
 
 /** How to push `batch` samples through the model: `calls` runs of `feeds`. */
@@ -47,38 +47,20 @@ export function planFeeds(session: Pick<GraphSession, 'label' | 'inputs'>, batch
   return { feeds, calls };
 }
 
+/**
+ * The role a plain random feed gives each dtype: reals in [-1, 1), any uint8 byte, and 0 or 1
+ * for other integers (usually indices or token ids: 0 and 1 are valid for any table).
+ */
+function defaultRole(dtype: DType): InputRole {
+  if (dtype === 'float32' || dtype === 'float16' || dtype === 'float64') return { kind: 'real', min: -1, max: 1 };
+  if (dtype === 'bool') return { kind: 'bool' };
+  if (dtype === 'uint8') return { kind: 'integer', min: 0, max: 255 };
+  // bfloat16, complex, string …: no random values; roleTensor refuses them by name.
+  return dtype in TYPED_ARRAY && !isFloatDType(dtype) ? { kind: 'integer', min: 0, max: 1 } : { kind: 'string' };
+}
+
 function randomTensor(label: string, m: ValueSpec, dims: number[], rng: () => number): HostTensor {
-  const size = dims.reduce((a, b) => a * b, 1);
-  const tensor = (data: HostTensor['data']): HostTensor => ({ dtype: m.dtype!, dims, data });
-  switch (m.dtype) {
-    case 'float32':
-      return tensor(Float32Array.from({ length: size }, () => rng() * 2 - 1));
-    case 'float16':
-      return tensor(Uint16Array.from({ length: size }, () => toHalfBits(rng() * 2 - 1)));
-    case 'uint8':
-      return tensor(Uint8Array.from({ length: size }, () => Math.floor(rng() * 256)));
-    // Integer inputs are usually indices or token ids: 0 and 1 are valid for any table.
-    case 'int32':
-      return tensor(Int32Array.from({ length: size }, () => (rng() < 0.5 ? 0 : 1)));
-    case 'int64':
-      return tensor(BigInt64Array.from({ length: size }, () => (rng() < 0.5 ? 0n : 1n)));
-    case 'uint64':
-      return tensor(BigUint64Array.from({ length: size }, () => (rng() < 0.5 ? 0n : 1n)));
-    case 'float64':
-      return tensor(Float64Array.from({ length: size }, () => rng() * 2 - 1));
-    case 'bool':
-      return tensor(Uint8Array.from({ length: size }, () => (rng() < 0.5 ? 0 : 1)));
-    case 'int8':
-    case 'int16':
-    case 'uint16':
-    case 'uint32': {
-      const values = new TYPED_ARRAY[m.dtype](size);
-      for (let i = 0; i < size; i++) values[i] = rng() < 0.5 ? 0 : 1;
-      return tensor(values);
-    }
-    default:
-      throw new InputError(`${label}: input "${m.name}" is ${m.dtype}; random inputs exist for numeric and bool tensors`);
-  }
+  return roleTensor(label, { name: m.name, dtype: m.dtype!, shape: dims, role: defaultRole(m.dtype!) }, dims, rng);
 }
 
 /**
