@@ -70,8 +70,8 @@ export class TrainableGraph {
     }
     for (const [name, t] of g.initializers) {
       if (this.shadows.has(name)) this.params.set(name, tf.variable(this.dequantized(t, this.shadows.get(name)!), true));
-      else if (trainable.has(name)) this.params.set(name, tf.variable(tf.tensor(t.toFloat32(), t.dims, 'float32'), true));
-      else if (stats.has(name) && isFloatDType(t.dtype)) this.buffers.set(name, tf.variable(tf.tensor(t.toFloat32(), t.dims, 'float32'), false));
+      else if (trainable.has(name)) this.params.set(name, tf.variable(tensorToTf(t).tensor, true));
+      else if (stats.has(name) && isFloatDType(t.dtype)) this.buffers.set(name, tf.variable(tensorToTf(t).tensor, false));
       else this.constants.set(name, tensorToTf(t));
     }
   }

@@ -6,15 +6,15 @@ import * as tf from '@tensorflow/tfjs';
 import { InputError } from '../../errors.ts';
 import { loadModel } from '../../io/load.ts';
 import type { Model } from '../../ir/model.ts';
-import { fromHalfBits } from '../../math/float16.ts';
+import { asFloat32 } from '../batches.ts';
 import { isFloatDType, type DType, type TypedArray } from '../../onnx/dtype.ts';
 import { initTrainingBackend } from '../../train/backend.ts';
 import type { GraphSession, HostTensor, OpenOptions, Runtime, ValueSpec } from '../types.ts';
 import { TrainableGraph } from './executor.ts';
 
 function toTf(name: string, t: HostTensor): tf.Tensor {
-  if (t.dtype === 'float16') return tf.tensor(Float32Array.from(t.data as Uint16Array, fromHalfBits), [...t.dims], 'float32');
-  if (isFloatDType(t.dtype)) return tf.tensor(Float32Array.from(t.data as Float32Array), [...t.dims], 'float32');
+  // tf.tensor copies into the backend: the host array needs no copy of its own.
+  if (isFloatDType(t.dtype)) return tf.tensor(asFloat32(t), [...t.dims], 'float32');
   if (t.dtype === 'bool') return tf.tensor(Array.from(t.data as Uint8Array, Boolean), [...t.dims], 'bool');
   if (t.data instanceof BigInt64Array || t.data instanceof BigUint64Array) return tf.tensor(Int32Array.from(t.data, Number), [...t.dims], 'int32');
   if (ArrayBuffer.isView(t.data)) return tf.tensor(Int32Array.from(t.data as ArrayLike<number>), [...t.dims], 'int32');

@@ -1,4 +1,5 @@
 /** Spatial attributes shared by convolutions and pools: kernel, strides, dilations, pads. */
+import { samePads } from '../../ops/shape-math.ts';
 import type { Node } from '../../ir/node.ts';
 
 export interface Spatial {
@@ -24,11 +25,10 @@ export function spatialAttrs(node: Node, rank: 1 | 2, h: number, w: number, kern
   const autoPad = node.getString('auto_pad', 'NOTSET');
   let pads: [number, number, number, number];
   if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
-    const total = (size: number, k: number, s: number, d: number) => Math.max(0, (Math.ceil(size / s) - 1) * s + (k - 1) * d + 1 - size);
-    const th = total(h, kernel[0], strides[0], dilations[0]);
-    const tw = total(w, kernel[1], strides[1], dilations[1]);
-    const small = (t: number) => (autoPad === 'SAME_UPPER' ? Math.floor(t / 2) : Math.ceil(t / 2));
-    pads = [small(th), th - small(th), small(tw), tw - small(tw)];
+    const lower = autoPad === 'SAME_LOWER';
+    const [top, bottom] = samePads(h, kernel[0], strides[0], dilations[0], lower);
+    const [left, right] = samePads(w, kernel[1], strides[1], dilations[1], lower);
+    pads = [top, bottom, left, right];
   } else if (autoPad === 'VALID') {
     pads = [0, 0, 0, 0];
   } else {
