@@ -4,7 +4,7 @@
  * product is far past 2^53 (a float64 would round it, and a typed array of that length
  * throws RangeError), while its data field holds a handful of values.
  */
-import { readChunk, type Chunk } from '../onnx/chunk.ts';
+import { chunkLength, readChunk, type Chunk } from '../onnx/chunk.ts';
 import { DTYPES, type DataField, type DType } from '../onnx/dtype.ts';
 import type { Int64 } from '../onnx/wire.ts';
 
@@ -39,7 +39,7 @@ export function fieldEntriesFor(dtype: DType, count: bigint): bigint {
 export function fieldEntries(field: Exclude<DataField, 'string_data'>, chunk: Chunk): bigint {
   if (field === 'float_data' || field === 'double_data') {
     const width = field === 'float_data' ? 4 : 8;
-    const length = chunk instanceof Uint8Array ? chunk.byteLength : chunk.length;
+    const length = chunkLength(chunk);
     if (length % width !== 0) return -1n; // a torn last value: never a match
     return BigInt(length / width);
   }

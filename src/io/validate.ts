@@ -58,36 +58,19 @@ function checkRequiredInputs(n: Node): void {
 }
 
 /**
- * Kahn's algorithm over the values produced in this graph. On a cycle, names the nodes on it
- * (not merely nodes downstream of it): from a stuck node, follow a missing input's producer
- * until a node repeats.
+ * On a cycle, names the nodes on it (not merely nodes downstream of it): from a node the
+ * topological order could not place, follow a missing input's producer until a node repeats.
  */
 function checkAcyclic(g: Graph): void {
+  const { stuck } = g.topologicalOrder();
+  if (stuck.size === 0) return;
   const producer = new Map<string, Node>();
   for (const n of g.nodes) for (const o of n.outputs) if (o) producer.set(o, n);
-  const reads = (n: Node) => [...n.inputs, ...n.subgraphs().flatMap((s) => [...s.outerReferences()])].filter((i) => producer.has(i));
-  const missing = new Map(g.nodes.map((n) => [n, new Set(reads(n))]));
-  const readers = new Map<string, Node[]>();
-  for (const [n, ins] of missing) for (const i of ins) readers.set(i, [...(readers.get(i) ?? []), n]);
-  const ready = g.nodes.filter((n) => missing.get(n)!.size === 0);
-  let done = 0;
-  while (ready.length) {
-    const n = ready.pop()!;
-    done++;
-    for (const o of n.outputs) {
-      for (const r of readers.get(o) ?? []) {
-        const m = missing.get(r)!;
-        if (m.delete(o) && m.size === 0) ready.push(r);
-      }
-      readers.delete(o);
-    }
-  }
-  if (done === g.nodes.length) return;
-  let at = g.nodes.find((n) => missing.get(n)!.size > 0)!;
+  let at = g.nodes.find((n) => stuck.get(n)?.size)!;
   const seen: Node[] = [];
   while (!seen.includes(at)) {
     seen.push(at);
-    at = producer.get([...missing.get(at)!][0]!)!;
+    at = producer.get([...stuck.get(at)!][0]!)!;
   }
   const cycle = seen.slice(seen.indexOf(at)).map((n) => n.label);
   throw new InputError(`graph '${g.name}' has a cycle: ${[...cycle, cycle[0]].join(' -> ')}`);

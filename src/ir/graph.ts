@@ -117,17 +117,18 @@ export class Graph {
   }
 
   /**
-   * Orders nodes so that every value is produced before it is read. Stable for graphs
-   * already in order. Throws on a cycle, naming a node on it.
+   * Kahn's algorithm over the values produced in this graph: the nodes in an order where every
+   * value is produced before it is read (stable for graphs already in order), and the nodes it
+   * could not place — on or after a cycle — with the inputs they still miss.
    */
-  sortTopologically(): void {
+  topologicalOrder(): { order: Node[]; stuck: Map<Node, Set<string>> } {
     const available = new Set<string>(['', ...this.inputs.map((v) => v.name), ...this.initializers.keys()]);
     for (const s of this.sparseInitializers) available.add(sparseName(s));
     const producedHere = new Set(this.nodes.flatMap((n) => n.outputs));
     const needs = (n: Node) => [...n.inputs, ...n.subgraphs().flatMap((g) => [...g.outerReferences()])].filter((i) => producedHere.has(i));
     const pending = new Map(this.nodes.map((n) => [n, new Set(needs(n).filter((i) => !available.has(i)))]));
     const readers = new Map<string, Node[]>();
-    for (const [n, missing] of pending) for (const i of missing) readers.set(i, [...(readers.get(i) ?? []), n]);
+    for (const [n, missing] of pending) for (const i of missing) (readers.get(i) ?? readers.set(i, []).get(i)!).push(n);
     const ready = this.nodes.filter((n) => pending.get(n)!.size === 0);
     const order: Node[] = [];
     const position = new Map(this.nodes.map((n, i) => [n, i]));
@@ -136,6 +137,7 @@ export class Graph {
       ready.sort((a, b) => position.get(a)! - position.get(b)!);
       const n = ready.shift()!;
       order.push(n);
+      pending.delete(n);
       for (const o of n.outputs) {
         for (const r of readers.get(o) ?? []) {
           const missing = pending.get(r)!;
@@ -144,10 +146,13 @@ export class Graph {
         readers.delete(o);
       }
     }
-    if (order.length !== this.nodes.length) {
-      const stuck = this.nodes.find((n) => !order.includes(n))!;
-      throw new Error(`graph '${this.name}' has a cycle through node ${stuck.label}`);
-    }
+    return { order, stuck: pending };
+  }
+
+  /** Orders nodes so that every value is produced before it is read. Throws on a cycle, naming a node on it or after it. */
+  sortTopologically(): void {
+    const { order, stuck } = this.topologicalOrder();
+    if (stuck.size > 0) throw new Error(`graph '${this.name}' has a cycle through node ${[...stuck.keys()][0]!.label}`);
     this.nodes = order;
   }
 }
