@@ -17,6 +17,8 @@ export interface ReportArgs extends GlobalArgs {
   limit?: number;
   batchSize: number;
   latency: boolean;
+  /** onnxruntime intra-op threads for latency timing; default 1. */
+  latencyThreads?: number;
   threads?: number;
   compressedSizes: CompressedSizes;
   report: string[];
@@ -26,7 +28,7 @@ export interface ReportArgs extends GlobalArgs {
   minAgreement?: number;
 }
 
-/** Latency is timed at batch 1 and this N (measureLatency's default), so `b<N>:` must name it. */
+/** Latency is timed at batch 1 and this N (runtime/latency.ts's default), so `b<N>:` must name it. */
 export const LATENCY_BATCH_N = 32;
 
 export function budgetsFromArgs(args: ReportArgs): Budgets {

@@ -1,8 +1,8 @@
 /**
  * Measures one model for a report row: sizes on disk and compressed, parameters and
  * sparsity, top-1 accuracy on a labelled data set, agreement with a baseline's outputs on
- * the same samples, and latency at batch 1 and batch N — all by running the model in
- * onnxruntime.
+ * the same samples — all by running the model in onnxruntime. Latency is timed apart, in a
+ * child process and interleaved with the model it is compared with (./latency.ts).
  */
 import { checkDatasetFitsInput, type Dataset } from '../data/dataset.ts';
 import type { Model } from '../ir/model.ts';
@@ -10,7 +10,6 @@ import { summarizeModel } from '../inspect/summary.ts';
 import { AccuracyMeter, AgreementMeter } from '../report/metrics.ts';
 import type { StageMeasurements } from '../report/report.ts';
 import { measureSizes, type CompressedSizes } from '../report/size.ts';
-import { measureLatency, type LatencyOptions } from '../runtime/latency.ts';
 import { dataInput, floatBatches, runDataset } from '../runtime/batches.ts';
 import { createSession } from '../runtime/ort.ts';
 import { concatFloat32 } from '../math/arrays.ts';
@@ -29,8 +28,7 @@ export interface MeasureOptions {
   compressedSizes?: CompressedSizes;
   /** External data files of `file`, counted in its sizes. */
   dataFiles?: readonly string[];
-  /** `false` skips latency. */
-  latency?: LatencyOptions | false;
+  /** onnxruntime intra-op threads for the data set's runs; default: one per core. */
   threads?: number;
 }
 
@@ -44,32 +42,27 @@ export async function measureModel(name: string, model: Model, file: string | Ui
   const summary = summarizeModel(model);
   const stage: StageMeasurements = { name, sizes: await measureSizes(file, opts.compressedSizes, opts.dataFiles), params: summary.params, sparsity: summary.sparsity };
   // Nothing to run: no session (loading a 1 GB model into onnxruntime takes seconds).
-  if (!opts.dataset && opts.latency === false) return { stage };
+  if (!opts.dataset) return { stage };
   const session = await createSession(file, { threads: opts.threads, label: typeof file === 'string' ? file : name });
   try {
-    let outputs: Float32Array | undefined;
-    if (opts.dataset) {
-      const ds = opts.dataset;
-      checkDatasetFitsInput(ds, dataInput(session));
-      const accuracy = ds.y ? new AccuracyMeter() : undefined;
-      const agreement = opts.baseline ? new AgreementMeter() : undefined;
-      const kept: Float32Array[] = [];
-      let offset = 0;
-      for await (const out of runDataset(session, floatBatches(ds, opts.batchSize ?? 64, opts.limit, true))) {
-        const rows = out.shape[0];
-        if (accuracy && out.y) accuracy.add(out.output, out.y);
-        if (agreement && opts.baseline) {
-          agreement.add(opts.baseline.subarray(offset, offset + out.output.length), out.output, rows);
-        }
-        offset += out.output.length;
-        if (opts.keepOutputs) kept.push(out.output);
+    const ds = opts.dataset;
+    checkDatasetFitsInput(ds, dataInput(session));
+    const accuracy = ds.y ? new AccuracyMeter() : undefined;
+    const agreement = opts.baseline ? new AgreementMeter() : undefined;
+    const kept: Float32Array[] = [];
+    let offset = 0;
+    for await (const out of runDataset(session, floatBatches(ds, opts.batchSize ?? 64, opts.limit, true))) {
+      const rows = out.shape[0];
+      if (accuracy && out.y) accuracy.add(out.output, out.y);
+      if (agreement && opts.baseline) {
+        agreement.add(opts.baseline.subarray(offset, offset + out.output.length), out.output, rows);
       }
-      if (accuracy) stage.accuracy = accuracy.result();
-      if (agreement) stage.agreement = agreement.result();
-      if (opts.keepOutputs) outputs = concatFloat32(kept);
+      offset += out.output.length;
+      if (opts.keepOutputs) kept.push(out.output);
     }
-    if (opts.latency !== false) stage.latency = await measureLatency(session, opts.latency ?? {});
-    return { stage, outputs };
+    if (accuracy) stage.accuracy = accuracy.result();
+    if (agreement) stage.agreement = agreement.result();
+    return { stage, outputs: opts.keepOutputs ? concatFloat32(kept) : undefined };
   } finally {
     await session.close();
   }

@@ -4,7 +4,7 @@
  * attached to a CI run, and prints (a print stylesheet drops colours that waste ink and keeps
  * charts whole on a page). Every piece of text from the report is escaped.
  */
-import { DASH, ms, pct, signed, speedup, sqnr, stageColumns, times } from './markdown.ts';
+import { DASH, latencyMethod, ms, pct, signed, speedup, sqnr, stageColumns, times } from './markdown.ts';
 import type { BudgetResult, Report, Stage } from './schema.ts';
 import { formatSize } from './size.ts';
 import { PALETTE, bars, escapeHtml as esc, groupedBars, pairedBars, scatter, type PairRow } from './svg.ts';
@@ -115,14 +115,16 @@ function latency(report: Report): string {
   if (timed.length === 0) return muted('Latency was not measured (--no-latency).');
   const n = timed[0]!.latency!.batchN.n;
   const cell = (text: string | undefined) => `<td class="num${text?.includes('(slower)') ? ' slower' : ''}">${esc(text ?? DASH)}</td>`;
-  const rows = timed.map((s) => `<tr><td>${esc(s.name)}</td>${cell(ms(s.latency!.batch1.p50))}${cell(ms(s.latency!.batch1.p90))}${cell(speedup(s.deltas.speedup))}${cell(ms(s.latency!.batchN.p50))}${cell(ms(s.latency!.batchN.p90))}${cell(speedup(s.deltas.speedupBatchN))}</tr>`);
-  const table = `<table data-table="latency"><thead><tr><th>Stage</th><th>p50 b1</th><th>p90 b1</th><th>Speed-up b1</th><th>p50 b${n}</th><th>p90 b${n}</th><th>Speed-up b${n}</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+  const p10 = (v: number | undefined) => (v === undefined ? undefined : ms(v));
+  const rows = timed.map((s) => `<tr><td>${esc(s.name)}</td>${cell(p10(s.latency!.batch1.p10))}${cell(ms(s.latency!.batch1.p50))}${cell(ms(s.latency!.batch1.p90))}${cell(speedup(s.deltas.speedup))}${cell(p10(s.latency!.batchN.p10))}${cell(ms(s.latency!.batchN.p50))}${cell(ms(s.latency!.batchN.p90))}${cell(speedup(s.deltas.speedupBatchN))}</tr>`);
+  const table = `<table data-table="latency"><thead><tr><th>Stage</th><th>p10 b1</th><th>p50 b1</th><th>p90 b1</th><th>Speed-up b1</th><th>p10 b${n}</th><th>p50 b${n}</th><th>p90 b${n}</th><th>Speed-up b${n}</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+  const method = latencyMethod(report);
   const series = [
     { name: 'batch 1', color: PALETTE[0]!, values: timed.map((s) => s.deltas.speedup) },
     { name: `batch ${n}`, color: PALETTE[1]!, values: timed.map((s) => s.deltas.speedupBatchN) },
   ];
   const chart = groupedBars('speedup', `Speed-up over the input at batch 1 and batch ${n}`, timed.map((s) => s.name), series, times, 1);
-  return `${table}${figure(chart, `Speed-up = input p50 / stage p50 at the same batch size; below 1 is slower. Batch ${n} times one call of ${n} samples.`)}`;
+  return `${method ? `<p>${esc(method)}</p>` : ''}${table}${figure(chart, `Speed-up = input p50 / stage p50 at the same batch size; below 1 is slower. Batch ${n} times one call of ${n} samples.`)}`;
 }
 
 function environment(report: Report): string {

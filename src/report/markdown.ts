@@ -3,7 +3,7 @@
  * then budgets with pass/fail marks, then notes. Columns nobody measured are left out.
  */
 import { SQNR_CAP_DB } from './metrics.ts';
-import type { Report, Stage } from './schema.ts';
+import type { LatencyTiming, Report, Stage } from './schema.ts';
 import { formatSize } from './size.ts';
 
 export const DASH = '—';
@@ -36,6 +36,23 @@ export function sqnr(db: number): string {
   return `${db.toFixed(1)} dB`;
 }
 
+/** A p50 with its p10–p90 spread when the report has it (reports before 0.2 do not). */
+export function timing(t: LatencyTiming): string {
+  return t.p10 === undefined ? ms(t.p50) : `${ms(t.p50)} (${spreadMs(t.p10)}–${spreadMs(t.p90)})`;
+}
+
+const spreadMs = (v: number) => (v < 10 ? v.toFixed(3) : v.toFixed(1));
+
+/** How latency was timed, in one sentence; undefined for reports that do not record it. */
+export function latencyMethod(report: Report): string | undefined {
+  const timed = report.stages.filter((s) => s.latency);
+  const l = timed[0]?.latency;
+  if (l?.threads === undefined) return undefined;
+  const how = timed.length > 1 ? `${timed.map((s) => s.name).join(' and ')} timed interleaved in one process` : `${timed[0]!.name} timed`;
+  const runs = l.batch1.runs === undefined ? '' : `, ${l.batch1.runs} runs at batch 1 and ${l.batchN.runs} at batch ${l.batchN.n}`;
+  return `Latency: ${how} with ${l.threads} intra-op thread${l.threads > 1 ? 's' : ''} on random inputs; p50 (p10–p90)${runs}.`;
+}
+
 export interface Column {
   head: string;
   right: boolean;
@@ -45,6 +62,7 @@ export interface Column {
 /** The stage table's columns, cells as plain text (each format escapes them its own way). */
 export function stageColumns(report: Report): Column[] {
   const n = report.stages.find((s) => s.latency)?.latency?.batchN.n;
+  const spread = report.stages.some((s) => s.latency?.batch1.p10 !== undefined) ? ' (p10–p90)' : '';
   const all: Column[] = [
     { head: 'Stage', right: false, cell: (s) => s.name },
     { head: 'Size', right: true, cell: (s) => formatSize(s.sizeBytes) },
@@ -57,8 +75,8 @@ export function stageColumns(report: Report): Column[] {
     { head: 'Δ top-1 (pts)', right: true, cell: (s) => s.deltas.accuracyPoints === undefined ? undefined : signed(s.deltas.accuracyPoints, 2) },
     { head: 'Top-1 match', right: true, cell: (s) => s.agreement && pct(s.agreement.top1Match) },
     { head: 'SQNR', right: true, cell: (s) => s.agreement && sqnr(s.agreement.sqnrDb) },
-    { head: 'p50 b1', right: true, cell: (s) => s.latency && ms(s.latency.batch1.p50) },
-    { head: `p50 b${n ?? 'N'}`, right: true, cell: (s) => s.latency && ms(s.latency.batchN.p50) },
+    { head: `p50 b1${spread}`, right: true, cell: (s) => s.latency && timing(s.latency.batch1) },
+    { head: `p50 b${n ?? 'N'}${spread}`, right: true, cell: (s) => s.latency && timing(s.latency.batchN) },
     { head: 'Speed-up b1', right: true, cell: (s) => speedup(s.deltas.speedup) },
     { head: `Speed-up b${n ?? 'N'}`, right: true, cell: (s) => speedup(s.deltas.speedupBatchN) },
     { head: 'Time', right: true, cell: (s) => s.seconds === undefined ? undefined : seconds(s.seconds) },
@@ -85,6 +103,8 @@ export function renderMarkdown(report: Report): string {
     lines.push('', '### Notes', '');
     for (const note of report.notes) lines.push(`- ${esc(note)}`);
   }
+  const method = latencyMethod(report);
+  if (method) lines.push('', `<sub>${esc(method)}</sub>`);
   const e = report.environment;
   if (e) {
     // Timings mean little without the machine: one line, so speed-ups can be read honestly.

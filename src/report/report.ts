@@ -10,10 +10,10 @@ import { renderMarkdown } from './markdown.ts';
 import { agreementToJson } from './metrics.ts';
 import type { Accuracy, Agreement } from './metrics.ts';
 import { SCHEMA_VERSION } from './schema.ts';
-import type { Budgets, Deltas, Environment, LayerBytes, Provenance, Report, Stage, StageLatency } from './schema.ts';
+import type { Budgets, Deltas, Environment, LatencyTiming, LayerBytes, Provenance, Report, Stage, StageLatency } from './schema.ts';
 import type { Sizes } from './size.ts';
 
-/** What the pipeline measured for one stage; `measureLatency`'s result fits `latency`. */
+/** What the pipeline measured for one stage; `measureLatency`'s result (or one side of `compareLatency`'s) fits `latency`. */
 export interface StageMeasurements {
   name: string;
   sizes: Sizes;
@@ -44,12 +44,13 @@ export interface ReportInput {
 /** Timer noise dwarfs 0.1 µs: more digits would only clutter the JSON. */
 const roundMs = (v: number) => Math.round(v * 1e4) / 1e4;
 
+function timingOf(t: LatencyTiming): LatencyTiming {
+  // Field by field: callers may pass richer results than the schema records.
+  return { ...(t.p10 !== undefined && { p10: roundMs(t.p10) }), p50: roundMs(t.p50), p90: roundMs(t.p90), ...(t.runs !== undefined && { runs: t.runs }) };
+}
+
 function latencyOf(l: StageLatency): StageLatency {
-  // Field by field: measureLatency also reports means, which the schema leaves out.
-  return {
-    batch1: { p50: roundMs(l.batch1.p50), p90: roundMs(l.batch1.p90) },
-    batchN: { n: l.batchN.n, p50: roundMs(l.batchN.p50), p90: roundMs(l.batchN.p90) },
-  };
+  return { ...(l.threads !== undefined && { threads: l.threads }), batch1: timingOf(l.batch1), batchN: { n: l.batchN.n, ...timingOf(l.batchN) } };
 }
 
 function toStage(m: StageMeasurements, ref: StageMeasurements): Stage {

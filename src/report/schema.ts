@@ -52,10 +52,25 @@ export interface LayerBytes {
   bytes: number;
 }
 
+/** Milliseconds per call of the whole batch; p10–p90 is the spread. */
+export interface LatencyTiming {
+  /** Absent in reports before 0.2. */
+  p10?: number;
+  p50: number;
+  p90: number;
+  /** Timed runs (absent in reports before 0.2). */
+  runs?: number;
+}
+
+/**
+ * Input and output are timed interleaved in one process (src/runtime/latency.ts), so their
+ * ratio is a paired measurement; other stages are not timed.
+ */
 export interface StageLatency {
-  /** Milliseconds per call. */
-  batch1: { p50: number; p90: number };
-  batchN: { n: number; p50: number; p90: number };
+  /** onnxruntime intra-op threads it ran with (absent in reports before 0.2). */
+  threads?: number;
+  batch1: LatencyTiming;
+  batchN: LatencyTiming & { n: number };
 }
 
 export interface Stage {
@@ -86,7 +101,7 @@ export interface Deltas {
   sizeRatio: number;
   /** (top1 − input top1) × 100: negative is a drop. Present when both have accuracy. */
   accuracyPoints?: number;
-  /** Input batch-1 p50 / this batch-1 p50: 2 is twice as fast. Present when both have latency. */
+  /** Input batch-1 p50 / this batch-1 p50, timed interleaved: 2 is twice as fast. Present when both have latency. */
   speedup?: number;
   /** The same at batch N (`latency.batchN.n`): batching often changes the picture. */
   speedupBatchN?: number;

@@ -6,7 +6,7 @@ import { InputError } from '../errors.ts';
 import type { InputPlan, InputRole } from '../check/input-roles.ts';
 import { toHalfBits } from '../math/float16.ts';
 import { TYPED_ARRAY, isFloatDType, type DType, type NumericDType } from '../onnx/dtype.ts';
-import type { GraphSession, HostTensor, ValueSpec } from './types.ts';
+import type { GraphSession, HostTensor } from './types.ts';
 
 /** How to push `batch` samples through the model: `calls` runs of `feeds`. */
 export interface Plan {
@@ -18,8 +18,16 @@ export interface Plan {
  * Random feeds for every input. The leading dim, when symbolic, is the batch dim: its name
  * (wherever it appears) binds to `batch`. When every input's leading dim is fixed to k, the
  * batch needs ceil(batch / k) calls; inputs without a leading dim (scalars) need one per sample.
+ * `roles` (by input name, from src/check/input-roles.ts) keeps index and integer inputs valid;
+ * an input without one gets the default role of its dtype.
  */
-export function planFeeds(session: Pick<GraphSession, 'label' | 'inputs'>, batch: number, rng: () => number, dims: Readonly<Record<string, number>> = {}): Plan {
+export function planFeeds(
+  session: Pick<GraphSession, 'label' | 'inputs'>,
+  batch: number,
+  rng: () => number,
+  dims: Readonly<Record<string, number>> = {},
+  roles: Readonly<Record<string, InputRole>> = {},
+): Plan {
   let batchName: string | undefined;
   let fixed: number | undefined;
   let dynamic = false;
@@ -42,7 +50,8 @@ export function planFeeds(session: Pick<GraphSession, 'label' | 'inputs'>, batch
       const what = d !== '' ? `symbolic dim "${d}"` : 'an unnamed dynamic dim';
       throw new InputError(`${session.label}: input "${m.name}" has ${what} at axis ${axis}; give its size`);
     });
-    feeds[m.name] = randomTensor(session.label, m, shape, rng);
+    const dtype = m.dtype!; // checked above
+    feeds[m.name] = roleTensor(session.label, { name: m.name, dtype, shape, role: roles[m.name] ?? defaultRole(dtype) }, shape, rng);
   }
   return { feeds, calls };
 }
@@ -57,10 +66,6 @@ function defaultRole(dtype: DType): InputRole {
   if (dtype === 'uint8') return { kind: 'integer', min: 0, max: 255 };
   // bfloat16, complex, string …: no random values; roleTensor refuses them by name.
   return dtype in TYPED_ARRAY && !isFloatDType(dtype) ? { kind: 'integer', min: 0, max: 1 } : { kind: 'string' };
-}
-
-function randomTensor(label: string, m: ValueSpec, dims: number[], rng: () => number): HostTensor {
-  return roleTensor(label, { name: m.name, dtype: m.dtype!, shape: dims, role: defaultRole(m.dtype!) }, dims, rng);
 }
 
 /**

@@ -1,37 +1,106 @@
 /**
- * Latency: warm-up runs, then timed runs on seeded random inputs shaped from the session's
- * input metadata, at batch 1 and batch N.
+ * Latency measured like a benchmark. Models are timed in a child process (a native crash of
+ * onnxruntime on random inputs ends only the child), with a fixed intra-op thread count, on
+ * seeded random inputs valid for each input's role, at batch 1 and batch N. When two models
+ * are compared they run in the same process, interleaved run by run (A B, then B A), so load
+ * from other processes and frequency changes fall on both alike; each model runs until it
+ * has had a minimum number of runs and a minimum total time (sub-millisecond models need
+ * thousands of runs for a stable median), capped in time for large models.
  */
 import { InputError } from '../errors.ts';
+import type { InputRole } from '../check/input-roles.ts';
+import type { Model } from '../ir/model.ts';
+import { modelToBytes } from '../io/save.ts';
 import { mulberry32 } from '../math/random.ts';
+import { runInChild } from './child.ts';
 import { planFeeds, type Plan } from './feeds.ts';
-import { toOrt, type OrtSession } from './ort.ts';
+import { createSession, toOrt, type OrtSession } from './ort.ts';
 
 export interface LatencyOptions {
   /** The N of "batch N"; default 32. */
   batch?: number;
-  /** Untimed runs before each measurement; default 3. */
+  /** onnxruntime intra-op threads of every timed session; default 1 (stable comparisons on a shared machine). */
+  threads?: number;
+  /** Timed runs per model and batch size, at least; default 30. */
+  minRuns?: number;
+  /** Timed seconds per model and batch size, at least; default 0.5. */
+  minSeconds?: number;
+  /** Timed seconds per model and batch size, at most (large models get fewer runs, never under 3); default 10. */
+  maxSeconds?: number;
+  /** Untimed runs per model before each batch size; default 3. */
   warmup?: number;
-  /** Timed runs per batch size; default 20. */
-  runs?: number;
   /** PRNG seed for the inputs; default 1. */
   seed?: number;
   /** Sizes of symbolic dims other than the batch dim, by name (e.g. { seq: 128 }). */
   dims?: Readonly<Record<string, number>>;
+  /** Role of each input by name (src/check/input-roles.ts): indices stay inside their table. Default: by dtype. */
+  roles?: Readonly<Record<string, InputRole>>;
+  /** Names of in-memory models in messages, in the order given (a path names itself). */
+  labels?: readonly string[];
 }
 
-/** Milliseconds per call of the whole batch. */
+/** Milliseconds per call of the whole batch, over `runs` timed runs. */
 export interface Timing {
+  p10: number;
   p50: number;
   p90: number;
-  mean: number;
+  runs: number;
 }
 
+/** One model's latency; what a report stage records. */
 export interface LatencyResult {
+  /** Intra-op threads it ran with. */
+  threads: number;
   batch1: Timing;
   batchN: Timing & { n: number };
 }
 
+/** Two models timed interleaved at one batch size. */
+export interface PairedTiming {
+  a: Timing;
+  b: Timing;
+  /** a.p50 / b.p50: 2 is b twice as fast. */
+  speedup: number;
+  /** Fraction of the interleaved rounds in which b ran faster than a. */
+  bFasterRounds: number;
+}
+
+export interface LatencyComparison {
+  threads: number;
+  batch1: PairedTiming;
+  batchN: PairedTiming & { n: number };
+}
+
+/**
+ * Timing could not run: onnxruntime failed or crashed on the random inputs. `model` is the
+ * index of the model that failed (the others ran on the same inputs), undefined for a crash.
+ * Loading failures are not this: they stay the InputError "onnxruntime rejected …".
+ */
+export class LatencyNotMeasured extends InputError {
+  constructor(
+    message: string,
+    readonly model?: number,
+  ) {
+    super(message);
+    this.name = 'LatencyNotMeasured';
+  }
+}
+
+export type ModelSource = string | Uint8Array | Model;
+
+/** What the child is asked (child.ts): models as paths or bytes. */
+export interface LatencyTask {
+  models: (string | Uint8Array)[];
+  opts: LatencyOptions;
+}
+
+/**
+ * Samples per model at batch 1 and N; or why no random inputs could run: which model failed
+ * (undefined when no inputs could be made, e.g. a string input or a dim without a size).
+ */
+export type TimedModels =
+  | { threads: number; n: number; batch1: number[][]; batchN: number[][] }
+  | { failed: { model?: number; reason: string } };
 
 /** Linear interpolation between closest ranks (numpy's default); `sorted` ascending. */
 export function percentile(sorted: readonly number[], q: number): number {
@@ -44,35 +113,121 @@ export function percentile(sorted: readonly number[], q: number): number {
 
 export function summarize(samples: readonly number[]): Timing {
   const sorted = [...samples].sort((a, b) => a - b);
-  const mean = samples.reduce((s, v) => s + v, 0) / samples.length;
-  return { p50: percentile(sorted, 0.5), p90: percentile(sorted, 0.9), mean };
+  return { p10: percentile(sorted, 0.1), p50: percentile(sorted, 0.5), p90: percentile(sorted, 0.9), runs: samples.length };
 }
 
-async function time(session: OrtSession, plan: Plan, warmup: number, runs: number): Promise<Timing> {
+function validate(opts: LatencyOptions): Required<Pick<LatencyOptions, 'batch' | 'threads' | 'minRuns' | 'minSeconds' | 'maxSeconds' | 'warmup' | 'seed'>> {
+  // Options given as undefined (an absent flag) keep the default.
+  const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined));
+  const o = { batch: 32, threads: 1, minRuns: 30, minSeconds: 0.5, maxSeconds: 10, warmup: 3, seed: 1, ...given };
+  const positiveInt = (v: number) => Number.isInteger(v) && v >= 1;
+  if (!positiveInt(o.batch) || !positiveInt(o.threads) || !positiveInt(o.minRuns) || !(Number.isInteger(o.warmup) && o.warmup >= 0)) {
+    throw new InputError(`latency: batch (${o.batch}), threads (${o.threads}) and runs (${o.minRuns}) must be positive integers, warm-up runs (${o.warmup}) non-negative`);
+  }
+  if (!(o.minSeconds >= 0) || !(o.maxSeconds > 0)) throw new InputError(`latency: seconds must be positive (min ${o.minSeconds}, max ${o.maxSeconds})`);
+  return o;
+}
+
+/** Fewer timed runs than this give no spread worth the name, whatever the time cap. */
+const FLOOR_RUNS = 3;
+
+/** No run on the random inputs: which model failed (undefined: no inputs could be made). */
+class RunFailed extends Error {
+  constructor(
+    readonly model: number | undefined,
+    readonly reason: string,
+  ) {
+    super(reason);
+  }
+}
+
+/** Times `sessions` at one batch size, interleaved; samples per session. */
+async function timeBatch(sessions: readonly OrtSession[], plans: readonly Plan[], o: ReturnType<typeof validate>): Promise<number[][]> {
   // Converted once, outside the timed loop: only onnxruntime's run is measured.
-  const feeds = Object.fromEntries(Object.entries(plan.feeds).map(([k, t]) => [k, toOrt(t)]));
-  const once = async () => {
-    for (let c = 0; c < plan.calls; c++) await session.runOrt(feeds);
-  };
-  for (let i = 0; i < warmup; i++) await once();
-  const samples: number[] = [];
-  for (let i = 0; i < runs; i++) {
+  const feeds = plans.map((p) => Object.fromEntries(Object.entries(p.feeds).map(([k, t]) => [k, toOrt(t)])));
+  const once = async (i: number): Promise<number> => {
     const t0 = performance.now();
-    await once();
-    samples.push(performance.now() - t0);
+    try {
+      for (let c = 0; c < plans[i]!.calls; c++) await sessions[i]!.runOrt(feeds[i]!);
+    } catch (err) {
+      throw new RunFailed(i, err instanceof Error ? err.message : String(err));
+    }
+    return performance.now() - t0;
+  };
+  for (let w = 0; w < o.warmup; w++) for (let i = 0; i < sessions.length; i++) await once(i);
+  const samples = sessions.map(() => [] as number[]);
+  const totals = sessions.map(() => 0);
+  const order = sessions.map((_, i) => i);
+  // Rounds until every model has had the minimum count and time, or one has reached the cap.
+  const enough = (r: number) =>
+    r >= FLOOR_RUNS && ((r >= o.minRuns && Math.min(...totals) >= o.minSeconds * 1000) || Math.max(...totals) >= o.maxSeconds * 1000);
+  for (let r = 0; !enough(r); r++) {
+    // Alternating order (A B, B A …): neither model always runs right after the other.
+    for (const i of r % 2 === 0 ? order : [...order].reverse()) {
+      const t = await once(i);
+      samples[i]!.push(t);
+      totals[i] += t;
+    }
   }
-  return summarize(samples);
+  return samples;
 }
 
-export async function measureLatency(session: OrtSession, opts: LatencyOptions = {}): Promise<LatencyResult> {
-  const n = opts.batch ?? 32;
-  const warmup = opts.warmup ?? 3;
-  const runs = opts.runs ?? 20;
-  if (!Number.isInteger(n) || n < 1 || !Number.isInteger(runs) || runs < 1 || !Number.isInteger(warmup) || warmup < 0) {
-    throw new InputError(`latency: batch (${n}) and runs (${runs}) must be positive integers, warm-up (${warmup}) non-negative`);
+/** In this process (the child's side): opens every model, then times them interleaved. */
+export async function timeModelsHere(task: LatencyTask): Promise<TimedModels> {
+  const o = validate(task.opts);
+  const sessions: OrtSession[] = [];
+  try {
+    for (const [i, m] of task.models.entries()) sessions.push(await createSession(m, { threads: o.threads, label: task.opts.labels?.[i] ?? `model ${i + 1}` }));
+    // Planned per model from the same seed: models with the same inputs get the same values.
+    const plans = (batch: number) => {
+      try {
+        return sessions.map((s) => planFeeds(s, batch, mulberry32(o.seed), task.opts.dims, task.opts.roles));
+      } catch (err) {
+        throw new RunFailed(undefined, err instanceof Error ? err.message : String(err));
+      }
+    };
+    const batch1 = await timeBatch(sessions, plans(1), o);
+    const batchN = await timeBatch(sessions, plans(o.batch), o);
+    return { threads: o.threads, n: o.batch, batch1, batchN };
+  } catch (err) {
+    if (err instanceof RunFailed) return { failed: { model: err.model, reason: err.reason } };
+    throw err;
+  } finally {
+    for (const s of sessions) await s.close();
   }
-  const rng = mulberry32(opts.seed ?? 1);
-  const batch1 = await time(session, planFeeds(session, 1, rng, opts.dims), warmup, runs);
-  const batchN = await time(session, planFeeds(session, n, rng, opts.dims), warmup, runs);
-  return { batch1, batchN: { n, ...batchN } };
+}
+
+/** Times `models` interleaved in one child process; throws LatencyNotMeasured if they cannot run on random inputs. */
+async function timeModels(models: readonly ModelSource[], opts: LatencyOptions): Promise<Extract<TimedModels, { threads: number }>> {
+  validate(opts); // bad options are the caller's error, before a child starts
+  const sources = models.map((m) => (typeof m === 'string' || m instanceof Uint8Array ? m : modelToBytes(m)));
+  const timed = await runInChild('latency', { models: sources, opts }, (how) => new LatencyNotMeasured(`onnxruntime crashed (${how}) on random inputs`));
+  if ('failed' in timed) throw new LatencyNotMeasured(timed.failed.reason, timed.failed.model);
+  return timed;
+}
+
+/** One model's latency at batch 1 and batch N, timed in a child process. */
+export async function measureLatency(model: ModelSource, opts: LatencyOptions = {}): Promise<LatencyResult> {
+  const t = await timeModels([model], opts);
+  return { threads: t.threads, batch1: summarize(t.batch1[0]!), batchN: { n: t.n, ...summarize(t.batchN[0]!) } };
+}
+
+function paired([a, b]: number[][]): PairedTiming {
+  const [ta, tb] = [summarize(a!), summarize(b!)];
+  const faster = a!.filter((v, r) => b![r]! < v).length;
+  return { a: ta, b: tb, speedup: ta.p50 / tb.p50, bFasterRounds: faster / a!.length };
+}
+
+/**
+ * Model `b` against model `a` (e.g. the output of a compression against its input), timed
+ * interleaved in one child process: every speed-up of a report comes from here.
+ */
+export async function compareLatency(a: ModelSource, b: ModelSource, opts: LatencyOptions = {}): Promise<LatencyComparison> {
+  const t = await timeModels([a, b], opts);
+  return { threads: t.threads, batch1: paired(t.batch1), batchN: { n: t.n, ...paired(t.batchN) } };
+}
+
+/** One side of a comparison, as a single model's result. */
+export function sideOf(c: LatencyComparison, side: 'a' | 'b'): LatencyResult {
+  return { threads: c.threads, batch1: c.batch1[side], batchN: { n: c.batchN.n, ...c.batchN[side] } };
 }

@@ -5,14 +5,12 @@
  * NaN equals NaN and an infinity the same infinity (a model that yields them on random
  * inputs yields them in both versions); integers and booleans must match exactly.
  */
-import { fork } from 'node:child_process';
-import { dirname, extname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { compareOutput } from '../check/compare-outputs.ts';
-import { CheckError, InputError } from '../errors.ts';
+import { InputError } from '../errors.ts';
 import type { InputPlan } from '../check/input-roles.ts';
 import type { Model } from '../ir/model.ts';
 import { mulberry32 } from '../math/random.ts';
+import { runInChild } from './child.ts';
 import { feedsFromPlan, planFeeds } from './feeds.ts';
 import { createSession } from './ort.ts';
 import type { HostTensor } from './types.ts';
@@ -55,28 +53,11 @@ export async function compareOnRandomInputs(reference: Source, candidate: Source
 }
 
 /**
- * `compareOnRandomInputs` in a child process, for models saved as files: random inputs can
- * drive onnxruntime into a native crash (STFT with a frame step of 0 raises SIGFPE), which
- * here becomes a one-line InputError instead of the end of our process. Errors keep their
- * class (InputError, CheckError) and message.
+ * `compareOnRandomInputs` in a child process (child.ts), for models saved as files: a native
+ * crash of onnxruntime becomes a one-line InputError instead of the end of our process. Errors
+ * keep their class (InputError, CheckError) and message.
  */
 export async function compareInChildProcess(reference: string, candidate: string, opts: CompareOptions = {}): Promise<OutputDiff[]> {
-  // Under tsx (tests, dev scripts) this file is .ts and the child needs tsx's loader too.
-  const self = fileURLToPath(import.meta.url);
-  const child = join(dirname(self), `verify-child${extname(self)}`);
-  const execArgv = extname(self) === '.ts' ? ['--import', 'tsx'] : [];
-  // 'advanced' serialization keeps Infinity (a mismatch) as it is; JSON would turn it into null.
-  const proc = fork(child, [], { execArgv, stdio: ['ignore', 'ignore', 'ignore', 'ipc'], serialization: 'advanced' });
-  return await new Promise<OutputDiff[]>((resolve, reject) => {
-    let settled = false;
-    proc.once('message', (m: { diffs?: OutputDiff[]; error?: { name: string; message: string } }) => {
-      settled = true;
-      if (m.diffs) resolve(m.diffs);
-      else reject(m.error?.name === 'CheckError' ? new CheckError(m.error.message) : new InputError(m.error?.message ?? 'verification failed'));
-    });
-    proc.once('exit', (code, signal) => {
-      if (!settled) reject(new InputError(`onnxruntime crashed (${signal ?? `exit ${code}`}) running ${reference === candidate ? reference : `${reference} and ${candidate}`} on random inputs`));
-    });
-    proc.send({ reference, candidate, opts });
-  });
+  const what = reference === candidate ? reference : `${reference} and ${candidate}`;
+  return runInChild('verify', { reference, candidate, opts }, (how) => new InputError(`onnxruntime crashed (${how}) running ${what} on random inputs`));
 }

@@ -1,20 +1,21 @@
 /**
- * `npx tsx test/bench/onnx-backend.ts [--root /usr/share/libonnx-testdata/data] [--out tmp/backend.jsonl]`
+ * `npm run build && npx tsx test/bench/onnx-backend.ts [--root /usr/share/libonnx-testdata/data] [--out tmp/backend.jsonl]`
  *
  * Dev check, not in the suite (needs `apt-get install -y libonnx-testdata`): for every ONNX
  * backend test model, does onnxruntime run it correctly (test_data_set_0 inputs → expected
- * outputs, rtol 1e-3 / atol 1e-5, NaN equal to NaN), and does `compress --passes cleanup
- * --no-latency` exit 0 on it? One JSON line per model, then counts per outcome and the
- * messages of the compress failures on models onnxruntime runs correctly.
- * Everything runs in this process: a native crash in onnxruntime ends the run. Run it again
- * with --resume: the model it was on is recorded as `crash` and skipped.
+ * outputs, rtol 1e-3 / atol 1e-5, NaN equal to NaN), and does `compress --passes cleanup`
+ * with default flags (verification and latency on) exit 0 on it? One JSON line per model
+ * (with the report's latency outcome: timed, slower, not measured), then counts per outcome.
+ * `compress` runs as the CLI does (bin/shrinkray.js, built: its child processes for
+ * verification and latency start as plain node). The reference check runs in this process: a native
+ * crash there ends the run; run it again with --resume and the model it was on is recorded as
+ * `crash` and skipped.
  */
 import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { compressCommand } from '../../src/cli/commands/compress.ts';
-import { reportError } from '../../src/cli/main.ts';
+import { spawnSync } from 'node:child_process';
 import { tensorFromProto } from '../../src/io/from-proto.ts';
 import { decodeMessage } from '../../src/onnx/codec.ts';
 import { Tensor as TensorDesc } from '../../src/onnx/schema.ts';
@@ -88,21 +89,24 @@ async function ortOutcome(dir: string): Promise<string> {
   }
 }
 
-async function compressOutcome(model: string): Promise<{ code: number; message?: string }> {
-  let err = '';
-  const io = { stdout: { write: () => true }, stderr: { write: (t: string) => (err += t) } };
+/** What the report says about latency: timed, slower (a warning), or not measured (a note). */
+function latencyOutcome(reportJson: string): string | undefined {
+  if (!reportJson) return undefined;
+  const notes = (JSON.parse(reportJson) as { notes: string[] }).notes;
+  if (notes.some((n) => n.startsWith('latency not measured'))) return 'not-measured';
+  return notes.some((n) => n.startsWith('warning:') && n.includes(' is slower than ')) ? 'slower' : 'timed';
+}
+
+/** `shrinkray compress <model> --passes cleanup --json`, default flags otherwise. */
+function compressOutcome(model: string): { code: number; signal?: string; message?: string; latency?: string; notMeasured?: string } {
   const output = join(scratch, 'out.onnx');
-  let code: number;
-  try {
-    code = await compressCommand(
-      { json: false, verbose: false, quiet: true, batchSize: 64, latency: false, compressedSizes: 'never', report: [], input: model, output, externalData: false, verify: true, passes: ['cleanup'], set: [] },
-      io,
-    );
-  } catch (e) {
-    code = reportError(e, io);
-  }
+  const r = spawnSync(process.execPath, ['bin/shrinkray.js', 'compress', model, '-o', output, '--passes', 'cleanup', '--json'], { encoding: 'utf8', maxBuffer: 1 << 26 });
   rmSync(output, { force: true });
-  return { code, ...(err && { message: err.trim().split('\n')[0] }) };
+  const code = r.status ?? -1;
+  const latency = code === 0 ? latencyOutcome(r.stdout) : undefined;
+  const notMeasured = latency === 'not-measured' ? (JSON.parse(r.stdout) as { notes: string[] }).notes.find((n) => n.startsWith('latency not measured')) : undefined;
+  const message = r.stderr.trim().split('\n').find((l) => l.startsWith('shrinkray:'));
+  return { code, ...(r.signal && { signal: r.signal }), ...(message && { message }), ...(latency && { latency }), ...(notMeasured && { notMeasured }) };
 }
 
 const resume = process.argv.includes('--resume');
@@ -126,8 +130,8 @@ for (const [i, dir] of dirs.entries()) {
   }
   appendFileSync(outFile, JSON.stringify({ model, started: true }) + '\n');
   const ortResult = await ortOutcome(dir);
-  const c = await compressOutcome(join(dir, 'model.onnx'));
-  const key = `${ortResult} / exit ${c.code}`;
+  const c = compressOutcome(join(dir, 'model.onnx'));
+  const key = `${ortResult} / exit ${c.code}${c.latency ? ` / latency ${c.latency}` : ''}`;
   counts[key] = (counts[key] ?? 0) + 1;
   appendFileSync(outFile, JSON.stringify({ model, ort: ortResult, ...c }) + '\n');
   if ((i + 1) % 100 === 0) process.stdout.write(`${i + 1}/${dirs.length}\n`);

@@ -21,8 +21,7 @@ import { pruneModel } from '../../src/prune/prune.ts';
 import { analyzeSensitivity, sensitivityMarkdown } from '../../src/prune/sensitivity.ts';
 import type { PruneOptions } from '../../src/prune/types.ts';
 import { measureSizes } from '../../src/report/size.ts';
-import { measureLatency } from '../../src/runtime/latency.ts';
-import { createSession, type OrtSession as Session } from '../../src/runtime/ort.ts';
+import { compareLatency } from '../../src/runtime/latency.ts';
 import { arg } from './args.ts';
 
 const RUNS = Number(arg('runs', '40'));
@@ -79,16 +78,10 @@ async function nm(test: Dataset): Promise<void> {
   print();
 }
 
-/** Alternating timed runs of two sessions: p50 of each (ms per batch of 32). */
-async function sideBySide(a: Session, b: Session): Promise<[number, number]> {
-  const ta: number[] = [];
-  const tb: number[] = [];
-  for (let round = 0; round < 5; round++) {
-    ta.push((await measureLatency(a, { batch: 32, runs: RUNS, warmup: 5 })).batchN.p50);
-    tb.push((await measureLatency(b, { batch: 32, runs: RUNS, warmup: 5 })).batchN.p50);
-  }
-  const median = (v: number[]) => [...v].sort((x, y) => x - y)[Math.floor(v.length / 2)]!;
-  return [median(ta), median(tb)];
+/** The two models timed interleaved in one child process: p50 of each (ms per batch of 32). */
+async function sideBySide(a: Uint8Array, b: Uint8Array): Promise<[number, number]> {
+  const c = await compareLatency(a, b, { batch: 32, minRuns: RUNS, warmup: 5, threads: THREADS });
+  return [c.batchN.a.p50, c.batchN.b.p50];
 }
 
 interface Variant {
@@ -133,10 +126,7 @@ async function structured(test: Dataset, calib: Dataset): Promise<void> {
       const result = await pruneModel(model, { channels: 0.5, ...v.options }, v.calib ? { calibration: calib } : {});
       const bytes = modelToBytes(model);
       const accB = await accuracy(bytes, test);
-      const [sa, sb] = [await createSession(original, { threads: THREADS }), await createSession(bytes, { threads: THREADS })];
-      const [la, lb] = await sideBySide(sa, sb);
-      await sa.close();
-      await sb.close();
+      const [la, lb] = await sideBySide(original, bytes);
       const reduction = 1 - result.paramsAfter / result.paramsBefore;
       print(
         `| ${name} | ${v.label} | ${result.paramsBefore} | ${result.paramsAfter} | ${pct(reduction)} | ${pct(result.overallSparsity)} | ${pct(accA)} | ${pct(accB)} | ${((accB - accA) * 100).toFixed(2)} | ` +

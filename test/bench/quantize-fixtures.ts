@@ -18,8 +18,7 @@ import type { Model } from '../../src/ir/model.ts';
 import { loadModel } from '../../src/io/load.ts';
 import { modelToBytes } from '../../src/io/save.ts';
 import { runPipeline } from '../../src/pipeline/run.ts';
-import { measureLatency } from '../../src/runtime/latency.ts';
-import { createSession } from '../../src/runtime/ort.ts';
+import { compareLatency } from '../../src/runtime/latency.ts';
 import { ActivationStats } from '../../src/quant/calibration/activation-stats.ts';
 import { CALIBRATION_METHODS } from '../../src/quant/calibration/calibrators.ts';
 import { accuracyEvaluator } from '../../src/evaluate/accuracy.ts';
@@ -67,16 +66,15 @@ async function accuracy(bytes: Uint8Array): Promise<number> {
   }
 }
 
-/** p50 ms at batch 32 of each model, measured in alternating rounds; the median over rounds. */
-async function latencies(models: Uint8Array[], rounds: number): Promise<number[]> {
-  const sessions = await Promise.all(models.map((b, i) => createSession(b, { label: `model ${i}` })));
-  const samples: number[][] = models.map(() => []);
-  try {
-    for (let r = 0; r < rounds; r++) {
-      for (const [i, s] of sessions.entries()) samples[i]!.push((await measureLatency(s, { batch: 32, warmup: 3, runs: 15 })).batchN.p50);
+/** p50 ms at batch 32 of the float model and each other one, timed interleaved with it; the median over rounds. */
+async function latencies([fp32, ...others]: Uint8Array[], rounds: number): Promise<number[]> {
+  const samples: number[][] = [[], ...others.map(() => [])];
+  for (let r = 0; r < rounds; r++) {
+    for (const [i, other] of others.entries()) {
+      const c = await compareLatency(fp32!, other, { batch: 32 });
+      samples[0]!.push(c.batchN.a.p50);
+      samples[i + 1]!.push(c.batchN.b.p50);
     }
-  } finally {
-    for (const s of sessions) await s.close();
   }
   return samples.map((v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!);
 }

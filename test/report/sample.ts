@@ -2,9 +2,9 @@
 import type { StageMeasurements } from '../../src/report/report.ts';
 import type { LatencyResult } from '../../src/runtime/latency.ts';
 
-// Typed as measureLatency's result (with means) to show that it fits a stage as is.
-const slow: LatencyResult = { batch1: { p50: 2, p90: 2.5, mean: 2.1 }, batchN: { n: 32, p50: 20, p90: 22, mean: 20.5 } };
-const fast: LatencyResult = { batch1: { p50: 1, p90: 1.2, mean: 1.05 }, batchN: { n: 32, p50: 8, p90: 9, mean: 8.2 } };
+// Typed as measureLatency's result to show that it fits a stage as is.
+const slow: LatencyResult = { threads: 1, batch1: { p10: 1.9, p50: 2, p90: 2.5, runs: 250 }, batchN: { n: 32, p10: 19, p50: 20, p90: 22, runs: 30 } };
+const fast: LatencyResult = { threads: 1, batch1: { p10: 0.9, p50: 1, p90: 1.2, runs: 250 }, batchN: { n: 32, p10: 7.5, p50: 8, p90: 9, runs: 30 } };
 
 export const input: StageMeasurements = {
   name: 'input',

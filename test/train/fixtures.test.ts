@@ -26,7 +26,7 @@ describe('fixture models', () => {
       expect(model.graph.outputs.map((v) => v.name)).toEqual(['logits']);
       const dataset = await openDataset('fixtures/data/mnist-test.npz');
       try {
-        const { stage } = await measureModel(name, model, file, { dataset, latency: false, batchSize: 500 });
+        const { stage } = await measureModel(name, model, file, { dataset, batchSize: 500 });
         expect(stage.accuracy?.samples).toBe(2000);
         expect(stage.accuracy!.top1).toBeGreaterThanOrEqual(floor);
       } finally {

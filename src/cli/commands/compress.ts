@@ -11,7 +11,8 @@ import { layerBytes } from '../../report/layers.ts';
 import { writeFileAtomic, type ReportInput, type StageMeasurements } from '../../report/report.ts';
 import type { Artifact } from '../../pipeline/pass.ts';
 import type { Model } from '../../ir/model.ts';
-import { planRandomFeeds, type InputPlan } from '../../check/input-roles.ts';
+import { planRandomFeeds, type FeedPlan, type InputPlan } from '../../check/input-roles.ts';
+import { latencyForReport, type ReportLatency } from '../../evaluate/latency.ts';
 import { validateModel } from '../../io/validate.ts';
 import { runPipeline, type PipelineResult, type ResolvedStep } from '../../pipeline/run.ts';
 import { getPass } from '../../../passes/index.ts';
@@ -78,14 +79,15 @@ export async function runCompress(args: OutputArgs, steps: readonly ResolvedStep
   let staged: StagedModel | undefined;
   try {
     const measure = { dataset, limit: args.limit, batchSize: args.batchSize, threads: args.threads, compressedSizes: args.compressedSizes };
-    const latency = args.latency ? {} : (false as const);
-    const input = await measureModel('input', model, args.input, { ...measure, latency, keepOutputs: true, dataFiles: externalDataFiles(model, args.input) });
+    const input = await measureModel('input', model, args.input, { ...measure, keepOutputs: true, dataFiles: externalDataFiles(model, args.input) });
+    // Before the passes: the input's roles (indices, shapes) hold for the output's same inputs.
+    const feedPlan = args.latency ? planRandomFeeds(model) : undefined;
     // Before the passes: they edit `model` in place.
     const stages: StageMeasurements[] = [{ ...input.stage, layers: layerBytes(model) }];
     const compare = { ...measure, baseline: input.outputs };
     const progress = pipelineProgress(io, args.json || args.quiet);
     // Measuring the output loads and runs it: that is the last pass's runtime check, done once.
-    const outputRuns = args.latency || dataset !== undefined;
+    const outputRuns = (feedPlan !== undefined && 'inputs' in feedPlan) || dataset !== undefined;
     const passNotes: string[] = [];
     let result: PipelineResult;
     try {
@@ -99,7 +101,7 @@ export async function runCompress(args: OutputArgs, steps: readonly ResolvedStep
         async afterPass(m, r) {
           // The last pass's model is the output: measured once, from the saved file, below.
           if (stages.length === steps.length && !args.externalData) return;
-          const { stage } = await measureModel(r.pass, m, modelToBytes(m), { ...compare, latency: false });
+          const { stage } = await measureModel(r.pass, m, modelToBytes(m), compare);
           stages.push({ ...stage, seconds: r.seconds });
         },
       });
@@ -122,12 +124,15 @@ export async function runCompress(args: OutputArgs, steps: readonly ResolvedStep
     const dataFiles = staged.stagedExternalPath ? [staged.stagedExternalPath] : [];
     let output: StageMeasurements;
     let verifyNote: string | undefined;
+    let timed: ReportLatency | undefined;
     try {
       if (args.verify && steps.every((s) => s.pass.kind === 'cleanup')) {
         verifyNote = await verifyUnchanged(args.input, outputFile, model);
         if (verifyNote) progress.onNote?.(verifyNote);
       }
-      output = (await measureModel('output', model, outputFile, { ...compare, latency, dataFiles })).stage;
+      output = (await measureModel('output', model, outputFile, { ...compare, dataFiles })).stage;
+      if (feedPlan) timed = await timeInputAndOutput(args, outputFile, feedPlan);
+      for (const n of timed?.notes ?? []) progress.onNote?.(n);
     } catch (err) {
       // Messages name the output as the user knows it, not the staging folder it sits in.
       if (err instanceof Error) err.message = err.message.split(outputFile).join(args.output);
@@ -137,6 +142,12 @@ export async function runCompress(args: OutputArgs, steps: readonly ResolvedStep
       if (failed instanceof CheckError) await writeFailedReport(args, { ...extra, input: args.input, output: args.output, stages, notes: [...(extra.notes ?? []), ...passNotes] }, failed, io);
       throw failed;
     }
+    if (timed?.stages) {
+      stages[0] = { ...stages[0]!, latency: timed.stages[0] };
+      output = { ...output, latency: timed.stages[1] };
+    }
+    // Not only in the report: a slower output must not pass as a plain success.
+    for (const w of timed?.warnings ?? []) io.stderr.write(`${w}\n`);
     const last = result.stages.at(-1);
     if (last && stages.length === steps.length) stages.push({ ...output, name: last.pass, latency: undefined, seconds: last.seconds });
     stages.push({ ...output, layers: layerBytes(model) });
@@ -144,6 +155,7 @@ export async function runCompress(args: OutputArgs, steps: readonly ResolvedStep
       ...result.stages.map((r) => `${r.pass}: ${Object.entries(r.changes).map(([k, v]) => `${k} ${v}`).join(', ') || 'no change'}`),
       ...result.notes,
       ...(verifyNote ? [verifyNote] : []),
+      ...(timed ? [...timed.notes, ...timed.warnings] : []),
     ];
     await finishReport(args, { ...extra, input: args.input, output: args.output, stages, notes: [...(extra.notes ?? []), ...notes] }, io);
     // One turn of the event loop first: a SIGINT/SIGTERM that arrived while the last steps ran
@@ -155,6 +167,17 @@ export async function runCompress(args: OutputArgs, steps: readonly ResolvedStep
     staged?.abort(); // nothing once committed
     await dataset?.close();
   }
+}
+
+/**
+ * The input and the staged output timed interleaved (evaluate/latency.ts). An output failing
+ * on random inputs the input runs on is a failed check; any other failure is a note.
+ */
+async function timeInputAndOutput(args: OutputArgs, staged: string, plan: FeedPlan): Promise<ReportLatency> {
+  if ('unverifiable' in plan) return { notes: [`latency not measured: ${plan.unverifiable}`], warnings: [] };
+  const roles = Object.fromEntries(plan.inputs.map((p) => [p.name, p.role]));
+  const models = [{ source: args.input, label: args.input }, { source: staged, label: args.output }] as const;
+  return latencyForReport(models, { threads: args.latencyThreads, roles, candidateMustRun: true });
 }
 
 /**

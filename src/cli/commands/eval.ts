@@ -3,6 +3,8 @@
  * agreement with a baseline, latency, sizes, parameters and sparsity, as a report.
  */
 import { openDataset } from '../../data/dataset.ts';
+import { planRandomFeeds } from '../../check/input-roles.ts';
+import { latencyForReport, type LatencyModel } from '../../evaluate/latency.ts';
 import { measureModel } from '../../evaluate/measure.ts';
 import { externalDataFiles, loadModel } from '../../io/load.ts';
 import { layerBytes } from '../../report/layers.ts';
@@ -18,7 +20,7 @@ export interface EvalArgs extends ReportArgs {
 export async function evalCommand(args: EvalArgs, io: CliIO): Promise<number> {
   const dataset = args.data ? await openDataset(args.data) : undefined;
   try {
-    const common = { dataset, limit: args.limit, batchSize: args.batchSize, threads: args.threads, compressedSizes: args.compressedSizes, latency: args.latency ? {} : (false as const) };
+    const common = { dataset, limit: args.limit, batchSize: args.batchSize, threads: args.threads, compressedSizes: args.compressedSizes };
     const stages: StageMeasurements[] = [];
     let baselineOutputs: Float32Array | undefined;
     if (args.baseline) {
@@ -30,7 +32,18 @@ export async function evalCommand(args: EvalArgs, io: CliIO): Promise<number> {
     const model = await loadModel(args.model);
     const { stage } = await measureModel('model', model, args.model, { ...common, baseline: baselineOutputs, dataFiles: externalDataFiles(model, args.model) });
     stages.push({ ...stage, layers: layerBytes(model) });
-    await finishReport(args, { input: args.baseline ?? args.model, output: args.model, stages }, io);
+    const notes: string[] = [];
+    if (args.latency) {
+      // With a baseline, both are timed interleaved: the speed-up is a paired measurement.
+      const plan = planRandomFeeds(model);
+      const roles = 'inputs' in plan ? Object.fromEntries(plan.inputs.map((p) => [p.name, p.role])) : undefined;
+      const models = [...(args.baseline ? [{ source: args.baseline, label: args.baseline }] : []), { source: args.model, label: args.model }] as [LatencyModel] | [LatencyModel, LatencyModel];
+      const timed = await latencyForReport(models, { threads: args.latencyThreads, roles });
+      timed.stages?.forEach((l, i) => (stages[i] = { ...stages[i]!, latency: l }));
+      for (const w of timed.warnings) io.stderr.write(`${w}\n`);
+      notes.push(...timed.notes, ...timed.warnings);
+    }
+    await finishReport(args, { input: args.baseline ?? args.model, output: args.model, stages, notes }, io);
     return 0;
   } finally {
     await dataset?.close();
