@@ -4,6 +4,7 @@
  * into a table (Gather, GatherElements, Embedding-style lookups) stays inside the table; a
  * shape, axes or sizes input cannot be random at all, so the model is reported unverifiable
  * rather than failing in onnxruntime; booleans, strings and every integer type are covered.
+ * Which inputs index a table or set a shape is the op table's `inputs` column (src/ops/inputs.ts).
  * Pure (no onnxruntime): the runtime wrapper turns the plan into tensors.
  */
 import type { Graph } from '../ir/graph.ts';
@@ -11,6 +12,7 @@ import type { Model } from '../ir/model.ts';
 import type { Node } from '../ir/node.ts';
 import type { Dim } from '../ir/value.ts';
 import type { DType } from '../onnx/dtype.ts';
+import { opSpec } from '../ops/registry.ts';
 
 export type InputRole =
   | { kind: 'real'; min: number; max: number }
@@ -28,22 +30,6 @@ export interface InputPlan {
 }
 
 export type FeedPlan = { inputs: InputPlan[] } | { unverifiable: string };
-
-/** Inputs whose values decide shapes or axes: random values would make a different model. */
-const STRUCTURAL_SLOTS: Record<string, number[]> = {
-  Reshape: [1], Expand: [1], Tile: [1], ConstantOfShape: [0], Range: [0, 1, 2], Slice: [1, 2, 3, 4], Pad: [1],
-  Unsqueeze: [1], Squeeze: [1], ReduceSum: [1], ReduceMean: [1], ReduceMax: [1], ReduceMin: [1], Resize: [1, 2, 3],
-  Upsample: [1], TopK: [1], OneHot: [1], Split: [1], CumSum: [1], Loop: [0, 1], NonMaxSuppression: [2],
-};
-
-/** Index inputs, with the input and axis attribute of the table they index into. */
-const INDEX_SLOTS: Record<string, { slot: number; table: number; axisAttr?: string }> = {
-  Gather: { slot: 1, table: 0, axisAttr: 'axis' },
-  GatherElements: { slot: 1, table: 0, axisAttr: 'axis' },
-  GatherND: { slot: 1, table: 0 },
-  ScatterElements: { slot: 1, table: 0, axisAttr: 'axis' },
-  OneHot: { slot: 0, table: 1 },
-};
 
 const INTEGER_RANGE: Partial<Record<DType, [number, number]>> = {
   int8: [-128, 127], uint8: [0, 255], int16: [-32768, 32767], uint16: [0, 65535],
@@ -73,12 +59,12 @@ function roleOf(g: Graph, name: string, dtype: DType, readers: readonly Node[]):
   if (dtype === 'string') return { kind: 'string' };
   let bound: number | undefined;
   for (const n of readers) {
-    const inDefault = n.domain === '' || n.domain === 'ai.onnx';
+    const facts = opSpec(n)?.inputs;
     const slots = n.inputs.flatMap((i, at) => (i === name ? [at] : []));
-    if (inDefault && slots.some((s) => STRUCTURAL_SLOTS[n.opType]?.includes(s))) {
+    if (slots.some((s) => facts?.structural?.includes(s))) {
       return `input '${name}' sets a shape or axes of node ${n.label}; random values cannot stand for it`;
     }
-    const idx = inDefault ? INDEX_SLOTS[n.opType] : undefined;
+    const idx = facts?.index;
     if (idx && slots.includes(idx.slot)) {
       const d = tableDim(g, n, idx.table, idx.axisAttr);
       bound = Math.min(bound ?? Infinity, d ?? 1); // unknown table size: 0 is valid for any non-empty one
@@ -88,6 +74,11 @@ function roleOf(g: Graph, name: string, dtype: DType, readers: readonly Node[]):
   const range = INTEGER_RANGE[dtype];
   if (range) return { kind: 'integer', min: range[0], max: range[1] };
   return { kind: 'real', min: -1, max: 1 };
+}
+
+/** The plan's roles by input name, as random feeds take them (src/runtime/feeds.ts). */
+export function rolesByName(inputs: readonly InputPlan[]): Record<string, InputRole> {
+  return Object.fromEntries(inputs.map((p) => [p.name, p.role]));
 }
 
 /** What to feed each graph input of `model`, or why random inputs cannot verify it. */

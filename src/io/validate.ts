@@ -10,7 +10,7 @@ import type { Model } from '../ir/model.ts';
 import type { Node } from '../ir/node.ts';
 import type { Tensor } from '../ir/tensor.ts';
 import { isFloatDType, type DType } from '../onnx/dtype.ts';
-import { computesOnNumbers, inputArity, int64Slots, requiredInputs, sameTypeInputs } from './op-inputs.ts';
+import { opSpec } from '../ops/registry.ts';
 
 function checkFinite(g: Graph): void {
   for (const t of g.initializers.values()) {
@@ -46,11 +46,12 @@ function checkGraphName(g: Graph, owner?: Node): void {
 
 /** '' marks an omitted optional input: in a slot the op requires, the model is broken. */
 function checkRequiredInputs(n: Node): void {
-  const { min, max } = inputArity(n.opType, n.domain);
+  const facts = opSpec(n)?.inputs; // from the ONNX specs; ops without them are onnxruntime's to check
+  const { min, max } = facts ?? {};
   const count = `${n.inputs.length} input${n.inputs.length === 1 ? '' : 's'}`;
   if (min !== undefined && n.inputs.length < min) throw new InputError(`node ${n.label} has ${count}; ${n.opType} needs ${min}`);
   if (max !== undefined && n.inputs.length > max) throw new InputError(`node ${n.label} has ${count}; ${n.opType} takes at most ${max}`);
-  const required = requiredInputs(n.opType, n.domain, n.inputs.length);
+  const required = facts?.required === 'all' ? n.inputs.length : facts?.required;
   if (required === undefined) return;
   for (let i = 0; i < Math.min(required, n.inputs.length); i++) {
     if (n.inputs[i] === '') throw new InputError(`node ${n.label} leaves its required input ${i + 1} empty ('')`);
@@ -89,14 +90,16 @@ function declaredTypes(g: Graph, outer: ReadonlyMap<string, DType>): Map<string,
 }
 
 function checkOperandTypes(n: Node, types: ReadonlyMap<string, DType>): void {
-  if (computesOnNumbers(n.opType, n.domain)) {
+  const facts = opSpec(n)?.inputs;
+  if (facts?.numeric) {
     n.inputs.forEach((i, at) => {
       const t = types.get(i);
       if (t === 'string' || t === 'bool') throw new InputError(`node ${n.label} computes on numbers but its input ${at + 1} '${i}' is ${t}`);
     });
   }
   let first: { at: number; name: string; type: DType } | undefined;
-  for (const at of sameTypeInputs(n.opType, n.domain, n.inputs.length)) {
+  const sameType = facts?.sameType === 'all' ? n.inputs.map((_, i) => i) : (facts?.sameType ?? []).filter((i) => i < n.inputs.length);
+  for (const at of sameType) {
     const name = n.inputs[at]!;
     const type = name ? types.get(name) : undefined;
     if (!type) continue;
@@ -105,7 +108,7 @@ function checkOperandTypes(n: Node, types: ReadonlyMap<string, DType>): void {
       throw new InputError(`node ${n.label} mixes types: input ${first.at + 1} '${first.name}' is ${first.type}, input ${at + 1} '${name}' is ${type}`);
     }
   }
-  for (const at of int64Slots(n.opType, n.domain)) {
+  for (const at of facts?.int64 ?? []) {
     const i = n.inputs[at];
     const t = i ? types.get(i) : undefined;
     if (t !== undefined && t !== 'int64') throw new InputError(`node ${n.label} needs int64 for its input ${at + 1} '${i}', which is ${t}`);

@@ -38,6 +38,7 @@ export const ELEMENTWISE_OPS: OpSpec[] = [
   // The slope is a second input, broadcast like a binary op's.
   { ...unary('PRelu'), channels: 'broadcast' },
   ...['Sqrt', 'Exp', 'Log', 'Neg', 'Abs', 'Reciprocal', 'Floor', 'Ceil', 'Round', 'Sin', 'Cos', 'Not', 'Sign'].map((op) => unary(op, 'elementwise')),
+  ...['Tan', 'Asin', 'Acos', 'Atan', 'Sinh', 'Cosh', 'Asinh', 'Acosh', 'Atanh'].map((op) => unary(op, 'elementwise')),
   ...['IsNaN', 'IsInf'].map((op): OpSpec => ({ ...unary(op, 'elementwise'), infer: predicate })),
   { ...unary('Clip'), quant: 'activation' },
   { ...unary('Identity', 'shape', true), int8Native: true },

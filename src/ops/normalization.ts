@@ -29,4 +29,5 @@ export const NORMALIZATION_OPS: OpSpec[] = [
   { op: 'Softmax', domain: '', category: 'activation', infer: same, foldable: true, quant: 'unary', quantOptIn: true, qoperator: msKernel('QLinearSoftmax'), channels: 'softmax' },
   { op: 'LogSoftmax', domain: '', category: 'activation', infer: same, foldable: true, channels: 'softmax' },
   { op: 'Hardmax', domain: '', category: 'activation', infer: same, foldable: true, channels: 'softmax' },
+  { op: 'LRN', domain: '', category: 'normalization' },
 ];

@@ -3,6 +3,7 @@ import type { Node } from '../ir/node.ts';
 import { CONTRIB_OPS } from './contrib.ts';
 import { CONV_OPS } from './conv.ts';
 import { ELEMENTWISE_OPS } from './elementwise.ts';
+import { INPUT_FACTS } from './inputs.ts';
 import { MATMUL_OPS } from './matmul.ts';
 import { NORMALIZATION_OPS } from './normalization.ts';
 import { QUANTIZATION_OPS } from './quantization.ts';
@@ -37,7 +38,7 @@ const BASE: readonly OpSpec[] = [
   ...CONTROL_OPS,
 ];
 
-export const OPS: readonly OpSpec[] = mergeColumn(mergeColumn(BASE, 'trainable', TRAINABLE), 'tflite', TFLITE_OPS);
+export const OPS: readonly OpSpec[] = mergeColumn(mergeColumn(mergeColumn(BASE, 'trainable', TRAINABLE), 'tflite', TFLITE_OPS), 'inputs', INPUT_FACTS);
 
 const key = (domain: string, op: string) => `${domain === 'ai.onnx' ? '' : domain}::${op}`;
 const TABLE = new Map(OPS.map((s) => [key(s.domain, s.op), s]));

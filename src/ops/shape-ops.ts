@@ -143,4 +143,10 @@ export const SHAPE_OPS: OpSpec[] = [
   { op: 'Constant', domain: '', category: 'constant', infer: inferConstant, foldable: true },
   ...['ReduceMean', 'ReduceSum', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL1', 'ReduceL2', 'ReduceLogSum', 'ReduceLogSumExp', 'ReduceSumSquare'].map(reduce),
   { op: 'ArgMax', domain: '', category: 'reduce', infer: inferArgMax, foldable: true },
+  { op: 'ArgMin', domain: '', category: 'reduce', infer: inferArgMax, foldable: true },
+  { op: 'ConstantOfShape', domain: '', category: 'constant' },
+  // Known for their input facts (./inputs.ts: shape and index inputs); no other column yet.
+  ...['DepthToSpace', 'SpaceToDepth', 'NonZero', 'Trilu', 'GatherElements', 'GatherND', 'Range', 'ScatterElements', 'ScatterND', 'TopK', 'OneHot', 'CumSum', 'NonMaxSuppression'].map(
+    (op): OpSpec => ({ op, domain: '', category: 'shape' }),
+  ),
 ];

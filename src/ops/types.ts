@@ -118,6 +118,25 @@ export interface TrainableSpec {
   readonly params?: readonly number[];
 }
 
+/** What the ONNX specs say about an op's inputs (data in ./inputs.ts); positions are input indices. */
+export interface InputFacts {
+  /** Leading inputs that must be present (not omitted as ''); 'all': every input of a variadic op. */
+  readonly required?: number | 'all';
+  /** Fewest and most inputs the op has taken in any opset. */
+  readonly min?: number;
+  readonly max?: number;
+  /** Operands are numbers: no string or bool tensor. */
+  readonly numeric?: boolean;
+  /** Inputs that share one type parameter T. */
+  readonly sameType?: 'all' | readonly number[];
+  /** Inputs that must hold int64 values (shapes) when given as constants. */
+  readonly int64?: readonly number[];
+  /** Inputs whose values decide shapes or axes (Reshape's shape, Slice's starts …). */
+  readonly structural?: readonly number[];
+  /** An index input (`slot`) into the input `table`, along the axis attribute `axisAttr` (default axis 0). */
+  readonly index?: { readonly slot: number; readonly table: number; readonly axisAttr?: string };
+}
+
 import type { TfliteMapping } from './tflite.ts';
 
 export type { TfliteMapping };
@@ -165,6 +184,9 @@ export interface OpSpec {
   readonly channels?: ChannelRule;
   /** The weight and channel axes of a layer that pruning can shrink. */
   readonly layer?: LayerLayout;
+
+  /** Facts about its inputs from the ONNX specs, merged from ./inputs.ts. */
+  readonly inputs?: InputFacts;
 
   /** The trainable executor's support, merged from ./trainable.ts. */
   readonly trainable?: TrainableSpec;

@@ -68,25 +68,6 @@ function defaultRole(dtype: DType): InputRole {
   return dtype in TYPED_ARRAY && !isFloatDType(dtype) ? { kind: 'integer', min: 0, max: 1 } : { kind: 'string' };
 }
 
-/**
- * Random feeds that respect each input's role (src/check/input-roles.ts): indices inside
- * their table, every integer and bool type, reals in [min, max). Leading symbolic dims take
- * `batch`; other symbolic dims need a size from `dims`.
- */
-export function feedsFromPlan(label: string, plan: readonly InputPlan[], batch: number, rng: () => number, dims: Readonly<Record<string, number>> = {}): Record<string, HostTensor> {
-  const feeds: Record<string, HostTensor> = {};
-  for (const p of plan) {
-    const shape = p.shape.map((d, axis) => {
-      if (typeof d === 'number' && d >= 0) return d;
-      if (axis === 0) return batch;
-      if (typeof d === 'string' && d !== '' && dims[d] !== undefined) return dims[d];
-      throw new InputError(`${label}: input "${p.name}" has ${typeof d === 'string' && d ? `symbolic dim "${d}"` : 'an unnamed dynamic dim'} at axis ${axis}; give its size`);
-    });
-    feeds[p.name] = roleTensor(label, p, shape, rng);
-  }
-  return feeds;
-}
-
 function roleTensor(label: string, p: InputPlan, dims: number[], rng: () => number): HostTensor {
   const size = dims.reduce((a, b) => a * b, 1);
   const Ctor = TYPED_ARRAY[p.dtype as NumericDType];

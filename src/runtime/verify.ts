@@ -7,11 +7,11 @@
  */
 import { compareOutput } from '../check/compare-outputs.ts';
 import { InputError } from '../errors.ts';
-import type { InputPlan } from '../check/input-roles.ts';
+import type { InputRole } from '../check/input-roles.ts';
 import type { Model } from '../ir/model.ts';
 import { mulberry32 } from '../math/random.ts';
 import { runInChild } from './child.ts';
-import { feedsFromPlan, planFeeds } from './feeds.ts';
+import { planFeeds } from './feeds.ts';
 import { createSession } from './ort.ts';
 import type { HostTensor } from './types.ts';
 
@@ -28,8 +28,8 @@ type Source = Model | Uint8Array | string;
 export interface CompareOptions {
   batch?: number;
   seed?: number;
-  /** Feeds valid for each input's role (src/check/input-roles.ts); default: uniform values by dtype. */
-  plan?: readonly InputPlan[];
+  /** Role of each input by name (src/check/input-roles.ts `rolesByName`); default: by dtype. */
+  roles?: Readonly<Record<string, InputRole>>;
 }
 
 const values = (t: HostTensor): ArrayLike<number | bigint> => t.data as ArrayLike<number | bigint>;
@@ -39,7 +39,7 @@ export async function compareOnRandomInputs(reference: Source, candidate: Source
   try {
     const rng = mulberry32(opts.seed ?? 1);
     const batch = opts.batch ?? 2;
-    const feeds = opts.plan ? feedsFromPlan(a.label, opts.plan, batch, rng) : planFeeds(a, batch, rng).feeds;
+    const feeds = planFeeds(a, batch, rng, {}, opts.roles).feeds;
     const [ra, rb] = [await a.run(feeds), await b.run(feeds)];
     return Object.entries(ra).map(([name, ta]) => {
       const tb = rb[name];

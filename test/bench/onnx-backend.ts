@@ -1,5 +1,5 @@
 /**
- * `npm run build && npx tsx test/bench/onnx-backend.ts [--root /usr/share/libonnx-testdata/data] [--out tmp/backend.jsonl]`
+ * `npm run build && npx tsx test/bench/onnx-backend.ts [--root /usr/share/libonnx-testdata/data] [--out tmp/backend.jsonl] [--shard k/n]`
  *
  * Dev check, not in the suite (needs `apt-get install -y libonnx-testdata`): for every ONNX
  * backend test model, does onnxruntime run it correctly (test_data_set_0 inputs → expected
@@ -110,7 +110,12 @@ function compressOutcome(model: string): { code: number; signal?: string; messag
 }
 
 const resume = process.argv.includes('--resume');
-const dirs = readdirSync(root).flatMap((suite) => readdirSync(join(root, suite)).map((m) => join(root, suite, m))).filter((d) => existsSync(join(d, 'model.onnx')));
+// `--shard k/n`: every n-th model from the k-th (0-based), to run n processes side by side.
+const [shard, shards] = arg('shard', '0/1').split('/').map(Number) as [number, number];
+const dirs = readdirSync(root)
+  .flatMap((suite) => readdirSync(join(root, suite)).map((m) => join(root, suite, m)))
+  .filter((d) => existsSync(join(d, 'model.onnx')))
+  .filter((_, i) => i % shards === shard);
 const done = new Map<string, { ort: string; code: number }>();
 if (resume && existsSync(outFile)) {
   for (const line of readFileSync(outFile, 'utf8').split('\n').filter(Boolean)) {

@@ -22,6 +22,16 @@ describe('op table', () => {
     expect(opSpec({ opType: 'Conv', domain: 'ai.onnx' })?.tflite).toMatchObject({ builtins: ['CONV_2D', 'DEPTHWISE_CONV_2D'], layout: 'nhwc' });
   });
 
+  it('op table: the inputs column carries the ONNX specs\' input facts (arity, types, shape and index inputs)', () => {
+    const inputs = (opType: string, domain = '') => opSpec({ opType, domain })?.inputs;
+    expect(inputs('Slice')).toEqual({ required: 3, structural: [1, 2, 3, 4] });
+    expect(inputs('Gather', 'ai.onnx')).toMatchObject({ required: 2, min: 2, index: { slot: 1, table: 0, axisAttr: 'axis' } });
+    expect(inputs('Add')).toEqual({ required: 2, min: 2, max: 2, numeric: true, sameType: 'all' });
+    expect(inputs('Reshape')).toMatchObject({ int64: [1], structural: [1] });
+    expect(inputs('Gather', 'com.microsoft')).toBeUndefined();
+    expect(() => mergeColumn(OPS, 'inputs', { NotAnOp: { required: 1 } })).toThrow('the inputs column names op(s) missing from the table: NotAnOp');
+  });
+
   it('op table: one entry per op and domain', () => {
     const keys = OPS.map((s) => `${s.domain}:${s.op}`);
     expect(keys.filter((k, i) => keys.indexOf(k) !== i)).toEqual([]);

@@ -46,7 +46,8 @@ describe('report/html', () => {
     expect(charts).toEqual(['size-waterfall', 'layer-bytes', 'accuracy-vs-size', 'layer-sqnr', 'speedup']);
     // Stage table: a header and one row per stage; the latency table: batch 1 and 32 side by side.
     expect(html.match(/<table data-table="stages">.*?<\/table>/s)![0].match(/<tr>/g)).toHaveLength(4);
-    expect(html).toMatch(/<th>Speed-up b1<\/th><th>p50 b32<\/th><th>p90 b32<\/th><th>Speed-up b32<\/th>/);
+    expect(html).toMatch(/<th>Speed-up b1<\/th><th>p10 b32<\/th><th>p50 b32<\/th><th>p90 b32<\/th><th>Speed-up b32<\/th>/);
+    expect(html).toContain('<p>Latency: input and output timed interleaved in one process with 1 intra-op thread');
     expect(html).toContain('<td class="num slower">0.80× (slower)</td>');
     expect(html).toContain('onnxruntime</th><td>1.30.0');
     expect(html).toContain('Test CPU, 2 cores');

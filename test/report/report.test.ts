@@ -33,8 +33,8 @@ describe('report/report', () => {
     expect(o!.deltas.speedupBatchN).toBe(2.5); // 20 ms → 8 ms at batch 32
   });
 
-  it('report: latency keeps p50/p90 only and SQNR is JSON-safe', () => {
-    expect(report.stages[2]!.latency).toEqual({ batch1: { p50: 1, p90: 1.2 }, batchN: { n: 32, p50: 8, p90: 9 } });
+  it('report: latency keeps threads, p10/p50/p90 and runs, and SQNR is JSON-safe', () => {
+    expect(report.stages[2]!.latency).toEqual({ threads: 1, batch1: { p10: 0.9, p50: 1, p90: 1.2, runs: 250 }, batchN: { n: 32, p10: 7.5, p50: 8, p90: 9, runs: 30 } });
     expect(report.stages[0]!.agreement!.sqnrDb).toBe(999);
     expect(report.stages[2]!.agreement!.sqnrDb).toBe(31.5);
     expect(report.stages[1]).not.toHaveProperty('accuracy');

@@ -11,7 +11,7 @@ import { layerBytes } from '../../report/layers.ts';
 import { writeFileAtomic, type ReportInput, type StageMeasurements } from '../../report/report.ts';
 import type { Artifact } from '../../pipeline/pass.ts';
 import type { Model } from '../../ir/model.ts';
-import { planRandomFeeds, type FeedPlan, type InputPlan } from '../../check/input-roles.ts';
+import { planRandomFeeds, rolesByName, type FeedPlan, type InputPlan } from '../../check/input-roles.ts';
 import { latencyForReport, type ReportLatency } from '../../evaluate/latency.ts';
 import { validateModel } from '../../io/validate.ts';
 import { runPipeline, type PipelineResult, type ResolvedStep } from '../../pipeline/run.ts';
@@ -175,7 +175,7 @@ export async function runCompress(args: OutputArgs, steps: readonly ResolvedStep
  */
 async function timeInputAndOutput(args: OutputArgs, staged: string, plan: FeedPlan): Promise<ReportLatency> {
   if ('unverifiable' in plan) return { notes: [`latency not measured: ${plan.unverifiable}`], warnings: [] };
-  const roles = Object.fromEntries(plan.inputs.map((p) => [p.name, p.role]));
+  const roles = rolesByName(plan.inputs);
   const models = [{ source: args.input, label: args.input }, { source: staged, label: args.output }] as const;
   return latencyForReport(models, { threads: args.latencyThreads, roles, candidateMustRun: true });
 }
@@ -203,7 +203,7 @@ async function verifyUnchanged(input: string, staged: string, model: Model): Pro
   if ('unverifiable' in plan) return `could not verify the output on random inputs: ${plan.unverifiable}`;
   let diffs: OutputDiff[];
   try {
-    diffs = await compareInChildProcess(input, staged, { plan: plan.inputs });
+    diffs = await compareInChildProcess(input, staged, { roles: rolesByName(plan.inputs) });
   } catch (err) {
     const failure = await inputFailure(input, plan.inputs);
     if (failure) return `could not verify the output on random inputs: ${failure}`;
@@ -224,7 +224,7 @@ async function verifyUnchanged(input: string, staged: string, model: Model): Pro
 async function inputFailure(input: string, plan: readonly InputPlan[]): Promise<string | undefined> {
   await (await createSession(input)).close();
   try {
-    await compareInChildProcess(input, input, { plan });
+    await compareInChildProcess(input, input, { roles: rolesByName(plan) });
     return undefined;
   } catch (err) {
     return firstLine(err);

@@ -3,7 +3,7 @@
  * agreement with a baseline, latency, sizes, parameters and sparsity, as a report.
  */
 import { openDataset } from '../../data/dataset.ts';
-import { planRandomFeeds } from '../../check/input-roles.ts';
+import { planRandomFeeds, rolesByName } from '../../check/input-roles.ts';
 import { latencyForReport, type LatencyModel } from '../../evaluate/latency.ts';
 import { measureModel } from '../../evaluate/measure.ts';
 import { externalDataFiles, loadModel } from '../../io/load.ts';
@@ -36,7 +36,7 @@ export async function evalCommand(args: EvalArgs, io: CliIO): Promise<number> {
     if (args.latency) {
       // With a baseline, both are timed interleaved: the speed-up is a paired measurement.
       const plan = planRandomFeeds(model);
-      const roles = 'inputs' in plan ? Object.fromEntries(plan.inputs.map((p) => [p.name, p.role])) : undefined;
+      const roles = 'inputs' in plan ? rolesByName(plan.inputs) : undefined;
       const models = [...(args.baseline ? [{ source: args.baseline, label: args.baseline }] : []), { source: args.model, label: args.model }] as [LatencyModel] | [LatencyModel, LatencyModel];
       const timed = await latencyForReport(models, { threads: args.latencyThreads, roles });
       timed.stages?.forEach((l, i) => (stages[i] = { ...stages[i]!, latency: l }));
