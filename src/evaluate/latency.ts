@@ -33,15 +33,27 @@ export interface ReportLatency {
 }
 
 /**
- * Slower means slower in at least this share of the interleaved runs, not only at the median:
- * two runs of one model split about evenly, so noise alone does not trigger a warning.
+ * Slower means a speed-up below 1 that is not noise: either the candidate was slower in more
+ * of the paired runs than chance allows (a one-sided sign test at 0.1 %: two equal models split
+ * the runs about evenly), or its median is more than 20 % slower (a few runs on a loaded
+ * machine can hide a clear loss from the sign test).
  */
-const SLOWER_ROUNDS = 0.75;
+const SIGN_TEST_Z = 3.09;
+const CLEARLY_SLOWER = 0.8;
+
+export function isSlower(t: PairedTiming): boolean {
+  if (!(t.speedup < 1)) return false;
+  const n = t.a.runs;
+  const slowerRuns = (1 - t.bFasterRounds) * n;
+  // Normal approximation of the binomial, with continuity correction.
+  const z = (slowerRuns - 0.5 - n / 2) / Math.sqrt(n / 4);
+  return z > SIGN_TEST_Z || t.speedup < CLEARLY_SLOWER;
+}
 
 const ms = (v: number) => `${v < 10 ? v.toFixed(3) : v.toFixed(1)} ms`;
 
 function slower(t: PairedTiming, n: number, threads: number, [ref, cand]: readonly LatencyModel[]): string | undefined {
-  if (!(t.speedup < 1 && 1 - t.bFasterRounds >= SLOWER_ROUNDS)) return undefined;
+  if (!isSlower(t)) return undefined;
   const share = Math.round((1 - t.bFasterRounds) * 100);
   return `warning: ${cand!.label} is slower than ${ref!.label} at batch ${n}: ${t.speedup.toFixed(2)}× (p50 ${ms(t.a.p50)} → ${ms(t.b.p50)}; slower in ${share}% of ${t.a.runs} interleaved runs, ${threads} intra-op thread${threads > 1 ? 's' : ''})`;
 }
