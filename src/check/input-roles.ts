@@ -58,12 +58,14 @@ function roleOf(g: Graph, name: string, dtype: DType, readers: readonly Node[]):
   if (dtype === 'bool') return { kind: 'bool' };
   if (dtype === 'string') return { kind: 'string' };
   let bound: number | undefined;
+  let divisor = false;
   for (const n of readers) {
     const facts = opSpec(n)?.inputs;
     const slots = n.inputs.flatMap((i, at) => (i === name ? [at] : []));
     if (slots.some((s) => facts?.structural?.includes(s))) {
       return `input '${name}' sets a shape or axes of node ${n.label}; random values cannot stand for it`;
     }
+    if (slots.some((s) => facts?.divisor?.includes(s))) divisor = true;
     const idx = facts?.index;
     if (idx && slots.includes(idx.slot)) {
       const d = tableDim(g, n, idx.table, idx.axisAttr);
@@ -72,7 +74,8 @@ function roleOf(g: Graph, name: string, dtype: DType, readers: readonly Node[]):
   }
   if (bound !== undefined) return { kind: 'index', bound };
   const range = INTEGER_RANGE[dtype];
-  if (range) return { kind: 'integer', min: range[0], max: range[1] };
+  // An integer divisor of 0 is an error in onnxruntime, not a value: divisors start at 1.
+  if (range) return { kind: 'integer', min: divisor ? Math.max(1, range[0]) : range[0], max: range[1] };
   return { kind: 'real', min: -1, max: 1 };
 }
 

@@ -40,6 +40,9 @@ add('Where', { sameType: [1, 2] });
 add('Reshape Expand Tile', { int64: [1] });
 add('ConstantOfShape', { int64: [0] });
 
+// Divisors: integer division by 0 fails in onnxruntime.
+add('Div Mod', { divisor: [1] });
+
 // Inputs whose values decide shapes or axes: random values would make a different model.
 add('Reshape Expand Tile Pad Unsqueeze Squeeze ReduceSum ReduceMean ReduceMax ReduceMin Upsample TopK OneHot Split CumSum', { structural: [1] });
 add('ConstantOfShape', { structural: [0] });

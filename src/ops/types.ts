@@ -131,6 +131,8 @@ export interface InputFacts {
   readonly sameType?: 'all' | readonly number[];
   /** Inputs that must hold int64 values (shapes) when given as constants. */
   readonly int64?: readonly number[];
+  /** Divisor inputs: an integer 0 there is an error, not a value. */
+  readonly divisor?: readonly number[];
   /** Inputs whose values decide shapes or axes (Reshape's shape, Slice's starts …). */
   readonly structural?: readonly number[];
   /** An index input (`slot`) into the input `table`, along the axis attribute `axisAttr` (default axis 0). */

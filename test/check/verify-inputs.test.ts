@@ -33,6 +33,21 @@ describe('check: random inputs valid for their role', () => {
     });
   });
 
+  it('check: an integer divisor never draws 0 (onnxruntime fails on it); the dividend keeps its range', () => {
+    const m = model((b) => {
+      const [a, d] = [b.input('a', 'uint8', ['N', 4]), b.input('d', 'int8', ['N', 4])];
+      const [q] = b.node('Div', [a, b.node('Cast', [d], { to: 2 })[0]!]);
+      b.output(b.node('Mod', [a, b.input('m', 'int32', ['N', 4])])[0]!, 'int32', ['N', 4]);
+      b.output(q!, 'uint8', ['N', 4]);
+    });
+    const plan = planRandomFeeds(m);
+    expect('inputs' in plan && Object.fromEntries(plan.inputs.map((p) => [p.name, p.role]))).toEqual({
+      a: { kind: 'integer', min: 0, max: 255 },
+      d: { kind: 'integer', min: -128, max: 127 }, // read by Cast, not by the Div
+      m: { kind: 'integer', min: 1, max: 1 },
+    });
+  });
+
   it('check: an input that sets a shape makes the model unverifiable on random inputs, naming it', () => {
     const m = model((b) => {
       const x = b.input('x', 'float32', [2, 3]);
