@@ -17,6 +17,8 @@ export interface LargeModelFlags {
   verify?: boolean;
   /** A size (parseSize); default LARGE_MODEL_DEFAULT. */
   largeModel?: string;
+  /** A speed-up budget asks for latency whatever the size. */
+  minSpeedup?: readonly string[];
 }
 
 export interface RunPlan {
@@ -40,9 +42,9 @@ export function planRuns(flags: LargeModelFlags, bytes: number): RunPlan {
   const large = bytes > parseSize(limit);
   const over = `the model is ${formatSize(bytes)}, over --large-model ${limit}`;
   return {
-    latency: flags.latency ?? !large,
+    latency: flags.latency ?? (!large || (flags.minSpeedup?.length ?? 0) > 0),
     verify: flags.verify === false ? false : flags.verify || !large ? 'outputs' : 'saved',
-    ...(flags.latency === undefined && large && { latencyNote: `latency not measured: ${over} (--latency measures it)` }),
+    ...(flags.latency === undefined && large && !flags.minSpeedup?.length && { latencyNote: `latency not measured: ${over} (--latency measures it)` }),
     ...(flags.verify === undefined && large && {
       verifyNote: `verified without running the models: ${over}. The saved output was read back, onnxruntime resolved every node's kernel and shape with the large weights as inputs, and its weights match the ones written (sampled bytes); outputs were not compared with the input model's (--verify compares them on random inputs)`,
     }),

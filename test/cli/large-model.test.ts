@@ -49,6 +49,9 @@ describe('large models', () => {
     expect(parseSize(LARGE_MODEL_DEFAULT)).toBe(FULL_CHECK_LIMIT);
     expect(planRuns({}, FULL_CHECK_LIMIT)).toEqual({ latency: true, verify: 'outputs' });
     expect(planRuns({}, FULL_CHECK_LIMIT + 1)).toMatchObject({ latency: false, verify: 'saved' });
+    // A speed-up budget needs latency: it is measured whatever the size.
+    expect(planRuns({ minSpeedup: ['1.1'] }, FULL_CHECK_LIMIT + 1)).toMatchObject({ latency: true, verify: 'saved' });
+    expect(planRuns({ minSpeedup: ['1.1'] }, FULL_CHECK_LIMIT + 1).latencyNote).toBeUndefined();
   });
 
   it('large: above --large-model, compress leaves latency out and verifies the saved file, saying so and naming the flags', async () => {
