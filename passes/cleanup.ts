@@ -5,6 +5,7 @@
  * bias on 2-D inputs fused into Gemm, identical initializers merged, dead code removed.
  */
 import { definePass, type PassChanges } from '../src/pipeline/pass.ts';
+import { phase } from '../src/profile.ts';
 
 // Passes declare their options up front but load their engines when they run, so listing
 // passes (`shrinkray --help`, `shrinkray passes`) never loads onnxruntime or the quantizer.
@@ -33,20 +34,21 @@ export const cleanup = definePass({
   async run(model, options, ctx) {
     const { constantsToInitializers, removeIdentities, foldConstants, foldBatchNorms, dedupeInitializers, fuseMatMulAdd, eliminateDeadCode } = await transforms();
     const total: PassChanges = {};
-    const add = (key: string, n: number) => {
+    const add = async (key: string, transform: () => number | Promise<number>) => {
+      const n = await phase(`cleanup: ${key}`, transform);
       if (n) total[key] = (total[key] ?? 0) + n;
       return n;
     };
     for (let round = 1; round <= MAX_ROUNDS; round++) {
       ctx.progress(round / MAX_ROUNDS, `round ${round}`);
       let changed = 0;
-      changed += add('constantsToInitializers', constantsToInitializers(model.graph));
-      changed += add('identitiesRemoved', removeIdentities(model.graph));
-      if (options.fold) changed += add('nodesFolded', await foldConstants(model));
-      if (options.foldBatchnorm) changed += add('batchNormsFolded', foldBatchNorms(model.graph));
-      if (options.dedupe) changed += add('initializersMerged', dedupeInitializers(model.graph));
-      if (options.fuseMatmulAdd) changed += add('matmulAddsFused', fuseMatMulAdd(model));
-      changed += add('deadRemoved', eliminateDeadCode(model.graph));
+      changed += await add('constantsToInitializers', () => constantsToInitializers(model.graph));
+      changed += await add('identitiesRemoved', () => removeIdentities(model.graph));
+      if (options.fold) changed += await add('nodesFolded', () => foldConstants(model));
+      if (options.foldBatchnorm) changed += await add('batchNormsFolded', () => foldBatchNorms(model.graph));
+      if (options.dedupe) changed += await add('initializersMerged', () => dedupeInitializers(model.graph));
+      if (options.fuseMatmulAdd) changed += await add('matmulAddsFused', () => fuseMatMulAdd(model));
+      changed += await add('deadRemoved', () => eliminateDeadCode(model.graph));
       if (changed === 0) break;
       if (round === MAX_ROUNDS) ctx.note(`cleanup: stopped after ${MAX_ROUNDS} rounds while still changing the graph`);
     }

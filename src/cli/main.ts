@@ -9,6 +9,7 @@ import { processIO, type CliIO } from './io.ts';
 import { reportOptions } from './report-flags.ts';
 import { passes } from '../../passes/index.ts';
 import { passFlags } from './pass-flags.ts';
+import { phaseLines } from '../profile.ts';
 
 const list = (v: string | string[]) => (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
 
@@ -136,13 +137,15 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
       .positional('input', { type: 'string', demandOption: true })
       .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'Output .onnx path' })
       .option('external-data', { type: 'boolean', default: false, describe: 'Write tensor data to <output>.data' })
-      .option('verify', { type: 'boolean', default: true, describe: 'After cleanup-only runs, compare outputs with the input model on random inputs' });
+      .option('verify', { type: 'boolean', describe: 'After cleanup-only runs, compare outputs with the input model on random inputs (default: up to --large-model; above it the saved file is checked without running it; --no-verify skips)' });
   }
   try {
     await cli.parseAsync();
     return code;
   } catch (err) {
     return reportError(err, io, verbose);
+  } finally {
+    if (process.env.SHRINKRAY_PROFILE) io.stderr.write(`phases:\n${phaseLines().join('\n')}\n`);
   }
 }
 

@@ -16,9 +16,12 @@ export interface ReportArgs extends GlobalArgs {
   data?: string;
   limit?: number;
   batchSize: number;
-  latency: boolean;
+  /** true forces, false skips, undefined: measured up to `largeModel` (large-model.ts). */
+  latency?: boolean;
   /** onnxruntime intra-op threads for latency timing; default 1. */
   latencyThreads?: number;
+  /** Size above which latency and full verification are left out unless forced; default 128MiB. */
+  largeModel?: string;
   threads?: number;
   compressedSizes: CompressedSizes;
   report: string[];

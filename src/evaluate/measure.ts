@@ -13,6 +13,8 @@ import { measureSizes, type CompressedSizes } from '../report/size.ts';
 import { dataInput, floatBatches, runDataset } from '../runtime/batches.ts';
 import { createSession } from '../runtime/ort.ts';
 import { concatFloat32 } from '../math/arrays.ts';
+import { phase } from '../profile.ts';
+import { loadModel } from '../io/load.ts';
 
 export interface MeasureOptions {
   dataset?: Dataset;
@@ -37,13 +39,25 @@ export interface Measured {
   outputs?: Float32Array;
 }
 
+/**
+ * The model whose weights are counted: the saved file's when `model` still has weights to
+ * compute (deferred int8 codes, which saving computed on worker threads and wrote to the file
+ * without keeping them), so that counting their zeros does not compute them again.
+ */
+async function counted(model: Model, file: string | Uint8Array): Promise<Model> {
+  if (typeof file !== 'string') return model;
+  for (const g of model.graph.walk()) for (const t of g.initializers.values()) if (t.isDeferred) return loadModel(file);
+  return model;
+}
+
 /** `file` is what is measured on disk (the model as saved); `model` gives params and sparsity. */
 export async function measureModel(name: string, model: Model, file: string | Uint8Array, opts: MeasureOptions = {}): Promise<Measured> {
-  const summary = summarizeModel(model);
-  const stage: StageMeasurements = { name, sizes: await measureSizes(file, opts.compressedSizes, opts.dataFiles), params: summary.params, sparsity: summary.sparsity };
+  const summary = await phase(`measure ${name}: parameters and zeros`, async () => summarizeModel(await counted(model, file)));
+  const sizes = await phase(`measure ${name}: sizes`, () => measureSizes(file, opts.compressedSizes, opts.dataFiles));
+  const stage: StageMeasurements = { name, sizes, params: summary.params, sparsity: summary.sparsity };
   // Nothing to run: no session (loading a 1 GB model into onnxruntime takes seconds).
   if (!opts.dataset) return { stage };
-  const session = await createSession(file, { threads: opts.threads, label: typeof file === 'string' ? file : name });
+  const session = await phase(`measure ${name}: onnxruntime session`, () => createSession(file, { threads: opts.threads, label: typeof file === 'string' ? file : name }));
   try {
     const ds = opts.dataset;
     checkDatasetFitsInput(ds, dataInput(session));

@@ -9,16 +9,15 @@ import type { Graph } from '../ir/graph.ts';
 import type { Model } from '../ir/model.ts';
 import type { Node } from '../ir/node.ts';
 import type { Tensor } from '../ir/tensor.ts';
+import { tensorFacts } from '../ir/tensor-facts.ts';
 import { isFloatDType, type DType } from '../onnx/dtype.ts';
 import { opSpec } from '../ops/registry.ts';
 
 function checkFinite(g: Graph): void {
   for (const t of g.initializers.values()) {
     if (!isFloatDType(t.dtype) || t.payload.kind === 'strings') continue;
-    const v = t.toFloat32();
-    for (let i = 0; i < v.length; i++) {
-      if (!Number.isFinite(v[i])) throw new InputError(`tensor '${t.name}' contains ${v[i]} at index ${i}`);
-    }
+    const bad = tensorFacts(t).nonFinite;
+    if (bad) throw new InputError(`tensor '${t.name}' contains ${bad.value} at index ${bad.index}`);
   }
 }
 
@@ -147,7 +146,7 @@ function named(label: string | undefined, check: () => void): void {
   }
 }
 
-/** Throws an InputError naming the first problem found. Reads every float weight once. */
+/** Throws an InputError naming the first problem found. Reads every float weight once (its facts are kept for the run). */
 export function validateModel(model: Model, label?: string): void {
   validateStructure(model, label);
   named(label, () => {

@@ -9,6 +9,7 @@ import type { ProtoMessage } from '../onnx/codec.ts';
 import { fromHalfBits } from '../math/float16.ts';
 import { MemorySource } from '../onnx/source.ts';
 import { Reader } from '../onnx/wire.ts';
+import { tensorFacts } from './tensor-facts.ts';
 
 export type TensorPayload =
   | { readonly kind: 'raw'; readonly chunk: Chunk }
@@ -99,13 +100,9 @@ export class Tensor {
     return out;
   }
 
-  /** Elements exactly zero (0 for dtypes without a typed view, e.g. int4, float8, strings). */
+  /** Elements exactly zero (0 for dtypes without a typed view, e.g. int4, float8, strings); a file-backed payload is read once per run. */
   zeroCount(): number {
-    if (this.payload.kind === 'strings' || !(this.dtype in TYPED_ARRAY)) return 0;
-    const v = this.typed();
-    let z = 0;
-    for (let i = 0; i < v.length; i++) if (v[i] == 0) z++; // == so 0n and -0 count
-    return z;
+    return tensorFacts(this).zeros;
   }
 
   setTyped(data: TypedArray, dims: readonly number[] = this.dims): void {

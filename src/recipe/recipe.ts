@@ -24,7 +24,7 @@ export interface Recipe {
   data: { calib?: string; eval?: string; limit?: number };
   /** As the CLI flags take them (minAgreement in percent). */
   budgets: { maxAccuracyDrop?: number; maxSize?: string; minSpeedup?: string[]; minAgreement?: number };
-  measure: { latency: boolean; threads?: number; batchSize: number; compressedSizes: CompressedSizes };
+  measure: { latency?: boolean; threads?: number; batchSize: number; compressedSizes: CompressedSizes };
   externalData: boolean;
   reports: string[];
 }
@@ -172,7 +172,7 @@ export function parseRecipe(text: string, file: string): Recipe {
       budgets.minSpeedup = [String(v)];
     }
   }
-  const measure: Recipe['measure'] = { latency: true, batchSize: 64, compressedSizes: 'auto' };
+  const measure: Recipe['measure'] = { batchSize: 64, compressedSizes: 'auto' };
   if (raw.measure !== undefined) {
     if (!isObject(raw.measure)) throw at.error(['measure'], `must be a mapping with ${MEASURE_KEYS.join(', ')}`);
     checkKeys(at, ['measure'], raw.measure, MEASURE_KEYS);

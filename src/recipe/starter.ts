@@ -77,7 +77,7 @@ export function starterRecipe(s: StarterInput): string {
     '  # minSpeedup: 1           # batch 1 and 32; "b1:1.2" or "b32:1.2" for one of them',
     '',
     'measure:',
-    '  latency: true            # p50/p90 at batch 1 and 32',
+    '  # latency: true          # p50/p90 at batch 1 and 32 (default: models up to 128 MiB)',
     '  # threads: 1             # onnxruntime intra-op threads (default: one per core)',
     '',
     'report:',

@@ -16,7 +16,9 @@ const cases: Array<[string, string[], string, Record<string, unknown>]> = [
   ['inspect defaults', ['inspect', 'm.onnx'], 'inspect', { model: 'm.onnx', top: 15, json: false }],
   ['inspect --json --top', ['inspect', 'm.onnx', '--json', '--top', '3'], 'inspect', { model: 'm.onnx', top: 3, json: true }],
   ['eval with baseline', ['eval', 'q.onnx', '--baseline', 'f.onnx', '--data', 'd.npz', '--limit', '100', '--threads', '1'], 'eval', { model: 'q.onnx', baseline: 'f.onnx', data: 'd.npz', limit: 100, threads: 1, batchSize: 64 }],
-  ['compress defaults', ['compress', 'a.onnx', '-o', 'b.onnx'], 'compress', { input: 'a.onnx', output: 'b.onnx', passes: ['cleanup'], set: [], externalData: false, verify: true, latency: true, report: [] }],
+  // latency and verify unset: decided by the model's size against --large-model (src/cli/large-model.ts).
+  ['compress defaults', ['compress', 'a.onnx', '-o', 'b.onnx'], 'compress', { input: 'a.onnx', output: 'b.onnx', passes: ['cleanup'], set: [], externalData: false, largeModel: '128MiB', report: [] }],
+  ['compress forcing the runs of a large model', ['compress', 'a.onnx', '-o', 'b.onnx', '--latency', '--verify', '--large-model', '1GB'], 'compress', { verify: true, latency: true, largeModel: '1GB' }],
   [
     'compress passes and settings',
     ['compress', 'a.onnx', '--output', 'b.onnx', '--passes', 'cleanup,cleanup', '--set', 'cleanup.fold=false', '--external-data', '--data', 'd.npz', '--max-size', '300KB', '--max-accuracy-drop', '0.5', '--min-speedup', '1.2', '--report', 'r.json', '--report', 'r.md', '--no-latency'],
@@ -46,6 +48,12 @@ describe('cli argv', () => {
       expect(received[command]).toMatchObject(expected);
     });
   }
+
+  it('cli: compress leaves --latency and --verify unset by default (decided by size)', async () => {
+    await main(['compress', 'a.onnx', '-o', 'b.onnx'], { stdout: sink(), stderr: sink() });
+    expect(received.compress).not.toHaveProperty('latency');
+    expect(received.compress).not.toHaveProperty('verify');
+  });
 
   it('cli: unknown command and missing output are usage errors (exit 2, one line)', async () => {
     for (const argv of [['bogus'], ['compress', 'a.onnx'], []]) {

@@ -2,7 +2,7 @@
 import { existsSync, realpathSync } from 'node:fs';
 import { CheckError, InputError, ShrinkrayError } from '../../errors.ts';
 import { createSession } from '../../runtime/ort.ts';
-import { compareInChildProcess, type OutputDiff } from '../../runtime/verify.ts';
+import { compareInChildProcess, verifySaved, type OutputDiff } from '../../runtime/verify.ts';
 import { externalDataFiles, loadModel } from '../../io/load.ts';
 import { modelToBytes, stageModel, type StagedModel } from '../../io/save.ts';
 import { openDataset } from '../../data/dataset.ts';
@@ -19,13 +19,16 @@ import { getPass } from '../../../passes/index.ts';
 import type { CliIO } from '../io.ts';
 import { finishReport, writeFailedReport, type ReportArgs } from '../report-options.ts';
 import { pipelineProgress } from '../progress.ts';
+import { phase } from '../../profile.ts';
+import { bytesOnDisk, planRuns } from '../large-model.ts';
 
 /** What every model-writing command takes. */
 export interface OutputArgs extends ReportArgs {
   input: string;
   output: string;
   externalData: boolean;
-  verify: boolean;
+  /** true: compare outputs on random inputs; false: skip; undefined: by size (large-model.ts). */
+  verify?: boolean;
 }
 
 export interface CompressArgs extends OutputArgs {
@@ -73,15 +76,17 @@ export async function runCompress(args: OutputArgs, steps: readonly ResolvedStep
   if (exporter?.kind === 'export' && 'extension' in exporter && !args.output.endsWith(exporter.extension)) {
     throw new InputError(`${args.output}: the ${exporter.name} pass writes a ${exporter.extension} file; name the output so`);
   }
-  const model = await loadModel(args.input);
-  validateModel(model, args.input);
+  const model = await phase('load', () => loadModel(args.input));
+  phase('validate', () => validateModel(model, args.input));
   const dataset = args.data ? await openDataset(args.data) : undefined;
   let staged: StagedModel | undefined;
   try {
     const measure = { dataset, limit: args.limit, batchSize: args.batchSize, threads: args.threads, compressedSizes: args.compressedSizes };
-    const input = await measureModel('input', model, args.input, { ...measure, keepOutputs: true, dataFiles: externalDataFiles(model, args.input) });
+    const inputFiles = externalDataFiles(model, args.input);
+    const plan = planRuns(args, bytesOnDisk([args.input, ...inputFiles]));
+    const input = await measureModel('input', model, args.input, { ...measure, keepOutputs: true, dataFiles: inputFiles });
     // Before the passes: the input's roles (indices, shapes) hold for the output's same inputs.
-    const feedPlan = args.latency ? planRandomFeeds(model) : undefined;
+    const feedPlan = plan.latency ? planRandomFeeds(model) : undefined;
     // Before the passes: they edit `model` in place.
     const stages: StageMeasurements[] = [{ ...input.stage, layers: layerBytes(model) }];
     const compare = { ...measure, baseline: input.outputs };
@@ -91,7 +96,7 @@ export async function runCompress(args: OutputArgs, steps: readonly ResolvedStep
     const passNotes: string[] = [];
     let result: PipelineResult;
     try {
-      result = await runPipeline(model, steps, {
+      result = await phase('passes', () => runPipeline(model, steps, {
         ...progress,
         outputRunByCaller: outputRuns,
         onNote(m) {
@@ -104,7 +109,7 @@ export async function runCompress(args: OutputArgs, steps: readonly ResolvedStep
           const { stage } = await measureModel(r.pass, m, modelToBytes(m), compare);
           stages.push({ ...stage, seconds: r.seconds });
         },
-      });
+      }));
     } catch (err) {
       if (err instanceof CheckError) await writeFailedReport(args, { ...extra, input: args.input, output: args.output, stages, notes: [...(extra.notes ?? []), ...passNotes] }, err, io);
       if (!(err instanceof ShrinkrayError)) await blameInput(args.input);
@@ -119,19 +124,19 @@ export async function runCompress(args: OutputArgs, steps: readonly ResolvedStep
     }
     // The output is staged, checked and reported on, and moved into place only when every
     // check and budget passed: a failed run leaves its report, never its model.
-    staged = await stageModel(model, args.output, { externalData: args.externalData || undefined });
+    staged = await phase('save', () => stageModel(model, args.output, { externalData: args.externalData || undefined }));
     const outputFile = staged.stagedPath;
     const dataFiles = staged.stagedExternalPath ? [staged.stagedExternalPath] : [];
     let output: StageMeasurements;
     let verifyNote: string | undefined;
     let timed: ReportLatency | undefined;
     try {
-      if (args.verify && steps.every((s) => s.pass.kind === 'cleanup')) {
-        verifyNote = await verifyUnchanged(args.input, outputFile, model);
+      if (plan.verify && steps.every((s) => s.pass.kind === 'cleanup')) {
+        verifyNote = await phase('verify', () => (plan.verify === 'saved' ? verifySaved(model, outputFile).then(() => plan.verifyNote) : verifyUnchanged(args.input, outputFile, model)));
         if (verifyNote) progress.onNote?.(verifyNote);
       }
       output = (await measureModel('output', model, outputFile, { ...compare, dataFiles })).stage;
-      if (feedPlan) timed = await timeInputAndOutput(args, outputFile, feedPlan);
+      if (feedPlan) timed = await phase('latency', () => timeInputAndOutput(args, outputFile, feedPlan));
       for (const n of timed?.notes ?? []) progress.onNote?.(n);
     } catch (err) {
       // Messages name the output as the user knows it, not the staging folder it sits in.
@@ -156,8 +161,9 @@ export async function runCompress(args: OutputArgs, steps: readonly ResolvedStep
       ...result.notes,
       ...(verifyNote ? [verifyNote] : []),
       ...(timed ? [...timed.notes, ...timed.warnings] : []),
+      ...(plan.latencyNote ? [plan.latencyNote] : []),
     ];
-    await finishReport(args, { ...extra, input: args.input, output: args.output, stages, notes: [...(extra.notes ?? []), ...notes] }, io);
+    await phase('report', () => finishReport(args, { ...extra, input: args.input, output: args.output, stages, notes: [...(extra.notes ?? []), ...notes] }, io));
     // One turn of the event loop first: a SIGINT/SIGTERM that arrived while the last steps ran
     // only in microtasks is handled now (bin removes the staging folder), not after the commit.
     await new Promise((resolve) => setImmediate(resolve));

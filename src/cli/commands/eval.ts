@@ -11,6 +11,7 @@ import { layerBytes } from '../../report/layers.ts';
 import type { StageMeasurements } from '../../report/report.ts';
 import type { CliIO } from '../io.ts';
 import { finishReport, type ReportArgs } from '../report-options.ts';
+import { bytesOnDisk, planRuns } from '../large-model.ts';
 
 export interface EvalArgs extends ReportArgs {
   model: string;
@@ -20,20 +21,24 @@ export interface EvalArgs extends ReportArgs {
 export async function evalCommand(args: EvalArgs, io: CliIO): Promise<number> {
   const dataset = args.data ? await openDataset(args.data) : undefined;
   try {
+    const baseline = args.baseline ? await loadModel(args.baseline) : undefined;
+    const model = await loadModel(args.model);
+    const modelFiles = [args.model, ...externalDataFiles(model, args.model)];
+    const baselineFiles = baseline && args.baseline ? [args.baseline, ...externalDataFiles(baseline, args.baseline)] : [];
+    // Judged on the larger model: a speed-up needs both timed.
+    const plan = planRuns(args, Math.max(bytesOnDisk(modelFiles), bytesOnDisk(baselineFiles)));
     const common = { dataset, limit: args.limit, batchSize: args.batchSize, threads: args.threads, compressedSizes: args.compressedSizes };
     const stages: StageMeasurements[] = [];
     let baselineOutputs: Float32Array | undefined;
-    if (args.baseline) {
-      const baseline = await loadModel(args.baseline);
-      const measured = await measureModel('baseline', baseline, args.baseline, { ...common, keepOutputs: true, dataFiles: externalDataFiles(baseline, args.baseline) });
+    if (baseline && args.baseline) {
+      const measured = await measureModel('baseline', baseline, args.baseline, { ...common, keepOutputs: true, dataFiles: baselineFiles.slice(1) });
       stages.push({ ...measured.stage, layers: layerBytes(baseline) });
       baselineOutputs = measured.outputs;
     }
-    const model = await loadModel(args.model);
-    const { stage } = await measureModel('model', model, args.model, { ...common, baseline: baselineOutputs, dataFiles: externalDataFiles(model, args.model) });
+    const { stage } = await measureModel('model', model, args.model, { ...common, baseline: baselineOutputs, dataFiles: modelFiles.slice(1) });
     stages.push({ ...stage, layers: layerBytes(model) });
-    const notes: string[] = [];
-    if (args.latency) {
+    const notes: string[] = plan.latencyNote ? [plan.latencyNote] : [];
+    if (plan.latency) {
       // With a baseline, both are timed interleaved: the speed-up is a paired measurement.
       const plan = planRandomFeeds(model);
       const roles = 'inputs' in plan ? rolesByName(plan.inputs) : undefined;

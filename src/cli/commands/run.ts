@@ -21,7 +21,6 @@ export function recipeArgs(recipe: Recipe, global: GlobalArgs): OutputArgs {
     input: recipe.input,
     output: recipe.output,
     externalData: recipe.externalData,
-    verify: true,
     data: recipe.data.eval,
     limit: recipe.data.limit,
     batchSize: recipe.measure.batchSize,
