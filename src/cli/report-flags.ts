@@ -11,6 +11,8 @@ export function reportOptions<T>(y: Argv<T>) {
     .option('batch-size', { type: 'number', default: 64, describe: 'Samples per inference call' })
     .option('latency', { type: 'boolean', default: true, describe: 'Measure latency at batch 1 and 32, input and output interleaved in one process (--no-latency to skip)' })
     .option('latency-threads', { type: 'number', describe: 'onnxruntime intra-op threads for latency timing (default 1, stated in the report)' })
+    .option('input-shape', { type: 'string', array: true, default: [], describe: 'Size of an input with free dims: NAME:D1,D2,… (repeatable; a free batch dim still varies)' })
+    .option('dim', { type: 'string', array: true, default: [], describe: 'Size of a named free dim: SYMBOL=VALUE (repeatable)' })
     .option('threads', { type: 'number', describe: 'onnxruntime intra-op threads (default: one per core)' })
     .option('compressed-sizes', { choices: ['auto', 'always', 'never'] as const, default: 'auto' as const, describe: 'Measure gzip/brotli sizes (auto: files up to 64 MiB; they take about a minute per GB)' })
     .option('report', { type: 'string', array: true, default: [], describe: 'Write the report: .json, .md and/or .html paths (repeatable; the extension picks the form)' })

@@ -20,6 +20,9 @@ export interface ReportArgs extends GlobalArgs {
   /** onnxruntime intra-op threads for latency timing; default 1. */
   latencyThreads?: number;
   threads?: number;
+  /** `NAME:D1,D2,…` and `SYMBOL=VALUE` (runtime/shapes.ts parses them). */
+  inputShape?: string[];
+  dim?: string[];
   compressedSizes: CompressedSizes;
   report: string[];
   maxAccuracyDrop?: number;

@@ -13,6 +13,7 @@ import { mulberry32 } from '../math/random.ts';
 import { runInChild } from './child.ts';
 import { planFeeds } from './feeds.ts';
 import { createSession } from './ort.ts';
+import type { InputShapes } from './shapes.ts';
 import type { HostTensor } from './types.ts';
 
 export interface OutputDiff {
@@ -30,6 +31,8 @@ export interface CompareOptions {
   seed?: number;
   /** Role of each input by name (src/check/input-roles.ts `rolesByName`); default: by dtype. */
   roles?: Readonly<Record<string, InputRole>>;
+  /** Sizes of free input dims (`--input-shape`, `--dim`). */
+  shapes?: InputShapes;
 }
 
 const values = (t: HostTensor): ArrayLike<number | bigint> => t.data as ArrayLike<number | bigint>;
@@ -39,7 +42,7 @@ export async function compareOnRandomInputs(reference: Source, candidate: Source
   try {
     const rng = mulberry32(opts.seed ?? 1);
     const batch = opts.batch ?? 2;
-    const feeds = planFeeds(a, batch, rng, {}, opts.roles).feeds;
+    const feeds = planFeeds(a, batch, rng, opts.shapes, opts.roles).feeds;
     const [ra, rb] = [await a.run(feeds), await b.run(feeds)];
     return Object.entries(ra).map(([name, ta]) => {
       const tb = rb[name];

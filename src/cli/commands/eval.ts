@@ -8,6 +8,7 @@ import { latencyForReport, type LatencyModel } from '../../evaluate/latency.ts';
 import { measureModel } from '../../evaluate/measure.ts';
 import { externalDataFiles, loadModel } from '../../io/load.ts';
 import { layerBytes } from '../../report/layers.ts';
+import { checkShapesFit, parseInputShapes, shapesOf } from '../../runtime/shapes.ts';
 import type { StageMeasurements } from '../../report/report.ts';
 import type { CliIO } from '../io.ts';
 import { finishReport, type ReportArgs } from '../report-options.ts';
@@ -18,6 +19,7 @@ export interface EvalArgs extends ReportArgs {
 }
 
 export async function evalCommand(args: EvalArgs, io: CliIO): Promise<number> {
+  const given = parseInputShapes(args.inputShape, args.dim);
   const dataset = args.data ? await openDataset(args.data) : undefined;
   try {
     const common = { dataset, limit: args.limit, batchSize: args.batchSize, threads: args.threads, compressedSizes: args.compressedSizes };
@@ -25,11 +27,13 @@ export async function evalCommand(args: EvalArgs, io: CliIO): Promise<number> {
     let baselineOutputs: Float32Array | undefined;
     if (args.baseline) {
       const baseline = await loadModel(args.baseline);
+      checkShapesFit(baseline, args.baseline, given);
       const measured = await measureModel('baseline', baseline, args.baseline, { ...common, keepOutputs: true, dataFiles: externalDataFiles(baseline, args.baseline) });
       stages.push({ ...measured.stage, layers: layerBytes(baseline) });
       baselineOutputs = measured.outputs;
     }
     const model = await loadModel(args.model);
+    checkShapesFit(model, args.model, given);
     const { stage } = await measureModel('model', model, args.model, { ...common, baseline: baselineOutputs, dataFiles: externalDataFiles(model, args.model) });
     stages.push({ ...stage, layers: layerBytes(model) });
     const notes: string[] = [];
@@ -38,7 +42,7 @@ export async function evalCommand(args: EvalArgs, io: CliIO): Promise<number> {
       const plan = planRandomFeeds(model);
       const roles = 'inputs' in plan ? rolesByName(plan.inputs) : undefined;
       const models = [...(args.baseline ? [{ source: args.baseline, label: args.baseline }] : []), { source: args.model, label: args.model }] as [LatencyModel] | [LatencyModel, LatencyModel];
-      const timed = await latencyForReport(models, { threads: args.latencyThreads, roles });
+      const timed = await latencyForReport(models, { threads: args.latencyThreads, roles, shapes: shapesOf(model, given, dataset) });
       timed.stages?.forEach((l, i) => (stages[i] = { ...stages[i]!, latency: l }));
       for (const w of timed.warnings) io.stderr.write(`${w}\n`);
       notes.push(...timed.notes, ...timed.warnings);
