@@ -13,6 +13,8 @@ export function reportOptions<T>(y: Argv<T>) {
     .option('latency', { type: 'boolean', describe: 'Measure latency at batch 1 and 32, input and output interleaved in one process (default: for models up to --large-model; --no-latency skips it)' })
     .option('latency-threads', { type: 'number', describe: 'onnxruntime intra-op threads for latency timing (default 1, stated in the report)' })
     .option('large-model', { type: 'string', default: LARGE_MODEL_DEFAULT, describe: 'Above this size, latency and verification on random inputs are left out unless --latency / --verify ask for them (opening 1 GiB in onnxruntime takes ~12 s and ~1.1 GiB)' })
+    .option('input-shape', { type: 'string', array: true, default: [], describe: 'Size of an input with free dims: NAME:D1,D2,… (repeatable; a free batch dim still varies)' })
+    .option('dim', { type: 'string', array: true, default: [], describe: 'Size of a named free dim: SYMBOL=VALUE (repeatable)' })
     .option('threads', { type: 'number', describe: 'onnxruntime intra-op threads (default: one per core)' })
     .option('compressed-sizes', { choices: ['auto', 'always', 'never'] as const, default: 'auto' as const, describe: 'Measure gzip/brotli sizes (auto: files up to 64 MiB; they take about a minute per GB)' })
     .option('report', { type: 'string', array: true, default: [], describe: 'Write the report: .json, .md and/or .html paths (repeatable; the extension picks the form)' })

@@ -23,6 +23,9 @@ export interface ReportArgs extends GlobalArgs {
   /** Size above which latency and full verification are left out unless forced; default 128MiB. */
   largeModel?: string;
   threads?: number;
+  /** `NAME:D1,D2,…` and `SYMBOL=VALUE` (runtime/shapes.ts parses them). */
+  inputShape?: string[];
+  dim?: string[];
   compressedSizes: CompressedSizes;
   report: string[];
   maxAccuracyDrop?: number;

@@ -9,6 +9,7 @@ import type { Graph } from '../ir/graph.ts';
 import type { Model } from '../ir/model.ts';
 import type { Node } from '../ir/node.ts';
 import { formatShape } from '../ir/value.ts';
+import { quantizedNodes } from '../ops/registry.ts';
 
 export interface OpTypeRow {
   op: string;
@@ -41,6 +42,8 @@ export interface ModelSummary {
   sparsity: number;
   dtypes: Record<string, { tensors: number; params: number; bytes: number }>;
   opTypes: OpTypeRow[];
+  /** Op types that show the model is quantized already (Q/DQ, integer kernels, MatMulNBits), with counts. */
+  quantized: { op: string; count: number }[];
   /** Layers by parameter count, largest first. */
   layers: LayerRow[];
   externalData: { files: string[]; tensors: number; bytes: number };
@@ -116,6 +119,7 @@ export function summarizeModel(model: Model): ModelSummary {
     sparsity: params ? zeros / params : 0,
     dtypes,
     opTypes: [...opTypes.values()].sort((a, b) => b.params - a.params || b.count - a.count),
+    quantized: countByOp(quantizedNodes(model)),
     layers: [...layers.values()].sort((a, b) => b.params - a.params),
     externalData: { files: [...ext.files], tensors: ext.tensors, bytes: ext.bytes },
   };
@@ -125,4 +129,10 @@ function firstReaders(g: Graph): Map<string, Node> {
   const out = new Map<string, Node>();
   for (const n of g.nodes) for (const i of n.inputs) if (!out.has(i)) out.set(i, n);
   return out;
+}
+
+function countByOp(nodes: readonly Node[]): { op: string; count: number }[] {
+  const counts = new Map<string, number>();
+  for (const n of nodes) counts.set(opKey(n), (counts.get(opKey(n)) ?? 0) + 1);
+  return [...counts].map(([op, count]) => ({ op, count }));
 }

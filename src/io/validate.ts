@@ -13,11 +13,57 @@ import { tensorFacts } from '../ir/tensor-facts.ts';
 import { isFloatDType, type DType } from '../onnx/dtype.ts';
 import { opSpec } from '../ops/registry.ts';
 
-function checkFinite(g: Graph): void {
-  for (const t of g.initializers.values()) {
-    if (!isFloatDType(t.dtype) || t.payload.kind === 'strings') continue;
-    const bad = tensorFacts(t).nonFinite;
-    if (bad) throw new InputError(`tensor '${t.name}' contains ${bad.value} at index ${bad.index}`);
+/** The first NaN or ±Infinity in a float tensor, if any. */
+function firstNonFinite(t: Tensor): { index: number; value: number } | undefined {
+  if (!isFloatDType(t.dtype) || t.payload.kind === 'strings') return undefined;
+  return tensorFacts(t).nonFinite;
+}
+
+/**
+ * The node that multiplies `name` (the op table's `inputs.multiplied`), reached directly or
+ * through ops that hand values on (value-preserving ones, Cast).
+ */
+function multiplier(name: string, readers: ReadonlyMap<string, ReadonlyArray<{ node: Node; slot: number }>>): { node: Node; slot: number } | undefined {
+  const seen = new Set<string>();
+  const todo = [name];
+  while (todo.length) {
+    const value = todo.pop()!;
+    if (seen.has(value)) continue;
+    seen.add(value);
+    for (const r of readers.get(value) ?? []) {
+      const spec = opSpec(r.node);
+      if (spec?.inputs?.multiplied?.includes(r.slot)) return r;
+      if (spec?.valuePreserving || spec?.inputs?.convertsValues) todo.push(...r.node.outputs.filter(Boolean));
+    }
+  }
+  return undefined;
+}
+
+/** Float constants by value name: initializers and Constant node values, in every subgraph. */
+function* floatConstants(model: Model): Generator<[string, Tensor]> {
+  for (const g of model.graph.walk()) {
+    for (const [name, t] of g.initializers) yield [name, t];
+    for (const n of g.nodes) {
+      const value = n.opType === 'Constant' && n.domain === '' ? n.attributes.find((a) => a.name === 'value' && a.type === 'tensor') : undefined;
+      if (value && n.outputs[0]) yield [n.outputs[0], value.value as Tensor];
+    }
+  }
+}
+
+/**
+ * NaN or ±Infinity in a weight that is multiplied makes outputs non-finite: refused, naming
+ * the tensor and the node. Elsewhere (a Clip bound, a mask, a Pad value before MaxPool) it
+ * has a meaning, and onnxruntime computes it exactly.
+ */
+function checkFinite(model: Model): void {
+  const readers = new Map<string, Array<{ node: Node; slot: number }>>();
+  for (const g of model.graph.walk()) {
+    for (const node of g.nodes) node.inputs.forEach((i, slot) => i && readers.set(i, [...(readers.get(i) ?? []), { node, slot }]));
+  }
+  for (const [name, t] of floatConstants(model)) {
+    const bad = firstNonFinite(t);
+    const r = bad && multiplier(name, readers);
+    if (r) throw new InputError(`tensor '${name}' contains ${bad.value} at index ${bad.index}, and node ${r.node.label} multiplies it (input ${r.slot + 1}): NaN and ±Infinity are accepted only where they bound, mask or pad (Clip, Where, Add, Pad, Max/Min)`);
   }
 }
 
@@ -149,7 +195,5 @@ function named(label: string | undefined, check: () => void): void {
 /** Throws an InputError naming the first problem found. Reads every float weight once (its facts are kept for the run). */
 export function validateModel(model: Model, label?: string): void {
   validateStructure(model, label);
-  named(label, () => {
-    for (const g of model.graph.walk()) checkFinite(g);
-  });
+  named(label, () => checkFinite(model));
 }

@@ -57,4 +57,12 @@ add('Gather GatherElements ScatterElements', { index: { slot: 1, table: 0, axisA
 add('GatherND', { index: { slot: 1, table: 0 } });
 add('OneHot', { index: { slot: 0, table: 1 } });
 
+// Inputs an op multiplies: a NaN or ±Infinity weight there makes outputs NaN/Infinity (refused).
+// Added, compared, selected or clipped values are not here: a Clip bound, an additive or Where
+// mask, a Pad value may be ±Infinity.
+add('Conv ConvTranspose PRelu LayerNormalization InstanceNormalization GroupNormalization', { multiplied: [1] });
+add('Gemm MatMul Mul Div', { multiplied: [0, 1] });
+add('BatchNormalization', { multiplied: [1, 4] });
+add('Cast', { convertsValues: true });
+
 export const INPUT_FACTS: Readonly<Record<string, InputFacts>> = FACTS;

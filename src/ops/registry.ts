@@ -51,3 +51,13 @@ export function opSpec(node: Pick<Node, 'opType' | 'domain'>): OpSpec | undefine
 export function opTypesWhere(test: (spec: OpSpec) => boolean | undefined): string[] {
   return OPS.filter((s) => s.domain === '' && test(s)).map((s) => s.op);
 }
+
+/**
+ * The nodes, in every graph and subgraph, that show a model is quantized already: Q/DQ pairs,
+ * integer kernels (ConvInteger, MatMulInteger, QLinear*), DynamicQuantizeLinear, MatMulNBits.
+ */
+export function quantizedNodes(model: { graph: { walk(): Iterable<{ nodes: readonly Node[] }> } }): Node[] {
+  const found: Node[] = [];
+  for (const g of model.graph.walk()) for (const n of g.nodes) if (opSpec(n)?.quantized) found.push(n);
+  return found;
+}

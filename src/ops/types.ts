@@ -137,6 +137,10 @@ export interface InputFacts {
   readonly structural?: readonly number[];
   /** An index input (`slot`) into the input `table`, along the axis attribute `axisAttr` (default axis 0). */
   readonly index?: { readonly slot: number; readonly table: number; readonly axisAttr?: string };
+  /** Inputs the op multiplies (or divides by): NaN or ±Infinity there is refused in a weight. */
+  readonly multiplied?: readonly number[];
+  /** Hands input 0's values on converted (Cast); value-preserving ops (the table's column) hand them on as they are. */
+  readonly convertsValues?: boolean;
 }
 
 import type { TfliteMapping } from './tflite.ts';

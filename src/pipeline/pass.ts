@@ -6,6 +6,7 @@
  */
 import type { Model } from '../ir/model.ts';
 import type { OptionValues, OptionsSchema } from './options.ts';
+import type { InputShapes } from '../runtime/shapes.ts';
 
 export type PassKind = 'cleanup' | 'prune' | 'quantize' | 'distill' | 'export';
 
@@ -22,6 +23,8 @@ export interface PassContext {
    * would only load the model once more, so it skips it.
    */
   readonly outputRunByCaller?: boolean;
+  /** Sizes of free input dims the user gave (`--input-shape`, `--dim`), for checks on random inputs. */
+  readonly shapes?: InputShapes;
 }
 
 /** What a pass changed, for the report: counts keyed by what they count. */

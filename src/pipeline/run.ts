@@ -14,6 +14,7 @@ import { modelToProto } from '../io/to-proto.ts';
 import { getPass, passes } from '../../passes/index.ts';
 import { validateOptions, type OptionValues, type OptionsSchema } from './options.ts';
 import type { Artifact, ExportPass, Pass, PassChanges, PassContext } from './pass.ts';
+import type { InputShapes } from '../runtime/shapes.ts';
 
 export type AnyPass = Pass | ExportPass;
 
@@ -51,6 +52,8 @@ export interface PipelineEvents {
 export interface PipelineOptions extends PipelineEvents {
   /** The caller runs the final model in onnxruntime itself (and fails if it cannot): the last pass skips its own check. */
   outputRunByCaller?: boolean;
+  /** Sizes of free input dims, handed to every pass (PassContext.shapes). */
+  shapes?: InputShapes;
 }
 
 export interface PipelineResult {
@@ -129,6 +132,7 @@ export async function runPipeline(model: Model, steps: readonly PipelineStep[], 
       },
       inputModel,
       outputRunByCaller: events.outputRunByCaller === true && i === resolved.length - 1,
+      shapes: events.shapes,
     };
     const start = performance.now();
     let changes: PassChanges;

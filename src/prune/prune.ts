@@ -9,6 +9,7 @@ import { CheckError, InputError } from '../errors.ts';
 import type { Model } from '../ir/model.ts';
 import { densifySparseInitializers } from '../io/sparse.ts';
 import { compareOnRandomInputs, type OutputDiff } from '../runtime/verify.ts';
+import type { InputShapes } from '../runtime/shapes.ts';
 import { constantsToInitializers } from '../transforms/constants-to-initializers.ts';
 import { eliminateDeadCode } from '../transforms/dead-code.ts';
 import { analyzeChannels } from './channel-graph.ts';
@@ -30,6 +31,8 @@ export interface PruneHooks {
   calibration?: Dataset;
   /** The caller loads and runs the result itself (see PassContext.outputRunByCaller): no runtime check here. */
   outputRunByCaller?: boolean;
+  /** Sizes of free input dims for the comparison on random inputs (PassContext.shapes). */
+  shapes?: InputShapes;
 }
 
 /** Relative tolerance of the masked-reference comparison (float sums in another order). */
@@ -51,10 +54,10 @@ function checkNames(layers: readonly PrunableLayer[], names: readonly string[], 
 }
 
 /** Max |difference| between the pruned model and the masked original on random inputs; throws past tolerance. */
-async function compareMasked(reference: Model, pruned: Model, note: (m: string) => void): Promise<number | undefined> {
+async function compareMasked(reference: Model, pruned: Model, note: (m: string) => void, shapes?: InputShapes): Promise<number | undefined> {
   let diffs: OutputDiff[];
   try {
-    diffs = await compareOnRandomInputs(reference, pruned);
+    diffs = await compareOnRandomInputs(reference, pruned, { shapes });
   } catch (err) {
     // Inputs random feeds cannot fill (unnamed dynamic dims, bool or string inputs): loading is the check.
     if (err instanceof InputError && /symbolic dim|dynamic dim|random inputs exist for|is not a tensor/.test(err.message)) {
@@ -143,7 +146,7 @@ async function pruneInPlace(model: Model, options: Partial<PruneOptions>, hooks:
       progress(0.4, 'comparing with the masked original');
       const reference = original;
       maskReference(cg, plan, reference);
-      if (o.verify) verifyMaxDiff = await compareMasked(reference, model, note);
+      if (o.verify) verifyMaxDiff = await compareMasked(reference, model, note, hooks.shapes);
       if (readers) {
         progress(0.5, 'bias compensation');
         const source = { dataset: hooks.calibration!, limit: o.calibSamples, batchSize: 64 };

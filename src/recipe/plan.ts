@@ -31,7 +31,7 @@ export function planCompression(summary: ModelSummary, data: DataKind, maxAccura
   const weightBytes = weighted.reduce((n, o) => n + o.bytes, 0);
   const share = summary.weightBytes > 0 ? weightBytes / summary.weightBytes : 0;
   const what = `${weighted.map((o) => `${o.count} ${o.op}`).join(', ')} hold ${(share * 100).toFixed(0)}% of the weight bytes`;
-  const alreadyQuantized = summary.opTypes.some((o) => /QuantizeLinear|Integer|QLinear|MatMulNBits/.test(o.op));
+  const alreadyQuantized = summary.quantized.length > 0;
   if (weighted.length === 0 || alreadyQuantized) {
     const reason = alreadyQuantized ? 'the model is already quantized' : 'the model has no Conv, MatMul or Gemm weights to quantize';
     return { steps: [cleanup], gate: data === 'none' ? 'none' : data === 'labelled' ? 'accuracy' : 'agreement', why: [`cleanup only: ${reason}`] };

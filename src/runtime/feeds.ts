@@ -6,6 +6,7 @@ import { InputError } from '../errors.ts';
 import type { InputPlan, InputRole } from '../check/input-roles.ts';
 import { toHalfBits } from '../math/float16.ts';
 import { TYPED_ARRAY, isFloatDType, type DType, type NumericDType } from '../onnx/dtype.ts';
+import { concreteShape, type InputShapes } from './shapes.ts';
 import type { GraphSession, HostTensor } from './types.ts';
 
 /** How to push `batch` samples through the model: `calls` runs of `feeds`. */
@@ -19,13 +20,13 @@ export interface Plan {
  * (wherever it appears) binds to `batch`. When every input's leading dim is fixed to k, the
  * batch needs ceil(batch / k) calls; inputs without a leading dim (scalars) need one per sample.
  * `roles` (by input name, from src/check/input-roles.ts) keeps index and integer inputs valid;
- * an input without one gets the default role of its dtype.
+ * an input without one gets the default role of its dtype. `shapes` sizes the other free dims.
  */
 export function planFeeds(
   session: Pick<GraphSession, 'label' | 'inputs'>,
   batch: number,
   rng: () => number,
-  dims: Readonly<Record<string, number>> = {},
+  shapes: InputShapes = {},
   roles: Readonly<Record<string, InputRole>> = {},
 ): Plan {
   let batchName: string | undefined;
@@ -43,13 +44,7 @@ export function planFeeds(
   const calls = dynamic ? 1 : Math.ceil(batch / Math.max(rows, 1));
   const feeds: Record<string, HostTensor> = {};
   for (const m of session.inputs) {
-    const shape = m.shape!.map((d, axis) => {
-      if (typeof d === 'number') return d;
-      if (axis === 0 || (d !== '' && d === batchName)) return rows;
-      if (d !== '' && dims[d] !== undefined) return dims[d];
-      const what = d !== '' ? `symbolic dim "${d}"` : 'an unnamed dynamic dim';
-      throw new InputError(`${session.label}: input "${m.name}" has ${what} at axis ${axis}; give its size`);
-    });
+    const shape = concreteShape(session.label, m.name, m.shape!, rows, shapes, batchName);
     const dtype = m.dtype!; // checked above
     feeds[m.name] = roleTensor(session.label, { name: m.name, dtype, shape, role: roles[m.name] ?? defaultRole(dtype) }, shape, rng);
   }

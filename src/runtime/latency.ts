@@ -15,6 +15,7 @@ import { mulberry32 } from '../math/random.ts';
 import { runInChild } from './child.ts';
 import { planFeeds, type Plan } from './feeds.ts';
 import { createSession, toOrt, type OrtSession } from './ort.ts';
+import type { InputShapes } from './shapes.ts';
 
 export interface LatencyOptions {
   /** The N of "batch N"; default 32. */
@@ -31,8 +32,8 @@ export interface LatencyOptions {
   warmup?: number;
   /** PRNG seed for the inputs; default 1. */
   seed?: number;
-  /** Sizes of symbolic dims other than the batch dim, by name (e.g. { seq: 128 }). */
-  dims?: Readonly<Record<string, number>>;
+  /** Sizes of free dims other than the batch dim (by input, or by symbol: { dims: { seq: 128 } }). */
+  shapes?: InputShapes;
   /** Role of each input by name (src/check/input-roles.ts): indices stay inside their table. Default: by dtype. */
   roles?: Readonly<Record<string, InputRole>>;
   /** Names of in-memory models in messages, in the order given (a path names itself). */
@@ -181,7 +182,7 @@ export async function timeModelsHere(task: LatencyTask): Promise<TimedModels> {
     // Planned per model from the same seed: models with the same inputs get the same values.
     const plans = (batch: number) => {
       try {
-        return sessions.map((s) => planFeeds(s, batch, mulberry32(o.seed), task.opts.dims, task.opts.roles));
+        return sessions.map((s) => planFeeds(s, batch, mulberry32(o.seed), task.opts.shapes, task.opts.roles));
       } catch (err) {
         throw new RunFailed(undefined, err instanceof Error ? err.message : String(err));
       }

@@ -73,7 +73,11 @@ export class OrtSession implements GraphSession {
   /** One run with onnxruntime's own tensors (no conversion: what latency timing needs). */
   async runOrt(feeds: Record<string, ort.Tensor>, fetches?: readonly string[]): Promise<Record<string, ort.Tensor>> {
     try {
-      const out = fetches ? await this.handle.run(feeds, fetches) : await this.handle.run(feeds);
+      // onnxruntime-node cannot hand back sequences, maps or optionals ("Non tensor type is
+      // temporarily not supported"): by default only the tensor outputs are fetched.
+      const tensors = this.outputs.filter((o) => o.dtype !== undefined).map((o) => o.name);
+      const wanted = fetches ?? (tensors.length < this.outputs.length ? tensors : undefined);
+      const out = wanted ? await this.handle.run(feeds, wanted as string[]) : await this.handle.run(feeds);
       return out as Record<string, ort.Tensor>;
     } catch (err) {
       throw rejected(this.label, err);

@@ -17,6 +17,7 @@ import { checkRuns, structureOnly } from './check.ts';
 import { loadModel } from '../io/load.ts';
 import { modelToBytes } from '../io/save.ts';
 import { tensorFingerprint } from '../ir/tensor-facts.ts';
+import type { InputShapes } from './shapes.ts';
 import type { HostTensor } from './types.ts';
 
 export interface OutputDiff {
@@ -34,6 +35,8 @@ export interface CompareOptions {
   seed?: number;
   /** Role of each input by name (src/check/input-roles.ts `rolesByName`); default: by dtype. */
   roles?: Readonly<Record<string, InputRole>>;
+  /** Sizes of free input dims (`--input-shape`, `--dim`). */
+  shapes?: InputShapes;
 }
 
 const values = (t: HostTensor): ArrayLike<number | bigint> => t.data as ArrayLike<number | bigint>;
@@ -50,7 +53,7 @@ export async function compareOnRandomInputs(reference: Source, candidate: Source
   try {
     const rng = mulberry32(opts.seed ?? 1);
     const batch = opts.batch ?? 2;
-    feeds = planFeeds(a, batch, rng, {}, opts.roles).feeds;
+    feeds = planFeeds(a, batch, rng, opts.shapes, opts.roles).feeds;
     ra = await a.run(feeds);
   } finally {
     await a.close();

@@ -137,12 +137,15 @@ describe('runtime/latency', () => {
   it('latency: other symbolic dims need a size, and get the one given', async () => {
     const session = await createSession(identity(['N', 'seq']), { label: 'seq.onnx' });
     expect(() => planFeeds(session, 2, mulberry32(1))).toThrow(InputError);
-    expect(() => planFeeds(session, 2, mulberry32(1))).toThrow('seq.onnx: input "x" has symbolic dim "seq" at axis 1; give its size');
-    expect(planFeeds(session, 2, mulberry32(1), { seq: 9 }).feeds.x!.dims).toEqual([2, 9]);
+    expect(() => planFeeds(session, 2, mulberry32(1))).toThrow('seq.onnx: input "x" has symbolic dim "seq" at axis 1; give its size with --input-shape x:1,N or --dim seq=N');
+    expect(planFeeds(session, 2, mulberry32(1), { dims: { seq: 9 } }).feeds.x!.dims).toEqual([2, 9]);
+    // A whole shape: the free batch dim still takes the batch measured.
+    expect(planFeeds(session, 2, mulberry32(1), { inputs: { x: [1, 5] } }).feeds.x!.dims).toEqual([2, 5]);
+    expect(() => planFeeds(session, 2, mulberry32(1), { inputs: { x: [1, 5, 3] } })).toThrow('seq.onnx: --input-shape x:1,5,3 does not fit input "x" of shape [N,seq]');
     await session.close();
     const err = await errorOf(measureLatency(identity(['N', 'seq']), QUICK));
     expect(err).toBeInstanceOf(LatencyNotMeasured);
-    expect(err.message).toMatch(/has symbolic dim "seq" at axis 1; give its size$/);
+    expect(err.message).toMatch(/has symbolic dim "seq" at axis 1; give its size with --input-shape x:1,N or --dim seq=N$/);
   });
 
   it('latency: the same seed gives the same inputs, another seed others', async () => {

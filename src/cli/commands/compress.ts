@@ -14,6 +14,7 @@ import type { Model } from '../../ir/model.ts';
 import { planRandomFeeds, rolesByName, type FeedPlan, type InputPlan } from '../../check/input-roles.ts';
 import { latencyForReport, type ReportLatency } from '../../evaluate/latency.ts';
 import { validateModel } from '../../io/validate.ts';
+import { checkShapesFit, parseInputShapes, shapesOf, type InputShapes } from '../../runtime/shapes.ts';
 import { runPipeline, type PipelineResult, type ResolvedStep } from '../../pipeline/run.ts';
 import { getPass } from '../../../passes/index.ts';
 import type { CliIO } from '../io.ts';
@@ -76,11 +77,14 @@ export async function runCompress(args: OutputArgs, steps: readonly ResolvedStep
   if (exporter?.kind === 'export' && 'extension' in exporter && !args.output.endsWith(exporter.extension)) {
     throw new InputError(`${args.output}: the ${exporter.name} pass writes a ${exporter.extension} file; name the output so`);
   }
+  const given = parseInputShapes(args.inputShape, args.dim);
   const model = await phase('load', () => loadModel(args.input));
   phase('validate', () => validateModel(model, args.input));
+  checkShapesFit(model, args.input, given);
   const dataset = args.data ? await openDataset(args.data) : undefined;
   let staged: StagedModel | undefined;
   try {
+    const shapes = shapesOf(model, given, dataset);
     const measure = { dataset, limit: args.limit, batchSize: args.batchSize, threads: args.threads, compressedSizes: args.compressedSizes };
     const inputFiles = externalDataFiles(model, args.input);
     const plan = planRuns(args, bytesOnDisk([args.input, ...inputFiles]));
@@ -99,6 +103,7 @@ export async function runCompress(args: OutputArgs, steps: readonly ResolvedStep
       result = await phase('passes', () => runPipeline(model, steps, {
         ...progress,
         outputRunByCaller: outputRuns,
+        shapes,
         onNote(m) {
           passNotes.push(m);
           progress.onNote?.(m);
@@ -132,11 +137,11 @@ export async function runCompress(args: OutputArgs, steps: readonly ResolvedStep
     let timed: ReportLatency | undefined;
     try {
       if (plan.verify && steps.every((s) => s.pass.kind === 'cleanup')) {
-        verifyNote = await phase('verify', () => (plan.verify === 'saved' ? verifySaved(model, outputFile).then(() => plan.verifyNote) : verifyUnchanged(args.input, outputFile, model)));
+        verifyNote = await phase('verify', () => (plan.verify === 'saved' ? verifySaved(model, outputFile).then(() => plan.verifyNote) : verifyUnchanged(args.input, outputFile, model, shapes)));
         if (verifyNote) progress.onNote?.(verifyNote);
       }
       output = (await measureModel('output', model, outputFile, { ...compare, dataFiles })).stage;
-      if (feedPlan) timed = await phase('latency', () => timeInputAndOutput(args, outputFile, feedPlan));
+      if (feedPlan) timed = await phase('latency', () => timeInputAndOutput(args, outputFile, feedPlan, shapes));
       for (const n of timed?.notes ?? []) progress.onNote?.(n);
     } catch (err) {
       // Messages name the output as the user knows it, not the staging folder it sits in.
@@ -179,11 +184,11 @@ export async function runCompress(args: OutputArgs, steps: readonly ResolvedStep
  * The input and the staged output timed interleaved (evaluate/latency.ts). An output failing
  * on random inputs the input runs on is a failed check; any other failure is a note.
  */
-async function timeInputAndOutput(args: OutputArgs, staged: string, plan: FeedPlan): Promise<ReportLatency> {
+async function timeInputAndOutput(args: OutputArgs, staged: string, plan: FeedPlan, shapes: InputShapes): Promise<ReportLatency> {
   if ('unverifiable' in plan) return { notes: [`latency not measured: ${plan.unverifiable}`], warnings: [] };
   const roles = rolesByName(plan.inputs);
   const models = [{ source: args.input, label: args.input }, { source: staged, label: args.output }] as const;
-  return latencyForReport(models, { threads: args.latencyThreads, roles, candidateMustRun: true });
+  return latencyForReport(models, { threads: args.latencyThreads, roles, shapes, candidateMustRun: true });
 }
 
 /**
@@ -204,14 +209,14 @@ async function blameInput(input: string): Promise<void> {
  * model itself cannot be judged this way (an input that sets a shape, onnxruntime failing on
  * random inputs), that is no fault of the output: the result is a "could not verify" note.
  */
-async function verifyUnchanged(input: string, staged: string, model: Model): Promise<string | undefined> {
+async function verifyUnchanged(input: string, staged: string, model: Model, shapes: InputShapes): Promise<string | undefined> {
   const plan = planRandomFeeds(model);
   if ('unverifiable' in plan) return `could not verify the output on random inputs: ${plan.unverifiable}`;
   let diffs: OutputDiff[];
   try {
-    diffs = await compareInChildProcess(input, staged, { roles: rolesByName(plan.inputs) });
+    diffs = await compareInChildProcess(input, staged, { roles: rolesByName(plan.inputs), shapes });
   } catch (err) {
-    const failure = await inputFailure(input, plan.inputs);
+    const failure = await inputFailure(input, plan.inputs, shapes);
     if (failure) return `could not verify the output on random inputs: ${failure}`;
     throw new CheckError(`verification failed: the output model fails where the input model runs (${firstLine(err)})`, { cause: err });
   }
@@ -227,10 +232,10 @@ async function verifyUnchanged(input: string, staged: string, model: Model): Pro
  * Why the input model alone cannot run on these random inputs, if it cannot. An input model
  * onnxruntime refuses to load is bad input, not an unverifiable one: that throws.
  */
-async function inputFailure(input: string, plan: readonly InputPlan[]): Promise<string | undefined> {
+async function inputFailure(input: string, plan: readonly InputPlan[], shapes: InputShapes): Promise<string | undefined> {
   await (await createSession(input)).close();
   try {
-    await compareInChildProcess(input, input, { roles: rolesByName(plan) });
+    await compareInChildProcess(input, input, { roles: rolesByName(plan), shapes });
     return undefined;
   } catch (err) {
     return firstLine(err);

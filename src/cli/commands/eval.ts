@@ -8,6 +8,7 @@ import { latencyForReport, type LatencyModel } from '../../evaluate/latency.ts';
 import { measureModel } from '../../evaluate/measure.ts';
 import { externalDataFiles, loadModel } from '../../io/load.ts';
 import { layerBytes } from '../../report/layers.ts';
+import { checkShapesFit, parseInputShapes, shapesOf } from '../../runtime/shapes.ts';
 import type { StageMeasurements } from '../../report/report.ts';
 import type { CliIO } from '../io.ts';
 import { finishReport, type ReportArgs } from '../report-options.ts';
@@ -19,6 +20,7 @@ export interface EvalArgs extends ReportArgs {
 }
 
 export async function evalCommand(args: EvalArgs, io: CliIO): Promise<number> {
+  const given = parseInputShapes(args.inputShape, args.dim);
   const dataset = args.data ? await openDataset(args.data) : undefined;
   try {
     const baseline = args.baseline ? await loadModel(args.baseline) : undefined;
@@ -31,19 +33,21 @@ export async function evalCommand(args: EvalArgs, io: CliIO): Promise<number> {
     const stages: StageMeasurements[] = [];
     let baselineOutputs: Float32Array | undefined;
     if (baseline && args.baseline) {
+      checkShapesFit(baseline, args.baseline, given);
       const measured = await measureModel('baseline', baseline, args.baseline, { ...common, keepOutputs: true, dataFiles: baselineFiles.slice(1) });
       stages.push({ ...measured.stage, layers: layerBytes(baseline) });
       baselineOutputs = measured.outputs;
     }
+    checkShapesFit(model, args.model, given);
     const { stage } = await measureModel('model', model, args.model, { ...common, baseline: baselineOutputs, dataFiles: modelFiles.slice(1) });
     stages.push({ ...stage, layers: layerBytes(model) });
     const notes: string[] = plan.latencyNote ? [plan.latencyNote] : [];
     if (plan.latency) {
       // With a baseline, both are timed interleaved: the speed-up is a paired measurement.
-      const plan = planRandomFeeds(model);
-      const roles = 'inputs' in plan ? rolesByName(plan.inputs) : undefined;
+      const feedPlan = planRandomFeeds(model);
+      const roles = 'inputs' in feedPlan ? rolesByName(feedPlan.inputs) : undefined;
       const models = [...(args.baseline ? [{ source: args.baseline, label: args.baseline }] : []), { source: args.model, label: args.model }] as [LatencyModel] | [LatencyModel, LatencyModel];
-      const timed = await latencyForReport(models, { threads: args.latencyThreads, roles });
+      const timed = await latencyForReport(models, { threads: args.latencyThreads, roles, shapes: shapesOf(model, given, dataset) });
       timed.stages?.forEach((l, i) => (stages[i] = { ...stages[i]!, latency: l }));
       for (const w of timed.warnings) io.stderr.write(`${w}\n`);
       notes.push(...timed.notes, ...timed.warnings);

@@ -38,6 +38,7 @@ function render(path: string, s: ModelSummary, top: number): string {
     `  outputs: ${s.outputs.map(io).join('; ')}`,
     `  ${formatCount(s.nodes)} nodes${s.subgraphs ? ` (${s.subgraphs} subgraphs)` : ''}; ${formatCount(s.params)} parameters, ${formatSize(s.weightBytes)}, sparsity ${formatPercent(s.sparsity)}`,
     `  dtypes: ${Object.entries(s.dtypes).map(([d, v]) => `${d} ${formatCount(v.params)} (${formatSize(v.bytes)})`).join(', ') || 'none'}`,
+    ...(s.quantized.length ? [`  already quantized: ${s.quantized.map((q) => `${q.op} ${q.count}`).join(', ')} (quantize leaves it as it is)`] : []),
     `  external data: ${s.externalData.tensors ? `${s.externalData.tensors} tensors, ${formatSize(s.externalData.bytes)} in ${s.externalData.files.join(', ')}` : 'none'}`,
     '',
   ];

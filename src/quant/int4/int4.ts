@@ -3,6 +3,7 @@
  * nodes, quantize each distinct weight once (round-to-nearest or GPTQ from calibration
  * Hessians), rewrite the graph in the chosen format, and check that onnxruntime runs it.
  */
+import { quantizedNodes } from '../../ops/registry.ts';
 import { InputError } from '../../errors.ts';
 import type { Dataset } from '../../data/dataset.ts';
 import type { Graph } from '../../ir/graph.ts';
@@ -120,7 +121,8 @@ async function quantizeInPlace(model: Model, opts: Int4Options): Promise<Int4Res
   const result: Int4Result = { layers: [], skipped: skipped.map((s) => ({ node: s.node.label, reason: s.reason })), notes, nodesQuantized: 0 };
   for (const s of result.skipped) notes.push(`int4: kept ${s.node} in float: ${s.reason}`);
   if (targets.length === 0) {
-    notes.push('int4: no MatMul/Gemm with a constant 2-D float32 weight to quantize');
+    const q = quantizedNodes(model)[0];
+    notes.push(q ? `int4: the model is already quantized (node ${q.label}); nothing is quantized twice` : 'int4: no MatMul/Gemm with a constant 2-D float32 weight to quantize');
     return result;
   }
   const names = new FreshNames(model.graph);

@@ -28,9 +28,13 @@ const READERS: Readonly<Record<string, readonly number[]>> = {
 /** Rewrites readers of eligible float constants to DequantizeLinear outputs; returns how many constants. */
 export function storeConstantsInt8(e: GraphEmitter, minValues = 64): number {
   const inputs = new Set(e.source.graph.inputs.map((v) => v.name));
+  const finite = new Map<string, boolean>();
   const eligible = (name: string): Tensor | undefined => {
     const t = e.initializers.get(name);
-    return t && t.dtype === 'float32' && t.size >= minValues && !inputs.has(name) ? t : undefined;
+    if (!t || t.dtype !== 'float32' || t.size < minValues || inputs.has(name)) return undefined;
+    // A mask's ±Infinity has no int8 code: such a constant stays float.
+    if (!finite.has(name)) finite.set(name, t.toFloat32().every(Number.isFinite));
+    return finite.get(name) ? t : undefined;
   };
   // A constant qualifies only if every reader is one of READERS at an allowed position.
   const readers = new Map<string, Array<{ node: (typeof e.nodes)[number]; index: number }>>();

@@ -8,7 +8,7 @@ import { InputError } from '../../errors.ts';
 import type { Model } from '../../ir/model.ts';
 import type { Node } from '../../ir/node.ts';
 import { constantValues, inferShapes } from '../../ops/infer.ts';
-import { opSpec } from '../../ops/registry.ts';
+import { opSpec, quantizedNodes } from '../../ops/registry.ts';
 import { ActivationStats } from '../calibration/activation-stats.ts';
 import { validateOptions } from '../../pipeline/options.ts';
 import { QUANTIZE_OPTIONS } from './options.ts';
@@ -27,11 +27,6 @@ export function analyzeGraph(model: Model): GraphFacts {
   return { graph, types: inferShapes(model), consts: constantValues(graph), index: graph.index() };
 }
 
-/** A node that shows the model is quantized already (Q/DQ, an integer kernel: the op table's `quantized`). */
-function alreadyQuantized(model: Model): Node | undefined {
-  return model.graph.nodes.find((n) => opSpec(n)?.quantized);
-}
-
 function validate(model: Model, o: QuantizeOptions): void {
   const bad = (msg: string) => new InputError(`quantize: ${msg}`);
   const schemaValues = Object.fromEntries(Object.keys(QUANTIZE_OPTIONS).map((k) => [k, o[k as keyof QuantizeOptions]]));
@@ -42,8 +37,8 @@ function validate(model: Model, o: QuantizeOptions): void {
   const opset = model.opsets.get('') ?? 0;
   const need = o.mode === 'dynamic' ? 11 : 10;
   if (opset < need) throw bad(`the model imports opset ${opset}; ${o.mode} quantization needs opset ${need} or later`);
-  const q = alreadyQuantized(model);
-  if (q) throw bad(`the model is already quantized (node ${q.label})`);
+  const q = quantizedNodes(model)[0];
+  if (q) throw bad(`the model is already quantized (node ${q.label}); it is not quantized twice`);
 }
 
 function selection(model: Model, facts: GraphFacts, o: QuantizeOptions, notes: string[]): Selection {

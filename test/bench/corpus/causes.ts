@@ -1,0 +1,40 @@
+/**
+ * Why a command failed or did nothing on a real model, from the message it printed (never
+ * from the model's name), with the issue-10 item that owns the fix. The bench prints these
+ * beside each failure in docs/real-models.md.
+ */
+interface Cause {
+  test: RegExp;
+  why: string;
+}
+
+const CAUSES: Cause[] = [
+  { test: /needs opset 1[13] or later|imports opset (9|10)\b/, why: 'opset 9/10 export (paddle2onnx): no opset upgrade yet — item 3 (`weights`)' },
+  { test: /data set feeds exactly one input|feeds exactly one input/, why: 'several inputs (audio + state + sample rate): multi-input data — item 5 (`datagate`)' },
+  { test: /no Conv\/Gemm\/MatMul layer with a constant float weight/, why: 'the weights sit in Constant nodes or inside If/Loop bodies, or in LSTM ops: item 2 (`weights`)' },
+  { test: /no node was quantized|nothing to quantize|quantized nothing/i, why: 'no layer reachable: weights in Constant nodes/subgraphs (item 2) or Conv-only model in dynamic mode (item 4, `weights`)' },
+  { test: /already quantized/, why: 'already-quantized model recognised and left as it is — item 8' },
+  { test: /cannot follow|channels .* cannot|unsupported/i, why: 'structured pruning cannot follow channels through this pattern — item 9 (`weights`)' },
+  { test: /symbolic dim|dynamic dim/, why: 'a free input dim nobody sized — item 1 (give `--input-shape`)' },
+  { test: /Infinity|NaN/, why: 'non-finite constant — item 6' },
+];
+
+export interface Outcome {
+  command: string;
+  exit: number;
+  message: string;
+  comparison?: string;
+  sizeRatio?: number;
+  cosine?: number;
+}
+
+/** The cause of a failure, of a result that did not shrink, or of harm done with exit 0; '' when none. */
+export function explain(row: Outcome): string {
+  const text = row.comparison ?? row.message;
+  const known = CAUSES.find((c) => c.test.test(text))?.why;
+  if (row.exit !== 0 || row.comparison) return known ?? (row.exit === 3 ? 'internal error (bug)' : '');
+  const shrinks = row.command !== 'inspect' && row.command !== 'cleanup';
+  if (shrinks && row.sizeRatio !== undefined && row.sizeRatio > 0.97) return `exit 0, size unchanged${known ? `: ${known}` : ' (nothing this command reaches in the model)'}`;
+  if (row.cosine !== undefined && row.cosine < 0.99) return 'exit 0 with output cosine < 0.99 vs float: the quality gate (item 7, `datagate`) should catch it';
+  return '';
+}
