@@ -8,6 +8,7 @@
  * from their (possibly lazy, on-disk) payload, and the float values are dropped at once, so a
  * model larger than memory can be converted.
  */
+import type { Graph } from '../../ir/graph.ts';
 import type { Model } from '../../ir/model.ts';
 import type { Node } from '../../ir/node.ts';
 import { Tensor } from '../../ir/tensor.ts';
@@ -67,6 +68,8 @@ export interface DynamicEmitOptions {
   perChannel: boolean;
   /** Quantized weights by key, reused across the variants fallback builds. */
   cache?: Map<string, DeferredWeight>;
+  /** The main graph, when the model emitted is one of its bodies (new names must be unique in all of it). */
+  scope?: Graph;
 }
 
 /** An initializer named `e.short(kind)` whose values are computed later (`GraphEmitter.constant` takes values). */
@@ -77,7 +80,7 @@ function deferredConstant(e: GraphEmitter, kind: string, dtype: DType, dims: num
 }
 
 export function emitDynamic(model: Model, plan: DynamicPlan, f: GraphFacts, opts: DynamicEmitOptions): Model {
-  const e = new GraphEmitter(model);
+  const e = new GraphEmitter(model, opts.scope);
   let planned = 0;
   for (const w of new Set([...plan.nodes.values()].map((p) => p.node.inputs[1]!))) planned += f.consts.get(w)!.byteLength;
   const parallel = planned >= POOL_MIN_BYTES && sharedKernels() !== null;

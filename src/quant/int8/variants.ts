@@ -65,6 +65,28 @@ export function concatTies(plan: Plan, range: (t: string) => Range): string[][] 
   return ties;
 }
 
+/**
+ * Groups the plan's tensors (value-preserving ties, Concat inputs where sharing is cheap) and
+ * returns each tensor's parameters from its group's merged histograms, cached by group.
+ */
+export function calibratedParams(plan: Plan, stats: ActivationStats, o: QuantizeOptions, cache = new Map<string, AffineParams>()): (tensor: string) => AffineParams {
+  const type: ActivationType = o.activationType;
+  plan.groupOf = groupTensors(plan, concatTies(plan, (t) => stats.range([t], { method: o.calibration, percentile: o.percentile, type })));
+  const members = new Map<string, string[]>();
+  for (const [t, rep] of plan.groupOf) members.set(rep, [...(members.get(rep) ?? []), t]);
+  return (t) => {
+    const group = members.get(plan.groupOf.get(t) ?? t) ?? [t];
+    const key = [...group].sort().join('\u0000');
+    let p = cache.get(key);
+    if (!p) {
+      const r = stats.range(group, { method: o.calibration, percentile: o.percentile, type });
+      p = affineParams(r.lo, r.hi, qrange(type));
+      cache.set(key, p);
+    }
+    return p;
+  };
+}
+
 export function staticBuilder(model: Model, facts: GraphFacts, sel: Selection, o: QuantizeOptions, stats: ActivationStats, source: InputSource): VariantBuilder {
   const weights = new WeightQuantizer(facts.consts);
   const paramCache = new Map<string, AffineParams>();
@@ -75,20 +97,7 @@ export function staticBuilder(model: Model, facts: GraphFacts, sel: Selection, o
     async build(extraFloat) {
       const plan = makePlan(facts, { ...sel, float: new Map([...sel.float, ...extraFloat]) });
       await stats.collect(model, plan.tensors, source, facts.types);
-      plan.groupOf = groupTensors(plan, concatTies(plan, (t) => stats.range([t], { method: o.calibration, percentile: o.percentile, type })));
-      const members = new Map<string, string[]>();
-      for (const [t, rep] of plan.groupOf) members.set(rep, [...(members.get(rep) ?? []), t]);
-      const params = (t: string): AffineParams => {
-        const group = members.get(plan.groupOf.get(t) ?? t) ?? [t];
-        const key = [...group].sort().join('\u0000');
-        let p = paramCache.get(key);
-        if (!p) {
-          const r = stats.range(group, { method: o.calibration, percentile: o.percentile, type });
-          p = affineParams(r.lo, r.hi, qrange(type));
-          paramCache.set(key, p);
-        }
-        return p;
-      };
+      const params = calibratedParams(plan, stats, o, paramCache);
       const intNames = new Map<string, string>();
       const ctx: EmitContext = { plan, facts, weights, params, activationType: type, intNames, constantsInt8: o.constantsInt8 };
       const built = o.format === 'qoperator' ? emitQOperator(model, ctx) : emitQdq(model, ctx);
