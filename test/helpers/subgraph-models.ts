@@ -85,3 +85,37 @@ export function loopModel(): Model {
   b.output('y', 'float32', ['N', F]);
   return b.build();
 }
+
+/** x [N,16,8,8] → Conv 3×3 (32 ch, bias) → Relu → Conv 3×3 (32 ch, group 2) → ConvTranspose 2×2 stride 2 (16 ch) → y [N,16,16,16]. */
+export function convModel(): Model {
+  const b = new GraphBuilder('convs', { opsets: { '': 17 } });
+  b.input('x', 'float32', ['N', 16, 8, 8]);
+  b.initializer('w1', randomFloats(32 * 16 * 9, 1).map((v, i) => v * 0.2 * (1 + (i % 5))), [32, 16, 3, 3]);
+  b.initializer('b1', randomFloats(32, 2), [32]);
+  b.node('Conv', ['x', 'w1', 'b1'], { pads: [1, 1, 1, 1] }, { name: 'conv1', outputs: ['c1'] });
+  b.node('Relu', ['c1'], {}, { name: 'relu1', outputs: ['r1'] });
+  b.initializer('w2', randomFloats(32 * 16 * 9, 3).map((v) => v * 0.2), [32, 16, 3, 3]);
+  b.node('Conv', ['r1', 'w2'], { pads: [1, 1, 1, 1], group: 2 }, { name: 'conv2', outputs: ['c2'] });
+  b.initializer('wt', randomFloats(32 * 16 * 4, 4).map((v) => v * 0.2), [32, 16, 2, 2]);
+  b.node('ConvTranspose', ['c2', 'wt'], { strides: [2, 2] }, { name: 'up', outputs: ['y'] });
+  b.output('y', 'float32', ['N', 16, 16, 16]);
+  return b.build();
+}
+
+/** x [T,N,16] → LSTM (hidden 64) → GRU (hidden 64) on its last-step output; weights as initializers. */
+export function recurrentModel(): Model {
+  const b = new GraphBuilder('recurrent', { opsets: { '': 17 } });
+  const H = 64;
+  b.input('x', 'float32', [5, 'N', 16]);
+  b.initializer('lw', randomFloats(4 * H * 16, 5).map((v) => v * 0.3), [1, 4 * H, 16]);
+  b.initializer('lr', randomFloats(4 * H * H, 6).map((v) => v * 0.3), [1, 4 * H, H]);
+  b.initializer('lb', randomFloats(8 * H, 7).map((v) => v * 0.1), [1, 8 * H]);
+  b.node('LSTM', ['x', 'lw', 'lr', 'lb'], { hidden_size: H }, { name: 'lstm', outputs: ['ly', 'lh'] });
+  b.initializer('sq', BigInt64Array.of(1n), [1]);
+  b.node('Squeeze', ['ly', 'sq'], {}, { name: 'squeeze', outputs: ['ls'] });
+  b.initializer('gw', randomFloats(3 * H * H, 8).map((v) => v * 0.3), [1, 3 * H, H]);
+  b.initializer('gr', randomFloats(3 * H * H, 9).map((v) => v * 0.3), [1, 3 * H, H]);
+  b.node('GRU', ['ls', 'gw', 'gr'], { hidden_size: H }, { name: 'gru', outputs: ['gy', 'y'] });
+  b.output('y', 'float32', [1, 'N', H]);
+  return b.build();
+}

@@ -10,7 +10,7 @@ import { modelBytesWithOutputs } from '../../src/runtime/capture.ts';
 import { quantizeModel } from '../../src/quant/int8/quantize.ts';
 import { runPipeline } from '../../src/pipeline/run.ts';
 import { randomFloats } from '../helpers/run-model.ts';
-import { ifModel, loopModel } from '../helpers/subgraph-models.ts';
+import { convModel, ifModel, loopModel, recurrentModel } from '../helpers/subgraph-models.ts';
 import { memoryDataset } from './graphs.ts';
 
 const F = 64;
@@ -102,5 +102,49 @@ describe('capture: values inside bodies', () => {
     expect([l.cell_mm!.dims, l.s!.dims]).toEqual([[3, 4, F], [3, 4, F]]);
     // The last iteration's state is the Loop's result.
     expect(Array.from((l.cell_mm!.data as Float32Array).subarray(2 * 4 * F)).map(Math.tanh)).toEqual(Array.from(l.y!.data as Float32Array).map((v) => expect.closeTo(v, 5)));
+  });
+});
+
+describe('quantize: dynamic: Conv, ConvTranspose, LSTM, GRU', () => {
+  async function compare(before: Uint8Array, after: Model, name: string, dims: number[]) {
+    const x = new ort.Tensor('float32', randomFloats(dims.reduce((a, b) => a * b, 1), 21), dims);
+    const run = async (m: Uint8Array) => {
+      const s = await ort.InferenceSession.create(m);
+      try {
+        return (await s.run({ x }))[name]!.data as Float32Array;
+      } finally {
+        await s.release();
+      }
+    };
+    const [a, b] = [await run(before), await run(modelToBytes(after))];
+    const max = a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    return a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0) / max;
+  }
+
+  it('quantize: dynamic: Conv runs as ConvInteger (grouped too), ConvTranspose gets int8 weights + DequantizeLinear: ≤ 0.30×, close to float', async () => {
+    const m = convModel();
+    const before = modelToBytes(m);
+    const result = await quantizeModel(m, { mode: 'dynamic' });
+    expect(result.quantized).toEqual(['conv1', 'conv2', 'up']);
+    const ops = m.graph.nodes.map((n) => n.opType);
+    expect(ops.filter((o) => o === 'ConvInteger')).toHaveLength(2);
+    expect(ops).not.toContain('Conv');
+    expect(m.graph.nodes.find((n) => n.opType === 'ConvTranspose')!.inputs[1]).toBe(m.graph.nodes.find((n) => n.opType === 'DequantizeLinear')!.outputs[0]);
+    expect(modelToBytes(m).length / before.length).toBeLessThanOrEqual(0.3);
+    expect(await compare(before, m, 'y', [2, 16, 8, 8])).toBeLessThan(0.02);
+  });
+
+  it('quantize: dynamic: LSTM runs as DynamicQuantizeLSTM, GRU weights (W, R) become int8 + DequantizeLinear per gate row: ≤ 0.30×, close to float', async () => {
+    const m = recurrentModel();
+    const before = modelToBytes(m);
+    const result = await quantizeModel(m, { mode: 'dynamic' });
+    expect(result.quantized).toEqual(['lstm', 'gru']);
+    expect(result.weights).toBe(4);
+    expect(m.graph.nodes.find((n) => n.name === 'lstm')).toMatchObject({ opType: 'DynamicQuantizeLSTM', domain: 'com.microsoft' });
+    const dqs = m.graph.nodes.filter((n) => n.opType === 'DequantizeLinear');
+    expect(dqs.map((n) => m.graph.nodes.find((r) => r.inputs.includes(n.outputs[0]!))!.opType)).toEqual(['GRU', 'GRU']);
+    expect(dqs.every((n) => n.getInt('axis') === undefined)).toBe(true); // axis 1, the default
+    expect(modelToBytes(m).length / before.length).toBeLessThanOrEqual(0.3);
+    expect(await compare(before, m, 'y', [5, 3, 16])).toBeLessThan(0.02);
   });
 });

@@ -191,6 +191,10 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
     }
     result.weights = variant.weights;
     if (variant.quantized.length === 0) note('no node was quantized');
+    const convs = variant.model.graph.nodes.filter((n) => n.opType === 'ConvInteger').length;
+    if (o.mode === 'dynamic' && convs > 0) {
+      note(`${convs} Conv(s) run as ConvInteger: 4× smaller weights, but onnxruntime runs them at about 0.8× the speed of float (measured: docs/passes/quantize.md); static int8 makes convs faster`);
+    }
     commitModel(model, variant.model);
     progress(1);
     return result;

@@ -17,7 +17,7 @@ import { constantValues, inferShapes, type TypeMap } from '../../ops/infer.ts';
 import { capturableGraphs } from '../../runtime/capture.ts';
 import type { ActivationStats } from '../calibration/activation-stats.ts';
 import type { InputSource } from '../calibration/run.ts';
-import { emitDynamic, makeDynamicPlan } from './emit-dynamic.ts';
+import { dynamicWeights, emitDynamic, makeDynamicPlan } from './emit-dynamic.ts';
 import { emitQdq, type EmitContext } from './emit-qdq.ts';
 import { emitQOperator } from './emit-qoperator.ts';
 import { makePlan, shallowConvs, type GraphFacts, type Plan, type Selection } from './plan.ts';
@@ -79,12 +79,12 @@ export async function quantizeBodies(
   const scope = model.graph;
   if (o.mode === 'dynamic') {
     for (const f of bodies) {
-      const plan = makeDynamicPlan(f, bodySelection(f, sel, o));
+      const plan = makeDynamicPlan(f, bodySelection(f, sel, o), model.opset());
       for (const [n, why] of plan.skipped) result.skipped.set(n, why);
       if (plan.nodes.size === 0) continue;
       commitBody(model, f.graph, emitDynamic(asModel(model, f.graph), plan, f, { perChannel: o.perChannel, scope }));
       result.quantized.push(...plan.nodes.keys());
-      result.weights += new Set([...plan.nodes.keys()].map((n) => n.inputs[1])).size;
+      result.weights += dynamicWeights(plan).size;
     }
     return result;
   }

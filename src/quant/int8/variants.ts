@@ -9,7 +9,7 @@ import type { DType } from '../../onnx/dtype.ts';
 import type { ActivationStats } from '../calibration/activation-stats.ts';
 import { affineParams, qrange, type AffineParams } from '../scales.ts';
 import type { DeferredWeight } from './dynamic-weight.ts';
-import { emitDynamic, makeDynamicPlan } from './emit-dynamic.ts';
+import { dynamicWeights, emitDynamic, makeDynamicPlan } from './emit-dynamic.ts';
 import { emitQdq, type EmitContext } from './emit-qdq.ts';
 import { emitQOperator } from './emit-qoperator.ts';
 import { groupTensors, makePlan, planLayers, type GraphFacts, type Plan, type Selection } from './plan.ts';
@@ -113,18 +113,17 @@ export function staticBuilder(model: Model, facts: GraphFacts, sel: Selection, o
 }
 
 export function dynamicBuilder(model: Model, facts: GraphFacts, sel: Selection, o: QuantizeOptions): VariantBuilder {
-  const full = makeDynamicPlan(facts, sel);
+  const full = makeDynamicPlan(facts, sel, model.opset());
   // Every weight's deferred codes, shared by the variants fallback builds (computed when first
   // read, or when saved); float values are never held beyond one weight per thread.
   const cache = new Map<string, DeferredWeight>();
   return {
     layers: [...full.nodes.keys()],
     async build(extraFloat) {
-      const plan = extraFloat.size === 0 ? full : makeDynamicPlan(facts, { ...sel, float: new Map([...sel.float, ...extraFloat]) });
+      const plan = extraFloat.size === 0 ? full : makeDynamicPlan(facts, { ...sel, float: new Map([...sel.float, ...extraFloat]) }, model.opset());
       const built = emitDynamic(model, plan, facts, { perChannel: o.perChannel, cache });
       const probes = [...plan.nodes.keys()].map((node) => ({ node, tensor: node.outputs[0]!, fetch: { name: node.outputs[0]!, dtype: 'float32' as const } }));
-      const ws = new Set([...plan.nodes.keys()].map((n) => n.inputs[1]!));
-      return { model: built, quantized: [...plan.nodes.keys()], skipped: plan.skipped, probes, weights: ws.size };
+      return { model: built, quantized: [...plan.nodes.keys()], skipped: plan.skipped, probes, weights: dynamicWeights(plan).size };
     },
   };
 }
