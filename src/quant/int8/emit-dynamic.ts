@@ -71,7 +71,7 @@ function integerOp(f: GraphFacts, node: Node): DynamicNode['integer'] {
   return float(1, (r) => r === 3) && float(2, (r) => r === 3) && node.getInt('layout', 0) === 0 ? op : undefined;
 }
 
-export function makeDynamicPlan(f: GraphFacts, sel: Pick<Selection, 'opTypes' | 'float' | 'force'>, opset: number): DynamicPlan {
+export function makeDynamicPlan(f: GraphFacts, sel: Pick<Selection, 'opTypes' | 'float' | 'force' | 'weightOnly'>, opset: number): DynamicPlan {
   const nodes = new Map<Node, DynamicNode>();
   const skipped = new Map<Node, string>();
   for (const node of f.graph.nodes) {
@@ -84,7 +84,7 @@ export function makeDynamicPlan(f: GraphFacts, sel: Pick<Selection, 'opTypes' | 
       skipped.set(node, reason);
       continue;
     }
-    const integer = integerOp(f, node);
+    const integer = sel.weightOnly?.has(node) ? undefined : integerOp(f, node);
     if (integer) {
       nodes.set(node, { node, transposed: false, integer, bias: integer === 'ConvInteger' ? node.inputs[2] || undefined : undefined });
       continue;

@@ -22,6 +22,8 @@ export interface Selection {
   format: QuantFormat;
   /** Per-channel weight scales; false = one scale per weight tensor. */
   perChannel: boolean;
+  /** Dynamic mode: nodes whose weights are stored int8 + DequantizeLinear though an integer op exists (shallow convs). */
+  weightOnly?: ReadonlySet<Node>;
 }
 
 export interface GraphFacts {
@@ -369,6 +371,22 @@ export function ioLayers(f: GraphFacts): Node[] {
     else back.push(...n.inputs.filter(Boolean));
   }
   return f.graph.nodes.filter((n) => found.has(n));
+}
+
+/**
+ * `sel` with the shallow convs of graph `f` handled: onnxruntime's int8 convolution is slower
+ * than float below `min` input channels, so static mode keeps them float (with the reason) and
+ * dynamic mode stores their weights int8 + DequantizeLinear instead of running ConvInteger.
+ */
+export function withShallowConvs(f: GraphFacts, sel: Selection, mode: 'static' | 'dynamic', min: number): Selection {
+  const float = new Map(sel.float);
+  const weightOnly = new Set(sel.weightOnly);
+  for (const [n, cin] of shallowConvs(f, min)) {
+    if (sel.force?.has(n) || float.has(n)) continue;
+    if (mode === 'dynamic') weightOnly.add(n);
+    else float.set(n, `${cin} input channel${cin === 1 ? '' : 's'}: onnxruntime's int8 convolution is slower than float there (minConvInputChannels ${min})`);
+  }
+  return { ...sel, float, weightOnly };
 }
 
 /** Convs (group 1, constant weight) with fewer than `min` input channels, and that count. */

@@ -17,12 +17,13 @@ import { compareLayers, formatLayerErrors } from './debug.ts';
 import { commitModel } from './emit.ts';
 import { fallbackToBudget } from './fallback.ts';
 import { DEFAULT_OP_TYPES, SUPPORTED_OP_TYPES } from './ops.ts';
-import { ioLayers, shallowConvs, type GraphFacts, type Selection } from './plan.ts';
+import { ioLayers, withShallowConvs, type GraphFacts, type Selection } from './plan.ts';
 import type { InputSource } from '../calibration/run.ts';
 import { QUANTIZE_DEFAULTS, type QuantizeInputs, type QuantizeOptions, type QuantizeResult } from './types.ts';
 import { dynamicBuilder, staticBuilder, type Variant, type VariantBuilder } from './variants.ts';
 import { bodyFacts, quantizeBodies } from './subgraphs.ts';
 import { constantsToInitializers } from '../../transforms/constants-to-initializers.ts';
+import { dedupeInitializers } from '../../transforms/dedupe-initializers.ts';
 import { dropUnusedWeights } from '../../transforms/drop-unused-weights.ts';
 import { sinkInitializers } from '../../transforms/sink-initializers.ts';
 
@@ -67,9 +68,6 @@ function selection(model: Model, facts: GraphFacts, o: QuantizeOptions, notes: s
     else throw new InputError(`quantize: the recipe gives node '${name}' precision '${String(precision)}' (int8 part: float or int8)`);
   }
   if (o.keepIoFloat) for (const n of ioLayers(facts)) if (!force.has(n)) float.set(n, 'first or last layer (keepIoFloat)');
-  for (const [n, cin] of shallowConvs(facts, o.minConvInputChannels)) {
-    if (!force.has(n) && !float.has(n)) float.set(n, `${cin} input channel${cin === 1 ? '' : 's'}: onnxruntime's int8 convolution is slower than float there (minConvInputChannels ${o.minConvInputChannels})`);
-  }
   let perChannel = o.perChannel;
   if (perChannel && o.format === 'qdq' && o.mode === 'static' && model.opset() < 13) {
     perChannel = false;
@@ -94,7 +92,7 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
   };
   const progress = (f: number, l?: string) => inputs.progress?.(Math.min(1, Math.max(0, f)), l);
   const facts = analyzeGraph(model);
-  const sel = selection(model, facts, o, notes);
+  const sel = withShallowConvs(facts, selection(model, facts, o, notes), o.mode, o.minConvInputChannels);
   for (const n of notes) inputs.note?.(n);
 
   const calib: InputSource | undefined = inputs.calibration ? { dataset: inputs.calibration, limit: o.calibSamples, batchSize: o.calibBatch } : undefined;
@@ -138,8 +136,10 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
     if (bodies.length === 0) return v;
     progress(0.87, 'subgraphs');
     const b = await quantizeBodies(v.model, bodies, sel, o, stats && calib ? { stats, source: calib, floatModel: model } : undefined);
-    // A weight several bodies read stays in the graph around them until each has its own int8 copy.
+    // A weight several bodies read got an int8 copy in each: the float original goes, and the
+    // identical copies of sibling bodies merge into one in the graph around them.
     dropUnusedWeights(v.model, bodies.flatMap((f) => [...f.consts.keys()]));
+    if (b.quantized.length) dedupeInitializers(v.model.graph);
     if (b.quantized.length) note(`${b.quantized.length} node(s) inside If/Loop/Scan bodies quantized`);
     return { ...v, quantized: [...v.quantized, ...b.quantized], skipped: new Map([...v.skipped, ...b.skipped]), weights: v.weights + b.weights };
   }

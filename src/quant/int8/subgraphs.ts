@@ -20,7 +20,7 @@ import type { InputSource } from '../calibration/run.ts';
 import { dynamicWeights, emitDynamic, makeDynamicPlan } from './emit-dynamic.ts';
 import { emitQdq, type EmitContext } from './emit-qdq.ts';
 import { emitQOperator } from './emit-qoperator.ts';
-import { makePlan, shallowConvs, type GraphFacts, type Plan, type Selection } from './plan.ts';
+import { makePlan, withShallowConvs, type GraphFacts, type Plan, type Selection } from './plan.ts';
 import type { QuantizeOptions } from './types.ts';
 import { calibratedParams } from './variants.ts';
 import { WeightQuantizer } from './weights.ts';
@@ -58,12 +58,6 @@ function commitBody(model: Model, body: Graph, built: Model): void {
   for (const [d, v] of built.opsets) if (!model.opsets.has(d)) model.opsets.set(d, v);
 }
 
-function bodySelection(f: GraphFacts, sel: Selection, o: QuantizeOptions): Selection {
-  const float = new Map(sel.float);
-  for (const [n, cin] of shallowConvs(f, o.minConvInputChannels)) if (!float.has(n) && !sel.force?.has(n)) float.set(n, `${cin} input channel(s) (minConvInputChannels ${o.minConvInputChannels})`);
-  return { ...sel, float };
-}
-
 /**
  * Quantizes every body of `model` (whose main graph is already quantized; its bodies are the
  * float ones), in place. Static mode needs `stats` and `source` to calibrate body values.
@@ -79,7 +73,7 @@ export async function quantizeBodies(
   const scope = model.graph;
   if (o.mode === 'dynamic') {
     for (const f of bodies) {
-      const plan = makeDynamicPlan(f, bodySelection(f, sel, o), model.opset());
+      const plan = makeDynamicPlan(f, withShallowConvs(f, sel, o.mode, o.minConvInputChannels), model.opset());
       for (const [n, why] of plan.skipped) result.skipped.set(n, why);
       if (plan.nodes.size === 0) continue;
       commitBody(model, f.graph, emitDynamic(asModel(model, f.graph), plan, f, { perChannel: o.perChannel, scope }));
@@ -92,7 +86,7 @@ export async function quantizeBodies(
   const capturable = capturableGraphs(calibration.floatModel);
   const plans = new Map<GraphFacts, Plan>();
   for (const f of bodies) {
-    const plan = makePlan(f, bodySelection(f, sel, o));
+    const plan = makePlan(f, withShallowConvs(f, sel, o.mode, o.minConvInputChannels));
     if (capturable.has(f.graph)) plans.set(f, plan);
     else for (const n of plan.nodes.keys()) result.skipped.set(n, 'its values cannot be calibrated: it sits in a body of an op other than If/Loop/Scan');
   }
@@ -103,7 +97,7 @@ export async function quantizeBodies(
   for (const [f, first] of plans) {
     // Nodes whose values the calibration data never reached (an If branch not taken) stay float.
     const unseen = [...first.nodes.values()].filter((p) => [...p.acts.map((i) => p.node.inputs[i]!), ...p.outputs].some((t) => t && calibration.stats.seen(t) === 0));
-    const bodySel = bodySelection(f, sel, o);
+    const bodySel = withShallowConvs(f, sel, o.mode, o.minConvInputChannels);
     const float = new Map(bodySel.float);
     for (const p of unseen) float.set(p.node, 'the calibration data never ran it (a branch not taken?)');
     const plan = unseen.length ? makePlan(f, { ...bodySel, float }) : first;
