@@ -4,6 +4,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
+import { GraphBuilder } from '../../src/ir/builder.ts';
 import type { Model } from '../../src/ir/model.ts';
 import { modelToBytes } from '../../src/io/save.ts';
 import { modelBytesWithOutputs } from '../../src/runtime/capture.ts';
@@ -132,6 +133,21 @@ describe('quantize: dynamic: Conv, ConvTranspose, LSTM, GRU', () => {
     expect(m.graph.nodes.find((n) => n.opType === 'ConvTranspose')!.inputs[1]).toBe(m.graph.nodes.find((n) => n.opType === 'DequantizeLinear')!.outputs[0]);
     expect(modelToBytes(m).length / before.length).toBeLessThanOrEqual(0.3);
     expect(await compare(before, m, 'y', [2, 16, 8, 8])).toBeLessThan(0.02);
+  });
+
+  it('quantize: dynamic: a Conv with 1 input channel (too shallow for a fast integer conv) gets int8 weights + DequantizeLinear instead of staying float', async () => {
+    const b = new GraphBuilder('shallow', { opsets: { '': 17 } });
+    b.input('x', 'float32', ['N', 1, 64]);
+    b.initializer('basis', randomFloats(258 * 64, 8), [258, 1, 64]);
+    b.node('Conv', ['x', 'basis'], { strides: [16] }, { name: 'stft', outputs: ['y'] });
+    b.output('y', 'float32', ['N', 258, 1]);
+    const m = b.build();
+    const before = modelToBytes(m);
+    const result = await quantizeModel(m, { mode: 'dynamic' });
+    expect(result.quantized).toEqual(['stft']);
+    expect(m.graph.nodes.map((n) => n.opType)).toEqual(['DequantizeLinear', 'Conv']);
+    expect(modelToBytes(m).length / before.length).toBeLessThanOrEqual(0.3);
+    expect(await compare(before, m, 'y', [2, 1, 64])).toBeLessThan(0.02);
   });
 
   it('quantize: dynamic: LSTM runs as DynamicQuantizeLSTM, GRU weights (W, R) become int8 + DequantizeLinear per gate row: ≤ 0.30×, close to float', async () => {
