@@ -1,7 +1,9 @@
 /**
  * What `inspect` reports, as data: opsets, op histogram, parameters and bytes per op type
- * and per layer, dtypes, sparsity and external data. A weight is attributed to the first
- * node that reads it (its "layer").
+ * and per layer, dtypes, sparsity and external data. Weights are initializers (dense and
+ * sparse) and tensors held by Constant nodes (how paddle2onnx and PyTorch If branches store
+ * them), in every graph and subgraph; a weight is attributed to the first node that reads it
+ * (its "layer").
  */
 import { isFileSlice } from '../onnx/chunk.ts';
 import { fromSparseProto } from '../io/sparse.ts';
@@ -10,6 +12,7 @@ import type { Model } from '../ir/model.ts';
 import type { Node } from '../ir/node.ts';
 import { formatShape } from '../ir/value.ts';
 import { quantizedNodes } from '../ops/registry.ts';
+import { constantNodeTensor } from '../ops/constant.ts';
 
 export interface OpTypeRow {
   op: string;
@@ -73,7 +76,12 @@ export function summarizeModel(model: Model): ModelSummary {
     const firstReader = firstReaders(g);
     // Sparse initializers count as the dense tensors they stand for.
     const dense = g.sparseInitializers.map(fromSparseProto);
-    for (const t of [...g.initializers.values(), ...dense]) {
+    const named = [...g.initializers.values(), ...dense].map((t) => [t.name, t] as const);
+    for (const n of g.nodes) {
+      const t = constantNodeTensor(n);
+      if (t) named.push([n.outputs[0]!, t]);
+    }
+    for (const [name, t] of named) {
       const z = t.zeroCount();
       params += t.size;
       weightBytes += t.byteLength;
@@ -87,7 +95,7 @@ export function summarizeModel(model: Model): ModelSummary {
         ext.tensors++;
         ext.bytes += t.byteLength;
       }
-      const reader = firstReader.get(t.name);
+      const reader = firstReader.get(name);
       if (!reader) continue;
       const op = opTypes.get(opKey(reader))!;
       op.params += t.size;

@@ -34,10 +34,10 @@ export function inferShapes(model: Model, graph: Graph = model.graph, outer: Typ
   const declaredOutputs = new Map(graph.outputs.map((v) => [v.name, v.type]));
   for (const node of graph.nodes) {
     const spec = opSpec(node);
-    if (!spec?.infer) continue;
-    let outs: (TensorType | undefined)[];
+    if (!spec?.infer && !spec?.valuePreserving) continue;
+    let outs: (TensorType | undefined)[] = [];
     try {
-      outs = spec.infer({
+      if (spec.infer) outs = spec.infer({
         node,
         inputs: node.inputs.map((i) => (i ? types.get(i) : undefined)),
         constant: (i) => constants.get(node.inputs[i] ?? ''),
@@ -46,6 +46,9 @@ export function inferShapes(model: Model, graph: Graph = model.graph, outer: Typ
     } catch (err) {
       throw new InputError(`node ${node.label}: ${(err as Error).message}`);
     }
+    // A value-preserving op's first output has its input's dtype even where no shape rule exists (Slice).
+    const passed = spec.valuePreserving ? types.get(node.inputs[0] ?? '')?.dtype : undefined;
+    if (passed && !outs[0]?.dtype) outs[0] = { dtype: passed, shape: outs[0]?.shape };
     node.outputs.forEach((name, i) => {
       const inferred = outs[i];
       if (!name || !inferred) return;

@@ -7,6 +7,7 @@ import { INPUT_FACTS } from './inputs.ts';
 import { MATMUL_OPS } from './matmul.ts';
 import { NORMALIZATION_OPS } from './normalization.ts';
 import { QUANTIZATION_OPS } from './quantization.ts';
+import { RECURRENT_OPS } from './recurrent.ts';
 import { RESAMPLE_OPS } from './resample.ts';
 import { SHAPE_OPS } from './shape-ops.ts';
 import { TFLITE_OPS } from './tflite.ts';
@@ -36,6 +37,7 @@ const BASE: readonly OpSpec[] = [
   ...QUANTIZATION_OPS,
   ...CONTRIB_OPS,
   ...CONTROL_OPS,
+  ...RECURRENT_OPS,
 ];
 
 export const OPS: readonly OpSpec[] = mergeColumn(mergeColumn(mergeColumn(BASE, 'trainable', TRAINABLE), 'tflite', TFLITE_OPS), 'inputs', INPUT_FACTS);

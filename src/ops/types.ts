@@ -21,6 +21,7 @@ export type OpCategory =
   | 'reduce'
   | 'quantization'
   | 'control'
+  | 'recurrent'
   | 'constant';
 
 export interface InferContext {
@@ -183,6 +184,19 @@ export interface OpSpec {
   readonly int8FloatOutput?: boolean;
   /** onnxruntime quantizes its float weight itself at load when its input is dequantized (WeightBiasQuantization). */
   readonly ortQuantizesWeight?: boolean;
+  /**
+   * Dynamic int8 stores these constant float weight inputs as int8 codes read back by a
+   * DequantizeLinear (weight-only: the op itself runs in float), one scale per slice along
+   * `axis(node)` (undefined: one per tensor).
+   */
+  readonly weightOnly?: { readonly inputs: readonly number[]; readonly axis: (node: Node) => number | undefined };
+  /**
+   * Dynamic int8 runs it as this integer op (input quantized at run time, int8 weights):
+   * ConvInteger (after DynamicQuantizeLinear, rescaled by Cast → Mul) for Conv, com.microsoft
+   * DynamicQuantizeLSTM for LSTM — measured faster in onnxruntime than weight-only
+   * DequantizeLinear (docs/passes/quantize.md). Where it cannot apply, `weightOnly` does.
+   */
+  readonly dynamicInteger?: 'ConvInteger' | 'DynamicQuantizeLSTM';
   /** Reads or writes quantized integer tensors (Q/DQ, QLinearConv, MatMulInteger …): its model is quantized already. */
   readonly quantized?: boolean;
 

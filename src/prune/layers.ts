@@ -1,6 +1,5 @@
 /**
- * The layers pruning works on: nodes of the main graph whose weight (input 1) is a float
- * initializer — Conv, Gemm and MatMul by default — with the weight's layout spelled out:
+ * The layers pruning works on: nodes whose weight (input 1) is a float initializer — Conv, Gemm and MatMul by default — with the weight's layout spelled out:
  * which axis holds output channels / neurons and which holds input channels / features.
  */
 import type { Graph } from '../ir/graph.ts';
@@ -45,21 +44,28 @@ export function initializerReaders(g: Graph): Map<string, Node[]> {
   return out;
 }
 
-/** Prunable layers of the main graph, in graph order. */
-export function prunableLayers(model: Model, opTypes: readonly string[]): PrunableLayer[] {
-  const g = model.graph;
-  const inputs = new Set(g.inputs.map((v) => v.name));
+/**
+ * Prunable layers in graph order: of the main graph, or (`'all'`) of every graph, a body's
+ * after the main graph's, a weight found in the graph of its node or in a graph around it.
+ */
+export function prunableLayers(model: Model, opTypes: readonly string[], graphs: 'main' | 'all' = 'main'): PrunableLayer[] {
   const out: PrunableLayer[] = [];
-  for (const node of g.nodes) {
-    if (!opTypes.includes(node.opType)) continue;
-    const spec = opSpec(node);
-    if (!spec || !spec.weightInputs?.includes(1)) continue;
-    const w = g.initializers.get(node.inputs[1] ?? '');
-    if (!w || inputs.has(w.name) || !FLOAT_WEIGHTS.has(w.dtype)) continue;
-    const layout = weightLayout(node, w);
-    if (!layout) continue;
-    out.push({ node, name: layerName(node), weight: w, layout, group: spec.layer?.groups?.(node) ?? 1 });
-  }
+  const visit = (g: Graph, outer: ReadonlyMap<string, Tensor>) => {
+    const weights = new Map([...outer, ...g.initializers]);
+    for (const v of g.inputs) weights.delete(v.name);
+    for (const node of g.nodes) {
+      if (!opTypes.includes(node.opType)) continue;
+      const spec = opSpec(node);
+      if (!spec || !spec.weightInputs?.includes(1)) continue;
+      const w = weights.get(node.inputs[1] ?? '');
+      if (!w || !FLOAT_WEIGHTS.has(w.dtype)) continue;
+      const layout = weightLayout(node, w);
+      if (!layout) continue;
+      out.push({ node, name: layerName(node), weight: w, layout, group: spec.layer?.groups?.(node) ?? 1 });
+    }
+    if (graphs === 'all') for (const n of g.nodes) for (const sub of n.subgraphs()) visit(sub, weights);
+  };
+  visit(model.graph, new Map());
   return out;
 }
 

@@ -12,6 +12,7 @@ import { compareOnRandomInputs, type OutputDiff } from '../runtime/verify.ts';
 import type { InputShapes } from '../runtime/shapes.ts';
 import { constantsToInitializers } from '../transforms/constants-to-initializers.ts';
 import { eliminateDeadCode } from '../transforms/dead-code.ts';
+import { sinkInitializers } from '../transforms/sink-initializers.ts';
 import { analyzeChannels } from './channel-graph.ts';
 import { planChannels } from './channel-plan.ts';
 import { maskReference, rewriteChannels } from './channel-rewrite.ts';
@@ -98,9 +99,11 @@ async function pruneInPlace(model: Model, options: Partial<PruneOptions>, hooks:
   const densified = densifySparseInitializers(g);
   if (densified) note(`${densified} sparse initializer(s) read as dense`);
   constantsToInitializers(g);
+  sinkInitializers(g);
   const before = countParams(model);
 
-  let layers = prunableLayers(model, o.opTypes);
+  // Magnitude and N:M pruning reach layers inside If/Loop/Scan bodies; channels follow the main graph.
+  let layers = prunableLayers(model, o.opTypes, 'all');
   if (!layers.length) throw new InputError(`prune: the model has no ${o.opTypes.join('/')} layer with a constant float weight`);
   const { names: skipped, unknown } = resolveSkip(layers, o.skip);
   checkNames(layers, unknown, 'skip');
@@ -123,6 +126,8 @@ async function pruneInPlace(model: Model, options: Partial<PruneOptions>, hooks:
     }
     const plan = planChannels(cg, { fraction: o.channels, overrides: o.layerChannels, criterion: o.criterion, keep });
     for (const n of [...cg.notes, ...plan.notes]) note(n);
+    const inBodies = layers.length - prunableLayers(model, o.opTypes).length;
+    if (inBodies > 0) note(`channels: ${inBodies} layer(s) inside If/Loop/Scan bodies keep their channels (structured pruning follows the main graph; magnitude and N:M reach them)`);
     const compensating = o.compensate && hooks.calibration !== undefined && plan.removed > 0;
     const original = (o.verify || compensating) && plan.removed > 0 ? model.clone() : undefined;
     const readers = compensating ? sinkWeights(cg, plan) : undefined;
@@ -155,7 +160,7 @@ async function pruneInPlace(model: Model, options: Partial<PruneOptions>, hooks:
       }
     }
     eliminateDeadCode(g);
-    layers = prunableLayers(model, o.opTypes);
+    layers = prunableLayers(model, o.opTypes, 'all');
   }
 
   progress(0.6, 'weights');

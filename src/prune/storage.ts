@@ -44,23 +44,25 @@ export function measureTensor(t: Tensor, gzip: boolean): Omit<StorageChoice, 'ch
 }
 
 /**
- * Moves each main-graph initializer whose sparse encoding is smaller (on disk, or after gzip)
- * to `sparse_initializer`. Returns every decision made; tensors without zeros are not listed.
+ * Moves each initializer (of the main graph and of every If/Loop/Scan body) whose sparse
+ * encoding is smaller (on disk, or after gzip) to its graph's `sparse_initializer`. Returns
+ * every decision made; tensors without zeros are not listed.
  */
 export function applySparseStorage(model: Model, objective: 'auto' | 'gzip'): StorageChoice[] {
-  const g = model.graph;
-  const inputs = new Set(g.inputs.map((v) => v.name));
   const choices: StorageChoice[] = [];
-  for (const t of [...g.initializers.values()]) {
-    if (!(t.dtype in TYPED_ARRAY) || t.payload.kind === 'strings' || inputs.has(t.name) || t.size < 2) continue;
-    if (t.zeroCount() === 0) continue;
-    const m = measureTensor(t, objective === 'gzip');
-    const sparseWins = objective === 'gzip' ? m.sparseGzip! < m.denseGzip! : m.sparseBytes < m.denseBytes;
-    const { sparse, ...sizes } = m;
-    choices.push({ ...sizes, chosen: sparseWins ? 'sparse' : 'dense' });
-    if (sparseWins) {
-      g.sparseInitializers.push(sparse);
-      g.initializers.delete(t.name);
+  for (const g of model.graph.walk()) {
+    const inputs = new Set(g.inputs.map((v) => v.name));
+    for (const t of [...g.initializers.values()]) {
+      if (!(t.dtype in TYPED_ARRAY) || t.payload.kind === 'strings' || inputs.has(t.name) || t.size < 2) continue;
+      if (t.zeroCount() === 0) continue;
+      const m = measureTensor(t, objective === 'gzip');
+      const sparseWins = objective === 'gzip' ? m.sparseGzip! < m.denseGzip! : m.sparseBytes < m.denseBytes;
+      const { sparse, ...sizes } = m;
+      choices.push({ ...sizes, chosen: sparseWins ? 'sparse' : 'dense' });
+      if (sparseWins) {
+        g.sparseInitializers.push(sparse);
+        g.initializers.delete(t.name);
+      }
     }
   }
   return choices;

@@ -10,21 +10,31 @@ import type { Model } from '../ir/model.ts';
 import type { Node } from '../ir/node.ts';
 import type { Tensor } from '../ir/tensor.ts';
 import { ValueInfo } from '../ir/value.ts';
-import { inferShapes } from '../ops/infer.ts';
+import { inferShapes, type TypeMap } from '../ops/infer.ts';
 import { opSpec } from '../ops/registry.ts';
 import { evaluateConstantNodes } from '../runtime/evaluate.ts';
 
 const MAX_GROWTH_BYTES = 1 << 20;
 
 export async function foldConstants(model: Model): Promise<number> {
-  let folded = 0;
-  for (const g of model.graph.walk()) folded += await foldGraph(model, g);
-  return folded;
+  // A body sees the constants (and types) of the graphs around it: PyTorch exports build LSTM
+  // weights inside If branches from main-graph initializers (Concat → Unsqueeze).
+  const visit = async (g: Graph, outer: ReadonlyMap<string, Tensor>, outerTypes: TypeMap): Promise<number> => {
+    let folded = await foldGraph(model, g, outer, outerTypes);
+    const inputs = new Set(g.inputs.map((v) => v.name));
+    const constants = new Map([...outer, ...g.initializers]);
+    for (const name of inputs) constants.delete(name);
+    const bodies = g.nodes.flatMap((n) => n.subgraphs());
+    const types = bodies.length ? inferShapes(model, g, outerTypes) : outerTypes;
+    for (const body of bodies) folded += await visit(body, constants, types);
+    return folded;
+  };
+  return visit(model.graph, new Map(), new Map());
 }
 
-async function foldGraph(model: Model, g: Graph): Promise<number> {
+async function foldGraph(model: Model, g: Graph, outer: ReadonlyMap<string, Tensor>, outerTypes: TypeMap): Promise<number> {
   const inputs = new Set(g.inputs.map((v) => v.name));
-  const constants = new Map<string, Tensor>([...g.initializers].filter(([name]) => !inputs.has(name)));
+  const constants = new Map<string, Tensor>([...outer, ...g.initializers].filter(([name]) => !inputs.has(name)));
   const known = new Set(constants.keys());
   const foldable: Node[] = [];
   for (const n of g.nodes) {
@@ -34,7 +44,7 @@ async function foldGraph(model: Model, g: Graph): Promise<number> {
     for (const o of n.outputs) known.add(o);
   }
   if (foldable.length === 0) return 0;
-  const types = inferShapes(model, g);
+  const types = inferShapes(model, g, outerTypes);
   const wanted = foldable.flatMap((n) => n.outputs).filter((o) => o && types.get(o)?.dtype && types.get(o)?.dtype !== 'string');
   let values: Map<string, Tensor>;
   try {

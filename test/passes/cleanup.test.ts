@@ -163,3 +163,54 @@ describe('cleanup', () => {
     expect(await maxOutputDiff(before, after, { x: { data: Float32Array.of(-1, 2), dims: [2] } })).toBe(0);
   });
 });
+
+describe('cleanup: inside a subgraph', () => {
+  /**
+   * As PyTorch exports LSTM weights into If branches: each branch slices the main graph's W,
+   * Concat → Unsqueeze; both branches end up with the same folded weight.
+   */
+  function branchWeights(): Model {
+    const b = new GraphBuilder('branch-weights');
+    b.input('x', 'float32', ['N', 16]);
+    b.input('c', 'bool', []);
+    b.initializer('w', randomFloats(16 * 16, 3), [16, 16]);
+    const branch = (tag: string) => {
+      const g = new Graph(`${tag}_branch`);
+      const t = (name: string, v: bigint[]) => g.addInitializer(Tensor.fromTyped(`${tag}_${name}`, BigInt64Array.from(v), [v.length]));
+      t('s0', [0n]);
+      t('e0', [8n]);
+      t('s1', [8n]);
+      t('e1', [16n]);
+      t('ax', [0n]);
+      g.nodes.push(new Node('Slice', ['w', `${tag}_s0`, `${tag}_e0`, `${tag}_ax`], [`${tag}_top`]));
+      g.nodes.push(new Node('Slice', ['w', `${tag}_s1`, `${tag}_e1`, `${tag}_ax`], [`${tag}_bottom`]));
+      const cat = new Node('Concat', [`${tag}_bottom`, `${tag}_top`], [`${tag}_w`]);
+      cat.setAttr('axis', 0);
+      g.nodes.push(cat);
+      g.nodes.push(new Node('MatMul', ['x', `${tag}_w`], [`${tag}_y`], `${tag}_mm`));
+      g.outputs = [new ValueInfo(`${tag}_y`, { dtype: 'float32', shape: ['N', 16] })];
+      return g;
+    };
+    b.node('If', ['c'], { then_branch: branch('then'), else_branch: branch('else') }, { name: 'if', outputs: ['y'] });
+    b.output('y', 'float32', ['N', 16]);
+    return b.build();
+  }
+
+  it('cleanup: inside a subgraph: weights computed from outer constants fold, and twin results of sibling branches merge into the graph around them', async () => {
+    const { before, after, changes } = await clean(branchWeights());
+    const [thenB, elseB] = after.graph.nodes.find((n) => n.opType === 'If')!.subgraphs();
+    expect([thenB!.nodes.map((n) => n.opType), elseB!.nodes.map((n) => n.opType)]).toEqual([['MatMul'], ['MatMul']]);
+    expect(changes.nodesFolded).toBe(6);
+    // One folded weight, in the main graph, read by both branches; the original W is gone.
+    expect([...after.graph.initializers.keys()]).toEqual([thenB!.nodes[0]!.inputs[1]]);
+    expect(elseB!.nodes[0]!.inputs[1]).toBe(thenB!.nodes[0]!.inputs[1]);
+    for (const c of [true, false]) {
+      const run = async (m: Model | Uint8Array) => {
+        const ort = await import('onnxruntime-node');
+        const s = await ort.InferenceSession.create(m instanceof Uint8Array ? m : modelToBytes(m));
+        return (await s.run({ x: new ort.Tensor('float32', randomFloats(32, 5), [2, 16]), c: new ort.Tensor('bool', [c], []) })).y!.data as Float32Array;
+      };
+      expect(Array.from(await run(after))).toEqual(Array.from(await run(before)));
+    }
+  });
+});

@@ -7,11 +7,13 @@ import { dataInputs, DEFAULT_OP_TYPES, INT8_NATIVE, quantKind, SUPPORTED_OP_TYPE
 const LAYERS = ['Conv', 'MatMul', 'Gemm', 'Add', 'Mul', 'AveragePool', 'GlobalAveragePool', 'Relu', 'Clip', 'Concat'];
 const OPT_IN = ['Sigmoid', 'LeakyRelu', 'Softmax'];
 const PRESERVING = ['MaxPool', 'GlobalMaxPool', 'Identity', 'Dropout', 'Reshape', 'Flatten', 'Transpose', 'Squeeze', 'Unsqueeze', 'Gather', 'Slice', 'Split', 'Expand', 'Tile'];
+/** Dynamic mode only: int8 weights for ops that run in float or as an integer LSTM (the table's weightOnly). */
+const WEIGHT_ONLY = ['ConvTranspose', 'LSTM', 'GRU', 'RNN'];
 
 describe('quantizer view of the op table', () => {
   it('quantize: supported and default op types are the ones the quantizer has always handled', () => {
-    expect([...SUPPORTED_OP_TYPES].sort()).toEqual([...LAYERS, ...OPT_IN, ...PRESERVING].sort());
-    expect([...DEFAULT_OP_TYPES].sort()).toEqual([...LAYERS, ...PRESERVING].sort());
+    expect([...SUPPORTED_OP_TYPES].sort()).toEqual([...LAYERS, ...OPT_IN, ...PRESERVING, ...WEIGHT_ONLY].sort());
+    expect([...DEFAULT_OP_TYPES].sort()).toEqual([...LAYERS, ...PRESERVING, ...WEIGHT_ONLY].sort());
     expect([...INT8_NATIVE].sort()).toEqual(['Concat', 'Expand', 'Flatten', 'Gather', 'Identity', 'MaxPool', 'Reshape', 'Slice', 'Split', 'Squeeze', 'Tile', 'Transpose', 'Unsqueeze']);
   });
 

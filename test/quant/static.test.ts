@@ -284,7 +284,7 @@ describe('quantize: selection', () => {
     }
   });
 
-  it('quantize: nodes inside a subgraph stay float and the model still runs', async () => {
+  it('quantize: inside a subgraph: the branch the calibration data ran is quantized, the other stays float and says why', async () => {
     const b = new GraphBuilder('sub');
     b.input('x', 'float32', ['N', 4]);
     const [h] = b.node('MatMul', ['x', b.initializer('w', randomFloats(16, 8), [4, 4])], {}, { name: 'mm' });
@@ -300,8 +300,8 @@ describe('quantize: selection', () => {
     b.node('If', ['cond'], { then_branch: branch('then'), else_branch: branch('else') }, { name: 'if', outputs: ['y'] });
     b.output('y', 'float32', ['N', 4]);
     const { before, after, result } = await quantize(b.build(), {}, [32, 4]);
-    expect(result.quantized).toEqual(['mm']);
-    expect(result.notes).toContain('nodes inside If/Loop/Scan subgraphs stay in float');
+    expect(result.quantized).toEqual(['mm', 'then_mm']);
+    expect(result.keptFloat).toContainEqual({ node: 'else_mm', opType: 'MatMul', reason: 'the calibration data never ran it (a branch not taken?)' });
     expect(await relativeError(before, after, [2, 4])).toBeLessThan(0.03);
   });
 });

@@ -49,6 +49,11 @@ export class ActivationStats {
     for (const [n, h] of hists) this.histograms.set(n, h);
   }
 
+  /** Finite values collected for a tensor (0 for one the data never computed, such as an If branch not taken). */
+  seen(tensor: string): number {
+    return this.histograms.get(tensor)?.total ?? 0;
+  }
+
   /** The range shared by `tensors` (their histograms merged). */
   range(tensors: readonly string[], opts: RangeOptions): Range {
     const hs = tensors.map((t) => {

@@ -8,18 +8,28 @@
  * from their (possibly lazy, on-disk) payload, and the float values are dropped at once, so a
  * model larger than memory can be converted.
  */
+import type { Graph } from '../../ir/graph.ts';
 import type { Model } from '../../ir/model.ts';
 import type { Node } from '../../ir/node.ts';
 import { Tensor } from '../../ir/tensor.ts';
 import type { ComputedChunk } from '../../onnx/chunk.ts';
 import type { DType } from '../../onnx/dtype.ts';
 import { DeferredWeight } from './dynamic-weight.ts';
-import { cloneNode, GraphEmitter } from './emit.ts';
+import { cloneNode, GraphEmitter, MS_DOMAIN } from './emit.ts';
+import { transpose } from '../../math/arrays.ts';
 import type { GraphFacts, Selection } from './plan.ts';
-import { sharedKernels } from '../scales.ts';
+import { opSpec } from '../../ops/registry.ts';
+import { quantizePerChannelSymmetric, quantizePerTensorSymmetric, sharedKernels } from '../scales.ts';
 
 export interface DynamicNode {
   node: Node;
+  /**
+   * Weight-only (Conv, ConvTranspose, LSTM/GRU/RNN: the op table's weightOnly): these inputs
+   * become int8 + DequantizeLinear and the node runs in float; absent for MatMul/Gemm.
+   */
+  weightOnly?: { index: number; axis: number | undefined }[];
+  /** Run as the op table's dynamicInteger op (ConvInteger with `bias` its B, or DynamicQuantizeLSTM). */
+  integer?: 'ConvInteger' | 'DynamicQuantizeLSTM';
   /** The weight is stored [N, K] (Gemm transB=1) and is transposed to [K, N] while quantizing. */
   transposed: boolean;
   /** Gemm C (float, times beta). */
@@ -31,16 +41,58 @@ export interface DynamicPlan {
   skipped: Map<Node, string>;
 }
 
-export function makeDynamicPlan(f: GraphFacts, sel: Pick<Selection, 'opTypes' | 'float' | 'force'>): DynamicPlan {
+/** Per-axis DequantizeLinear (one scale per channel) exists from opset 13. */
+const PER_AXIS_DQ_OPSET = 13;
+
+/** A weight-only node's plan: its constant float weights, or why it stays float. */
+function weightOnlyPlan(f: GraphFacts, node: Node, perAxis: boolean): DynamicNode | string {
+  const spec = opSpec(node)!.weightOnly!;
+  const weights = spec.inputs.filter((i) => node.inputs[i]);
+  const bad = weights.find((i) => f.consts.get(node.inputs[i]!)?.dtype !== 'float32');
+  if (bad !== undefined) return `input ${bad} is not a float32 constant`;
+  const axis = perAxis ? spec.axis(node) : undefined;
+  return { node, transposed: false, weightOnly: weights.map((index) => ({ index, axis })) };
+}
+
+/**
+ * The integer op a node runs as (op table: dynamicInteger), when its inputs allow: a float
+ * activation and constant float weights — Conv: weight of rank ≥ 3, constant bias or none;
+ * LSTM: W and R of rank 3, batch-second layout. Otherwise its weights are weight-only.
+ */
+function integerOp(f: GraphFacts, node: Node): DynamicNode['integer'] {
+  const op = opSpec(node)?.dynamicInteger;
+  const x = node.inputs[0] ?? '';
+  if (!op || f.types.get(x)?.dtype !== 'float32' || f.consts.has(x)) return undefined;
+  const float = (i: number, rank: (r: number) => boolean) => {
+    const t = f.consts.get(node.inputs[i] ?? '');
+    return t?.dtype === 'float32' && rank(t.dims.length);
+  };
+  if (op === 'ConvInteger') return float(1, (r) => r >= 3) && (!node.inputs[2] || float(2, () => true)) ? op : undefined;
+  return float(1, (r) => r === 3) && float(2, (r) => r === 3) && node.getInt('layout', 0) === 0 ? op : undefined;
+}
+
+export function makeDynamicPlan(f: GraphFacts, sel: Pick<Selection, 'opTypes' | 'float' | 'force' | 'weightOnly'>, opset: number): DynamicPlan {
   const nodes = new Map<Node, DynamicNode>();
   const skipped = new Map<Node, string>();
   for (const node of f.graph.nodes) {
     if (node.domain !== '' && node.domain !== 'ai.onnx') continue;
-    if (node.opType !== 'MatMul' && node.opType !== 'Gemm') continue;
+    const weightOnly = opSpec(node)?.weightOnly !== undefined;
+    if (node.opType !== 'MatMul' && node.opType !== 'Gemm' && !weightOnly) continue;
     if (!sel.opTypes.has(node.opType) && !sel.force?.has(node)) continue;
     const reason = sel.float.get(node);
     if (reason !== undefined) {
       skipped.set(node, reason);
+      continue;
+    }
+    const integer = sel.weightOnly?.has(node) ? undefined : integerOp(f, node);
+    if (integer) {
+      nodes.set(node, { node, transposed: false, integer, bias: integer === 'ConvInteger' ? node.inputs[2] || undefined : undefined });
+      continue;
+    }
+    if (weightOnly) {
+      const p = weightOnlyPlan(f, node, opset >= PER_AXIS_DQ_OPSET);
+      if (typeof p === 'string') skipped.set(node, p);
+      else nodes.set(node, p);
       continue;
     }
     const x = node.inputs[0] ?? '';
@@ -67,6 +119,8 @@ export interface DynamicEmitOptions {
   perChannel: boolean;
   /** Quantized weights by key, reused across the variants fallback builds. */
   cache?: Map<string, DeferredWeight>;
+  /** The main graph, when the model emitted is one of its bodies (new names must be unique in all of it). */
+  scope?: Graph;
 }
 
 /** An initializer named `e.short(kind)` whose values are computed later (`GraphEmitter.constant` takes values). */
@@ -76,10 +130,122 @@ function deferredConstant(e: GraphEmitter, kind: string, dtype: DType, dims: num
   return name;
 }
 
+function perTensor(data: Float32Array): { values: Int8Array; scales: Float32Array } {
+  const { scale, values } = quantizePerTensorSymmetric(data);
+  return { values, scales: Float32Array.of(scale) };
+}
+
+/** The constant weights a plan quantizes (for the report's count). */
+export function dynamicWeights(plan: DynamicPlan): Set<string> {
+  const indices = (p: DynamicNode) => p.weightOnly?.map((w) => w.index) ?? (p.integer === 'DynamicQuantizeLSTM' ? [1, 2] : [1]);
+  return new Set([...plan.nodes.values()].flatMap((p) => indices(p).map((i) => p.node.inputs[i]!)));
+}
+
+/** Symmetric int8 codes of a constant weight and the DequantizeLinear that reads them back (one per weight and axis). */
+function dequantizedWeight(e: GraphEmitter, f: GraphFacts, name: string, axis: number | undefined): string {
+  return e.once(`wo:${name}:${axis ?? ''}`, () => {
+    const t = f.consts.get(name)!;
+    const data = t.toFloat32();
+    const { values, scales } = axis === undefined ? perTensor(data) : quantizePerChannelSymmetric(data, t.dims, axis);
+    e.replaced.add(name);
+    const q = e.constant('wq', values, t.dims);
+    const s = e.constant('ws', scales, axis === undefined ? [] : [scales.length]);
+    const out = e.short('wd');
+    e.node('DequantizeLinear', [q, s], [out], axis !== undefined && axis !== 1 ? { axis } : {});
+    return out;
+  });
+}
+
+/** The input quantized at run time (uint8, per tensor), once per input: codes, scale, zero point. */
+function quantizedInput(e: GraphEmitter, x: string): [string, string, string] {
+  return e
+    .once(`dql:${x}`, () => {
+      const outs = [e.short('q'), e.short('s'), e.short('z')];
+      e.node('DynamicQuantizeLinear', [x], outs);
+      return outs.join('\u0000');
+    })
+    .split('\u0000') as [string, string, string];
+}
+
+/** int32 accumulator → float × input scale × weight scale (+ bias) → `y`. */
+function rescale(e: GraphEmitter, acc: string, xs: string, ws: string, bias: string | undefined, y: string): void {
+  const accF = e.short('c');
+  e.node('Cast', [acc], [accF], { to: 1 });
+  const scale = e.short('m');
+  e.node('Mul', [xs, ws], [scale]);
+  if (!bias) {
+    e.node('Mul', [accF, scale], [y]);
+    return;
+  }
+  const scaled = e.short('u');
+  e.node('Mul', [accF, scale], [scaled]);
+  e.node('Add', [scaled, bias], [y]);
+}
+
+/**
+ * Conv as ConvInteger: per-output-channel symmetric codes stored as uint8 + 128, so every
+ * channel shares the zero point 128 (onnxruntime's ConvInteger takes one per tensor); the
+ * per-channel scales and the bias apply after, shaped [1, M, 1, …] to broadcast over NC….
+ */
+function emitConvInteger(e: GraphEmitter, f: GraphFacts, p: DynamicNode, y: string): void {
+  const node = p.node;
+  const [xq, xs, xz] = quantizedInput(e, node.inputs[0]!);
+  const wName = node.inputs[1]!;
+  const t = f.consts.get(wName)!;
+  const lifted = [1, t.dims[0]!, ...t.dims.slice(2).map(() => 1)];
+  const [wq, ws, wz] = e
+    .once(`ci:${wName}`, () => {
+      const { values, scales } = quantizePerChannelSymmetric(t.toFloat32(), t.dims, 0);
+      e.replaced.add(wName);
+      return [e.constant('wq', Uint8Array.from(values, (v) => v + 128), t.dims), e.constant('ws', scales, lifted), e.constant('wz', Uint8Array.of(128), [], 'wz:128')].join('\u0000');
+    })
+    .split('\u0000') as [string, string, string];
+  const acc = e.short('i');
+  const conv = e.node('ConvInteger', [xq, wq, xz, wz], [acc], {}, { name: node.name || undefined });
+  conv.attributes = node.attributes.map((a) => ({ ...a }));
+  let bias: string | undefined;
+  if (p.bias) {
+    e.replaced.add(p.bias);
+    bias = e.constant('b', f.consts.get(p.bias)!.toFloat32(), lifted, `cb:${p.bias}`);
+  }
+  rescale(e, acc, xs, ws, bias, y);
+}
+
+/**
+ * LSTM as com.microsoft DynamicQuantizeLSTM: W [D, 4H, in] and R [D, 4H, H] transposed to
+ * [D, in, 4H] / [D, H, 4H] as it takes them, int8 with one scale per gate row and direction.
+ */
+function emitQuantizedLstm(e: GraphEmitter, f: GraphFacts, node: Node): void {
+  const weight = (i: number): [string, string, string] => {
+    const name = node.inputs[i]!;
+    return e
+      .once(`lstm:${name}`, () => {
+        const t = f.consts.get(name)!;
+        const [d, rows, cols] = t.dims as [number, number, number];
+        const v = t.toFloat32();
+        const codes = new Int8Array(v.length);
+        const scales = new Float32Array(d * rows);
+        for (let k = 0; k < d; k++) {
+          const q = quantizePerChannelSymmetric(transpose(v.subarray(k * rows * cols, (k + 1) * rows * cols), rows, cols), [cols, rows], 1);
+          codes.set(q.values, k * rows * cols);
+          scales.set(q.scales, k * rows);
+        }
+        e.replaced.add(name);
+        return [e.constant('wq', codes, [d, cols, rows]), e.constant('ws', scales, [d, rows]), e.constant('wz', new Int8Array(d * rows), [d, rows], `lz:${d}:${rows}`)].join('\u0000');
+      })
+      .split('\u0000') as [string, string, string];
+  };
+  const [wq, ws, wz] = weight(1);
+  const [rq, rs, rz] = weight(2);
+  const inputs = [node.inputs[0]!, wq, rq, ...Array.from({ length: 5 }, (_, k) => node.inputs[3 + k] ?? ''), ws, wz, rs, rz];
+  const n = e.node('DynamicQuantizeLSTM', inputs, [...node.outputs], {}, { domain: MS_DOMAIN, name: node.name || undefined });
+  n.attributes = node.attributes.filter((a) => a.name !== 'layout').map((a) => ({ ...a }));
+}
+
 export function emitDynamic(model: Model, plan: DynamicPlan, f: GraphFacts, opts: DynamicEmitOptions): Model {
-  const e = new GraphEmitter(model);
+  const e = new GraphEmitter(model, opts.scope);
   let planned = 0;
-  for (const w of new Set([...plan.nodes.values()].map((p) => p.node.inputs[1]!))) planned += f.consts.get(w)!.byteLength;
+  for (const w of new Set([...plan.nodes.values()].filter((p) => !p.weightOnly && !p.integer).map((p) => p.node.inputs[1]!))) planned += f.consts.get(w)!.byteLength;
   const parallel = planned >= POOL_MIN_BYTES && sharedKernels() !== null;
   for (const node of model.graph.nodes) {
     const p = plan.nodes.get(node);
@@ -87,16 +253,23 @@ export function emitDynamic(model: Model, plan: DynamicPlan, f: GraphFacts, opts
       e.push(cloneNode(node));
       continue;
     }
-    const x = node.inputs[0]!;
+    if (p.weightOnly) {
+      const c = cloneNode(node);
+      for (const { index, axis } of p.weightOnly) c.inputs[index] = dequantizedWeight(e, f, node.inputs[index]!, axis);
+      e.push(c);
+      continue;
+    }
+    if (p.integer === 'ConvInteger') {
+      emitConvInteger(e, f, p, node.outputs[0]!);
+      continue;
+    }
+    if (p.integer === 'DynamicQuantizeLSTM') {
+      emitQuantizedLstm(e, f, node);
+      continue;
+    }
     const wName = node.inputs[1]!;
     const alpha = node.opType === 'Gemm' ? node.getFloat('alpha', 1) : 1;
-    const [xq, xs, xz] = e
-      .once(`dql:${x}`, () => {
-        const outs = [e.short('q'), e.short('s'), e.short('z')];
-        e.node('DynamicQuantizeLinear', [x], outs);
-        return outs.join('\u0000');
-      })
-      .split('\u0000') as [string, string, string];
+    const [xq, xs, xz] = quantizedInput(e, node.inputs[0]!);
     const wKey = dynamicWeightKey(p);
     const [wq, ws, wz] = e
       .once(wKey, () => {
@@ -115,26 +288,15 @@ export function emitDynamic(model: Model, plan: DynamicPlan, f: GraphFacts, opts
         return names.join('\u0000');
       })
       .split('\u0000') as [string, string, string];
-    const y = node.outputs[0]!;
     const acc = e.short('i');
     e.node('MatMulInteger', [xq, wq, xz, wz], [acc], {}, { name: node.name || undefined });
-    const accF = e.short('c');
-    e.node('Cast', [acc], [accF], { to: 1 });
-    const scale = e.short('m');
-    e.node('Mul', [xs, ws], [scale]);
-    if (p.bias) {
-      const beta = node.getFloat('beta', 1);
-      const scaled = e.short('u');
-      e.node('Mul', [accF, scale], [scaled]);
-      let c = p.bias;
-      if (beta !== 1) {
-        c = e.constant('b', f.consts.get(p.bias)!.toFloat32().map((v) => v * beta), f.consts.get(p.bias)!.dims, `beta:${p.bias}:${beta}`);
-        e.replaced.add(p.bias);
-      }
-      e.node('Add', [scaled, c], [y]);
-    } else {
-      e.node('Mul', [accF, scale], [y]);
+    let c = p.bias;
+    const beta = node.getFloat('beta', 1);
+    if (c && beta !== 1) {
+      c = e.constant('b', f.consts.get(c)!.toFloat32().map((v) => v * beta), f.consts.get(c)!.dims, `beta:${c}:${beta}`);
+      e.replaced.add(p.bias!);
     }
+    rescale(e, acc, xs, ws, c, node.outputs[0]!);
   }
   return e.build();
 }

@@ -5,6 +5,7 @@
  * runtime that knows Q/DQ can run it. A quantized tensor keeps its name (the DQ output
  * carries it), so per-layer comparisons with the float model are by name.
  */
+import type { Graph } from '../../ir/graph.ts';
 import { float, type Node } from '../../ir/node.ts';
 import type { Model } from '../../ir/model.ts';
 import { opSpec } from '../../ops/registry.ts';
@@ -27,6 +28,8 @@ export interface EmitContext {
   intNames?: Map<string, string>;
   /** Store the float constants left over (LayerNorm, post-op biases …) as int8 + DequantizeLinear. */
   constantsInt8?: boolean;
+  /** The main graph, when the model emitted is one of its bodies (new names must be unique in all of it). */
+  scope?: Graph;
 }
 
 export const zeroPointArray = (type: 'uint8' | 'int8', zp: number) => (type === 'uint8' ? Uint8Array.of(zp) : Int8Array.of(zp));
@@ -117,7 +120,7 @@ export class QuantizedConstants {
 }
 
 export function emitQdq(model: Model, ctx: EmitContext): Model {
-  const e = new GraphEmitter(model);
+  const e = new GraphEmitter(model, ctx.scope);
   const k = new QuantizedConstants(e, ctx);
   const { plan } = ctx;
   const quantized = new Set(plan.tensors);
@@ -128,13 +131,14 @@ export function emitQdq(model: Model, ctx: EmitContext): Model {
     e.node('QuantizeLinear', [from, a.scale, a.zeroPoint], [q]);
     e.node('DequantizeLinear', [q, a.scale, a.zeroPoint], [to]);
   };
-  // Graph inputs keep their names; their readers switch to the dequantized copy.
+  // Graph inputs (and, in a body, values from the graphs around it) keep their names; their
+  // readers switch to the dequantized copy.
   const renamed = new Map<string, string>();
-  for (const v of model.graph.inputs) {
-    if (!quantized.has(v.name)) continue;
-    const dq = e.fresh(`${v.name}_dq`);
-    qdq(v.name, v.name, dq);
-    renamed.set(v.name, dq);
+  for (const name of [...model.graph.inputs.map((v) => v.name), ...model.graph.outerReferences()]) {
+    if (!quantized.has(name)) continue;
+    const dq = e.fresh(`${name}_dq`);
+    qdq(name, name, dq);
+    renamed.set(name, dq);
   }
   const read = new Set(model.graph.nodes.flatMap((n) => n.inputs));
   const floatResults = new Set(model.graph.outputs.map((v) => v.name).filter((o) => !read.has(o)));

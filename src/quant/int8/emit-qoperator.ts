@@ -26,12 +26,13 @@ function attrsOf(n: Node, names: readonly string[]): Record<string, AttrInput> {
 }
 
 export function emitQOperator(model: Model, ctx: EmitContext): Model {
-  const e = new GraphEmitter(model);
+  const e = new GraphEmitter(model, ctx.scope);
   const k = new QuantizedConstants(e, ctx);
   const { plan } = ctx;
   const quantized = new Set(plan.tensors);
   const graph = model.graph;
-  const floats = new Set<string>([...graph.inputs.map((v) => v.name), ...graph.initializers.keys()]);
+  // In a body, values from the graphs around it are float values of this graph too.
+  const floats = new Set<string>([...graph.inputs.map((v) => v.name), ...graph.initializers.keys(), ...graph.outerReferences()]);
   const ints = new Map<string, string>();
 
   /** The 8-bit version of a planned tensor, quantizing the float one on first use. */

@@ -27,8 +27,12 @@ export class GraphEmitter {
   private readonly names: FreshNames;
   private readonly cache = new Map<string, string>();
 
-  constructor(readonly source: Model) {
-    this.names = new FreshNames(source.graph);
+  /** `scope`: the graph whose names new ones must not clash with (the main graph, when `source` is a body). */
+  constructor(
+    readonly source: Model,
+    scope: Graph = source.graph,
+  ) {
+    this.names = new FreshNames(scope);
     this.initializers = new Map(source.graph.initializers);
   }
 

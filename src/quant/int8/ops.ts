@@ -25,14 +25,14 @@ export function dataInputs(node: Node): number[] {
 }
 
 /** Every op type the int8 quantizer can handle. */
-export const SUPPORTED_OP_TYPES: readonly string[] = opTypesWhere((s) => s.quant !== undefined || s.valuePreserving);
+export const SUPPORTED_OP_TYPES: readonly string[] = opTypesWhere((s) => s.quant !== undefined || s.valuePreserving || s.weightOnly !== undefined);
 
 /**
  * Quantized by default: the compute layers, residual adds, pools, ReLU/Clip (folded) and every
  * value-preserving op. Opt-in ops (Sigmoid, LeakyRelu, Softmax: `opTypes`) have outputs that
  * are sensitive and cheap to compute in float.
  */
-export const DEFAULT_OP_TYPES: readonly string[] = opTypesWhere((s) => (s.quant !== undefined || s.valuePreserving) && !s.quantOptIn);
+export const DEFAULT_OP_TYPES: readonly string[] = opTypesWhere((s) => (s.quant !== undefined || s.valuePreserving || s.weightOnly !== undefined) && !s.quantOptIn);
 
 /** Ops that run the arithmetic of a network (what fallback and sensitivity rank). */
 export function isLayer(kind: QuantKind): boolean {

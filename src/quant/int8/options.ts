@@ -9,7 +9,7 @@ export const CALIBRATION_METHODS = ['minmax', 'percentile', 'entropy', 'mse'] as
 export type CalibrationMethod = (typeof CALIBRATION_METHODS)[number];
 
 export const QUANTIZE_OPTIONS = {
-  mode: { type: 'enum', default: 'static', values: ['static', 'dynamic'], description: 'static: weights and activations (needs calib); dynamic: MatMul/Gemm weights only, activations at run time.' },
+  mode: { type: 'enum', default: 'static', values: ['static', 'dynamic'], description: 'static: weights and activations (needs calib); dynamic: int8 weights (MatMul/Gemm/Conv/LSTM as integer ops, ConvTranspose/GRU/RNN weight-only), activations at run time.' },
   format: { type: 'enum', default: 'qdq', values: ['qdq', 'qoperator'], description: 'Static output format: QDQ pairs any runtime understands, or integer operators (QLinearConv, QGemm …).' },
   activationType: { type: 'enum', default: 'uint8', values: ['uint8', 'int8'], description: 'Activation type, per tensor asymmetric (uint8: the fast u8×s8 path on x86).' },
   perChannel: { type: 'boolean', default: true, description: 'One weight scale per output channel (false: per tensor).' },

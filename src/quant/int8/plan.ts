@@ -22,6 +22,8 @@ export interface Selection {
   format: QuantFormat;
   /** Per-channel weight scales; false = one scale per weight tensor. */
   perChannel: boolean;
+  /** Dynamic mode: nodes whose weights are stored int8 + DequantizeLinear though an integer op exists (shallow convs). */
+  weightOnly?: ReadonlySet<Node>;
 }
 
 export interface GraphFacts {
@@ -369,15 +371,4 @@ export function ioLayers(f: GraphFacts): Node[] {
     else back.push(...n.inputs.filter(Boolean));
   }
   return f.graph.nodes.filter((n) => found.has(n));
-}
-
-/** Convs (group 1, constant weight) with fewer than `min` input channels, and that count. */
-export function shallowConvs(f: GraphFacts, min: number): Array<[Node, number]> {
-  const found: Array<[Node, number]> = [];
-  for (const n of f.graph.nodes) {
-    if (n.opType !== 'Conv' || (n.domain !== '' && n.domain !== 'ai.onnx') || n.getInt('group', 1) !== 1) continue;
-    const cin = f.consts.get(n.inputs[1] ?? '')?.dims[1];
-    if (cin !== undefined && cin < min) found.push([n, cin]);
-  }
-  return found;
 }

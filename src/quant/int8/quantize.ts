@@ -17,10 +17,16 @@ import { compareLayers, formatLayerErrors } from './debug.ts';
 import { commitModel } from './emit.ts';
 import { fallbackToBudget } from './fallback.ts';
 import { DEFAULT_OP_TYPES, SUPPORTED_OP_TYPES } from './ops.ts';
-import { ioLayers, shallowConvs, type GraphFacts, type Selection } from './plan.ts';
+import { ioLayers, type GraphFacts, type Selection } from './plan.ts';
+import { withShallowConvs } from './shallow-convs.ts';
 import type { InputSource } from '../calibration/run.ts';
 import { QUANTIZE_DEFAULTS, type QuantizeInputs, type QuantizeOptions, type QuantizeResult } from './types.ts';
 import { dynamicBuilder, staticBuilder, type Variant, type VariantBuilder } from './variants.ts';
+import { bodyFacts, quantizeBodies } from './subgraphs.ts';
+import { constantsToInitializers } from '../../transforms/constants-to-initializers.ts';
+import { dedupeInitializers } from '../../transforms/dedupe-initializers.ts';
+import { dropUnusedWeights } from '../../transforms/drop-unused-weights.ts';
+import { sinkInitializers } from '../../transforms/sink-initializers.ts';
 
 export function analyzeGraph(model: Model): GraphFacts {
   const graph = model.graph;
@@ -42,10 +48,10 @@ function validate(model: Model, o: QuantizeOptions): void {
 }
 
 function selection(model: Model, facts: GraphFacts, o: QuantizeOptions, notes: string[]): Selection {
-  const byName = new Map(model.graph.nodes.filter((n) => n.name).map((n) => [n.name, n]));
+  const byName = new Map([...model.graph.walk()].flatMap((g) => g.nodes).filter((n) => n.name).map((n) => [n.name, n]));
   const find = (name: string, what: string) => {
     const n = byName.get(name);
-    if (!n) throw new InputError(`quantize: ${what} names node '${name}', which is not in the main graph`);
+    if (!n) throw new InputError(`quantize: ${what} names node '${name}', which is not in the model`);
     return n;
   };
   const float = new Map<Node, string>();
@@ -58,9 +64,6 @@ function selection(model: Model, facts: GraphFacts, o: QuantizeOptions, notes: s
     else throw new InputError(`quantize: the recipe gives node '${name}' precision '${String(precision)}' (int8 part: float or int8)`);
   }
   if (o.keepIoFloat) for (const n of ioLayers(facts)) if (!force.has(n)) float.set(n, 'first or last layer (keepIoFloat)');
-  for (const [n, cin] of shallowConvs(facts, o.minConvInputChannels)) {
-    if (!force.has(n) && !float.has(n)) float.set(n, `${cin} input channel${cin === 1 ? '' : 's'}: onnxruntime's int8 convolution is slower than float there (minConvInputChannels ${o.minConvInputChannels})`);
-  }
   let perChannel = o.perChannel;
   if (perChannel && o.format === 'qdq' && o.mode === 'static' && model.opset() < 13) {
     perChannel = false;
@@ -74,6 +77,10 @@ const label = (n: Node) => n.name || n.label;
 export async function quantizeModel(model: Model, options: Partial<QuantizeOptions> = {}, inputs: QuantizeInputs = {}): Promise<QuantizeResult> {
   const o: QuantizeOptions = { ...QUANTIZE_DEFAULTS, ...options };
   validate(model, o);
+  // One form for every weight: Constant nodes become initializers, and a weight only one body
+  // reads moves into it, so each graph's plan finds its weights as constants of its own.
+  constantsToInitializers(model.graph);
+  sinkInitializers(model.graph);
   const notes: string[] = [];
   const note = (m: string) => {
     notes.push(m);
@@ -81,15 +88,15 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
   };
   const progress = (f: number, l?: string) => inputs.progress?.(Math.min(1, Math.max(0, f)), l);
   const facts = analyzeGraph(model);
-  const sel = selection(model, facts, o, notes);
+  const sel = withShallowConvs(facts, selection(model, facts, o, notes), o.mode, o.minConvInputChannels);
   for (const n of notes) inputs.note?.(n);
-  if (model.graph.nodes.some((n) => n.subgraphs().length > 0)) note('nodes inside If/Loop/Scan subgraphs stay in float');
 
   const calib: InputSource | undefined = inputs.calibration ? { dataset: inputs.calibration, limit: o.calibSamples, batchSize: o.calibBatch } : undefined;
   const probeSource = (samples: number): InputSource =>
     inputs.calibration ? { dataset: inputs.calibration, limit: Math.min(samples, o.calibSamples), batchSize: o.calibBatch } : { random: true, batches: 4 };
 
   let builder: VariantBuilder;
+  let stats: ActivationStats | undefined;
   const result: QuantizeResult = {
     mode: o.mode,
     format: o.mode === 'dynamic' ? 'dynamic' : o.format,
@@ -101,7 +108,7 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
   };
   if (o.mode === 'static') {
     if (!calib) throw new InputError('quantize: static quantization needs calibration data (calib: an .npz, .npy or folder)');
-    const stats = new ActivationStats(o.bins);
+    stats = new ActivationStats(o.bins);
     builder = staticBuilder(model, facts, sel, o, stats, calib);
     progress(0.05, 'calibration');
     const started = performance.now();
@@ -118,6 +125,20 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
   }
   builder = dynamicBuilder(model, facts, sel, o);
   return finish(await builder.build(new Map()));
+
+  /** The variant with every If/Loop/Scan body quantized too (see subgraphs.ts). */
+  async function withBodies(v: Variant): Promise<Variant> {
+    const bodies = bodyFacts(model, facts);
+    if (bodies.length === 0) return v;
+    progress(0.87, 'subgraphs');
+    const b = await quantizeBodies(v.model, bodies, sel, o, stats && calib ? { stats, source: calib, floatModel: model } : undefined);
+    // A weight several bodies read got an int8 copy in each: the float original goes, and the
+    // identical copies of sibling bodies merge into one in the graph around them.
+    dropUnusedWeights(v.model, bodies.flatMap((f) => [...f.consts.keys()]));
+    if (b.quantized.length) dedupeInitializers(v.model.graph);
+    if (b.quantized.length) note(`${b.quantized.length} node(s) inside If/Loop/Scan bodies quantized`);
+    return { ...v, quantized: [...v.quantized, ...b.quantized], skipped: new Map([...v.skipped, ...b.skipped]), weights: v.weights + b.weights };
+  }
 
   async function finish(initial: Variant): Promise<QuantizeResult> {
     let variant = initial;
@@ -149,6 +170,7 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
       result.layers = await compareLayers(model, variant, probeSource(o.debugSamples));
       for (const line of formatLayerErrors(result.layers)) note(`debug: ${line}`);
     }
+    variant = await withBodies(variant);
     progress(0.9, 'runtime check');
     const what = `the ${o.mode === 'dynamic' ? 'dynamic' : o.format} int8 model`;
     const hint = 'keep the node in float (excludeNodes) or use the qdq format';
@@ -165,6 +187,10 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
     }
     result.weights = variant.weights;
     if (variant.quantized.length === 0) note('no node was quantized');
+    const convs = variant.model.graph.nodes.filter((n) => n.opType === 'ConvInteger').length;
+    if (o.mode === 'dynamic' && convs > 0) {
+      note(`${convs} Conv(s) run as ConvInteger: 4× smaller weights, but onnxruntime runs them at about 0.8× the speed of float (measured: docs/passes/quantize.md); static int8 makes convs faster`);
+    }
     commitModel(model, variant.model);
     progress(1);
     return result;

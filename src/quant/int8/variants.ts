@@ -9,7 +9,7 @@ import type { DType } from '../../onnx/dtype.ts';
 import type { ActivationStats } from '../calibration/activation-stats.ts';
 import { affineParams, qrange, type AffineParams } from '../scales.ts';
 import type { DeferredWeight } from './dynamic-weight.ts';
-import { emitDynamic, makeDynamicPlan } from './emit-dynamic.ts';
+import { dynamicWeights, emitDynamic, makeDynamicPlan } from './emit-dynamic.ts';
 import { emitQdq, type EmitContext } from './emit-qdq.ts';
 import { emitQOperator } from './emit-qoperator.ts';
 import { groupTensors, makePlan, planLayers, type GraphFacts, type Plan, type Selection } from './plan.ts';
@@ -65,6 +65,28 @@ export function concatTies(plan: Plan, range: (t: string) => Range): string[][] 
   return ties;
 }
 
+/**
+ * Groups the plan's tensors (value-preserving ties, Concat inputs where sharing is cheap) and
+ * returns each tensor's parameters from its group's merged histograms, cached by group.
+ */
+export function calibratedParams(plan: Plan, stats: ActivationStats, o: QuantizeOptions, cache = new Map<string, AffineParams>()): (tensor: string) => AffineParams {
+  const type: ActivationType = o.activationType;
+  plan.groupOf = groupTensors(plan, concatTies(plan, (t) => stats.range([t], { method: o.calibration, percentile: o.percentile, type })));
+  const members = new Map<string, string[]>();
+  for (const [t, rep] of plan.groupOf) members.set(rep, [...(members.get(rep) ?? []), t]);
+  return (t) => {
+    const group = members.get(plan.groupOf.get(t) ?? t) ?? [t];
+    const key = [...group].sort().join('\u0000');
+    let p = cache.get(key);
+    if (!p) {
+      const r = stats.range(group, { method: o.calibration, percentile: o.percentile, type });
+      p = affineParams(r.lo, r.hi, qrange(type));
+      cache.set(key, p);
+    }
+    return p;
+  };
+}
+
 export function staticBuilder(model: Model, facts: GraphFacts, sel: Selection, o: QuantizeOptions, stats: ActivationStats, source: InputSource): VariantBuilder {
   const weights = new WeightQuantizer(facts.consts);
   const paramCache = new Map<string, AffineParams>();
@@ -75,20 +97,7 @@ export function staticBuilder(model: Model, facts: GraphFacts, sel: Selection, o
     async build(extraFloat) {
       const plan = makePlan(facts, { ...sel, float: new Map([...sel.float, ...extraFloat]) });
       await stats.collect(model, plan.tensors, source, facts.types);
-      plan.groupOf = groupTensors(plan, concatTies(plan, (t) => stats.range([t], { method: o.calibration, percentile: o.percentile, type })));
-      const members = new Map<string, string[]>();
-      for (const [t, rep] of plan.groupOf) members.set(rep, [...(members.get(rep) ?? []), t]);
-      const params = (t: string): AffineParams => {
-        const group = members.get(plan.groupOf.get(t) ?? t) ?? [t];
-        const key = [...group].sort().join('\u0000');
-        let p = paramCache.get(key);
-        if (!p) {
-          const r = stats.range(group, { method: o.calibration, percentile: o.percentile, type });
-          p = affineParams(r.lo, r.hi, qrange(type));
-          paramCache.set(key, p);
-        }
-        return p;
-      };
+      const params = calibratedParams(plan, stats, o, paramCache);
       const intNames = new Map<string, string>();
       const ctx: EmitContext = { plan, facts, weights, params, activationType: type, intNames, constantsInt8: o.constantsInt8 };
       const built = o.format === 'qoperator' ? emitQOperator(model, ctx) : emitQdq(model, ctx);
@@ -104,18 +113,17 @@ export function staticBuilder(model: Model, facts: GraphFacts, sel: Selection, o
 }
 
 export function dynamicBuilder(model: Model, facts: GraphFacts, sel: Selection, o: QuantizeOptions): VariantBuilder {
-  const full = makeDynamicPlan(facts, sel);
+  const full = makeDynamicPlan(facts, sel, model.opset());
   // Every weight's deferred codes, shared by the variants fallback builds (computed when first
   // read, or when saved); float values are never held beyond one weight per thread.
   const cache = new Map<string, DeferredWeight>();
   return {
     layers: [...full.nodes.keys()],
     async build(extraFloat) {
-      const plan = extraFloat.size === 0 ? full : makeDynamicPlan(facts, { ...sel, float: new Map([...sel.float, ...extraFloat]) });
+      const plan = extraFloat.size === 0 ? full : makeDynamicPlan(facts, { ...sel, float: new Map([...sel.float, ...extraFloat]) }, model.opset());
       const built = emitDynamic(model, plan, facts, { perChannel: o.perChannel, cache });
       const probes = [...plan.nodes.keys()].map((node) => ({ node, tensor: node.outputs[0]!, fetch: { name: node.outputs[0]!, dtype: 'float32' as const } }));
-      const ws = new Set([...plan.nodes.keys()].map((n) => n.inputs[1]!));
-      return { model: built, quantized: [...plan.nodes.keys()], skipped: plan.skipped, probes, weights: ws.size };
+      return { model: built, quantized: [...plan.nodes.keys()], skipped: plan.skipped, probes, weights: dynamicWeights(plan).size };
     },
   };
 }

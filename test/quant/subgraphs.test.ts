@@ -1,0 +1,166 @@
+/**
+ * Weights where exporters put them — Constant nodes, If branches, Loop bodies — reached by
+ * every quantization mode with the main graph's rules (docs/passes/quantize.md, "Subgraphs").
+ */
+import * as ort from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+import { GraphBuilder } from '../../src/ir/builder.ts';
+import type { Model } from '../../src/ir/model.ts';
+import { modelToBytes } from '../../src/io/save.ts';
+import { modelBytesWithOutputs } from '../../src/runtime/capture.ts';
+import { quantizeModel } from '../../src/quant/int8/quantize.ts';
+import { runPipeline } from '../../src/pipeline/run.ts';
+import { randomFloats } from '../helpers/run-model.ts';
+import { convModel, ifModel, loopModel, recurrentModel } from '../helpers/subgraph-models.ts';
+import { memoryDataset } from './graphs.ts';
+
+const F = 64;
+/** Rows with a positive mean take the If's then branch, negative ones the else branch. */
+const shifted = (rows: number, shift: number, seed: number) => randomFloats(rows * F, seed).map((v) => v + shift);
+const positive = shifted(4, 0.3, 3);
+const negative = shifted(4, -0.3, 4);
+// Calibration runs batches of 64: one batch takes each branch.
+const bothBranches = () => memoryDataset(Float32Array.from([...shifted(64, 0.3, 5), ...shifted(64, -0.3, 6)]), [128, F]);
+
+async function output(model: Model | Uint8Array, x: Float32Array): Promise<Float32Array> {
+  const s = await ort.InferenceSession.create(model instanceof Uint8Array ? model : modelToBytes(model));
+  try {
+    return (await s.run({ x: new ort.Tensor('float32', x, [x.length / F, F]) })).y!.data as Float32Array;
+  } finally {
+    await s.release();
+  }
+}
+
+async function relativeError(before: Uint8Array, after: Model, x: Float32Array): Promise<number> {
+  const [a, b] = [await output(before, x), await output(after, x)];
+  let diff = 0;
+  let max = 0;
+  for (let i = 0; i < a.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+    max = Math.max(max, Math.abs(a[i]!));
+  }
+  return diff / max;
+}
+
+const bodyOps = (m: Model) => m.graph.nodes.flatMap((n) => n.subgraphs()).flatMap((g) => [...g.walk()]).flatMap((g) => g.nodes.map((n) => n.opType));
+
+describe('quantize: subgraphs', () => {
+  const modes = [
+    { name: 'dynamic', options: { mode: 'dynamic' as const }, kernel: 'MatMulInteger' },
+    { name: 'static qdq', options: { mode: 'static' as const, format: 'qdq' as const }, kernel: 'DequantizeLinear' },
+    { name: 'static qoperator', options: { mode: 'static' as const, format: 'qoperator' as const }, kernel: 'QGemm' },
+  ];
+  for (const { name, options, kernel } of modes) {
+    it(`quantize: ${name}: an If with Gemms in both branches (weights in Constant nodes) is quantized whole: ≤ 0.32×, both branches close to float`, async () => {
+      const m = ifModel();
+      const before = modelToBytes(m);
+      const result = await quantizeModel(m, options, { calibration: bothBranches() });
+      expect(result.quantized).toEqual(['pre', 'then_gemm0', 'then_gemm1', 'then_gemm2', 'else_gemm0', 'else_gemm1', 'else_gemm2']);
+      expect(result.notes).toContain('6 node(s) inside If/Loop/Scan bodies quantized');
+      expect(bodyOps(m)).toContain(kernel);
+      expect(bodyOps(m)).not.toContain('Constant');
+      expect(modelToBytes(m).length / before.length).toBeLessThanOrEqual(0.32);
+      expect(await relativeError(before, m, positive)).toBeLessThan(0.04);
+      expect(await relativeError(before, m, negative)).toBeLessThan(0.04);
+    });
+
+    it(`quantize: ${name}: a Loop body's weight, kept in the main graph, moves into the body and is quantized: ≤ 0.32×`, async () => {
+      const m = loopModel();
+      const before = modelToBytes(m);
+      const result = await quantizeModel(m, options, { calibration: bothBranches() });
+      expect(result.quantized).toEqual(['cell_matmul']);
+      expect(m.graph.initializers.has('cell_w')).toBe(false);
+      expect(modelToBytes(m).length / before.length).toBeLessThanOrEqual(0.32);
+      expect(await relativeError(before, m, positive)).toBeLessThan(0.04);
+    });
+  }
+
+  it('quantize: static: an If branch the calibration data never ran stays float, and says so', async () => {
+    const m = ifModel();
+    const before = modelToBytes(m);
+    const result = await quantizeModel(m, { mode: 'static' }, { calibration: memoryDataset(shifted(64, 0.3, 5), [64, F]) });
+    expect(result.quantized).toEqual(['pre', 'then_gemm0', 'then_gemm1', 'then_gemm2']);
+    expect(result.keptFloat.map((k) => [k.node, k.reason])).toEqual(['else_gemm0', 'else_gemm1', 'else_gemm2'].map((n) => [n, 'the calibration data never ran it (a branch not taken?)']));
+    expect(await relativeError(before, m, positive)).toBeLessThan(0.04);
+  });
+
+  it('quantize-int4: reaches the Gemms of both If branches and the Loop body', async () => {
+    for (const [make, nodes] of [[ifModel, 7], [loopModel, 1]] as const) {
+      const m = make();
+      const { stages } = await runPipeline(m, [{ pass: 'quantize-int4', options: { format: 'dq', blockSize: 32 } }]);
+      expect(stages[0]!.changes.nodesQuantized).toBe(nodes);
+    }
+  });
+});
+
+describe('capture: values inside bodies', () => {
+  it('capture: a value of an If branch comes out when that branch runs (empty otherwise); a Loop body value comes out stacked per iteration', async () => {
+    const s = await ort.InferenceSession.create(modelBytesWithOutputs(ifModel(), ['then_h0', 'else_h1', 'h']));
+    const out = await s.run({ x: new ort.Tensor('float32', positive, [4, F]) });
+    expect([out.then_h0!.dims, out.else_h1!.dims, out.h!.dims]).toEqual([[4, F], [0], [4, F]]);
+    const loop = await ort.InferenceSession.create(modelBytesWithOutputs(loopModel(), ['cell_mm', 's']));
+    const l = await loop.run({ x: new ort.Tensor('float32', positive, [4, F]) });
+    expect([l.cell_mm!.dims, l.s!.dims]).toEqual([[3, 4, F], [3, 4, F]]);
+    // The last iteration's state is the Loop's result.
+    expect(Array.from((l.cell_mm!.data as Float32Array).subarray(2 * 4 * F)).map(Math.tanh)).toEqual(Array.from(l.y!.data as Float32Array).map((v) => expect.closeTo(v, 5)));
+  });
+});
+
+describe('quantize: dynamic: Conv, ConvTranspose, LSTM, GRU', () => {
+  async function compare(before: Uint8Array, after: Model, name: string, dims: number[]) {
+    const x = new ort.Tensor('float32', randomFloats(dims.reduce((a, b) => a * b, 1), 21), dims);
+    const run = async (m: Uint8Array) => {
+      const s = await ort.InferenceSession.create(m);
+      try {
+        return (await s.run({ x }))[name]!.data as Float32Array;
+      } finally {
+        await s.release();
+      }
+    };
+    const [a, b] = [await run(before), await run(modelToBytes(after))];
+    const max = a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    return a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0) / max;
+  }
+
+  it('quantize: dynamic: Conv runs as ConvInteger (grouped too), ConvTranspose gets int8 weights + DequantizeLinear: ≤ 0.30×, close to float', async () => {
+    const m = convModel();
+    const before = modelToBytes(m);
+    const result = await quantizeModel(m, { mode: 'dynamic' });
+    expect(result.quantized).toEqual(['conv1', 'conv2', 'up']);
+    const ops = m.graph.nodes.map((n) => n.opType);
+    expect(ops.filter((o) => o === 'ConvInteger')).toHaveLength(2);
+    expect(ops).not.toContain('Conv');
+    expect(m.graph.nodes.find((n) => n.opType === 'ConvTranspose')!.inputs[1]).toBe(m.graph.nodes.find((n) => n.opType === 'DequantizeLinear')!.outputs[0]);
+    expect(modelToBytes(m).length / before.length).toBeLessThanOrEqual(0.3);
+    expect(await compare(before, m, 'y', [2, 16, 8, 8])).toBeLessThan(0.02);
+  });
+
+  it('quantize: dynamic: a Conv with 1 input channel (too shallow for a fast integer conv) gets int8 weights + DequantizeLinear instead of staying float', async () => {
+    const b = new GraphBuilder('shallow', { opsets: { '': 17 } });
+    b.input('x', 'float32', ['N', 1, 64]);
+    b.initializer('basis', randomFloats(258 * 64, 8), [258, 1, 64]);
+    b.node('Conv', ['x', 'basis'], { strides: [16] }, { name: 'stft', outputs: ['y'] });
+    b.output('y', 'float32', ['N', 258, 1]);
+    const m = b.build();
+    const before = modelToBytes(m);
+    const result = await quantizeModel(m, { mode: 'dynamic' });
+    expect(result.quantized).toEqual(['stft']);
+    expect(m.graph.nodes.map((n) => n.opType)).toEqual(['DequantizeLinear', 'Conv']);
+    expect(modelToBytes(m).length / before.length).toBeLessThanOrEqual(0.3);
+    expect(await compare(before, m, 'y', [2, 1, 64])).toBeLessThan(0.02);
+  });
+
+  it('quantize: dynamic: LSTM runs as DynamicQuantizeLSTM, GRU weights (W, R) become int8 + DequantizeLinear per gate row: ≤ 0.30×, close to float', async () => {
+    const m = recurrentModel();
+    const before = modelToBytes(m);
+    const result = await quantizeModel(m, { mode: 'dynamic' });
+    expect(result.quantized).toEqual(['lstm', 'gru']);
+    expect(result.weights).toBe(4);
+    expect(m.graph.nodes.find((n) => n.name === 'lstm')).toMatchObject({ opType: 'DynamicQuantizeLSTM', domain: 'com.microsoft' });
+    const dqs = m.graph.nodes.filter((n) => n.opType === 'DequantizeLinear');
+    expect(dqs.map((n) => m.graph.nodes.find((r) => r.inputs.includes(n.outputs[0]!))!.opType)).toEqual(['GRU', 'GRU']);
+    expect(dqs.every((n) => n.getInt('axis') === undefined)).toBe(true); // axis 1, the default
+    expect(modelToBytes(m).length / before.length).toBeLessThanOrEqual(0.3);
+    expect(await compare(before, m, 'y', [5, 3, 16])).toBeLessThan(0.02);
+  });
+});
