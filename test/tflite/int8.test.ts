@@ -9,7 +9,7 @@ import { convNet, randomDataset, attentionBlock } from '../quant/graphs.ts';
 
 async function qdq(model: Model, shape: number[], activationType: 'int8' | 'uint8') {
   const copy = await loadModel(modelToBytes(model));
-  await quantizeModel(copy, { activationType, minConvInputChannels: 0, calibSamples: 64, calibration: 'minmax' }, { calibration: randomDataset([64, ...shape]) });
+  await quantizeModel(copy, { activationType, minConvInputChannels: 0, calibSamples: 64, calibration: 'minmax', target: 'size' }, { calibration: randomDataset([64, ...shape]) });
   return copy;
 }
 
