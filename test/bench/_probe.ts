@@ -1,0 +1,12 @@
+import { openDataset } from '../../src/data/dataset.ts';
+import { loadModel } from '../../src/io/load.ts';
+import { quantizeModel } from '../../src/quant/int8/quantize.ts';
+import { compareSpeed } from '../../src/runtime/speed.ts';
+import { optimizedOps } from '../../src/runtime/profile.ts';
+const f = await loadModel(process.argv[2]!);
+const m = await loadModel(process.argv[2]!);
+const calib = await openDataset('fixtures/data/mnist-calib.npz');
+await quantizeModel(m, { target: 'size' }, { calibration: calib });
+console.log(await optimizedOps(m));
+for (let i = 0; i < 2; i++) console.log(await compareSpeed(f, m, { rounds: 7 }));
+await calib.close();
