@@ -40,13 +40,13 @@ describe('quantize: latency-driven placement', () => {
     expect(calls.slice(0, 2)).toEqual(['float vs conv1+conv2+fc', 'conv1+conv2+fc vs conv2+fc']);
   });
 
-  it('placement: balanced stops once faster than fp32; speed tries every layer', async () => {
+  it('placement: balanced returns a layer to float only for a gain of 3 % or more, speed for 1 % or more', async () => {
     const calls: string[] = [];
-    // conv1 int8 alone loses 50; every other layer gains: all-int8 is already faster than fp32.
-    const cost: Cost = (m) => 1000 - 100 * int8Layers(m).length + (int8Layers(m).includes('conv1') ? 150 : 0);
+    // conv1 in int8 costs 20 more than it saves (about 2 % of the model).
+    const cost: Cost = (m) => 1000 - 100 * int8Layers(m).length + (int8Layers(m).includes('conv1') ? 120 : 0);
     const balanced = convNet();
     await quantizeModel(balanced, { minConvInputChannels: 0 }, { calibration: randomDataset([64, 3, 8, 8]), compare: compareBy(cost, calls) });
-    expect(calls).toEqual(['float vs conv1+conv2+fc']);
+    expect(calls).toEqual(['float vs conv1+conv2+fc', 'conv1+conv2+fc vs conv2+fc', 'conv1+conv2+fc vs conv1+fc', 'conv1+conv2+fc vs conv1+conv2']);
     expect(int8(balanced, 'conv1')).toBe(true);
     const speed = convNet();
     await quantizeModel(speed, { minConvInputChannels: 0, target: 'speed' }, { calibration: randomDataset([64, 3, 8, 8]), compare: compareBy(cost) });

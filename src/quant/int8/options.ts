@@ -46,7 +46,7 @@ export const QUANTIZE_OPTIONS = {
     values: QUANTIZE_TARGETS,
     // dscnn quantized as given ran 0.52× fp32 at batch 32; lenet5 with BN folded still 0.53× (a uint8 MaxPool after QDQ propagation).
     description:
-      'Static int8 placement by onnxruntime profile (batch 32, 1 thread): size = every layer int8; speed = each layer float where that is faster; balanced = layers float until no slower than fp32.',
+      'Static int8 placement, timed in onnxruntime (batch 32, 1 thread): size = every planned layer int8; balanced = a layer float where that is ≥ 3 % faster, and no int8 if still > 3 % slower than fp32; speed = any gain, and no int8 unless faster.',
   },
 } as const;
 
