@@ -20,7 +20,8 @@ type Cost = (m: Model) => number;
 /** A/B comparisons from a cost model (time(a) / time(b)), for testing the search itself. */
 const compareBy = (cost: Cost, calls: string[] = []) => async (a: Model, b: Model) => {
   calls.push([a, b].map((m) => ['conv1', 'conv2', 'fc'].filter((n) => int8(m, n)).join('+') || 'float').join(' vs '));
-  return cost(a) / cost(b);
+  const ratio = cost(a) / cost(b);
+  return { ratio, lo: ratio, hi: ratio };
 };
 const int8Layers = (m: Model) => ['conv1', 'conv2', 'fc'].filter((n) => int8(m, n));
 /** Each int8 layer saves 100 of 1000, conv2 in int8 costs 500 more. */
@@ -66,6 +67,17 @@ describe('quantize: latency-driven placement', () => {
     expect(notes).toContain('no node was quantized');
   });
 
+  it('placement: a comparison whose rounds disagree changes nothing', async () => {
+    const m = convNet();
+    const compare = async (a: Model, b: Model) => {
+      const ratio = slowConv2(a) / slowConv2(b);
+      return { ratio, lo: Math.min(ratio, 0.9), hi: Math.max(ratio, 1.1) };
+    };
+    const result = await quantizeModel(m, { minConvInputChannels: 0, target: 'speed' }, { calibration: randomDataset([64, 3, 8, 8]), compare });
+    expect(result.placement!.keptFloat).toEqual([]);
+    expect(int8(m, 'conv1') && int8(m, 'conv2') && int8(m, 'fc')).toBe(true);
+  });
+
   it('placement: target size measures nothing', async () => {
     const m = convNet();
     const result = await quantizeModel(m, { minConvInputChannels: 0, target: 'size' }, { calibration: randomDataset([64, 3, 8, 8]), compare: () => Promise.reject(new Error('measured')) });
@@ -103,6 +115,31 @@ describe('quantize: latency-driven placement', () => {
     const y = await runModel(await loadModel(modelToBytes(m)), { x: { data: randomFloats(2 * 1024, 5), dims: [2, 1, 32, 32] } });
     expect(y.y!.length).toBe(2 * 8 * 1024);
   });
+});
+
+describe('quantize: QDQ around a MatMul/Gemm result only float ops read', () => {
+  /** Gemm → (Relu) → float Sigmoid: Sigmoid is not quantized by default. */
+  function gemmThenFloat(relu: boolean): Model {
+    const b = new GraphBuilder('g', { opsets: { '': 17 } });
+    b.input('x', 'float32', ['N', 16]);
+    const [g] = b.node('Gemm', ['x', b.initializer('w', randomFloats(16 * 8, 1), [16, 8]), b.initializer('c', randomFloats(8, 2), [8])], {}, { name: 'fc' });
+    const [r] = relu ? b.node('Relu', [g], {}, { name: 'relu' }) : [g];
+    b.node('Sigmoid', [r!], {}, { name: 'sig', outputs: ['y'] });
+    b.output('y', 'float32', ['N', 8]);
+    return b.build();
+  }
+
+  for (const relu of [false, true]) {
+    it(`qdq: ${relu ? 'with a folded Relu, the Q/DQ pair (which is the Relu) stays' : 'no Q/DQ pair on the float result'}; outputs match float`, async () => {
+      const m = gemmThenFloat(relu);
+      const before = modelToBytes(m);
+      await quantizeModel(m, { target: 'size' }, { calibration: randomDataset([64, 16]) });
+      expect(count(m, 'QuantizeLinear')).toBe(relu ? 2 : 1);
+      const feeds = { x: { data: randomFloats(4 * 16, 9), dims: [4, 16] } };
+      const [a, q] = [(await runModel(before, feeds)).y!, (await runModel(m, feeds)).y!];
+      expect(Math.max(...a.map((v, i) => Math.abs(v - q[i]!)))).toBeLessThan(0.05);
+    });
+  }
 });
 
 describe('quantize: preparation', () => {

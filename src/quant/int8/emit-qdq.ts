@@ -158,7 +158,8 @@ export function emitQdq(model: Model, ctx: EmitContext): Model {
     // only float ops read float: a Q/DQ pair there would only round it, and cost two kernels
     // (tinyvit's fc1 → GELU: Q + DQ 31 µs of 170 at batch 32, and onnxruntime's GELU fusion lost).
     c.outputs = c.outputs.map((o) => {
-      if (!o || !quantized.has(o) || exact || (layer && !readInt8.has(o) && opSpec(layer.node)?.int8FloatOutput)) return o;
+      // Not when a ReLU/Clip was folded into its range: the Q/DQ pair is that activation.
+      if (!o || !quantized.has(o) || exact || (layer && !layer.fused && !readInt8.has(o) && opSpec(layer.node)?.int8FloatOutput)) return o;
       const pre = e.short('f');
       after.push([o, pre]);
       return pre;

@@ -18,8 +18,8 @@ import type { Variant, VariantBuilder } from './variants.ts';
 
 export type PlacementTarget = 'speed' | 'balanced';
 
-/** How many times faster `b` runs than `a` in onnxruntime: time(a) / time(b). */
-export type CompareFn = (a: Model, b: Model) => Promise<number>;
+/** How many times faster `b` runs than `a` in onnxruntime, time(a) / time(b): the median and range over rounds. */
+export type CompareFn = (a: Model, b: Model) => Promise<{ ratio: number; lo: number; hi: number }>;
 
 export interface PlacementReport {
   target: PlacementTarget;
@@ -48,7 +48,9 @@ export interface PlacementArgs {
 /**
  * What an A/B comparison resolves here (interleaved comparisons of a model with itself stay
  * within it): balanced returns a layer to float only when that makes the model at least this
- * much faster, and keeps int8 unless it is this much slower than fp32.
+ * much faster, and keeps int8 unless it is this much slower than fp32. Either step also needs
+ * every round to agree on the direction: a comparison the machine's load made unclear changes
+ * nothing (every planned layer stays int8, as with target size).
  */
 const RESOLUTION = 0.03;
 /** speed takes any gain it measures above this. */
@@ -59,10 +61,12 @@ const times = (v: number) => `${v.toFixed(2)}×`;
 
 export async function placeForSpeed(a: PlacementArgs): Promise<{ variant: Variant; floatLayers: Map<Node, string>; report: PlacementReport }> {
   const vsFloat = (m: Model) => a.compare(a.floatModel, m);
-  const planned = await vsFloat(a.initial.model);
+  const first = await vsFloat(a.initial.model);
+  const planned = first.ratio;
   /** Layers this placement returns to float. */
   const placed = new Map<Node, string>();
   const report: PlacementReport = { target: a.target, plannedSpeedup: planned, finalSpeedup: planned, keptFloat: [], comparisons: 1 };
+  let final = first;
   let variant = a.initial;
   const candidates = a.builder.layers;
   const minGain = 1 + (a.target === 'speed' ? SPEED_GAIN : RESOLUTION);
@@ -71,17 +75,18 @@ export async function placeForSpeed(a: PlacementArgs): Promise<{ variant: Varian
     const trial = await a.builder.build(new Map([...placed, [layer, '']]));
     const gain = await a.compare(variant.model, trial.model);
     report.comparisons++;
-    if (gain < minGain) continue;
-    placed.set(layer, `faster in float in onnxruntime: the model ran ${times(gain)} as fast with it in float (${a.setting})`);
+    if (gain.ratio < minGain || gain.lo <= 1) continue;
+    placed.set(layer, `faster in float in onnxruntime: the model ran ${times(gain.ratio)} as fast with it in float (${a.setting})`);
     report.keptFloat.push(label(layer));
     variant = trial;
   }
   if (placed.size) {
-    report.finalSpeedup = await vsFloat(variant.model);
+    final = await vsFloat(variant.model);
+    report.finalSpeedup = final.ratio;
     report.comparisons++;
   }
   const keep = a.target === 'balanced' ? 1 - RESOLUTION : 1;
-  if (report.finalSpeedup < keep && candidates.length) {
+  if (final.ratio < keep && final.hi < 1 && candidates.length) {
     // int8 as placed is slower than fp32 (speed: not faster): the float model it is, without
     // even int8-stored constants, whose DequantizeLinear nodes cost time as well.
     const why = `no int8 placement tried ran ${a.target === 'balanced' ? 'as fast as' : 'faster than'} fp32 in onnxruntime (best ${times(report.finalSpeedup)} fp32, ${a.setting})`;
@@ -110,7 +115,7 @@ export function withFloat(builder: VariantBuilder, float: ReadonlyMap<Node, stri
 export const PLACEMENT_BATCH = 32;
 export const PLACEMENT_THREADS = 1;
 
-const measuredCompare: CompareFn = async (a, b) => (await compareSpeed(a, b, { batch: PLACEMENT_BATCH, threads: PLACEMENT_THREADS })).ratio;
+const measuredCompare: CompareFn = (a, b) => compareSpeed(a, b, { batch: PLACEMENT_BATCH, threads: PLACEMENT_THREADS });
 
 /**
  * Placement as the quantizer runs it: A/B comparisons in onnxruntime unless `compare` is given,
