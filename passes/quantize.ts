@@ -1,6 +1,8 @@
 /**
- * quantize: int8 quantization. Static (default): per-channel symmetric int8 weights and
- * calibrated per-tensor activations, as QDQ pairs or QOperator integer ops. Dynamic: int8
+ * quantize: int8 quantization, on a graph prepared first (BatchNormalization folded, MatMul +
+ * Add fused). Static (default): per-channel symmetric int8 weights and calibrated per-tensor
+ * activations, as QDQ pairs or QOperator integer ops, layers placed by measured speed
+ * (target). Dynamic: int8
  * MatMul/Gemm weights, activations quantized at run time. Optional accuracy-driven fallback
  * and per-layer diagnostics; the result is run in onnxruntime before the pass returns.
  * The work is done by `quantizeModel` (src/quant), which the CLI calls as well.
@@ -54,6 +56,9 @@ export const quantize = definePass({
         weightsQuantized: result.weights,
         keptFloat: result.keptFloat.length,
         ...(result.fallback && { returnedToFloat: result.fallback.keptFloat.length }),
+        ...(result.placement?.keptFloat.length && { floatForSpeed: result.placement.keptFloat.length }),
+        ...(result.preparation?.batchNormsFolded && { batchNormsFolded: result.preparation.batchNormsFolded }),
+        ...(result.preparation?.matmulAddsFused && { matmulAddsFused: result.preparation.matmulAddsFused }),
       };
     } finally {
       for (const ds of opened) await ds.close();

@@ -20,6 +20,10 @@ export interface SessionOptions extends OpenOptions {
   optimization?: OptimizationLevel;
   /** false skips weight prepacking: loading then proves kernels exist without paying for speed. Default true. */
   prepack?: boolean;
+  /** Profiles every run; `OrtSession.endProfiling` writes the per-node profile (JSON) to a file whose path starts with this. */
+  profilePrefix?: string;
+  /** Writes the graph onnxruntime runs, after its own rewrites, to this path. */
+  optimizedModelPath?: string;
 }
 
 /** The first line of a runtime error: onnxruntime's messages run over many lines. */
@@ -84,6 +88,11 @@ export class OrtSession implements GraphSession {
     }
   }
 
+  /** Stops profiling (SessionOptions.profilePrefix) and writes the profile file. */
+  endProfiling(): void {
+    this.handle.endProfiling();
+  }
+
   async close(): Promise<void> {
     await this.handle.release();
   }
@@ -102,6 +111,8 @@ export async function createSession(model: Model | Uint8Array | string, opts: Se
     // prints (every failure reaches the user once, as the thrown error's first line).
     logSeverityLevel: 4,
     ...(opts.prepack === false && { extra: { session: { disable_prepacking: '1' } } }),
+    ...(opts.profilePrefix !== undefined && { enableProfiling: true, profileFilePrefix: opts.profilePrefix }),
+    ...(opts.optimizedModelPath !== undefined && { optimizedModelFilePath: opts.optimizedModelPath }),
   };
   const source = typeof model === 'string' || model instanceof Uint8Array ? model : modelToBytes(model);
   try {

@@ -1,44 +1,44 @@
 /**
- * Why static int8 is (or is not) faster than fp32 in onnxruntime-node, on the CNN fixtures:
+ * Is static int8 faster than fp32 in onnxruntime-node, and why (not)? On the MNIST fixtures:
  *
- *   npx tsx test/bench/int8-latency.ts [--fixtures lenet5,dscnn] [--batch 32] [--threads 1]
- *     [--rounds 15] [--runs 20] [--opt all] [--variants default,s8,…] [--profile] [--no-accuracy]
+ *   npx tsx test/bench/int8-latency.ts [--fixtures lenet5,mlp,dscnn,tinyvit,/path/x.onnx]
+ *     [--batch 32,1] [--threads 1] [--rounds 15] [--runs 20] [--opt all]
+ *     [--variants default,speed,size,…] [--profile] [--no-accuracy]
  *
- * Each fixture is cleaned (BatchNorm folded); that float model is the baseline. Every variant is
- * quantized from it (512 samples of mnist-calib) and timed against it side by side: in each
- * round the float session and the variant's session are timed one after the other (p50 of
- * `--runs` calls each, on the same seeded input) and the round's ratio fp32 ms / int8 ms is
- * kept; the table shows the median ratio over the rounds and its range. "ORT int8 convs" counts
- * QLinearConv against float Conv in onnxruntime's optimized graph (did DQ → Conv → Q fuse?).
- * `--profile` adds onnxruntime's per-node kernel times (median µs per run). Accuracy is top-1 on
- * the held-out mnist-test. Not part of the test suite.
+ * The baseline is the fixture as it is (fp32). Every variant is `quantizeModel` on it, as
+ * `shrinkray quantize <fixture> --calib mnist-calib.npz` with the variant's options (512
+ * calibration samples; `default` is the CLI's defaults: prepared, target balanced). Timing is
+ * interleaved in one process: in each round the fp32 and int8 sessions run alternately `--runs`
+ * times each on the same seeded input, and the round's ratio is p50(fp32) / p50(int8); the
+ * table shows the median ratio over the rounds and its range, per batch size, and the median
+ * of the rounds' fastest-call ratios (what quantize's placement compares: steadier under load). The machine's
+ * load average is printed before and after. "ORT int8 convs" counts QLinearConv against float
+ * Conv in onnxruntime's optimized graph. `--profile` adds onnxruntime's per-node kernel times
+ * (median µs per run, batch = the first of --batch). Accuracy is top-1 on the held-out
+ * mnist-test. Not part of the test suite.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
-import { cleanup } from '../../passes/cleanup.ts';
 import { openDataset } from '../../src/data/dataset.ts';
 import type { Model } from '../../src/ir/model.ts';
 import { loadModel } from '../../src/io/load.ts';
 import { modelToBytes } from '../../src/io/save.ts';
 import { mulberry32 } from '../../src/math/random.ts';
-import { runPipeline } from '../../src/pipeline/run.ts';
 import { accuracyEvaluator } from '../../src/evaluate/accuracy.ts';
 import { quantizeModel } from '../../src/quant/int8/quantize.ts';
 import type { QuantizeOptions } from '../../src/quant/int8/types.ts';
+import { optimizedOps, profileModel } from '../../src/runtime/profile.ts';
 import { arg, flag } from './args.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const data = (name: string) => `${root}fixtures/data/mnist-${name}.npz`;
 
-const batch = Number(arg('batch', '32'));
+const batches = arg('batch', '32,1').split(',').map(Number);
 const threads = Number(arg('threads', '1'));
 const rounds = Number(arg('rounds', '15'));
 const runs = Number(arg('runs', '20'));
 const opt = arg('opt', 'all') as 'disabled' | 'basic' | 'extended' | 'all';
-const work = mkdtempSync(join(tmpdir(), 'int8-latency-'));
 
 /** Convs MLAS cannot run fast in 8 bits: fewer than 4 input channels (not grouped), and depthwise. */
 function convs(m: Model): { shallow: string[]; depthwise: string[] } {
@@ -67,128 +67,123 @@ const NO_PROPAGATION = { optimization: { disable_specified_optimizers: 'QDQPropa
 function variants(m: Model): Variant[] {
   const { shallow, depthwise } = convs(m);
   const list: Variant[] = [
-    { key: 'default', label: `QDQ, u8 act, per-channel (default${shallow.length ? `: ${shallow.join(',')} float, Cin < 4` : ''})`, quant: {} },
-    { key: 's8', label: 'QDQ, s8 act', quant: { activationType: 'int8' } },
-    { key: 's8-allowed', label: 'QDQ, s8 act, session.qdqisint8allowed=1', quant: { activationType: 'int8' }, extra: { session: { qdqisint8allowed: '1' } } },
-    { key: 'per-tensor', label: 'QDQ, per-tensor weights', quant: { perChannel: false } },
-    { key: 'qoperator', label: 'QOperator, u8 act', quant: { format: 'qoperator' } },
+    { key: 'default', label: 'CLI defaults (prepared, target balanced)', quant: {} },
+    { key: 'speed', label: 'target speed', quant: { target: 'speed' } },
+    { key: 'size', label: 'target size (every planned layer int8)', quant: { target: 'size' } },
+    { key: 'unprepared', label: 'prepare false, target size (before this work)', quant: { prepare: false, target: 'size' } },
+    { key: 's8', label: 'size, s8 act', quant: { target: 'size', activationType: 'int8' } },
+    { key: 's8-allowed', label: 'size, s8 act, session.qdqisint8allowed=1', quant: { target: 'size', activationType: 'int8' }, extra: { session: { qdqisint8allowed: '1' } } },
+    { key: 'per-tensor', label: 'size, per-tensor weights', quant: { target: 'size', perChannel: false } },
+    { key: 'qoperator', label: 'size, QOperator', quant: { target: 'size', format: 'qoperator' } },
   ];
   if (shallow.length) {
-    list.push({ key: 'all-int8', label: 'every Conv int8 (minConvInputChannels 0)', quant: { minConvInputChannels: 0 } });
-    list.push({ key: 'noprop', label: 'default, no QDQ propagation (session option)', quant: {}, extra: NO_PROPAGATION });
+    list.push({ key: 'all-int8', label: 'size, every Conv int8 (minConvInputChannels 0)', quant: { target: 'size', minConvInputChannels: 0 } });
+    list.push({ key: 'noprop', label: 'size, no QDQ propagation (session option)', quant: { target: 'size' }, extra: NO_PROPAGATION });
   }
-  if (depthwise.length) list.push({ key: 'dw-float', label: `depthwise float (${depthwise.length})`, quant: { excludeNodes: depthwise } });
-  const only = arg('variants', '');
-  return only ? list.filter((v) => only.split(',').includes(v.key)) : list;
+  if (depthwise.length) list.push({ key: 'dw-float', label: `size, depthwise float (${depthwise.length})`, quant: { target: 'size', excludeNodes: depthwise } });
+  const only = arg('variants', 'default,size,unprepared');
+  return only === 'all' ? list : list.filter((v) => only.split(',').includes(v.key));
 }
 
-async function session(bytes: Uint8Array, extra: Record<string, unknown> = {}, more: ort.InferenceSession.SessionOptions = {}) {
+async function session(bytes: Uint8Array, extra: Record<string, unknown> = {}) {
   return ort.InferenceSession.create(bytes, {
-    intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: opt, logSeverityLevel: 3, extra, ...more,
+    intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: opt, logSeverityLevel: 3, extra,
   });
 }
 
-const median = (v: readonly number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
+const median = (v: readonly number[]) => {
+  const s = [...v].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
 
-function feeds(): Record<string, ort.Tensor> {
+function feeds(batch: number): Record<string, ort.Tensor> {
   const rng = mulberry32(1);
   const x = Float32Array.from({ length: batch * 784 }, () => rng());
   return { input: new ort.Tensor('float32', x, [batch, 1, 28, 28]) };
 }
 
-/** p50 ms of `runs` calls. */
-async function p50(s: ort.InferenceSession, f: Record<string, ort.Tensor>): Promise<number> {
-  const t: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const a = performance.now();
-    await s.run(f);
-    t.push(performance.now() - a);
-  }
-  return median(t);
+async function timed(s: ort.InferenceSession, f: Record<string, ort.Tensor>): Promise<number> {
+  const a = performance.now();
+  await s.run(f);
+  return performance.now() - a;
 }
 
-/** Op histogram of onnxruntime's optimized graph. */
-async function optimizedOps(bytes: Uint8Array, extra?: Record<string, unknown>): Promise<Map<string, number>> {
-  const path = join(work, `opt-${Math.random().toString(36).slice(2)}.onnx`);
-  await (await session(bytes, extra, { optimizedModelFilePath: path })).release();
-  const ops = new Map<string, number>();
-  for (const n of (await loadModel(path)).graph.nodes) ops.set(n.opType, (ops.get(n.opType) ?? 0) + 1);
-  return ops;
+/** Interleaved rounds: fp32 and int8 alternate call by call; per round p50(fp32) / p50(int8). */
+async function compare(float: ort.InferenceSession, q: ort.InferenceSession, batch: number) {
+  const input = feeds(batch);
+  for (let i = 0; i < 10; i++) {
+    await float.run(input);
+    await q.run(input);
+  }
+  const ratios: number[] = [];
+  const minRatios: number[] = [];
+  const msF: number[] = [];
+  const msQ: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const f: number[] = [];
+    const g: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      f.push(await timed(float, input));
+      g.push(await timed(q, input));
+    }
+    msF.push(median(f));
+    msQ.push(median(g));
+    ratios.push(msF.at(-1)! / msQ.at(-1)!);
+    minRatios.push(Math.min(...f) / Math.min(...g));
+  }
+  return { msF: median(msF), msQ: median(msQ), ratio: median(ratios), lo: Math.min(...ratios), hi: Math.max(...ratios), minRatio: median(minRatios) };
 }
 
-/** Per-node kernel time, median µs per run, from onnxruntime's profiler. */
-async function profile(bytes: Uint8Array, f: Record<string, ort.Tensor>, extra?: Record<string, unknown>): Promise<string[]> {
-  const dir = mkdtempSync(join(work, 'prof-'));
-  const s = await session(bytes, extra, { enableProfiling: true, profileFilePrefix: join(dir, 'p') });
-  for (let i = 0; i < 10 * runs; i++) await s.run(f);
-  s.endProfiling();
-  await s.release();
-  const events = JSON.parse(readFileSync(join(dir, readdirSync(dir)[0]!), 'utf8')) as { cat: string; name: string; dur: number; args: { op_name?: string } }[];
-  const nodes = new Map<string, { op: string; us: number[] }>();
-  for (const e of events) {
-    if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
-    const k = e.name.slice(0, -'_kernel_time'.length);
-    const n = nodes.get(k) ?? nodes.set(k, { op: e.args.op_name ?? '?', us: [] }).get(k)!;
-    n.us.push(e.dur);
-  }
-  const rows = [...nodes].map(([k, n]) => ({ k, op: n.op, us: median(n.us) }));
-  const total = rows.reduce((a, r) => a + r.us, 0);
-  return [`    total ${total} µs`, ...rows.map((r) => `    ${String(r.us).padStart(5)} µs  ${r.op.padEnd(24)} ${r.k}`)];
+const load = () => loadavg().map((l) => l.toFixed(2)).join(', ');
+
+async function profileLines(bytes: Uint8Array): Promise<string[]> {
+  const p = await profileModel(bytes, { batch: batches[0], threads, minRuns: 10 * runs });
+  return [`    total ${p.totalUs} µs`, ...p.nodes.map((n) => `    ${String(n.us).padStart(5)} µs  ${n.op.padEnd(24)} ${n.name}`)];
 }
 
 async function main(): Promise<void> {
-  const fixtures = arg('fixtures', 'lenet5,dscnn').split(',');
+  const fixtures = arg('fixtures', 'lenet5,mlp,dscnn,tinyvit').split(',');
   const accuracy = !flag('no-accuracy');
-  const input = feeds();
-  console.log(`onnxruntime-node ${ort.env.versions.common}, batch ${batch}, ${threads} thread(s), optimization ${opt}, ${rounds} rounds × ${runs} runs\n`);
-  console.log('| fixture | variant | ORT int8 convs | fp32 ms | int8 ms | fp32/int8 (median) | range | top-1 % (fp32 → int8) |');
-  console.log('|---|---|---|---|---|---|---|---|');
+  console.log(`onnxruntime-node ${ort.env.versions.common}, ${threads} thread(s), optimization ${opt}, ${rounds} rounds × ${runs} runs interleaved; load average ${load()}\n`);
+  console.log('| fixture | variant | Conv/Gemm/MatMul in float | ORT int8 convs | batch | fp32 ms | int8 ms | fp32/int8 (median) | range | fastest/fastest | top-1 % (fp32 → int8) |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   const profiles: string[] = [];
+  const test = await openDataset(data('test'));
+  const calib = await openDataset(data('calib'));
+  const evaluate = accuracyEvaluator(test);
   for (const fixture of fixtures) {
-    const base = await loadModel(`${root}fixtures/${fixture}.onnx`);
-    await runPipeline(base, [{ pass: cleanup }]);
-    const fp32 = modelToBytes(base);
-    const test = await openDataset(data('test'));
-    const calib = await openDataset(data('calib'));
-    const evaluate = accuracyEvaluator(test);
+    const path = fixture.endsWith('.onnx') ? fixture : `${root}fixtures/${fixture}.onnx`;
+    const name = fixture.replace(/^.*\//, '').replace(/\.onnx$/, '');
+    const fp32 = modelToBytes(await loadModel(path));
     const accF = accuracy ? await evaluate(fp32) : NaN;
     const float = await session(fp32);
-    if (flag('profile')) profiles.push(`${fixture} fp32`, ...(await profile(fp32, input)));
-    for (const v of variants(base)) {
+    if (flag('profile')) profiles.push(`${name} fp32`, ...(await profileLines(fp32)));
+    for (const v of variants(await loadModel(fp32))) {
       const m = await loadModel(fp32);
-      await quantizeModel(m, v.quant, { calibration: calib });
+      const result = await quantizeModel(m, v.quant, { calibration: calib });
       const bytes = modelToBytes(m);
-      const ops = await optimizedOps(bytes, v.extra);
+      const ops = await optimizedOps(bytes, threads);
       const q = await session(bytes, v.extra);
-      for (let i = 0; i < 10; i++) {
-        await float.run(input);
-        await q.run(input);
-      }
-      const ratios: number[] = [];
-      const msF: number[] = [];
-      const msQ: number[] = [];
-      for (let r = 0; r < rounds; r++) {
-        msF.push(await p50(float, input));
-        msQ.push(await p50(q, input));
-        ratios.push(msF.at(-1)! / msQ.at(-1)!);
+      const acc = accuracy ? `${(accF * 100).toFixed(2)} → ${((await evaluate(bytes)) * 100).toFixed(2)}` : '—';
+      const int8Convs = ops.get('QLinearConv') ?? 0;
+      const layers = result.keptFloat.filter((k) => ['Conv', 'Gemm', 'MatMul'].includes(k.opType)).map((k) => k.node);
+      const inFloat = layers.length > 4 ? `${layers.length}: ${layers.slice(0, 3).join(', ')} …` : layers.join(', ') || '—';
+      for (const batch of batches) {
+        const c = await compare(float, q, batch);
+        console.log(
+          `| ${name} | ${v.label} | ${inFloat} | ${int8Convs}/${int8Convs + (ops.get('Conv') ?? 0)} | ${batch} | ${c.msF.toFixed(3)} | ${c.msQ.toFixed(3)} | **${c.ratio.toFixed(2)}×** | ${c.lo.toFixed(2)}–${c.hi.toFixed(2)} | ${c.minRatio.toFixed(2)}× | ${acc} |`,
+        );
       }
       await q.release();
-      const int8Convs = ops.get('QLinearConv') ?? 0;
-      const acc = accuracy ? `${(accF * 100).toFixed(2)} → ${((await evaluate(bytes)) * 100).toFixed(2)}` : '—';
-      console.log(
-        `| ${fixture} | ${v.label} | ${int8Convs}/${int8Convs + (ops.get('Conv') ?? 0)} | ${median(msF).toFixed(3)} | ${median(msQ).toFixed(3)} | **${median(ratios).toFixed(2)}×** | ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)} | ${acc} |`,
-      );
-      if (flag('profile')) profiles.push(`${fixture} ${v.key}`, ...(await profile(bytes, input, v.extra)));
+      if (flag('profile')) profiles.push(`${name} ${v.key}`, ...(await profileLines(bytes)));
     }
     await float.release();
-    await test.close();
-    await calib.close();
   }
-  if (profiles.length) console.log(`\nPer-node kernel time (onnxruntime profiler, median per run):\n${profiles.join('\n')}`);
+  await test.close();
+  await calib.close();
+  console.log(`\nload average after: ${load()}`);
+  if (profiles.length) console.log(`\nPer-node kernel time (onnxruntime profiler, median per run, batch ${batches[0]}):\n${profiles.join('\n')}`);
 }
 
-try {
-  await main();
-} finally {
-  rmSync(work, { recursive: true, force: true });
-}
+await main();

@@ -18,7 +18,7 @@ beforeAll(async () => {
 describe('pass commands', () => {
   it('cli: quantize takes flags generated from the pass schema and reports accuracy before/after', async () => {
     const out = join(dir, 'q.onnx');
-    const r = await cli('quantize', model, '-o', out, '--calib', CALIB, '--calib-samples', '256', '--calibration', 'minmax', '--data', TEST, '--json', '--no-latency', '--max-accuracy-drop', '2', '--eval-data', CALIB);
+    const r = await cli('quantize', model, '-o', out, '--calib', CALIB, '--calib-samples', '256', '--calibration', 'minmax', '--data', TEST, '--json', '--no-latency', '--max-accuracy-drop', '2', '--eval-data', CALIB, '--target', 'size');
     expect(r.code, r.err).toBe(0);
     const report = JSON.parse(r.out);
     expect(report.stages.map((s: { name: string }) => s.name)).toEqual(['input', 'quantize', 'output']);
@@ -34,7 +34,7 @@ describe('pass commands', () => {
     const out = join(dir, 'impossible.onnx');
     const json = join(dir, 'impossible.json');
     // Ranges clipped at the 60th percentile lose samples; --eval-data doubles as the report's data set.
-    const r = await cli('quantize', model, '-o', out, '--calib', CALIB, '--calib-samples', '64', '--calibration', 'percentile', '--percentile', '60', '--no-latency', '--max-accuracy-drop', '0', '--eval-data', TEST, '--report', json);
+    const r = await cli('quantize', model, '-o', out, '--calib', CALIB, '--calib-samples', '64', '--calibration', 'percentile', '--percentile', '60', '--no-latency', '--max-accuracy-drop', '0', '--eval-data', TEST, '--report', json, '--target', 'size');
     expect(r.code, r.err).toBe(1);
     expect(r.err.trim().split('\n').at(-1)).toMatch(/^shrinkray: pass 'quantize': accuracy budget 0 pt cannot be met/);
     expect(existsSync(out)).toBe(false);

@@ -18,7 +18,7 @@ describe('cli run and init', () => {
   it('run: a recipe equal to the README command writes the same bytes, and records recipe, data hashes and seeds', async () => {
     const viaCli = join(dir, 'cli.onnx');
     const quick = ['--no-latency', '--compressed-sizes', 'never', '--limit', '200', '--quiet'];
-    const c = await cli('compress', 'fixtures/lenet5.onnx', '-o', viaCli, '--passes', 'cleanup,quantize', '--set', 'quantize.calib=fixtures/data/mnist-calib.npz', '--data', 'fixtures/data/mnist-test.npz', ...quick);
+    const c = await cli('compress', 'fixtures/lenet5.onnx', '-o', viaCli, '--passes', 'cleanup,quantize', '--set', 'quantize.calib=fixtures/data/mnist-calib.npz', '--set', 'quantize.target=size', '--data', 'fixtures/data/mnist-test.npz', ...quick);
     expect(c.code, c.err).toBe(0);
     // In the temp folder, so its relative paths go back to the repository.
     const recipe = join(dir, 'job.yaml');
@@ -26,7 +26,7 @@ describe('cli run and init', () => {
       `input: ${join(root, 'fixtures/lenet5.onnx')}`,
       'output: out/recipe.onnx',
       `data: { calib: ${join(root, 'fixtures/data/mnist-calib.npz')}, eval: ${join(root, 'fixtures/data/mnist-test.npz')}, limit: 200 }`,
-      'passes: [cleanup, quantize]',
+      'passes: [cleanup, { quantize: { target: size } }]',
       'measure: { latency: false, compressedSizes: never }',
       'report: [out/report.json, out/report.html]',
       '',
@@ -37,7 +37,7 @@ describe('cli run and init', () => {
     expect(sha(out)).toBe(sha(viaCli));
     const report = JSON.parse(readFileSync(join(dir, 'out/report.json'), 'utf8'));
     expect(report.provenance.recipe.path).toBe(recipe);
-    expect(report.provenance.recipe.content.passes).toEqual(['cleanup', 'quantize']);
+    expect(report.provenance.recipe.content.passes).toEqual(['cleanup', { quantize: { target: 'size' } }]);
     expect(report.provenance.datasets.map((d: { role: string; sha256: string }) => [d.role, d.sha256])).toEqual([
       ['calib', sha('fixtures/data/mnist-calib.npz')],
       ['eval', sha('fixtures/data/mnist-test.npz')],

@@ -52,7 +52,7 @@ describe('quantize: accuracy-driven fallback', () => {
     const notes: string[] = [];
     const result = await quantizeModel(
       model,
-      { calibration: 'minmax', maxAccuracyDrop: 1 },
+      { calibration: 'minmax', maxAccuracyDrop: 1, target: 'size' },
       { calibration: calibrationWithOutlier(), evaluate: accuracyEvaluator(evalSet), note: (m) => notes.push(m) },
     );
     const fb = result.fallback!;
@@ -82,7 +82,7 @@ describe('quantize: accuracy-driven fallback', () => {
     const evalSet = await labelled(model, 600, 0);
     const before = modelToBytes(model);
     const notes: string[] = [];
-    const err = await quantizeModel(model, { maxAccuracyDrop: 0 }, { calibration: memoryDataset(randomFloats(128 * 16, 9), [128, 16]), evaluate: accuracyEvaluator(evalSet), note: (m) => notes.push(m) }).catch((e: unknown) => e);
+    const err = await quantizeModel(model, { maxAccuracyDrop: 0, target: 'size' }, { calibration: memoryDataset(randomFloats(128 * 16, 9), [128, 16]), evaluate: accuracyEvaluator(evalSet), note: (m) => notes.push(m) }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CheckError);
     expect((err as CheckError).exitCode).toBe(1);
     expect((err as Error).message).toMatch(/accuracy budget 0 pt cannot be met: with 1 of 2 layers in float/);

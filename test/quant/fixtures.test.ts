@@ -42,7 +42,7 @@ describe('quantize: fixtures', () => {
       try {
         const evaluate = accuracyEvaluator(test);
         const before = await evaluate(fp32);
-        const result = await quantizeModel(model, {}, { calibration: calib });
+        const result = await quantizeModel(model, { target: 'size' }, { calibration: calib });
         const int8 = modelToBytes(model);
         const after = await evaluate(int8);
         expect((before - after) * 100).toBeLessThanOrEqual(0.5);

@@ -27,7 +27,7 @@ describe('quantize: the pass', () => {
     const model = await loadModel(modelToBytes(convNet()));
     const inputBytes = encodedSize(model);
     const notes: string[] = [];
-    const r = await runPipeline(model, [{ pass: getPass('quantize'), options: { calib, calibSamples: '32', format: 'qoperator', excludeNodes: 'fc', debugLayers: 'true', minConvInputChannels: '0' } }], {
+    const r = await runPipeline(model, [{ pass: getPass('quantize'), options: { calib, calibSamples: '32', format: 'qoperator', excludeNodes: 'fc', debugLayers: 'true', minConvInputChannels: '0', target: 'size' } }], {
       onNote: (m) => notes.push(m),
     });
     expect(r.stages[0]!.changes).toEqual({ nodesQuantized: 5, weightsQuantized: 2, keptFloat: 2 });
@@ -45,7 +45,7 @@ describe('quantize: the pass', () => {
     writeFileSync(recipe, JSON.stringify({ layers: { conv1: 'float' } }));
     const model = await loadModel(modelToBytes(convNet()));
     const notes: string[] = [];
-    const r = await runPipeline(model, [{ pass: getPass('quantize'), options: { calib, recipe, maxAccuracyDrop: '100', evalData } }], { onNote: (m) => notes.push(m) });
+    const r = await runPipeline(model, [{ pass: getPass('quantize'), options: { calib, recipe, maxAccuracyDrop: '100', evalData, target: 'size' } }], { onNote: (m) => notes.push(m) });
     expect(r.stages[0]!.changes).toMatchObject({ keptFloat: 1, returnedToFloat: 0 });
     expect(notes).toContain('kept conv1 (Conv) in float: float in the recipe');
     expect(notes.some((n) => /^fallback: accuracy float [\d.]+ %, all-int8 [\d.]+ %, final [\d.]+ % \(drop -?[\d.]+ pt, budget 100 pt\)$/.test(n))).toBe(true);

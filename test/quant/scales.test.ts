@@ -23,7 +23,7 @@ describe('quantize: per-channel scales against a float64 reference', () => {
     b.node('Conv', ['x', 'w', 'bias'], {}, { name: 'conv', outputs: ['y'] });
     b.output('y', 'float32', ['N', 6, 3, 3]);
     const m = b.build();
-    await quantizeModel(m, { calibration: 'minmax', minConvInputChannels: 0 }, { calibration: randomDataset([16, 3, 5, 5]) });
+    await quantizeModel(m, { calibration: 'minmax', minConvInputChannels: 0, target: 'size' }, { calibration: randomDataset([16, 3, 5, 5]) });
     const ref = reference(w, dims, 0);
     const wq = dequantized(m, 'conv', 1);
     expect(Array.from(wq.scale.toFloat32())).toEqual(ref.scales);
@@ -53,7 +53,7 @@ describe('quantize: per-channel scales against a float64 reference', () => {
     b.node('MatMul', ['x', 'w'], {}, { name: 'mm', outputs: ['y'] });
     b.output('y', 'float32', ['N', 7]);
     const m = b.build();
-    await quantizeModel(m, {}, { calibration: randomDataset([16, 5]) });
+    await quantizeModel(m, { target: 'size' }, { calibration: randomDataset([16, 5]) });
     const ref = reference(w, dims, 1);
     const wq = dequantized(m, 'mm', 1);
     expect(Array.from(wq.scale.toFloat32())).toEqual(ref.scales);
@@ -73,7 +73,7 @@ describe('quantize: per-channel scales against a float64 reference', () => {
       b.node('Gemm', ['x', 'w', 'c'], { transB, alpha: 0.5, beta: float(2) }, { name: 'gemm', outputs: ['y'] });
       b.output('y', 'float32', ['N', 4]);
       const m = b.build();
-      await quantizeModel(m, {}, { calibration: randomDataset([16, 6]) });
+      await quantizeModel(m, { target: 'size' }, { calibration: randomDataset([16, 6]) });
       const ref = reference(w.map((v) => v * 0.5), dims, transB ? 0 : 1);
       const wq = dequantized(m, 'gemm', 1);
       expect(Array.from(wq.scale.toFloat32())).toEqual(ref.scales);

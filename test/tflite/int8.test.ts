@@ -1,15 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { loadModel } from '../../src/io/load.ts';
 import { modelToBytes } from '../../src/io/save.ts';
+import { DEFAULT_OP_TYPES } from '../../src/quant/int8/ops.ts';
 import { quantizeModel } from '../../src/quant/int8/quantize.ts';
 import { exportTflite } from '../../src/tflite/convert.ts';
 import { compareWithOnnx, randomSamples } from '../../src/tflite/verify.ts';
 import type { Model } from '../../src/ir/model.ts';
 import { convNet, randomDataset, attentionBlock } from '../quant/graphs.ts';
 
-async function qdq(model: Model, shape: number[], activationType: 'int8' | 'uint8') {
+async function qdq(model: Model, shape: number[], activationType: 'int8' | 'uint8', opTypes: string[] = []) {
   const copy = await loadModel(modelToBytes(model));
-  await quantizeModel(copy, { activationType, minConvInputChannels: 0, calibSamples: 64, calibration: 'minmax' }, { calibration: randomDataset([64, ...shape]) });
+  await quantizeModel(copy, { activationType, minConvInputChannels: 0, calibSamples: 64, calibration: 'minmax', target: 'size', opTypes }, { calibration: randomDataset([64, ...shape]) });
   return copy;
 }
 
@@ -34,7 +35,8 @@ describe('export-tflite: full int8 on tiny QDQ graphs', () => {
   }
 
   it('export-tflite: transformer block in int8 keeps SOFTMAX at (1/256, −128) when it is quantized', async () => {
-    const model = await qdq(attentionBlock(), [6, 8], 'int8');
+    // Softmax opted in: otherwise it stays float (the scaled scores feed it unquantized).
+    const model = await qdq(attentionBlock(), [6, 8], 'int8', [...DEFAULT_OP_TYPES, 'Softmax']);
     const result = await exportTflite(model, { kind: 'int8' });
     const soft = result.model.operators.find((o) => o.op === 'SOFTMAX');
     const out = soft ? result.model.tensors[soft.outputs[0]!]! : undefined;

@@ -32,7 +32,7 @@ async function fixture(name: string, qdq = false): Promise<Model> {
 async function build(name: string, qdq: boolean): Promise<Model> {
   const m = await loadModel(`fixtures/${name}.onnx`);
   await cleanup.run(m, validateOptions('cleanup', cleanup.options, {}), ctx);
-  if (qdq) await quantize.run(m, validateOptions('quantize', quantize.options, { calib: 'fixtures/data/mnist-calib.npz', calibSamples: 64, activationType: 'int8', minConvInputChannels: 0 }), ctx);
+  if (qdq) await quantize.run(m, validateOptions('quantize', quantize.options, { calib: 'fixtures/data/mnist-calib.npz', calibSamples: 64, activationType: 'int8', minConvInputChannels: 0, target: 'size' }), ctx);
   return m;
 }
 

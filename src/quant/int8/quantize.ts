@@ -16,6 +16,8 @@ import { runtimeCheck } from '../../runtime/check.ts';
 import { compareLayers, formatLayerErrors } from './debug.ts';
 import { commitModel } from './emit.ts';
 import { fallbackToBudget } from './fallback.ts';
+import { placeLayers, withFloat } from './placement.ts';
+import { describePreparation, prepareForQuantization } from './prepare.ts';
 import { DEFAULT_OP_TYPES, SUPPORTED_OP_TYPES } from './ops.ts';
 import { ioLayers, type GraphFacts, type Selection } from './plan.ts';
 import { withShallowConvs } from './shallow-convs.ts';
@@ -87,6 +89,8 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
     inputs.note?.(m);
   };
   const progress = (f: number, l?: string) => inputs.progress?.(Math.min(1, Math.max(0, f)), l);
+  const preparation = o.prepare ? prepareForQuantization(model) : undefined;
+  if (preparation) notes.push(describePreparation(preparation));
   const facts = analyzeGraph(model);
   const sel = withShallowConvs(facts, selection(model, facts, o, notes), o.mode, o.minConvInputChannels);
   for (const n of notes) inputs.note?.(n);
@@ -105,6 +109,7 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
     keptFloat: [],
     weights: 0,
     notes,
+    ...(preparation && { preparation }),
   };
   if (o.mode === 'static') {
     if (!calib) throw new InputError('quantize: static quantization needs calibration data (calib: an .npz, .npy or folder)');
@@ -143,17 +148,27 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
   async function finish(initial: Variant): Promise<QuantizeResult> {
     let variant = initial;
     const extraFloat = new Map<Node, string>();
+    const placeAfter = async (from: Variant, at: number): Promise<Variant> => {
+      if (o.mode !== 'static' || o.target === 'size') return from;
+      progress(at, 'placement');
+      const placed = await placeLayers(model, withFloat(builder, extraFloat), from, o.target, inputs.compare, note, (f, l) => progress(at + 0.15 * f, l));
+      if (!placed) return from;
+      result.placement = placed.report;
+      for (const [n, why] of placed.floatLayers) extraFloat.set(n, why);
+      return placed.variant;
+    };
+    variant = await placeAfter(variant, 0.2);
     if (o.maxAccuracyDrop !== undefined) {
       if (!inputs.evaluate) throw new InputError('quantize: maxAccuracyDrop needs an evaluation data set (evalData)');
-      progress(0.3, 'fallback');
+      progress(0.35, 'fallback');
       const fb = await fallbackToBudget({
         floatModel: model,
-        builder,
-        initial,
+        builder: withFloat(builder, extraFloat),
+        initial: variant,
         evaluate: inputs.evaluate,
         budget: o.maxAccuracyDrop,
         source: probeSource(o.sensitivitySamples),
-        progress: (f, l) => progress(0.3 + 0.5 * f, l),
+        progress: (f, l) => progress(0.35 + 0.35 * f, l),
         note,
       });
       variant = fb.variant;
@@ -164,6 +179,8 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
           `final ${(fb.report.finalAccuracy * 100).toFixed(2)} % (drop ${fb.report.finalDrop.toFixed(2)} pt, budget ${o.maxAccuracyDrop} pt)` +
           (fb.report.keptFloat.length ? `; in float: ${fb.report.keptFloat.join(', ')}` : ''),
       );
+      // A layer back in float can leave its neighbours slower in int8 than in float: place again.
+      if (fb.floatLayers.size) variant = await placeAfter(variant, 0.7);
     }
     if (o.debugLayers) {
       progress(0.85, 'per-layer comparison');

@@ -2,6 +2,8 @@
 import type { Dataset } from '../../data/dataset.ts';
 import { QUANTIZE_SCHEMA_DEFAULTS, type QuantizeSchemaOptions } from './options.ts';
 import type { QuantFormat } from './plan.ts';
+import type { CompareFn, PlacementReport } from './placement.ts';
+import type { Preparation } from './prepare.ts';
 
 /** Per-layer precision, by node name: what `recipe` files hold. */
 export interface Recipe {
@@ -31,6 +33,11 @@ export interface QuantizeInputs {
   evaluate?: (model: Uint8Array) => Promise<number>;
   progress?: (fraction: number, label?: string) => void;
   note?: (message: string) => void;
+  /**
+   * For placement (target speed/balanced): how many times faster model b runs than model a.
+   * Default: onnxruntime, batch 32, 1 thread, the two interleaved (src/runtime/speed.ts).
+   */
+  compare?: CompareFn;
   /** The caller loads and runs the result itself (see PassContext.outputRunByCaller): no runtime check here. */
   outputRunByCaller?: boolean;
 }
@@ -87,6 +94,10 @@ export interface QuantizeResult {
   weights: number;
   calibration?: { method: string; samples: number; tensors: number; histogramBytes: number; seconds: number };
   fallback?: FallbackReport;
+  /** What the preparation (option prepare) folded and fused. */
+  preparation?: Preparation;
+  /** Latency-driven placement (static mode, target speed or balanced). */
+  placement?: PlacementReport;
   /** Which runtime check ran. */
   runtimeCheck?: 'full' | 'structure' | 'by the caller';
   /** Per-layer comparison with float (debugLayers). */
