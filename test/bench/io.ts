@@ -3,8 +3,8 @@
  *
  *   npm run bench:io [-- --layers 16 --dim 4096 --runs 3 --dir <dir> --keep]
  *
- * Generates a ~1 GB fp32 model (a chain of `layers` MatMuls with dim×dim initializers,
- * written with our own builder + saveModel, weights generated chunk by chunk), then, several
+ * Generates a ~1 GB fp32 model (test/bench/big-model.ts: a chain of `layers` MatMuls with
+ * dim×dim initializers), then, several
  * times in alternation: `cp` of the file, and `loadModel` + `saveModel` in a child process
  * (so its peak RSS is its own). Each saved copy must be byte-identical to the input.
  *
@@ -13,54 +13,18 @@
  * shown as well. Not part of the test suite.
  */
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GraphBuilder } from '../../src/ir/builder.ts';
-import { Tensor } from '../../src/ir/tensor.ts';
 import { loadModel } from '../../src/io/load.ts';
 import { saveModel } from '../../src/io/save.ts';
-import { mulberry32 } from '../../src/math/random.ts';
 import { arg } from './args.ts';
+import { bigModel } from './big-model.ts';
 
 const self = fileURLToPath(import.meta.url);
 const TIME = '/usr/bin/time';
 
-
-/**
- * The model is written without ever holding it: weights go to a raw file 1 MB at a time,
- * then a model whose initializers are lazy slices of that file is saved (copied through).
- */
-async function generate(path: string, layers: number, dim: number): Promise<void> {
-  const raw = `${path}.raw`;
-  const fd = openSync(raw, 'w');
-  const rng = mulberry32(7);
-  const scale = 1 / Math.sqrt(dim);
-  const piece = new Float32Array(256 * 1024);
-  const total = layers * dim * dim;
-  try {
-    for (let done = 0; done < total; ) {
-      const n = Math.min(piece.length, total - done);
-      for (let i = 0; i < n; i++) piece[i] = (rng() * 2 - 1) * scale;
-      writeSync(fd, new Uint8Array(piece.buffer, 0, n * 4));
-      done += n;
-    }
-  } finally {
-    closeSync(fd);
-  }
-  const b = new GraphBuilder('bench_io');
-  let x = b.input('x', 'float32', ['N', dim]);
-  const bytes = dim * dim * 4;
-  for (let l = 0; l < layers; l++) {
-    const name = `w${l}`;
-    b.graph.addInitializer(new Tensor(name, 'float32', [dim, dim], { kind: 'raw', chunk: { path: raw, offset: l * bytes, length: bytes } }));
-    [x] = b.node('MatMul', [x, name], {}, { name: `mm${l}` });
-  }
-  b.output(x!, 'float32', ['N', dim]);
-  await saveModel(b.build(), path);
-  rmSync(raw);
-}
 
 /** Streams both files: true when they hold the same bytes. */
 function sameBytes(a: string, b: string): boolean {
@@ -122,16 +86,10 @@ async function main(): Promise<void> {
   const given = process.argv.includes('--dir');
   const dir = given ? arg('dir', '') : mkdtempSync(join(tmpdir(), 'shrinkray-bench-io-'));
   mkdirSync(dir, { recursive: true });
-  const input = join(dir, `chain-${layers}x${dim}.onnx`);
   const output = join(dir, 'saved.onnx');
   const copy = join(dir, 'cp-copy.onnx');
   try {
-    if (!existsSync(input)) {
-      process.stderr.write(`generating ${input} …\n`);
-      const t = performance.now();
-      await generate(input, layers, dim);
-      process.stderr.write(`generated in ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
-    }
+    const input = await bigModel(dir, layers, dim);
     const size = statSync(input).size;
     const useTime = existsSync(TIME);
     const results: Run[] = [];
@@ -193,7 +151,7 @@ async function main(): Promise<void> {
     rmSync(output, { force: true });
     rmSync(copy, { force: true });
     if (!keep && !given) rmSync(dir, { recursive: true, force: true });
-    else if (!keep) rmSync(input, { force: true });
+    else if (!keep) rmSync(join(dir, `matmul-${layers}x${dim}.onnx`), { force: true });
   }
 }
 

@@ -9,52 +9,18 @@
  * run. `cp` does not fsync its copy while saveModel does, so `cp` + fsync is shown too.
  */
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GraphBuilder } from '../../src/ir/builder.ts';
-import { Tensor } from '../../src/ir/tensor.ts';
 import { loadModel } from '../../src/io/load.ts';
 import { saveModel } from '../../src/io/save.ts';
-import { mulberry32 } from '../../src/math/random.ts';
 import { quantizeModel } from '../../src/quant/int8/quantize.ts';
 import { arg } from './args.ts';
+import { bigModel } from './big-model.ts';
 
 const self = fileURLToPath(import.meta.url);
 
-
-/**
- * Writes the model in two steps without holding it in memory: the weights go to a raw file
- * chunk by chunk, then a model whose tensors are slices of that file (lazy) is saved as one
- * .onnx (the weights copied through, inline).
- */
-async function generate(path: string, layers: number, dim: number): Promise<void> {
-  const raw = `${path}.raw`;
-  const fd = openSync(raw, 'w');
-  const rng = mulberry32(7);
-  const rowBytes = dim * 4;
-  const buf = new Float32Array(dim * 256);
-  for (let l = 0; l < layers; l++) {
-    for (let r = 0; r < dim; r += 256) {
-      const rows = Math.min(256, dim - r);
-      for (let i = 0; i < rows * dim; i++) buf[i] = (rng() * 2 - 1) / Math.sqrt(dim);
-      writeSync(fd, new Uint8Array(buf.buffer, 0, rows * rowBytes));
-    }
-  }
-  closeSync(fd);
-  const b = new GraphBuilder('big', { opsets: { '': 17 } });
-  let x = b.input('x', 'float32', ['N', dim]);
-  for (let l = 0; l < layers; l++) {
-    const name = `w${l}`;
-    const t = new Tensor(name, 'float32', [dim, dim], { kind: 'raw', chunk: { path: raw, offset: l * dim * rowBytes, length: dim * rowBytes } });
-    b.graph.addInitializer(t);
-    [x] = b.node('MatMul', [x, name], {}, { name: `mm${l}` });
-  }
-  b.output(x!, 'float32', ['N', dim]);
-  await saveModel(b.build(), path);
-  rmSync(raw);
-}
 
 /** Time of `cp` (page cache warm, as for the quantizer; best of three), and of `cp` followed by fsync of the copy. */
 function cpSeconds(src: string, dst: string): { cp: number; cpSync: number } {
@@ -94,13 +60,8 @@ async function main(): Promise<void> {
   const layers = Number(arg('layers', '16'));
   const dim = Number(arg('dim', '4096'));
   const dir = arg('dir', join(tmpdir(), 'shrinkray-bench'));
-  mkdirSync(dir, { recursive: true });
-  const input = join(dir, `matmul-${layers}x${dim}.onnx`);
+  const input = await bigModel(dir, layers, dim);
   const output = join(dir, `matmul-${layers}x${dim}.int8.onnx`);
-  if (!existsSync(input)) {
-    process.stderr.write(`generating ${input} …\n`);
-    await generate(input, layers, dim);
-  }
   const inBytes = statSync(input).size;
   const runs = Number(arg('runs', '3'));
   type Run = { cp: number; cpSync: number; wall: number; load: number; quantize: number; save: number; maxRssBytes: number; quantized: number; outBytes: number };
