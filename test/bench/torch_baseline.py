@@ -202,13 +202,14 @@ def magnitude_pruned(net, sparsity):
 
 
 def interleaved(contenders, x, rounds, min_round_ms):
-    """Same method as test/bench/timing.ts: per round, each contender for >= min_round_ms."""
+    """Same method as test/bench/timing.ts: per round, each contender for >= min_round_ms, each
+    call timed; the round's value is its median call. Also the fastest call of each."""
     def call(model, engine):
         if engine:
             torch.backends.quantized.engine = engine
         model(x)
 
-    calls, ms = [], [[] for _ in contenders]
+    calls, ms, best = [], [[] for _ in contenders], [float("inf")] * len(contenders)
     with torch.inference_mode():
         for _, model, engine in contenders:
             for _ in range(3):
@@ -220,15 +221,19 @@ def interleaved(contenders, x, rounds, min_round_ms):
             for k in range(len(contenders)):
                 i = (r + k) % len(contenders)
                 _, model, engine = contenders[i]
-                t = time.perf_counter()
+                each = []
                 for _ in range(calls[i]):
+                    t = time.perf_counter()
                     call(model, engine)
-                ms[i].append((time.perf_counter() - t) * 1e3 / calls[i])
+                    each.append((time.perf_counter() - t) * 1e3)
+                ms[i].append(float(np.median(each)))
+                best[i] = min(best[i], min(each))
     out = []
     for i, (label, _, _) in enumerate(contenders):
         ratios = [b / m for b, m in zip(ms[0], ms[i])]
         out.append({"label": label, "ms": float(np.median(ms[i])), "msRange": [min(ms[i]), max(ms[i])],
-                    "speedup": float(np.median(ratios)), "speedupRange": [min(ratios), max(ratios)], "callsPerRound": calls[i]})
+                    "speedup": float(np.median(ratios)), "speedupRange": [min(ratios), max(ratios)],
+                    "bestMs": best[i], "bestSpeedup": best[0] / best[i], "callsPerRound": calls[i]})
     return out
 
 
