@@ -141,7 +141,7 @@ function cliSection(s: Stored): string[] {
     `The same generated model (${mib(d.fileBytes)}). Each command is the built CLI (\`node bin/shrinkray.js\`) under`,
     '`/usr/bin/time -v` (peak RSS = its maximum resident set), after `sync` and a read of the model into the page',
     `cache; only required arguments unless noted. \`cp\` of the file: ${d.cp.map((r) => r.seconds.toFixed(2)).join(' s and ')} s, \`cp\` + sync`,
-    `${d.cpSync.map((r) => r.seconds.toFixed(2)).join(' s and ')} s (before and after the commands); ratios use the faster of each.`,
+    `${d.cpSync.map((r) => r.seconds.toFixed(2)).join(' s and ')} s (${d.cp.length > 2 ? `at the start of each of ${d.cp.length - 1} sittings and at the end` : 'before and after the commands'}); ratios use the faster of each.`,
     '',
     '| command | exit | wall | ÷ cp | ÷ cp + sync | peak RSS | ÷ file | output | note |',
     '|---|---|---|---|---|---|---|---|---|',

@@ -18,17 +18,24 @@ export interface ChildRun {
   error?: string;
 }
 
-/** `argv[0]` is the program; `shrinkray` stands for the built CLI. */
+/** Exit status of coreutils `timeout` when the time ran out. */
+export const TIMED_OUT = 124;
+
+/**
+ * `argv[0]` is the program; `shrinkray` stands for the built CLI. coreutils `timeout` stops the
+ * command itself (a timeout of spawnSync would kill only /usr/bin/time and orphan it).
+ */
 export function runChild(argv: string[], timeoutSeconds = 900): ChildRun {
-  const cmd = argv[0] === 'shrinkray' ? [process.execPath, BIN, ...argv.slice(1)] : argv;
+  const cmd = ['timeout', '--kill-after=10', String(timeoutSeconds), ...(argv[0] === 'shrinkray' ? [process.execPath, BIN, ...argv.slice(1)] : argv)];
   const useTime = existsSync(TIME);
   const t = performance.now();
-  const r = useTime ? spawnSync(TIME, ['-v', ...cmd], { encoding: 'utf8', timeout: timeoutSeconds * 1000 }) : spawnSync(cmd[0]!, cmd.slice(1), { encoding: 'utf8', timeout: timeoutSeconds * 1000 });
+  const r = useTime ? spawnSync(TIME, ['-v', ...cmd], { encoding: 'utf8' }) : spawnSync(cmd[0]!, cmd.slice(1), { encoding: 'utf8' });
   const seconds = (performance.now() - t) / 1000;
   const kb = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr ?? '')?.[1];
   // /usr/bin/time appends its own lines to stderr: the command's message is what comes before.
   const own = (r.stderr ?? '').split(/\n\s*Command (?:being timed|exited with)/)[0]!;
   const failed = r.status !== 0 || r.error !== undefined;
-  const error = failed ? (r.error ? `${r.error.message}` : (own.split('\n').map((l) => l.trim()).find((l) => l !== '') ?? `exit ${r.status}`)) : undefined;
+  const message = r.status === TIMED_OUT ? `stopped after ${timeoutSeconds} s` : (own.split('\n').map((l) => l.trim()).find((l) => l !== '') ?? `exit ${r.status}`);
+  const error = failed ? (r.error ? r.error.message : message) : undefined;
   return { command: argv.join(' '), status: r.status, seconds, maxRssBytes: kb ? Number(kb) * 1024 : undefined, ...(error && { error }) };
 }

@@ -47,7 +47,7 @@ async function measure(section: Section): Promise<unknown> {
     case 'io':
       return runIo(big);
     case 'cli':
-      return runCli(big, Number(arg('timeout', '900')));
+      return runCli(big, Number(arg('timeout', '900')), join(resultsDir, 'cli.partial.json'));
   }
 }
 

@@ -4,10 +4,10 @@
  *   `cp` in the same run; their tables are kept as printed;
  * - cli: every CLI command that takes a model, with default flags (only what it requires),
  *   wall time and peak RSS from /usr/bin/time -v, next to `cp` and `cp` + sync timed in the
- *   same run.
+ *   same run; resumable command by command.
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeNpy } from '../../src/data/npy.ts';
 import { mulberry32 } from '../../src/math/random.ts';
@@ -87,8 +87,17 @@ function settle(model: string): void {
   spawnSync('cat', [model], { stdio: 'ignore' });
 }
 
-export async function runCli(o: BigOptions, timeoutSeconds: number): Promise<CliData> {
+/** Files later commands read (reports for diff, the recipe for run): kept until the section ends. */
+const CARRIED = ['compress.json', 'dynamic.json', 'recipe.yaml'];
+
+/**
+ * Resumable: each measured command is saved to `partial` at once, and a rerun after an
+ * interruption measures only the commands not there yet (cp is timed again in every sitting).
+ */
+export async function runCli(o: BigOptions, timeoutSeconds: number, partial: string): Promise<CliData> {
   const model = await bigModel(o.dir, o.layers, o.dim);
+  // Leftovers of an interrupted sitting would count as the next command's output.
+  for (const f of readdirSync(o.dir)) if (join(o.dir, f) !== model && !CARRIED.includes(f)) rmSync(join(o.dir, f), { recursive: true, force: true });
   const copy = join(o.dir, 'cp-copy.onnx');
   const cpOnce = (sync: boolean) => {
     settle(model);
@@ -96,23 +105,30 @@ export async function runCli(o: BigOptions, timeoutSeconds: number): Promise<Cli
     rmSync(copy, { force: true });
     return r;
   };
-  const data: CliData = { fileBytes: statSync(model).size, cp: [cpOnce(false)], cpSync: [cpOnce(true)], commands: [], skipped: SKIPPED };
+  const fileBytes = statSync(model).size;
+  const before = existsSync(partial) ? (JSON.parse(readFileSync(partial, 'utf8')) as CliData) : undefined;
+  const data: CliData = before?.fileBytes === fileBytes ? before : { fileBytes, cp: [], cpSync: [], commands: [], skipped: SKIPPED };
+  data.cp.push(cpOnce(false));
+  data.cpSync.push(cpOnce(true));
   const inputs = randomInputs(o.dir, o.dim);
-  // Inputs of later commands (reports for diff, the recipe for run) stay until the end.
-  const kept = new Set([...readdirSync(o.dir), 'compress.json', 'dynamic.json', 'recipe.yaml']);
+  const kept = new Set([...readdirSync(o.dir), ...CARRIED]);
   for (const c of commands(model, o.dir, inputs)) {
+    if (data.commands.some((m) => m.command === c.argv.join(' ').replaceAll(o.dir, '$DIR'))) continue;
     settle(model);
     process.stderr.write(`cli: ${c.argv.join(' ')}\n`);
     const run = runChild(c.argv, timeoutSeconds);
     // What the command wrote (an output model, reports): the largest file is its output.
     const written = readdirSync(o.dir).filter((f) => !kept.has(f)).map((f) => join(o.dir, f));
-    const outputBytes = written.length ? Math.max(...written.map((f) => statSync(f).size)) : undefined;
-    for (const f of written) rmSync(f, { force: true });
+    const files = written.filter((f) => statSync(f).isFile());
+    const outputBytes = files.length ? Math.max(...files.map((f) => statSync(f).size)) : undefined;
+    for (const f of written) rmSync(f, { recursive: true, force: true });
     data.commands.push({ ...run, command: run.command.replaceAll(o.dir, '$DIR'), ...(c.note && { note: c.note }), ...(outputBytes !== undefined && { outputBytes }) });
+    writeFileSync(partial, JSON.stringify(data));
   }
   // cp again at the end: the load may have changed during the run.
   data.cp.push(cpOnce(false));
   data.cpSync.push(cpOnce(true));
-  for (const f of ['compress.json', 'dynamic.json', 'recipe.yaml', 'random-inputs.npy']) rmSync(join(o.dir, f), { force: true });
+  for (const f of [...CARRIED, 'random-inputs.npy']) rmSync(join(o.dir, f), { force: true });
+  rmSync(partial, { force: true });
   return data;
 }
