@@ -1,13 +1,12 @@
 /**
  * The generated large model the IO, quantize and CLI benchmarks share: a chain of `layers`
- * fp32 MatMuls with dim×dim initializers (16 × 4096² ≈ 1 GiB by default).
+ * fp32 MatMuls with dim×dim initializers (16 × 4096² ≈ 1 GiB by default), uniform weights in
+ * ±1/√dim from a seeded generator, so every run of every bench reads the same bytes.
  *
  *   npx tsx test/bench/big-model.ts <path.onnx> [--layers 16 --dim 4096]
- *
- * Written without ever holding it: the weights go to a raw file 1 MB at a time, then a model
- * whose initializers are lazy slices of that file is saved (copied through, inline).
  */
-import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GraphBuilder } from '../../src/ir/builder.ts';
 import { Tensor } from '../../src/ir/tensor.ts';
@@ -15,6 +14,10 @@ import { saveModel } from '../../src/io/save.ts';
 import { mulberry32 } from '../../src/math/random.ts';
 import { arg } from './args.ts';
 
+/**
+ * Writes the model without holding it: the weights go to a raw file 1 MiB at a time, then a
+ * model whose initializers are lazy slices of that file is saved (copied through, inline).
+ */
 export async function generateMatMulChain(path: string, layers: number, dim: number): Promise<void> {
   const raw = `${path}.raw`;
   const fd = openSync(raw, 'w');
@@ -32,7 +35,7 @@ export async function generateMatMulChain(path: string, layers: number, dim: num
   } finally {
     closeSync(fd);
   }
-  const b = new GraphBuilder('matmul_chain', { opsets: { '': 17 } });
+  const b = new GraphBuilder('big', { opsets: { '': 17 } });
   let x = b.input('x', 'float32', ['N', dim]);
   const bytes = dim * dim * 4;
   for (let l = 0; l < layers; l++) {
@@ -41,11 +44,21 @@ export async function generateMatMulChain(path: string, layers: number, dim: num
     [x] = b.node('MatMul', [x, name], {}, { name: `mm${l}` });
   }
   b.output(x!, 'float32', ['N', dim]);
-  try {
-    await saveModel(b.build(), path);
-  } finally {
-    rmSync(raw);
+  await saveModel(b.build(), path);
+  rmSync(raw);
+}
+
+/** The model's path in `dir`, generated first when it is not there yet. */
+export async function bigModel(dir: string, layers: number, dim: number): Promise<string> {
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `matmul-${layers}x${dim}.onnx`);
+  if (!existsSync(path)) {
+    process.stderr.write(`generating ${path} …\n`);
+    const t = performance.now();
+    await generateMatMulChain(path, layers, dim);
+    process.stderr.write(`generated in ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
   }
+  return path;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -3,8 +3,8 @@
  *
  *   npm run bench:io [-- --layers 16 --dim 4096 --runs 3 --dir <dir> --keep]
  *
- * Generates a ~1 GB fp32 model (a chain of `layers` MatMuls with dim×dim initializers,
- * written with our own builder + saveModel, weights generated chunk by chunk), then, several
+ * Generates a ~1 GB fp32 model (test/bench/big-model.ts: a chain of `layers` MatMuls with
+ * dim×dim initializers), then, several
  * times in alternation: `cp` of the file, and `loadModel` + `saveModel` in a child process
  * (so its peak RSS is its own). Each saved copy must be byte-identical to the input.
  *
@@ -20,11 +20,10 @@ import { fileURLToPath } from 'node:url';
 import { loadModel } from '../../src/io/load.ts';
 import { saveModel } from '../../src/io/save.ts';
 import { arg } from './args.ts';
-import { generateMatMulChain } from './big-model.ts';
+import { bigModel } from './big-model.ts';
 
 const self = fileURLToPath(import.meta.url);
 const TIME = '/usr/bin/time';
-
 
 
 /** Streams both files: true when they hold the same bytes. */
@@ -87,16 +86,10 @@ async function main(): Promise<void> {
   const given = process.argv.includes('--dir');
   const dir = given ? arg('dir', '') : mkdtempSync(join(tmpdir(), 'shrinkray-bench-io-'));
   mkdirSync(dir, { recursive: true });
-  const input = join(dir, `chain-${layers}x${dim}.onnx`);
   const output = join(dir, 'saved.onnx');
   const copy = join(dir, 'cp-copy.onnx');
   try {
-    if (!existsSync(input)) {
-      process.stderr.write(`generating ${input} …\n`);
-      const t = performance.now();
-      await generateMatMulChain(input, layers, dim);
-      process.stderr.write(`generated in ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
-    }
+    const input = await bigModel(dir, layers, dim);
     const size = statSync(input).size;
     const useTime = existsSync(TIME);
     const results: Run[] = [];
@@ -158,7 +151,7 @@ async function main(): Promise<void> {
     rmSync(output, { force: true });
     rmSync(copy, { force: true });
     if (!keep && !given) rmSync(dir, { recursive: true, force: true });
-    else if (!keep) rmSync(input, { force: true });
+    else if (!keep) rmSync(join(dir, `matmul-${layers}x${dim}.onnx`), { force: true });
   }
 }
 

@@ -9,7 +9,7 @@
  * run. `cp` does not fsync its copy while saveModel does, so `cp` + fsync is shown too.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,10 +17,9 @@ import { loadModel } from '../../src/io/load.ts';
 import { saveModel } from '../../src/io/save.ts';
 import { quantizeModel } from '../../src/quant/int8/quantize.ts';
 import { arg } from './args.ts';
-import { generateMatMulChain } from './big-model.ts';
+import { bigModel } from './big-model.ts';
 
 const self = fileURLToPath(import.meta.url);
-
 
 
 /** Time of `cp` (page cache warm, as for the quantizer; best of three), and of `cp` followed by fsync of the copy. */
@@ -61,13 +60,8 @@ async function main(): Promise<void> {
   const layers = Number(arg('layers', '16'));
   const dim = Number(arg('dim', '4096'));
   const dir = arg('dir', join(tmpdir(), 'shrinkray-bench'));
-  mkdirSync(dir, { recursive: true });
-  const input = join(dir, `matmul-${layers}x${dim}.onnx`);
+  const input = await bigModel(dir, layers, dim);
   const output = join(dir, `matmul-${layers}x${dim}.int8.onnx`);
-  if (!existsSync(input)) {
-    process.stderr.write(`generating ${input} …\n`);
-    await generateMatMulChain(input, layers, dim);
-  }
   const inBytes = statSync(input).size;
   const runs = Number(arg('runs', '3'));
   type Run = { cp: number; cpSync: number; wall: number; load: number; quantize: number; save: number; maxRssBytes: number; quantized: number; outBytes: number };

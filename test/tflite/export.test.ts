@@ -134,7 +134,7 @@ describe('export-tflite: float32 on tiny graphs', () => {
 });
 
 describe('export-tflite: fixtures in float32 (after cleanup)', () => {
-  for (const name of ['lenet5', 'mlp', 'dscnn', 'tinyvit']) {
+  for (const name of ['lenet5', 'mlp', 'dscnn', 'tinyvit', 'mobilenetv2']) {
     it(`export-tflite: ${name} matches onnxruntime within 1e-5`, async () => {
       const model = await loadModel(`fixtures/${name}.onnx`);
       await cleanup.run(model, { fold: true, foldBatchnorm: true, dedupe: true, fuseMatmulAdd: true }, ctx);

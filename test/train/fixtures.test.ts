@@ -13,6 +13,7 @@ const FIXTURES: Record<string, { floor: number; ops: string[] }> = {
   mlp: { floor: 0.96, ops: ['Reshape', 'Gemm', 'MatMul', 'Add', 'Relu'] },
   dscnn: { floor: 0.95, ops: ['Conv', 'BatchNormalization', 'Clip', 'Add', 'GlobalAveragePool', 'Gemm'] },
   tinyvit: { floor: 0.9, ops: ['MatMul', 'LayerNormalization', 'Transpose', 'Softmax', 'Erf', 'ReduceMean'] },
+  mobilenetv2: { floor: 0.97, ops: ['Conv', 'BatchNormalization', 'Clip', 'Add', 'GlobalAveragePool', 'Gemm'] },
 };
 
 describe('fixture models', () => {

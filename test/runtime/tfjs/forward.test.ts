@@ -36,7 +36,7 @@ async function maxDiff(model: Model): Promise<number> {
 }
 
 describe('tfjs executor forward = onnxruntime', () => {
-  for (const name of ['lenet5', 'mlp', 'dscnn', 'tinyvit']) {
+  for (const name of ['lenet5', 'mlp', 'dscnn', 'tinyvit', 'mobilenetv2']) {
     it(`fixture ${name}`, async () => {
       expect(await maxDiff(await loadModel(`fixtures/${name}.onnx`))).toBeLessThanOrEqual(1e-4);
     });

@@ -1,0 +1,113 @@
+/**
+ * `npm run bench` fixtures section: every fixture compressed by the CLI as a user would run it
+ * (int8 static calibrated on mnist-calib; magnitude pruning 50 %; structured channels 50 %),
+ * scored top-1 on the held-out mnist-test, and timed against the fp32 fixture at batch 1 and
+ * 32 on real test digits: one onnxruntime thread, contenders interleaved (test/bench/timing.ts).
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openDataset, toFloat32 } from '../../src/data/dataset.ts';
+import { accuracyEvaluator } from '../../src/evaluate/accuracy.ts';
+import type { HostTensor } from '../../src/runtime/types.ts';
+import { root, runChild, type ChildRun } from './cli-run.ts';
+import { timeInterleaved, type Contender, type Timed } from './timing.ts';
+
+export const CALIB = 'fixtures/data/mnist-calib.npz';
+export const TEST = 'fixtures/data/mnist-test.npz';
+export const BATCHES = [1, 32] as const;
+
+/** What each compressed variant is: the CLI arguments that make it from the fixture. */
+export const VARIANTS = [
+  { key: 'int8', label: 'int8 static', args: ['quantize', '--calib', CALIB] },
+  { key: 'magnitude', label: 'magnitude 50 %', args: ['prune', '--sparsity', '0.5'] },
+  { key: 'channels', label: 'channels 50 %', args: ['prune', '--channels', '0.5'] },
+] as const;
+
+export interface VariantResult {
+  key: string;
+  label: string;
+  run: ChildRun;
+  bytes?: number;
+  accuracy?: number;
+  /** By batch size: the interleaved timing (speedup = fp32 ms ÷ this ms). */
+  latency?: Record<string, Timed>;
+}
+
+export interface FixtureResult {
+  fixture: string;
+  bytes: number;
+  accuracy: number;
+  /** fp32 ms by batch size. */
+  latency: Record<string, Timed>;
+  variants: VariantResult[];
+}
+
+export interface FixturesData {
+  threads: number;
+  rounds: number;
+  fixtures: FixtureResult[];
+}
+
+/** Every fixtures/*.onnx, or the ones named. */
+export function fixtureNames(only?: string[]): string[] {
+  const all = readdirSync(`${root}fixtures`).filter((f) => f.endsWith('.onnx')).map((f) => f.slice(0, -5)).sort();
+  return only ? all.filter((n) => only.includes(n)) : all;
+}
+
+/** The first `n` held-out digits, as the model's input. */
+export async function testDigits(n: number): Promise<Record<string, HostTensor>> {
+  const ds = await openDataset(`${root}${TEST}`);
+  try {
+    for await (const b of ds.batches(n)) return { input: { dtype: 'float32', dims: b.shape, data: toFloat32(b.x, ds.x.dtype) } };
+    throw new Error(`${TEST} is empty`);
+  } finally {
+    await ds.close();
+  }
+}
+
+async function fixture(name: string, rounds: number, threads: number): Promise<FixtureResult> {
+  const input = `fixtures/${name}.onnx`;
+  const work = mkdtempSync(join(tmpdir(), `bench-${name}-`));
+  const test = await openDataset(`${root}${TEST}`);
+  try {
+    const evaluate = accuracyEvaluator(test);
+    const accuracyOf = (path: string) => evaluate(readFileSync(path));
+    const variants: VariantResult[] = [];
+    const contenders: Contender[] = [{ label: 'fp32', model: `${root}${input}` }];
+    for (const v of VARIANTS) {
+      const out = join(work, `${v.key}.onnx`);
+      process.stderr.write(`  ${name}: ${v.args.join(' ')}\n`);
+      const run = runChild(['shrinkray', ...v.args, input, '-o', out, '--no-latency', '--quiet']);
+      const result: VariantResult = { key: v.key, label: v.label, run };
+      if (run.status === 0) {
+        result.bytes = statSync(out).size;
+        result.accuracy = await accuracyOf(out);
+        contenders.push({ label: v.key, model: out });
+      }
+      variants.push(result);
+    }
+    const fp32Latency: Record<string, Timed> = {};
+    for (const batch of BATCHES) {
+      const timed = await timeInterleaved(contenders, await testDigits(batch), { threads, rounds });
+      fp32Latency[batch] = timed[0]!;
+      for (const t of timed.slice(1)) {
+        const v = variants.find((x) => x.key === t.label)!;
+        (v.latency ??= {})[batch] = t;
+      }
+    }
+    return { fixture: name, bytes: statSync(`${root}${input}`).size, accuracy: await accuracyOf(`${root}${input}`), latency: fp32Latency, variants };
+  } finally {
+    await test.close();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+export async function runFixtures(o: { fixtures?: string[]; rounds: number; threads: number }): Promise<FixturesData> {
+  const fixtures: FixtureResult[] = [];
+  for (const name of fixtureNames(o.fixtures)) {
+    process.stderr.write(`fixture ${name}\n`);
+    fixtures.push(await fixture(name, o.rounds, o.threads));
+  }
+  return { threads: o.threads, rounds: o.rounds, fixtures };
+}
