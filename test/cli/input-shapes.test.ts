@@ -39,7 +39,7 @@ beforeAll(async () => {
 });
 
 const report = (out: string) => JSON.parse(out) as { notes: string[]; stages: Array<{ latency?: { batch1: { p50: number } } }> };
-const NAMED_NOTE = 'latency not measured: input "x" has symbolic dim "p2o.DynamicDimension.1" at axis 2; give its size with --input-shape x:1,3,N,N or --dim p2o.DynamicDimension.1=N';
+const namedNote = (path: string) => `latency not measured: ${path}: input "x" has symbolic dim "p2o.DynamicDimension.1" at axis 2; give its size with --input-shape x:1,3,N,N or --dim p2o.DynamicDimension.1=N`;
 
 describe('input shapes', () => {
   it('input shapes: compress succeeds on free height/width, latency skipped with a note naming the flags', async () => {
@@ -48,7 +48,7 @@ describe('input shapes', () => {
     expect(r.code, r.err).toBe(0);
     expect(existsSync(out)).toBe(true);
     const rep = report(r.out);
-    expect(rep.notes).toContain(NAMED_NOTE);
+    expect(rep.notes).toContain(namedNote(named));
     expect(rep.notes.filter((n) => n.startsWith('latency not measured'))).toHaveLength(1);
     expect(rep.notes.some((n) => n.startsWith('could not verify the output on random inputs:') && n.includes('--input-shape x:1,3,N,N'))).toBe(true);
     expect(rep.stages.every((s) => s.latency === undefined)).toBe(true);
@@ -57,7 +57,7 @@ describe('input shapes', () => {
   it('input shapes: an unnamed dim is sized by --input-shape only', async () => {
     const r = await cli('quantize', unnamed, '-o', join(dir, 'unnamed-q.onnx'), '--mode', 'dynamic', '--json', '--compressed-sizes', 'never');
     expect(r.code, r.err).toBe(0);
-    expect(report(r.out).notes).toContain('latency not measured: input "x" has an unnamed dynamic dim at axis 2; give its size with --input-shape x:1,3,N,N');
+    expect(report(r.out).notes).toContain(`latency not measured: ${unnamed}: input "x" has an unnamed dynamic dim at axis 2; give its size with --input-shape x:1,3,N,N`);
   });
 
   it('input shapes: --input-shape and --dim give latency and verification their sizes', async () => {
@@ -73,7 +73,7 @@ describe('input shapes', () => {
   it('input shapes: eval skips latency with the same note, and measures it with --input-shape', async () => {
     const skipped = await cli('eval', named, '--json', '--compressed-sizes', 'never');
     expect(skipped.code, skipped.err).toBe(0);
-    expect(report(skipped.out).notes).toContain(NAMED_NOTE);
+    expect(report(skipped.out).notes).toContain(namedNote(named));
     const sized = await cli('eval', unnamed, '--json', '--compressed-sizes', 'never', '--input-shape', 'x:1,3,8,8');
     expect(sized.code, sized.err).toBe(0);
     expect(report(sized.out).stages[0]!.latency!.batch1.p50).toBeGreaterThan(0);

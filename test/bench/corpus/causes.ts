@@ -10,7 +10,7 @@ interface Cause {
 
 const CAUSES: Cause[] = [
   { test: /needs opset 1[13] or later|imports opset (9|10)\b/, why: 'opset 9/10 export (paddle2onnx): no opset upgrade yet — item 3 (`weights`)' },
-  { test: /data set feeds exactly one input|feeds exactly one input/, why: 'several inputs (audio + state + sample rate): multi-input data — item 5 (`datagate`)' },
+  { test: /feeds exactly one|no array 'x' \(arrays: /, why: 'several inputs (audio + state + sample rate): multi-input data — item 5 (`datagate`)' },
   { test: /no Conv\/Gemm\/MatMul layer with a constant float weight/, why: 'the weights sit in Constant nodes or inside If/Loop bodies, or in LSTM ops: item 2 (`weights`)' },
   { test: /no node was quantized|nothing to quantize|quantized nothing/i, why: 'no layer reachable: weights in Constant nodes/subgraphs (item 2) or Conv-only model in dynamic mode (item 4, `weights`)' },
   { test: /already quantized/, why: 'already-quantized model recognised and left as it is — item 8' },
@@ -33,7 +33,8 @@ export function explain(row: Outcome): string {
   const text = row.comparison ?? row.message;
   const known = CAUSES.find((c) => c.test.test(text))?.why;
   if (row.exit !== 0 || row.comparison) return known ?? (row.exit === 3 ? 'internal error (bug)' : '');
-  const shrinks = row.command !== 'inspect' && row.command !== 'cleanup';
+  // Quantization shrinks dense storage; magnitude pruning does not (zeros stay stored).
+  const shrinks = row.command.startsWith('int');
   if (shrinks && row.sizeRatio !== undefined && row.sizeRatio > 0.97) return `exit 0, size unchanged${known ? `: ${known}` : ' (nothing this command reaches in the model)'}`;
   if (row.cosine !== undefined && row.cosine < 0.99) return 'exit 0 with output cosine < 0.99 vs float: the quality gate (item 7, `datagate`) should catch it';
   return '';
