@@ -39,15 +39,15 @@ export const distill = definePass({
     epochs: { type: 'number', default: 5, min: 1, description: 'Passes over the training data.' },
     batchSize: { type: 'number', default: 64, min: 1, description: 'Samples per step.' },
     optimizer: { type: 'enum', default: 'adam', values: ['adam', 'sgd'], description: 'adam (AdamW with weightDecay) or sgd with momentum.' },
-    lr: { type: 'number', default: 0.003, min: 0, description: 'Peak learning rate.' },
+    lr: { type: 'number', default: 0.02, min: 0, description: 'Peak learning rate.' },
     schedule: { type: 'enum', default: 'cosine', values: ['cosine', 'step', 'constant'], description: 'Learning-rate schedule: cosine to 0, step decay, or constant.' },
     stepEpochs: { type: 'number', default: 2, min: 1, description: 'step schedule: epochs between decays.' },
     gamma: { type: 'number', default: 0.1, min: 0, max: 1, description: 'step schedule: decay factor.' },
     momentum: { type: 'number', default: 0.9, min: 0, max: 0.999, description: 'sgd momentum.' },
     weightDecay: { type: 'number', default: 0, min: 0, description: 'Decoupled weight decay per unit learning rate (matrices and filters only).' },
-    temperature: { type: 'number', default: 4, min: 0.01, description: 'Softmax temperature of the soft targets.' },
+    temperature: { type: 'number', default: 2, min: 0.01, description: 'Softmax temperature of the soft targets.' },
     alpha: { type: 'number', default: 0.9, min: 0, max: 1, description: 'Weight of the soft (teacher) loss; 1 − alpha on the labels. 1 (or no labels): labels unused.' },
-    shift: { type: 'number', default: 0, min: 0, description: 'Augmentation: random shifts of [C,H,W] samples up to this many pixels (the teacher sees the same shifted batch).' },
+    shift: { type: 'number', default: -1, min: -1, description: 'Augmentation: random shifts of [C,H,W] samples up to this many pixels (the teacher sees the same shifted batch); -1: 1 for [C,H,W] samples, else 0.' },
     hints: { type: 'list', default: [], description: "Hint losses: 'auto' (every Conv/Gemm of both graphs by name, channels matched), or student=teacher value pairs." },
     hintWeight: { type: 'number', default: 0.1, min: 0, description: 'Weight of each hint loss (mean squared error).' },
     quantAware: { type: 'boolean', default: false, description: 'Train an int8 QDQ student through its Q/DQ pairs (straight-through rounding; weights stay int8).' },
@@ -60,9 +60,9 @@ export const distill = definePass({
     const teacherModel = o.teacher ? await loadModel(o.teacher) : ctx.inputModel;
     if (!teacherModel) throw new InputError('distill needs a teacher: teacher=<.onnx> (in a pipeline, the input model is the default)');
     if (o.val && o.valSplit > 0) throw new InputError('distill: give val or valSplit, not both');
-    const hints: HintPair[] = o.hints.length === 1 && o.hints[0] === 'auto' ? await autoHints(model, teacherModel, o.train) : parseHints(o.hints);
-    if (hints.length > 0) ctx.note(`hints: ${hints.map((h) => `${h.student}${h.channels ? ` (${h.channels.length} ch)` : ''}`).join(', ')}`);
     let train: Samples = await loadSamples(o.train, o.samples);
+    const hints: HintPair[] = o.hints.length === 1 && o.hints[0] === 'auto' ? await autoHints(model, teacherModel, train) : parseHints(o.hints);
+    if (hints.length > 0) ctx.note(`hints: ${hints.map((h) => `${h.student}${h.channels ? ` (${h.channels.length} ch)` : ''}`).join(', ')}`);
     let val: Samples | undefined = o.val ? await loadSamples(o.val) : undefined;
     if (o.valSplit > 0) ({ train, val } = holdOut(train, o.valSplit));
     const teacher = await Teacher.open(teacherModel, hints.map((h) => h.teacher), o.teacher || 'the input model');
@@ -85,7 +85,7 @@ export const distill = definePass({
           temperature: o.temperature,
           alpha: o.alpha,
           seed: o.seed,
-          maxShift: o.shift,
+          maxShift: o.shift >= 0 ? o.shift : train.sampleShape.length === 3 ? 1 : 0,
           patience: o.patience,
           hints,
           hintWeight: o.hintWeight,

@@ -10,7 +10,7 @@ import { InputError } from '../errors.ts';
 import type { Model } from '../ir/model.ts';
 import { modelBytesWithOutputs } from '../runtime/capture.ts';
 import { createSession } from '../runtime/ort.ts';
-import { loadSamples } from './data.ts';
+import { rows, type Samples } from './data.ts';
 import type { HintPair } from './distill.ts';
 
 /** `student=teacher` value pairs (channels unchanged). */
@@ -68,14 +68,14 @@ export function monotoneMatch(corr: number[][], teacherChannels: number): number
   return out;
 }
 
-export async function autoHints(student: Model, teacher: Model, data: string, samples = 128): Promise<HintPair[]> {
+export async function autoHints(student: Model, teacher: Model, data: Samples, samples = 128): Promise<HintPair[]> {
   const tNodes = new Map(teacher.graph.nodes.filter((n) => n.name).map((n) => [n.name, n]));
   const outputs = new Set(student.graph.outputs.map((o) => o.name));
   const pairs = student.graph.nodes
     .filter((n) => (n.opType === 'Conv' || n.opType === 'Gemm') && n.name && tNodes.get(n.name)?.opType === n.opType && !outputs.has(n.outputs[0]!))
     .map((n) => ({ student: n.outputs[0]!, teacher: tNodes.get(n.name)!.outputs[0]! }));
   if (pairs.length === 0) throw new InputError('hints=auto: no Conv/Gemm node of the student has a namesake in the teacher');
-  const x = await loadSamples(data, samples);
+  const x = rows(data, 0, Math.min(samples, data.length));
   const run = async (model: Model, names: string[]) => {
     const session = await createSession(modelBytesWithOutputs(model, names), { threads: 1, label: 'hint matching' });
     const input = model.graph.inputs.find((i) => !model.graph.initializers.has(i.name))!.name;

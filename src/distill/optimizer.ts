@@ -15,60 +15,71 @@ export interface OptimizerOptions {
   weightDecay?: number;
 }
 
+/**
+ * The state and the update run on all variables at once, as one flat vector: a training step
+ * of a small model is dominated by the fixed cost of each backend call, and per-variable
+ * updates made ~200 calls per step where the flat form makes ~40.
+ */
 export class MaskedOptimizer {
   private step = 0;
-  private readonly first: tf.Variable[];
-  private readonly second: tf.Variable[];
-  /** True where a weight may move; absent for tensors without zeros. */
-  readonly masks: (tf.Tensor | undefined)[];
+  private readonly first: tf.Variable;
+  private readonly second?: tf.Variable;
+  /** 1 where weight decay applies (matrices and filters), per flat element; absent without decay. */
+  private readonly decayed?: tf.Tensor;
+  /** True where a weight may move, per flat element; absent when no variable has zeros. */
+  private readonly mask?: tf.Tensor;
+  private readonly sizes: number[];
 
   constructor(private readonly vars: tf.Variable[], private readonly o: OptimizerOptions, keepZeros = true) {
-    this.first = vars.map((p) => tf.variable(tf.zerosLike(p), false));
-    this.second = o.name === 'adam' ? vars.map((p) => tf.variable(tf.zerosLike(p), false)) : [];
-    this.masks = vars.map((p) =>
-      tf.tidy(() => {
-        if (!keepZeros) return undefined;
-        const mask = p.notEqual(0);
-        return mask.cast('float32').sum().dataSync()[0]! < p.size ? tf.keep(mask) : undefined;
-      }),
-    );
+    this.sizes = vars.map((p) => p.size);
+    const total = this.sizes.reduce((a, b) => a + b, 0);
+    this.first = tf.variable(tf.zeros([total]), false);
+    if (o.name === 'adam') this.second = tf.variable(tf.zeros([total]), false);
+    if ((o.weightDecay ?? 0) > 0) this.decayed = tf.keep(tf.concat(vars.map((p) => tf.fill([p.size], p.rank > 1 ? 1 : 0))));
+    if (keepZeros && vars.length > 0) {
+      const mask = tf.tidy(() => this.flat(vars).notEqual(0));
+      if (tf.tidy(() => mask.cast('float32').sum().dataSync()[0]!) < total) this.mask = mask;
+      else mask.dispose();
+    }
   }
 
-  /** Zero weights at the start, counted over all variables (what the masks keep). */
+  private flat(tensors: tf.Tensor[]): tf.Tensor1D {
+    return tf.concat(tensors.map((t) => t.reshape([t.size]))) as tf.Tensor1D;
+  }
+
+  /** Zero weights at the start, counted over all variables (what the mask keeps). */
   get maskedCount(): number {
-    return this.masks.reduce((n, m) => n + (m ? m.size - tf.tidy(() => m.cast('float32').sum().dataSync()[0]!) : 0), 0);
+    return this.mask ? this.mask.size - tf.tidy(() => this.mask!.cast('float32').sum().dataSync()[0]!) : 0;
   }
 
   apply(grads: tf.NamedTensorMap, lr: number): void {
+    if (this.vars.length === 0) return;
     this.step++;
-    const decay = this.o.weightDecay ?? 0;
     tf.tidy(() => {
-      this.vars.forEach((p, i) => {
-        const g = grads[p.name];
-        if (!g) return;
-        const m = this.first[i]!;
-        let update: tf.Tensor;
-        if (this.o.name === 'adam') {
-          const [b1, b2, eps] = [0.9, 0.999, 1e-8];
-          const v = this.second[i]!;
-          m.assign(m.mul(b1).add(g.mul(1 - b1)));
-          v.assign(v.mul(b2).add(g.square().mul(1 - b2)));
-          update = m.div(1 - b1 ** this.step).div(v.div(1 - b2 ** this.step).sqrt().add(eps));
-        } else {
-          m.assign(m.mul(this.o.momentum ?? 0.9).add(g));
-          update = m;
-        }
-        if (decay > 0 && p.rank > 1) update = update.add(p.mul(decay));
-        let next = p.sub(update.mul(lr));
-        const mask = this.masks[i];
-        // where(), not a product: a masked negative weight must come back +0, the bytes it had.
-        if (mask) next = tf.where(mask, next, tf.zerosLike(next));
-        p.assign(next);
-      });
+      // A variable the loss does not reach gets a zero gradient: its moments stay zero, so only weight decay moves it.
+      const g = this.flat(this.vars.map((p) => grads[p.name] ?? tf.zerosLike(p)));
+      const m = this.first;
+      let update: tf.Tensor;
+      if (this.second) {
+        const [b1, b2, eps] = [0.9, 0.999, 1e-8];
+        const v = this.second;
+        m.assign(m.mul(b1).add(g.mul(1 - b1)));
+        v.assign(v.mul(b2).add(g.square().mul(1 - b2)));
+        update = m.div(1 - b1 ** this.step).div(v.div(1 - b2 ** this.step).sqrt().add(eps));
+      } else {
+        m.assign(m.mul(this.o.momentum ?? 0.9).add(g));
+        update = m;
+      }
+      const params = this.flat(this.vars);
+      if (this.decayed) update = update.add(params.mul(this.decayed).mul(this.o.weightDecay!));
+      let next = params.sub(update.mul(lr));
+      // where(), not a product: a masked negative weight must come back +0, the bytes it had.
+      if (this.mask) next = tf.where(this.mask, next, tf.zerosLike(next));
+      tf.split(next, this.sizes).forEach((part, i) => this.vars[i]!.assign(part.reshape(this.vars[i]!.shape)));
     });
   }
 
   dispose(): void {
-    for (const t of [...this.first, ...this.second, ...this.masks]) t?.dispose();
+    for (const t of [this.first, this.second, this.decayed, this.mask]) t?.dispose();
   }
 }

@@ -4,35 +4,20 @@
  * Deterministic given the seed (the wasm backend runs single-threaded).
  */
 import * as tf from '@tensorflow/tfjs';
-import { classLabels, openDataset, toFloat32 } from '../data/dataset.ts';
+import { loadSamples, type Samples } from '../distill/data.ts';
+import { InputError } from '../errors.ts';
 import { AccuracyMeter } from '../report/metrics.ts';
 import { Seeded } from './backend.ts';
 import type { Net } from './net.ts';
 
-export interface Labelled {
-  x: Float32Array;
-  y: Int32Array;
-  /** Shape of one sample. */
-  sampleShape: number[];
-  length: number;
-}
+/** Samples with their class labels. */
+export type Labelled = Samples & { y: Int32Array };
 
-/** Reads a whole labelled data set (an npz with x and y, ...) into memory. */
+/** Reads a whole labelled data set (an npz with x and y, ...) into memory: distillation's loader, labels required. */
 export async function loadLabelled(path: string): Promise<Labelled> {
-  const ds = await openDataset(path);
-  try {
-    const sampleShape = ds.x.shape.slice(1);
-    const per = sampleShape.reduce((a, b) => a * b, 1);
-    const x = new Float32Array(ds.length * per);
-    const y = new Int32Array(ds.length);
-    for await (const b of ds.batches(1024)) {
-      x.set(toFloat32(b.x, ds.x.dtype), b.start * per);
-      y.set(classLabels(ds, b), b.start);
-    }
-    return { x, y, sampleShape, length: ds.length };
-  } finally {
-    await ds.close();
-  }
+  const s = await loadSamples(path);
+  if (!s.y) throw new InputError(`${path}: no labels (y): training from scratch needs them`);
+  return { ...s, y: s.y };
 }
 
 export interface FitOptions {

@@ -198,6 +198,26 @@ function maxPoolGrad(dy: tf.Tensor4D, x: tf.Tensor4D, y: tf.Tensor4D, attrs: tf.
   return dx.slice([0, padInfo.top, padInfo.left, 0], [n, h, w, c]);
 }
 
+/**
+ * Identity, and a Cast to the dtype a tensor already has, as shared data: the backend's own
+ * copy every byte, and the engine clones each tensor a gradient will need while the tape
+ * records (hundreds per training step). Tensor data never changes in place, so sharing it
+ * is safe — the CPU backend's Identity and the wasm backend's own Reshape do the same.
+ */
+function sharedData(kernelName: string, native?: tf.KernelConfig): tf.KernelConfig {
+  return {
+    kernelName,
+    backendName: 'wasm',
+    kernelFunc: (args) => {
+      const { x } = args.inputs as { x: tf.TensorInfo };
+      const dtype = (args.attrs?.dtype as tf.DataType | undefined) ?? x.dtype;
+      if (dtype !== x.dtype || x.dtype === 'string') return native!.kernelFunc(args);
+      (args.backend as tf.KernelBackend).incRef(x.dataId);
+      return { dataId: x.dataId, shape: x.shape, dtype };
+    },
+  };
+}
+
 type ConvAttrs = Parameters<typeof convInfo>[2];
 const conv = (attrs: tf.NamedAttrMap) => attrs as unknown as ConvAttrs & { filterShape: number[]; inputShape: number[] };
 
@@ -210,18 +230,21 @@ const KERNELS: tf.KernelConfig[] = [
   viaOps(tf.UnsortedSegmentSum, ({ x, segmentIds }, attrs) => unsortedSegmentSum(x, segmentIds, attrs.numSegments as number)),
 ];
 
-let wrappedMatMul: tf.KernelConfig | undefined;
+let wrapped: tf.KernelConfig[] | undefined;
 
 /**
  * Registers the kernels above for the wasm backend, replacing its slow Conv2DBackpropInput
  * and wrapping its BatchMatMul. Idempotent; call before or after selecting the backend.
  */
 export function registerWasmTrainingKernels(): void {
-  const matMul = tf.getKernel(tf.BatchMatMul, 'wasm');
-  if (!matMul) throw new Error('the wasm backend has no BatchMatMul kernel');
-  // Wrap the native kernel once: later calls find the wrapper registered and keep it.
-  wrappedMatMul ??= fastTransposedMatMul(matMul);
-  for (const config of [...KERNELS, wrappedMatMul]) {
+  const native = (name: string): tf.KernelConfig => {
+    const k = tf.getKernel(name, 'wasm');
+    if (!k) throw new Error(`the wasm backend has no ${name} kernel`);
+    return k;
+  };
+  // Wrap the native kernels once: later calls find the wrappers registered and keep them.
+  wrapped ??= [fastTransposedMatMul(native(tf.BatchMatMul)), sharedData(tf.Identity, native(tf.Identity)), sharedData(tf.Cast, native(tf.Cast))];
+  for (const config of [...KERNELS, ...wrapped]) {
     const current = tf.getKernel(config.kernelName, 'wasm');
     if (current?.kernelFunc === config.kernelFunc) continue;
     if (current) tf.unregisterKernel(config.kernelName, 'wasm');

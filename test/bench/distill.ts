@@ -4,7 +4,14 @@
  * for training or to pick weights), over several seeds; plus training throughput.
  *
  *   npx tsx test/bench/distill.ts --model lenet5 --seeds 1,2,3 --epochs 5 --lr 0.003 \
- *     [--alpha 0.9] [--shift 0] [--hints auto] [--schedule cosine] [--channels 0.5] [--label KD]
+ *     [--alpha 0.9] [--shift 0] [--hints auto] [--schedule cosine] [--channels 0.5] [--label KD] [--quantize]
+ *
+ * --student-hidden H replaces the pruned student with a fresh MLP 784-H-10 (seeded He init,
+ * trained from scratch, the fixture as teacher): KD (--alpha 0.9) against labels alone (--alpha 0).
+ *
+ * --quantize appends the int8 quantize pass (calibrated on mnist-calib.npz): prune → distill →
+ * quantize in one pipeline, as `compress --passes prune,distill,quantize`; `after` is then the
+ * int8 model and `distilled` the float student before quantization.
  *
  * Each seed runs `prune → distill` as one pipeline, so the teacher is the pipeline's input
  * model (ctx.inputModel), exactly as `compress --passes prune,distill` does. Prints one JSON
@@ -17,10 +24,14 @@ import { loadModel } from '../../src/io/load.ts';
 import { modelToBytes } from '../../src/io/save.ts';
 import type { Model } from '../../src/ir/model.ts';
 import { runPipeline } from '../../src/pipeline/run.ts';
-import { arg } from './args.ts';
+import { Seeded, initTrainingBackend } from '../../src/train/backend.ts';
+import { dense, relu, reshape } from '../../src/train/layers.ts';
+import { Net } from '../../src/train/net.ts';
+import { arg, flag } from './args.ts';
 
 const MODEL = arg('model', 'lenet5');
 const SEEDS = arg('seeds', '1,2,3').split(',').map(Number);
+const QUANTIZE = flag('quantize');
 const test = await loadSamples('fixtures/data/mnist-test.npz');
 
 async function accuracy(model: Model): Promise<number> {
@@ -44,10 +55,10 @@ async function accuracy(model: Model): Promise<number> {
 const options = {
   train: arg('train', 'fixtures/data/mnist-train.npz'),
   epochs: Number(arg('epochs', '5')),
-  lr: Number(arg('lr', '0.003')),
+  lr: Number(arg('lr', '0.02')),
   alpha: Number(arg('alpha', '0.9')),
-  temperature: Number(arg('temperature', '4')),
-  shift: Number(arg('shift', '0')),
+  temperature: Number(arg('temperature', '2')),
+  shift: Number(arg('shift', '-1')),
   schedule: arg('schedule', 'cosine'),
   hints: arg('hints', '') ? arg('hints', '').split(',') : [],
   hintWeight: Number(arg('hint-weight', '0.1')),
@@ -55,26 +66,38 @@ const options = {
   optimizer: arg('optimizer', 'adam'),
 };
 const teacherAcc = await accuracy(await loadModel(`fixtures/${MODEL}.onnx`));
-const rows: { before: number; after: number; rate: number; seconds: number }[] = [];
+const rows: { before: number; distilled: number; after: number; rate: number; seconds: number }[] = [];
+const HIDDEN = Number(arg('student-hidden', '0'));
+
+/** A fresh MLP 784-H-10 (Gemm, ReLU, Gemm), He init from the seed. */
+function smallMlp(seed: number): Model {
+  const rng = new Seeded(seed);
+  return new Net(`mlp${HIDDEN}`, [1, 28, 28], 10, [reshape('reshape', [-1, 784]), dense(rng, 'fc1', 784, HIDDEN, 'Gemm'), relu('relu1'), dense(rng, 'fc2', HIDDEN, 10, 'Gemm')]).toOnnx();
+}
+
+if (HIDDEN > 0) await initTrainingBackend();
 for (const seed of SEEDS) {
-  const model = await loadModel(`fixtures/${MODEL}.onnx`);
-  let before = NaN;
+  const model = HIDDEN > 0 ? smallMlp(seed) : await loadModel(`fixtures/${MODEL}.onnx`);
+  let before = HIDDEN > 0 ? await accuracy(model) : NaN;
+  let distilled = NaN;
   const start = performance.now();
   const result = await runPipeline(
     model,
     [
-      { pass: passes.prune!, options: { channels: Number(arg('channels', '0.5')), verify: false } },
-      { pass: passes.distill!, options: { ...options, seed } },
+      ...(HIDDEN > 0 ? [] : [{ pass: passes.prune!, options: { channels: Number(arg('channels', '0.5')), verify: false } }]),
+      { pass: passes.distill!, options: { ...options, seed, ...(HIDDEN > 0 && { teacher: `fixtures/${MODEL}.onnx` }) } },
+      ...(QUANTIZE ? [{ pass: passes.quantize!, options: { calib: 'fixtures/data/mnist-calib.npz' } }] : []),
     ],
     {
       async afterPass(m, r) {
         if (r.pass === 'prune') before = await accuracy(m);
+        if (r.pass === 'distill') distilled = await accuracy(m);
       },
     },
   );
   const after = await accuracy(model);
-  const changes = result.stages[1]!.changes;
-  const row = { before, after, rate: changes.samplesPerSecond!, seconds: (performance.now() - start) / 1000 };
+  const changes = result.stages.find((st) => st.pass === 'distill')!.changes;
+  const row = { before, distilled, after, rate: changes.samplesPerSecond!, seconds: (performance.now() - start) / 1000 };
   rows.push(row);
   console.log(JSON.stringify({ model: MODEL, seed, teacher: teacherAcc, ...row, options }));
 }
@@ -84,5 +107,5 @@ const stats = (v: number[]) => {
   return `${mean.toFixed(2)} ± ${std.toFixed(2)} (${Math.min(...v).toFixed(2)}–${Math.max(...v).toFixed(2)})`;
 };
 console.log(
-  `SUMMARY ${arg('label', 'run')} ${MODEL}: teacher ${teacherAcc.toFixed(2)} | pruned ${stats(rows.map((r) => r.before))} | after ${stats(rows.map((r) => r.after))} | ${stats(rows.map((r) => r.rate))} samples/s | epochs ${options.epochs} lr ${options.lr} ${options.schedule} alpha ${options.alpha} shift ${options.shift} hints ${options.hints.join('+') || '-'}`,
+  `SUMMARY ${arg('label', 'run')} ${MODEL}${HIDDEN > 0 ? ` → mlp784-${HIDDEN}-10 from scratch` : ''}: teacher ${teacherAcc.toFixed(2)} | ${HIDDEN > 0 ? 'untrained' : 'pruned'} ${stats(rows.map((r) => r.before))}${QUANTIZE ? ` | distilled (float) ${stats(rows.map((r) => r.distilled))} | int8` : ''} | after ${stats(rows.map((r) => r.after))} | ${stats(rows.map((r) => r.rate))} samples/s | epochs ${options.epochs} lr ${options.lr} ${options.schedule} alpha ${options.alpha} shift ${options.shift} hints ${options.hints.join('+') || '-'}`,
 );

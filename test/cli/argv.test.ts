@@ -29,7 +29,7 @@ const cases: Array<[string, string[], string, Record<string, unknown>]> = [
     'distill defaults',
     ['distill', '--teacher', 't.onnx', '--student', 's.onnx', '--data', 'train.npz', '-o', 'o.onnx'],
     'distill',
-    { teacher: 't.onnx', student: 's.onnx', data: 'train.npz', output: 'o.onnx', epochs: 5, lr: 0.003, alpha: 0.9, temperature: 4, optimizer: 'adam', schedule: 'cosine', quantAware: false, seed: 0 },
+    { teacher: 't.onnx', student: 's.onnx', data: 'train.npz', output: 'o.onnx', epochs: 5, lr: 0.02, alpha: 0.9, temperature: 2, shift: -1, optimizer: 'adam', schedule: 'cosine', quantAware: false, seed: 0 },
   ],
   [
     'distill options',

@@ -58,8 +58,14 @@ export class TrainableGraph {
     const trainable = new Set<string>();
     const stats = new Set<string>();
     for (const node of g.nodes) {
+      const value = node.opType === 'Constant' ? node.getTensor('value') : undefined;
+      if (value) {
+        // Uploaded once, like an initializer, instead of by the node's kernel in every run.
+        this.constantNodes.set(node.outputs[0]!, value);
+        this.constants.set(node.outputs[0]!, tensorToTf(value));
+        continue;
+      }
       for (const o of node.outputs) if (o) this.producers.set(o, node);
-      if (node.opType === 'Constant' && node.getTensor('value')) this.constantNodes.set(node.outputs[0]!, node.getTensor('value')!);
       for (const i of trainableSpec(node.opType)?.params ?? []) {
         const t = g.initializers.get(node.inputs[i] ?? '');
         if (t && isFloatDType(t.dtype) && t.size > 1) trainable.add(t.name);

@@ -37,25 +37,40 @@ function setup(ctx: KernelContext): { x: tf.Tensor4D; rank: 1 | 2; s: Spatial; p
 const padded = (t: tf.Tensor4D, pads: [[number, number], [number, number]], value: number): tf.Tensor4D =>
   pads.flat().some((p) => p > 0) ? t.pad([[0, 0], pads[0], pads[1], [0, 0]], value) : t;
 
+/** Each of the [n, oh, ow, c] values repeated over its kh×kw window: [n, oh*kh, ow*kw, c]. */
+function upsample(t: tf.Tensor4D, kh: number, kw: number): tf.Tensor4D {
+  return tf.image.resizeNearestNeighbor(t, [t.shape[1] * kh, t.shape[2] * kw]);
+}
+
 /**
- * A non-overlapping max pool (stride = kernel) as a chain of element-wise maximums over
- * the window's columns, then its rows: tfjs's maximum sends the gradient to its first
- * argument on ties, so the first maximum in row-major window order wins, as in onnxruntime
- * and PyTorch — and it is several times faster to train than a pool plus MaxPoolGrad on wasm.
+ * A non-overlapping max pool (stride = kernel): the backend's pool forward, and a gradient
+ * that sends each window's dy to the first position (row-major window order, as in
+ * onnxruntime and PyTorch) holding the maximum. The wasm backend's own MaxPoolGrad loses
+ * windows, and a chain of element-wise maximums over strided slices costs ten times more.
+ * Ties: positions equal to the maximum are ranked by a per-position priority (highest first
+ * in the window); a max pool of the ranks picks one per window.
  */
 function blockMax(x: tf.Tensor4D, kh: number, kw: number): tf.Tensor4D {
   const [n, h, w, c] = x.shape;
   const oh = Math.floor(h / kh);
   const ow = Math.floor(w / kw);
-  const cropped = h === oh * kh && w === ow * kw ? x : x.slice([0, 0, 0, 0], [n, oh * kh, ow * kw, c]);
-  const maxOver = (t: tf.Tensor3D, k: number): tf.Tensor => {
-    let m: tf.Tensor = t.slice([0, 0, 0], [-1, 1, -1]);
-    for (let i = 1; i < k; i++) m = tf.maximum(m, t.slice([0, i, 0], [-1, 1, -1]));
-    return m;
-  };
-  const cols = maxOver(cropped.reshape([n * oh * kh * ow, kw, c]), kw); // [n*oh*kh*ow, 1, c]
-  const rows = maxOver(cols.reshape([n * oh, kh, ow * c]) as tf.Tensor3D, kh); // [n*oh, 1, ow*c]
-  return rows.reshape([n, oh, ow, c]);
+  const pool = tf.customGrad(((input: tf.Tensor, save: tf.GradSaveFunc) => {
+    const y = tf.maxPool(input as tf.Tensor4D, [kh, kw], [kh, kw], 'valid');
+    save([input, y]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, [xs, ys]: tf.Tensor[]) => {
+        const used = (t: tf.Tensor4D) => (h === oh * kh && w === ow * kw ? t : t.slice([0, 0, 0, 0], [n, oh * kh, ow * kw, c]));
+        const hit = used(xs as tf.Tensor4D).equal(upsample(ys as tf.Tensor4D, kh, kw)).cast('float32');
+        const priority = Float32Array.from({ length: oh * kh * ow * kw }, (_, i) => kh * kw - ((Math.floor(i / (ow * kw)) % kh) * kw + ((i % (ow * kw)) % kw)));
+        const ranked = hit.mul(tf.tensor4d(priority, [1, oh * kh, ow * kw, 1])) as tf.Tensor4D;
+        const first = ranked.equal(upsample(tf.maxPool(ranked, [kh, kw], [kh, kw], 'valid'), kh, kw)).logicalAnd(hit.cast('bool'));
+        const dx = tf.where(first, upsample(dy as tf.Tensor4D, kh, kw), tf.zerosLike(ranked));
+        return dx.pad([[0, 0], [0, h - oh * kh], [0, w - ow * kw], [0, 0]]);
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return pool(x) as tf.Tensor4D;
 }
 
 function maxPool(ctx: KernelContext): Value {

@@ -2,9 +2,11 @@
  * tfjs executor, op by op: forward = onnxruntime (≤ 1e-4) and gradients = finite
  * differences (relative error ≤ 1e-3) for the input and every trainable initializer.
  */
+import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../../src/ir/builder.ts';
 import { float, type AttrInput } from '../../../src/ir/node.ts';
+import { TrainableGraph } from '../../../src/runtime/tfjs/executor.ts';
 import { initTrainingBackend, Seeded } from '../../../src/train/backend.ts';
 import { gradCheck } from './grad-check.ts';
 
@@ -150,5 +152,36 @@ describe('tfjs executor: forward and gradient per op', () => {
       if (report.forwardMaxAbs !== undefined) expect(report.forwardMaxAbs).toBeLessThanOrEqual(1e-4);
       for (const [tensor, err] of Object.entries(report.relErrors)) expect(err, `${name}: gradient of ${tensor}`).toBeLessThanOrEqual(1e-3);
     });
+  });
+});
+
+describe('tfjs executor: MaxPool gradient on ties', () => {
+  it('each window sends dy to its first maximum in row-major order; a cropped edge gets none', () => {
+    const b = new GraphBuilder('ties', { opsets: { '': 17 } });
+    b.node('MaxPool', [b.input('x', 'float32', [1, 1, 5, 5])], { kernel_shape: [2, 2], strides: [2, 2] }, { outputs: ['y'] });
+    b.output('y', 'float32', [1, 1, 2, 2]);
+    const exec = new TrainableGraph(b.build());
+    // Windows: all equal | 3 at (0,1) and (1,0) | 2 at (0,0), (1,0), (1,1) | one maximum at (1,1). Row/column 5 are cropped.
+    // prettier-ignore
+    const x = [
+      1, 1, 0, 3, 9,
+      1, 1, 3, 1, 9,
+      2, 0, 0, 0, 9,
+      2, 2, 0, 5, 9,
+      9, 9, 9, 9, 9,
+    ];
+    const dx = tf.tidy(() => {
+      const upstream = tf.tensor([1, 2, 3, 4], [1, 1, 2, 2]);
+      return tf.grad((t: tf.Tensor) => exec.run({ x: t }, { training: true }).y!.nchw().mul(upstream).sum())(tf.tensor(x, [1, 1, 5, 5])).dataSync();
+    });
+    exec.dispose();
+    // prettier-ignore
+    expect(Array.from(dx)).toEqual([
+      1, 0, 0, 2, 0,
+      0, 0, 0, 0, 0,
+      3, 0, 0, 0, 0,
+      0, 0, 0, 4, 0,
+      0, 0, 0, 0, 0,
+    ]);
   });
 });
