@@ -6,7 +6,8 @@ import type { Argv } from 'yargs';
 
 export function reportOptions<T>(y: Argv<T>) {
   return y
-    .option('data', { type: 'string', describe: 'Data set (.npz with x and y, folder of .npy, or image folder)' })
+    .option('data', { type: 'string', describe: 'Data set (.npz with x and y, or one array per model input by name; folder of .npy; image folder)' })
+    .option('input-value', { type: 'string', array: true, default: [], describe: 'A value fed whole to a model input: NAME=VALUE (fills its shape) or NAME=file.npy (repeatable)' })
     .option('limit', { type: 'number', describe: 'Use at most this many samples of the data set' })
     .option('batch-size', { type: 'number', default: 64, describe: 'Samples per inference call' })
     .option('latency', { type: 'boolean', default: true, describe: 'Measure latency at batch 1 and 32, input and output interleaved in one process (--no-latency to skip)' })

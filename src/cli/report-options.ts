@@ -14,6 +14,8 @@ import type { CliIO, GlobalArgs } from './io.ts';
 
 export interface ReportArgs extends GlobalArgs {
   data?: string;
+  /** `NAME=VALUE|file.npy` values fed whole to model inputs. */
+  inputValue?: string[];
   limit?: number;
   batchSize: number;
   latency: boolean;

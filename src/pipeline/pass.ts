@@ -4,6 +4,7 @@
  * changed (the pipeline gives it a copy and adopts the copy only on success); it never
  * prints or exits (progress and notes go through the context).
  */
+import type { InputValues } from '../data/input-values.ts';
 import type { Model } from '../ir/model.ts';
 import type { OptionValues, OptionsSchema } from './options.ts';
 
@@ -22,6 +23,8 @@ export interface PassContext {
    * would only load the model once more, so it skips it.
    */
   readonly outputRunByCaller?: boolean;
+  /** Values fed whole to model inputs wherever a pass runs the model on data (`--input-value`): pass them to `openDataset`. */
+  readonly inputValues?: InputValues;
 }
 
 /** What a pass changed, for the report: counts keyed by what they count. */

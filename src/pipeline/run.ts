@@ -6,6 +6,7 @@
  * left as the passes before it made it.
  */
 import { ShrinkrayError, InputError } from '../errors.ts';
+import type { InputValues } from '../data/input-values.ts';
 import type { Model } from '../ir/model.ts';
 import { chunkLength } from '../onnx/chunk.ts';
 import { encodeMessage } from '../onnx/codec.ts';
@@ -51,6 +52,8 @@ export interface PipelineEvents {
 export interface PipelineOptions extends PipelineEvents {
   /** The caller runs the final model in onnxruntime itself (and fails if it cannot): the last pass skips its own check. */
   outputRunByCaller?: boolean;
+  /** Values fed whole to model inputs when passes run the model on data (see PassContext.inputValues). */
+  inputValues?: InputValues;
 }
 
 export interface PipelineResult {
@@ -129,6 +132,7 @@ export async function runPipeline(model: Model, steps: readonly PipelineStep[], 
       },
       inputModel,
       outputRunByCaller: events.outputRunByCaller === true && i === resolved.length - 1,
+      ...(events.inputValues && { inputValues: events.inputValues }),
     };
     const start = performance.now();
     let changes: PassChanges;

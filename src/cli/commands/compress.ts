@@ -6,6 +6,7 @@ import { compareInChildProcess, type OutputDiff } from '../../runtime/verify.ts'
 import { externalDataFiles, loadModel } from '../../io/load.ts';
 import { modelToBytes, stageModel, type StagedModel } from '../../io/save.ts';
 import { openDataset } from '../../data/dataset.ts';
+import { parseInputValues, type InputValues } from '../../data/input-values.ts';
 import { measureModel } from '../../evaluate/measure.ts';
 import { layerBytes } from '../../report/layers.ts';
 import { writeFileAtomic, type ReportInput, type StageMeasurements } from '../../report/report.ts';
@@ -75,7 +76,8 @@ export async function runCompress(args: OutputArgs, steps: readonly ResolvedStep
   }
   const model = await loadModel(args.input);
   validateModel(model, args.input);
-  const dataset = args.data ? await openDataset(args.data) : undefined;
+  const inputValues = await parseInputValues(args.inputValue ?? []);
+  const dataset = args.data ? await openDataset(args.data, { inputValues }) : undefined;
   let staged: StagedModel | undefined;
   try {
     const measure = { dataset, limit: args.limit, batchSize: args.batchSize, threads: args.threads, compressedSizes: args.compressedSizes };
@@ -94,6 +96,7 @@ export async function runCompress(args: OutputArgs, steps: readonly ResolvedStep
       result = await runPipeline(model, steps, {
         ...progress,
         outputRunByCaller: outputRuns,
+        inputValues,
         onNote(m) {
           passNotes.push(m);
           progress.onNote?.(m);
@@ -131,7 +134,7 @@ export async function runCompress(args: OutputArgs, steps: readonly ResolvedStep
         if (verifyNote) progress.onNote?.(verifyNote);
       }
       output = (await measureModel('output', model, outputFile, { ...compare, dataFiles })).stage;
-      if (feedPlan) timed = await timeInputAndOutput(args, outputFile, feedPlan);
+      if (feedPlan) timed = await timeInputAndOutput(args, outputFile, feedPlan, inputValues);
       for (const n of timed?.notes ?? []) progress.onNote?.(n);
     } catch (err) {
       // Messages name the output as the user knows it, not the staging folder it sits in.
@@ -173,11 +176,11 @@ export async function runCompress(args: OutputArgs, steps: readonly ResolvedStep
  * The input and the staged output timed interleaved (evaluate/latency.ts). An output failing
  * on random inputs the input runs on is a failed check; any other failure is a note.
  */
-async function timeInputAndOutput(args: OutputArgs, staged: string, plan: FeedPlan): Promise<ReportLatency> {
+async function timeInputAndOutput(args: OutputArgs, staged: string, plan: FeedPlan, inputValues: InputValues): Promise<ReportLatency> {
   if ('unverifiable' in plan) return { notes: [`latency not measured: ${plan.unverifiable}`], warnings: [] };
   const roles = rolesByName(plan.inputs);
   const models = [{ source: args.input, label: args.input }, { source: staged, label: args.output }] as const;
-  return latencyForReport(models, { threads: args.latencyThreads, roles, candidateMustRun: true });
+  return latencyForReport(models, { threads: args.latencyThreads, roles, values: inputValues, candidateMustRun: true });
 }
 
 /**

@@ -5,6 +5,7 @@
 import { openDataset } from '../../data/dataset.ts';
 import { planRandomFeeds, rolesByName } from '../../check/input-roles.ts';
 import { latencyForReport, type LatencyModel } from '../../evaluate/latency.ts';
+import { parseInputValues } from '../../data/input-values.ts';
 import { measureModel } from '../../evaluate/measure.ts';
 import { externalDataFiles, loadModel } from '../../io/load.ts';
 import { layerBytes } from '../../report/layers.ts';
@@ -18,7 +19,8 @@ export interface EvalArgs extends ReportArgs {
 }
 
 export async function evalCommand(args: EvalArgs, io: CliIO): Promise<number> {
-  const dataset = args.data ? await openDataset(args.data) : undefined;
+  const inputValues = await parseInputValues(args.inputValue ?? []);
+  const dataset = args.data ? await openDataset(args.data, { inputValues }) : undefined;
   try {
     const common = { dataset, limit: args.limit, batchSize: args.batchSize, threads: args.threads, compressedSizes: args.compressedSizes };
     const stages: StageMeasurements[] = [];
@@ -38,7 +40,7 @@ export async function evalCommand(args: EvalArgs, io: CliIO): Promise<number> {
       const plan = planRandomFeeds(model);
       const roles = 'inputs' in plan ? rolesByName(plan.inputs) : undefined;
       const models = [...(args.baseline ? [{ source: args.baseline, label: args.baseline }] : []), { source: args.model, label: args.model }] as [LatencyModel] | [LatencyModel, LatencyModel];
-      const timed = await latencyForReport(models, { threads: args.latencyThreads, roles });
+      const timed = await latencyForReport(models, { threads: args.latencyThreads, roles, values: inputValues });
       timed.stages?.forEach((l, i) => (stages[i] = { ...stages[i]!, latency: l }));
       for (const w of timed.warnings) io.stderr.write(`${w}\n`);
       notes.push(...timed.notes, ...timed.warnings);

@@ -3,10 +3,10 @@
  * set (or seeded random inputs) go through the runtime with chosen intermediate values
  * fetched, by the one batching policy of runtime/batches.ts.
  */
-import { checkDatasetFitsInput, type Dataset } from '../../data/dataset.ts';
+import type { Dataset } from '../../data/dataset.ts';
 import type { Model } from '../../ir/model.ts';
 import { mulberry32 } from '../../math/random.ts';
-import { asFloat32, dataInput, fixedBatch, floatBatches, runBatches, type Batch } from '../../runtime/batches.ts';
+import { asFloat32, floatBatches, planDataset, runBatches, type Batch } from '../../runtime/batches.ts';
 import { planFeeds } from '../../runtime/feeds.ts';
 import { createSession } from '../../runtime/ort.ts';
 import type { GraphSession } from '../../runtime/types.ts';
@@ -43,9 +43,7 @@ export async function forEachBatch(
     return samples;
   }
   const ds = source.dataset;
-  const input = dataInput(session);
-  checkDatasetFitsInput(ds, input);
-  const k = fixedBatch(input);
+  const k = planDataset(session, ds).chunk;
   const size = k ? Math.max(k, Math.floor(source.batchSize / k) * k) : source.batchSize;
   for await (const { batch, values } of runBatches(session, floatBatches(ds, size, source.limit), names)) {
     await fn(new Map([...values].map(([name, v]) => [name, v.data])), batch);
