@@ -85,8 +85,12 @@ export const SQNR_CAP_DB = 999;
 
 export { sqnrDb };
 
+export function capSqnr(db: number): number {
+  return Math.max(-SQNR_CAP_DB, Math.min(SQNR_CAP_DB, db));
+}
+
 export function agreementToJson(a: Agreement): Agreement {
-  return { ...a, sqnrDb: Math.max(-SQNR_CAP_DB, Math.min(SQNR_CAP_DB, a.sqnrDb)) };
+  return { ...a, sqnrDb: capSqnr(a.sqnrDb) };
 }
 
 /** Cosine of two rows; two zero rows agree fully (1), one zero row not at all (0). */

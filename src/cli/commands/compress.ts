@@ -8,6 +8,8 @@ import { modelToBytes, stageModel, type StagedModel } from '../../io/save.ts';
 import { openDataset } from '../../data/dataset.ts';
 import { parseInputValues, type InputValues } from '../../data/input-values.ts';
 import { measureModel } from '../../evaluate/measure.ts';
+import { DEFAULT_MIN_SQNR_DB } from '../../evaluate/quality.ts';
+import { openQualityGate, type QualityGate } from '../quality-gate.ts';
 import { layerBytes } from '../../report/layers.ts';
 import { writeFileAtomic, type ReportInput, type StageMeasurements } from '../../report/report.ts';
 import type { Artifact } from '../../pipeline/pass.ts';
@@ -79,7 +81,9 @@ export async function runCompress(args: OutputArgs, steps: readonly ResolvedStep
   const inputValues = await parseInputValues(args.inputValue ?? []);
   const dataset = args.data ? await openDataset(args.data, { inputValues }) : undefined;
   let staged: StagedModel | undefined;
+  let gate: QualityGate | undefined;
   try {
+    gate = await openQualityGate(args.input, steps, { dataset, limit: args.limit, batchSize: args.batchSize, inputValues });
     const measure = { dataset, limit: args.limit, batchSize: args.batchSize, threads: args.threads, compressedSizes: args.compressedSizes };
     const input = await measureModel('input', model, args.input, { ...measure, keepOutputs: true, dataFiles: externalDataFiles(model, args.input) });
     // Before the passes: the input's roles (indices, shapes) hold for the output's same inputs.
@@ -104,8 +108,10 @@ export async function runCompress(args: OutputArgs, steps: readonly ResolvedStep
         async afterPass(m, r) {
           // The last pass's model is the output: measured once, from the saved file, below.
           if (stages.length === steps.length && !args.externalData) return;
-          const { stage } = await measureModel(r.pass, m, modelToBytes(m), compare);
-          stages.push({ ...stage, seconds: r.seconds });
+          const bytes = modelToBytes(m);
+          const { stage } = await measureModel(r.pass, m, bytes, compare);
+          const quality = await gate?.measure(bytes);
+          stages.push({ ...stage, seconds: r.seconds, ...(quality && { quality }) });
         },
       });
     } catch (err) {
@@ -136,6 +142,8 @@ export async function runCompress(args: OutputArgs, steps: readonly ResolvedStep
       output = (await measureModel('output', model, outputFile, { ...compare, dataFiles })).stage;
       if (feedPlan) timed = await timeInputAndOutput(args, outputFile, feedPlan, inputValues);
       for (const n of timed?.notes ?? []) progress.onNote?.(n);
+      const quality = await gate?.measure(outputFile);
+      if (quality) output.quality = quality;
     } catch (err) {
       // Messages name the output as the user knows it, not the staging folder it sits in.
       if (err instanceof Error) err.message = err.message.split(outputFile).join(args.output);
@@ -160,7 +168,11 @@ export async function runCompress(args: OutputArgs, steps: readonly ResolvedStep
       ...(verifyNote ? [verifyNote] : []),
       ...(timed ? [...timed.notes, ...timed.warnings] : []),
     ];
-    await finishReport(args, { ...extra, input: args.input, output: args.output, stages, notes: [...(extra.notes ?? []), ...notes] }, io);
+    // The quality floor holds after a lossy pass unless the user set another; it cannot hold
+    // what could not be measured, which a note then says.
+    if (gate?.failure !== undefined) notes.push(`quality gate: outputs not compared with the input model (${gate.failure})`);
+    const minSqnr = args.minSqnr ?? (gate && gate.failure === undefined ? DEFAULT_MIN_SQNR_DB : undefined);
+    await finishReport({ ...args, minSqnr }, { ...extra, input: args.input, output: args.output, stages, notes: [...(extra.notes ?? []), ...notes] }, io);
     // One turn of the event loop first: a SIGINT/SIGTERM that arrived while the last steps ran
     // only in microtasks is handled now (bin removes the staging folder), not after the commit.
     await new Promise((resolve) => setImmediate(resolve));
@@ -168,6 +180,7 @@ export async function runCompress(args: OutputArgs, steps: readonly ResolvedStep
     return 0;
   } finally {
     staged?.abort(); // nothing once committed
+    await gate?.close();
     await dataset?.close();
   }
 }

@@ -16,6 +16,8 @@ import { runtimeCheck } from '../../runtime/check.ts';
 import { compareLayers, formatLayerErrors } from './debug.ts';
 import { commitModel } from './emit.ts';
 import { fallbackToBudget } from './fallback.ts';
+import { compareWithReference, referenceOutputs, sourceName, worstSqnr } from '../../evaluate/quality.ts';
+import { modelToBytes } from '../../io/save.ts';
 import { DEFAULT_OP_TYPES, SUPPORTED_OP_TYPES } from './ops.ts';
 import { ioLayers, shallowConvs, type GraphFacts, type Selection } from './plan.ts';
 import type { InputSource } from '../calibration/run.ts';
@@ -147,6 +149,23 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
         `fallback: accuracy float ${(fb.report.floatAccuracy * 100).toFixed(2)} %, all-int8 ${(fb.report.quantizedAccuracy * 100).toFixed(2)} %, ` +
           `final ${(fb.report.finalAccuracy * 100).toFixed(2)} % (drop ${fb.report.finalDrop.toFixed(2)} pt, budget ${o.maxAccuracyDrop} pt)` +
           (fb.report.keptFloat.length ? `; in float: ${fb.report.keptFloat.join(', ')}` : ''),
+      );
+    } else if (o.minSqnr > 0 && calib) {
+      // No labels: the quality gate's signal (worst output SQNR against float on calibration
+      // samples) steers fallback. Dynamic mode is gated by the caller on the saved model
+      // (its weight codes are computed when saved, by workers: not twice).
+      progress(0.3, 'quality');
+      const source = probeSource(o.sensitivitySamples);
+      const ref = await referenceOutputs(modelToBytes(model), source);
+      const evaluate = async (bytes: Uint8Array) => worstSqnr(await compareWithReference(ref, bytes, 'the int8 model'));
+      const fb = await fallbackToBudget({ floatModel: model, builder, initial, evaluate, budget: o.minSqnr, metric: 'sqnr', source, progress: (f, l) => progress(0.3 + 0.5 * f, l), note });
+      variant = fb.variant;
+      for (const [n, why] of fb.floatLayers) extraFloat.set(n, why);
+      if (fb.report.keptFloat.length) result.fallback = fb.report;
+      note(
+        `quality: worst output SQNR against float ${fb.report.quantizedAccuracy.toFixed(1)} dB all-int8` +
+          (fb.report.keptFloat.length ? `, ${fb.report.finalAccuracy.toFixed(1)} dB with ${fb.report.keptFloat.join(', ')} in float` : '') +
+          ` (floor ${o.minSqnr} dB, on ${ref.samples} samples of ${sourceName(source)})`,
       );
     }
     if (o.debugLayers) {
