@@ -6,7 +6,6 @@
  */
 import type { Model } from '../ir/model.ts';
 import { forEachBatch, openRunner, type InputSource } from '../quant/calibration/run.ts';
-import { AgreementMeter } from '../report/metrics.ts';
 import type { GraphSession } from '../runtime/types.ts';
 
 /** The default floor: below 20 dB the error is a tenth of the signal's amplitude. */
@@ -16,8 +15,50 @@ export interface OutputQuality {
   output: string;
   /** Mean over samples of the cosine of the two output rows. */
   cosine: number;
-  /** 10·log10(Σ ref² / Σ (ref − out)²); +Infinity when identical. */
+  /**
+   * −10·log10 of the mean over samples of Σ (ref − out)² / Σ ref²: each sample counts the same,
+   * so one loud sample cannot hide the errors of all the others (as a pooled SQNR lets it).
+   * +Infinity when identical.
+   */
   sqnrDb: number;
+}
+
+/** Per-sample cosine and noise-to-signal ratio, averaged over samples. */
+class QualityMeter {
+  private rows = 0;
+  private cosine = 0;
+  private ratio = 0;
+  private loud = 0;
+
+  add(ref: Float32Array, out: Float32Array, rows: number): void {
+    const size = ref.length / rows;
+    for (let r = 0; r < rows; r++) {
+      let dot = 0;
+      let aa = 0;
+      let bb = 0;
+      let noise = 0;
+      for (let i = r * size; i < (r + 1) * size; i++) {
+        const a = ref[i]!;
+        const b = out[i]!;
+        dot += a * b;
+        aa += a * a;
+        bb += b * b;
+        noise += (a - b) * (a - b);
+      }
+      this.cosine += aa === 0 && bb === 0 ? 1 : aa === 0 || bb === 0 ? 0 : dot / Math.sqrt(aa * bb);
+      // A silent reference row has no signal to judge noise against: its cosine still counts.
+      if (aa > 0) {
+        this.ratio += noise / aa;
+        this.loud++;
+      }
+      this.rows++;
+    }
+  }
+
+  result(output: string): OutputQuality {
+    const ratio = this.ratio / this.loud;
+    return { output, cosine: this.cosine / this.rows, sqnrDb: ratio === 0 ? Infinity : -10 * Math.log10(ratio) };
+  }
 }
 
 export interface Quality {
@@ -62,7 +103,7 @@ export async function referenceOutputs(model: Source, source: InputSource): Prom
 
 /** Cosine and SQNR of each float output of `candidate` against the reference, on the same inputs. */
 export async function compareWithReference(ref: Reference, candidate: Source, label = 'the output model'): Promise<OutputQuality[]> {
-  const meters = new Map(ref.outputs.map((o) => [o, new AgreementMeter()]));
+  const meters = new Map(ref.outputs.map((o) => [o, new QualityMeter()]));
   await withRunner(candidate, label, async (session) => {
     let b = 0;
     await forEachBatch(session, ref.source, ref.outputs, (values) => {
@@ -75,10 +116,7 @@ export async function compareWithReference(ref: Reference, candidate: Source, la
       }
     });
   });
-  return [...meters].map(([output, m]) => {
-    const r = m.result();
-    return { output, cosine: r.cosine, sqnrDb: r.sqnrDb };
-  });
+  return [...meters].map(([output, m]) => m.result(output));
 }
 
 /** The lowest SQNR over outputs (what the gate compares with its floor); +Infinity with none. */
