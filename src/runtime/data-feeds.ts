@@ -49,10 +49,10 @@ const isFree = (d: number | string) => typeof d === 'string' || d < 0;
  * `state`/`stateN`, `c_in`/`c_out`, `past_h`/`present_h`.
  */
 function stateKey(name: string): string {
-  return name
-    .toLowerCase()
-    .replace(/^(input|output|in|out|past|present|prev|next|new|old)[_.]/, '')
-    .replace(/[_.]?(input|output|in|out|new|next|prev|old|\d+|n)$/, '');
+  const lower = name.toLowerCase();
+  const key = lower.replace(/^(input|output|in|out|past|present|prev|next|new|old)[_.]/, '').replace(/[_.]?(input|output|in|out|new|next|prev|old|\d+|n)$/, '');
+  // 'input' and 'output' are names of their own, not a shared base '' with affixes.
+  return key === '' ? lower : key;
 }
 
 /** Inputs an output of the same dtype, shape and base name feeds back: recurrent state (zeros by default). */
@@ -153,16 +153,19 @@ export function castTo(dtype: DType, data: TypedArray, from: NpDtype): TypedArra
 
 /**
  * A fixed feed for one run: a 0-d value fills the input's shape, whose free dims take the
- * sizes the array-fed inputs bind them to (`bound`), the leading one the run's sample count.
+ * sizes the array-fed inputs bind them to (`bound`); the leading one, or the only one left
+ * (a state's [2, ?, 128]: its batch), the run's sample count.
  */
 export function fixedTensor(label: string, f: FixedFeed, rows: number, bound: ReadonlyMap<string, number>): HostTensor {
   const fill = f.value.shape.length === 0 && f.shape.length > 0;
+  const sizeOf = (d: number | string) => (typeof d === 'string' && d !== '' ? bound.get(d) : undefined);
+  const open = f.shape.filter((d) => isFree(d) && sizeOf(d) === undefined).length;
   const dims = fill
     ? f.shape.map((d, axis) => {
         if (!isFree(d)) return d as number;
-        const size = typeof d === 'string' && d !== '' ? bound.get(d) : undefined;
+        const size = sizeOf(d);
         if (size !== undefined) return size;
-        if (axis === 0) return rows;
+        if (axis === 0 || open === 1) return rows;
         throw new InputError(`${label}: input "${f.input}" has a free dim at axis ${axis} that no data input fixes; give the whole value: --input-value ${f.input}=file.npy`);
       })
     : f.value.shape;

@@ -9,6 +9,7 @@ import { GraphBuilder } from '../../src/ir/builder.ts';
 import type { Model } from '../../src/ir/model.ts';
 import { saveModel } from '../../src/io/save.ts';
 import { collectDataset, floatBatches, runDataset } from '../../src/runtime/batches.ts';
+import { stateInputs } from '../../src/runtime/data-feeds.ts';
 import { createSession } from '../../src/runtime/ort.ts';
 import { cli } from '../helpers/cli.ts';
 import { randomFloats } from '../helpers/run-model.ts';
@@ -68,6 +69,20 @@ beforeAll(async () => {
 });
 
 describe('multi-input data', () => {
+  it('multi-input: state inputs are found by an output of the same base name, dtype and shape (never by model name)', () => {
+    const spec = (name: string, shape: (number | string)[], dtype: 'float32' | 'int64' = 'float32') => ({ name, dtype, shape });
+    // silero-vad v5 and v4 as onnxruntime describes them ('' = an unnamed free dim).
+    const v5 = { inputs: [spec('input', ['', '']), spec('state', [2, '', 128]), spec('sr', [], 'int64')], outputs: [spec('output', ['', 1]), spec('stateN', ['', '', ''])] };
+    expect([...stateInputs(v5)]).toEqual(['state']);
+    const v4 = { inputs: [spec('input', ['b', 's']), spec('h', [2, 'b', 64]), spec('c', [2, 'b', 64])], outputs: [spec('output', ['b', 1]), spec('hn', [2, 'b', 64]), spec('cn', [2, 'b', 64])] };
+    expect([...stateInputs(v4)]).toEqual(['h', 'c']);
+    const lstm = { inputs: [spec('x', ['N', 4]), spec('h0', ['N', 8]), spec('past_c', ['N', 8])], outputs: [spec('y', ['N', 2]), spec('h_out', ['N', 8]), spec('present_c', ['N', 8])] };
+    expect([...stateInputs(lstm)]).toEqual(['h0', 'past_c']);
+    // Same base name but another shape, or another dtype: not state.
+    expect([...stateInputs({ inputs: [spec('h', ['N', 8])], outputs: [spec('hn', ['N', 9])] })]).toEqual([]);
+    expect([...stateInputs({ inputs: [spec('h', ['N', 8], 'int64')], outputs: [spec('hn', ['N', 8], 'int64')] })]).toEqual([]);
+  });
+
   it('multi-input: an npz keyed by input names (n as a 0-d array) calibrates and evaluates a float + int64 scalar model', async () => {
     const data = join(dir, 'named.npz');
     await writeNpz(data, { x: f32(x, [N, 4]), n: { dtype: 'int64', shape: [], data: BigInt64Array.of(-2n) }, y: { dtype: 'int64', shape: [N], data: labels(Array(N).fill(-2)) } });
