@@ -6,6 +6,7 @@
  */
 import type { Model } from '../ir/model.ts';
 import { forEachBatch, openRunner, type InputSource } from '../quant/calibration/run.ts';
+import { rowCosine } from '../report/metrics.ts';
 import type { GraphSession } from '../runtime/types.ts';
 
 /** The default floor: below 20 dB the error is a tenth of the signal's amplitude. */
@@ -45,7 +46,7 @@ class QualityMeter {
         bb += b * b;
         noise += (a - b) * (a - b);
       }
-      this.cosine += aa === 0 && bb === 0 ? 1 : aa === 0 || bb === 0 ? 0 : dot / Math.sqrt(aa * bb);
+      this.cosine += rowCosine(dot, aa, bb);
       // A silent reference row has no signal to judge noise against: its cosine still counts.
       if (aa > 0) {
         this.ratio += noise / aa;

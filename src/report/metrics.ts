@@ -94,7 +94,7 @@ export function agreementToJson(a: Agreement): Agreement {
 }
 
 /** Cosine of two rows; two zero rows agree fully (1), one zero row not at all (0). */
-function rowCosine(dot: number, aa: number, bb: number): number {
+export function rowCosine(dot: number, aa: number, bb: number): number {
   if (aa === 0 && bb === 0) return 1;
   if (aa === 0 || bb === 0) return 0;
   return dot / Math.sqrt(aa * bb);

@@ -170,8 +170,10 @@ export async function runCompress(args: OutputArgs, steps: readonly ResolvedStep
     ];
     // The quality floor holds after a lossy pass unless the user set another; it cannot hold
     // what could not be measured, which a note then says.
+    if (gate && gate.reference !== args.input) notes.push(`quality gate: outputs compared with the teacher ${gate.reference}, not the input model`);
     if (gate?.failure !== undefined) notes.push(`quality gate: outputs not compared with the input model (${gate.failure})`);
-    const minSqnr = args.minSqnr ?? (gate && gate.failure === undefined ? DEFAULT_MIN_SQNR_DB : undefined);
+    else if (gate && !gate.defaultFloor && args.minSqnr === undefined) notes.push(`quality gate: SQNR reported, not held to the default ${DEFAULT_MIN_SQNR_DB} dB floor after distillation (--min-sqnr gates it)`);
+    const minSqnr = args.minSqnr ?? (gate?.defaultFloor && gate.failure === undefined ? DEFAULT_MIN_SQNR_DB : undefined);
     await finishReport({ ...args, minSqnr }, { ...extra, input: args.input, output: args.output, stages, notes: [...(extra.notes ?? []), ...notes] }, io);
     // One turn of the event loop first: a SIGINT/SIGTERM that arrived while the last steps ran
     // only in microtasks is handled now (bin removes the staging folder), not after the commit.
