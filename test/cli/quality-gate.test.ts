@@ -97,6 +97,10 @@ describe('quality gate', () => {
     expect(report.notes).toContainEqual(expect.stringMatching(/^fallback: kept mm1 \(MatMul\) in float, sensitivity rank 1 \(output SQNR -?\d+\.\d dB alone\); SQNR -?\d+\.\d → \d+\.\d dB$/));
     expect(report.notes).toContainEqual(expect.stringMatching(/^quality: worst output SQNR against float -?\d+\.\d dB all-int8, \d+\.\d dB with mm1 in float \(floor 20 dB, on 128 samples of .*wild\.npz\)$/));
     expect(report.stages.at(-1).quality.outputs[0].sqnrDb).toBeGreaterThan(20);
+    // compress: --min-sqnr reaches the pass too (0: no fallback), and the report's floor.
+    const off = await cli('compress', join(dir, 'two.onnx'), '-o', join(dir, 'two-off.onnx'), '--passes', 'quantize', '--set', `quantize.calib=${wild}`, '--set', 'quantize.calibration=minmax', '--min-sqnr', '0', '--no-latency', '--json');
+    expect(off.code, off.err).toBe(0);
+    expect(JSON.parse(off.out).notes.some((n: string) => n.startsWith('fallback:'))).toBe(false);
   });
 
   it('gate: static int8 that no fallback can save exits 1 with the report written', async () => {

@@ -61,7 +61,11 @@ export function pipelineSteps(passes: readonly string[], settings: readonly stri
 }
 
 export async function compressCommand(args: CompressArgs, io: CliIO): Promise<number> {
-  return runCompress(args, pipelineSteps(args.passes, args.set), io);
+  // --min-sqnr is the report's floor and, unless --set says otherwise, the floor static quantize falls back to.
+  const steps = pipelineSteps(args.passes, args.set).map((s) =>
+    args.minSqnr !== undefined && 'minSqnr' in s.pass.options && s.options?.minSqnr === undefined ? { ...s, options: { ...s.options, minSqnr: args.minSqnr } } : s,
+  );
+  return runCompress(args, steps, io);
 }
 
 /**
