@@ -48,7 +48,7 @@ export const prune = definePass({
     const sparsity = options.schedule === 'polynomial' && options.sparsity > 0
       ? sparsityAt({ kind: 'polynomial', final: options.sparsity, initial: options.initialSparsity, end: options.steps }, options.step)
       : options.sparsity;
-    const calibration = options.calib ? await openDataset(options.calib) : undefined;
+    const calibration = options.calib ? await openDataset(options.calib, { inputValues: ctx.inputValues }) : undefined;
     const result = await pruneModel(
       model,
       {

@@ -27,7 +27,7 @@ export const quantizeInt4 = definePass({
   async run(model, options, ctx) {
     // The engine loads when the pass runs, not when passes are listed (see cleanup.ts).
     const [{ openDataset }, { quantizeModelInt4 }] = await Promise.all([import('../src/data/dataset.ts'), import('../src/quant/int4/int4.ts')]);
-    const calib = options.calib ? await openDataset(options.calib) : undefined;
+    const calib = options.calib ? await openDataset(options.calib, { inputValues: ctx.inputValues }) : undefined;
     try {
       const result = await quantizeModelInt4(model, {
         algorithm: options.algorithm,

@@ -35,7 +35,7 @@ export const quantize = definePass({
     ]);
     const opened: Dataset[] = [];
     const open = async (path: string) => {
-      const ds = await openDataset(path);
+      const ds = await openDataset(path, { inputValues: ctx.inputValues });
       opened.push(ds);
       return ds;
     };

@@ -7,7 +7,8 @@ import { LARGE_MODEL_DEFAULT } from './large-model.ts';
 
 export function reportOptions<T>(y: Argv<T>) {
   return y
-    .option('data', { type: 'string', describe: 'Data set (.npz with x and y, folder of .npy, or image folder)' })
+    .option('data', { type: 'string', describe: 'Data set (.npz with x and y, or one array per model input by name; folder of .npy; image folder)' })
+    .option('input-value', { type: 'string', array: true, default: [], describe: 'A value fed whole to a model input: NAME=VALUE (fills its shape) or NAME=file.npy (repeatable)' })
     .option('limit', { type: 'number', describe: 'Use at most this many samples of the data set' })
     .option('batch-size', { type: 'number', default: 64, describe: 'Samples per inference call' })
     .option('latency', { type: 'boolean', describe: 'Measure latency at batch 1 and 32, input and output interleaved in one process (default: for models up to --large-model; --no-latency skips it)' })
@@ -20,6 +21,7 @@ export function reportOptions<T>(y: Argv<T>) {
     .option('report', { type: 'string', array: true, default: [], describe: 'Write the report: .json, .md and/or .html paths (repeatable; the extension picks the form)' })
     .option('max-accuracy-drop', { type: 'number', describe: 'Budget: top-1 points the output may lose (exit 1 if broken)' })
     .option('max-size', { type: 'string', describe: 'Budget: output size on disk, e.g. 300KB, 2MiB (exit 1 if broken)' })
+    .option('min-sqnr', { type: 'number', describe: 'Budget: SQNR floor (dB) of every output vs the input model; default 20 after a lossy pass (exit 1 if broken)' })
     .option('min-agreement', { type: 'number', describe: 'Budget: top-1 agreement with the input, in % of samples (for unlabelled data; exit 1 if broken)' })
     .option('min-speedup', { type: 'string', array: true, describe: 'Budget: speed-up over the input; 1.2 gates batch 1 and 32, b1:1.2 or b32:1.2 one of them (exit 1 if broken)' });
 }

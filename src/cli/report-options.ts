@@ -14,6 +14,8 @@ import type { CliIO, GlobalArgs } from './io.ts';
 
 export interface ReportArgs extends GlobalArgs {
   data?: string;
+  /** `NAME=VALUE|file.npy` values fed whole to model inputs. */
+  inputValue?: string[];
   limit?: number;
   batchSize: number;
   /** true forces, false skips, undefined: measured up to `largeModel` (large-model.ts). */
@@ -32,6 +34,8 @@ export interface ReportArgs extends GlobalArgs {
   maxSize?: string;
   minSpeedup?: string[];
   minAgreement?: number;
+  /** dB; after a lossy pass the default is DEFAULT_MIN_SQNR_DB. */
+  minSqnr?: number;
 }
 
 /** Latency is timed at batch 1 and this N (runtime/latency.ts's default), so `b<N>:` must name it. */
@@ -43,6 +47,7 @@ export function budgetsFromArgs(args: ReportArgs): Budgets {
     ...(args.maxSize !== undefined && { maxSize: parseSize(args.maxSize) }),
     ...speedupBudgets(args.minSpeedup ?? []),
     ...(args.minAgreement !== undefined && { minAgreement: args.minAgreement / 100 }),
+    ...(args.minSqnr !== undefined && { minSqnr: args.minSqnr }),
   };
 }
 

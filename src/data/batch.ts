@@ -1,6 +1,6 @@
 /** The data set interface every source (npz, npy folder, image folder) implements. */
 import { InputError } from '../errors.ts';
-import type { NpDtype } from './npy.ts';
+import type { NpArray, NpDtype } from './npy.ts';
 import type { TypedArray } from '../onnx/dtype.ts';
 
 export interface ArrayInfo {
@@ -18,12 +18,22 @@ export interface Batch {
   shape: number[];
   /** Targets for the same samples, in the dtype of `Dataset.y`. */
   y?: TypedArray;
+  /** Every array of `Dataset.arrays` for the same samples, by name (x among them). */
+  arrays?: Record<string, TypedArray>;
 }
 
 export interface Dataset {
   readonly path: string;
+  /** The samples a single-input model is fed: the array named x, else the first array. */
   readonly x: ArrayInfo;
   readonly y?: ArrayInfo;
+  /**
+   * Every per-sample array except the labels, by name (npz keys, `<name>.npy` in a folder):
+   * a model with several inputs is fed each input from the array of its name. Absent: x alone.
+   */
+  readonly arrays?: Readonly<Record<string, ArrayInfo>>;
+  /** Values fed whole to every run, by input name: 0-d npz arrays and `--input-value`s. */
+  readonly constants?: Readonly<Record<string, NpArray>>;
   readonly length: number;
   /** Class names of an image folder, indexed by label. */
   readonly classes?: string[];

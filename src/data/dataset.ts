@@ -1,16 +1,19 @@
 /**
  * Data sets for calibration and evaluation: an `.npz` with arrays x (and optionally y), a
  * `.npy` (x only), a folder of x.npy/y.npy, or a class-per-folder image set. Every source
- * is read one batch at a time, so memory does not grow with the data set.
+ * is read one batch at a time, so memory does not grow with the data set. An `.npz` or a
+ * folder may hold one array per model input, named after it; a 0-d array is one value for
+ * every sample (a sample rate).
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError } from '../errors.ts';
 import { fromHalfBits } from '../math/float16.ts';
-import { batchTotal, type Batch, type Dataset } from './batch.ts';
+import { batchTotal, type ArrayInfo, type Batch, type Dataset } from './batch.ts';
 import { openImageFolder, type ImageSpec } from './images.ts';
+import type { InputValues } from './input-values.ts';
 import type { TypedArray } from '../onnx/dtype.ts';
-import { elementCount, type NpDtype, type NpyHeader } from './npy.ts';
+import type { NpArray, NpDtype, NpyHeader } from './npy.ts';
 import { Npz } from './npz.ts';
 import { NpyFile, type RowReader } from './stream.ts';
 
@@ -24,116 +27,117 @@ export interface OpenDatasetOptions {
   y?: string;
   /** Preprocessing for an image folder. */
   image?: ImageSpec;
+  /** Values fed whole to model inputs (`--input-value`); a name the data set has as well is refused. */
+  inputValues?: InputValues;
 }
 
 interface ArraySource {
   header: NpyHeader;
   rows(): Promise<RowReader> | RowReader;
+  /** The whole array (0-d arrays are read this way). */
+  read?(): Promise<NpArray>;
+}
+
+interface Sources {
+  arrays: Map<string, ArraySource>;
+  close: () => Promise<void>;
 }
 
 /** Opens a data set by path; throws InputError naming the file when it cannot be used. */
 export async function openDataset(path: string, opts: OpenDatasetOptions = {}): Promise<Dataset> {
-  const xName = opts.x ?? 'x';
-  const yName = opts.y ?? 'y';
   const info = await stat(path).catch(() => undefined);
   if (info === undefined) throw new InputError(`${path}: no such file or directory`);
+  let sources: Sources;
   if (info.isDirectory()) {
-    const names = new Set(await readdir(path));
-    if (!names.has(`${xName}.npy`)) return openImageFolder(path, opts.image);
-    const x = await NpyFile.open(join(path, `${xName}.npy`));
-    let y: NpyFile | undefined;
-    const close = async () => {
-      await x.close();
-      await y?.close();
-    };
-    try {
-      if (names.has(`${yName}.npy`)) y = await NpyFile.open(join(path, `${yName}.npy`));
-      return arrayDataset(path, x, y, xName, yName, close);
-    } catch (err) {
-      await close();
-      throw err;
-    }
-  }
-  if (path.toLowerCase().endsWith('.npy')) {
+    const files = (await readdir(path)).filter((f) => f.endsWith('.npy')).sort();
+    if (!files.includes(`${opts.x ?? 'x'}.npy`)) return withValues(await openImageFolder(path, opts.image), opts.inputValues);
+    sources = await openFolder(path, files);
+  } else if (path.toLowerCase().endsWith('.npy')) {
     const x = await NpyFile.open(path);
-    try {
-      return arrayDataset(path, x, undefined, xName, yName, () => x.close());
-    } catch (err) {
-      await x.close();
-      throw err;
-    }
+    sources = { arrays: new Map([[opts.x ?? 'x', x]]), close: () => x.close() };
+  } else {
+    const npz = await Npz.open(path);
+    const arrays = new Map(npz.names.map((name) => [name, { header: npz.header(name), rows: () => npz.rows(name), read: () => npz.read(name) }]));
+    sources = { arrays, close: () => npz.close() };
   }
-  const npz = await Npz.open(path);
   try {
-    const x = { header: npz.header(xName), rows: () => npz.rows(xName) };
-    const y = npz.has(yName) ? { header: npz.header(yName), rows: () => npz.rows(yName) } : undefined;
-    return arrayDataset(path, x, y, xName, yName, () => npz.close());
+    return await arrayDataset(path, sources, opts);
   } catch (err) {
-    await npz.close();
+    await sources.close();
     throw err;
   }
 }
 
-function arrayDataset(path: string, xs: ArraySource, ys: ArraySource | undefined, xName: string, yName: string, close: () => Promise<void>): Dataset {
-  const x = { dtype: xs.header.dtype, shape: xs.header.shape };
-  const y = ys && { dtype: ys.header.dtype, shape: ys.header.shape };
-  const length = x.shape[0];
-  if (length === undefined) throw new InputError(`${path}: ${xName} is a scalar; it needs a first (sample) dimension`);
-  if (y !== undefined && y.shape[0] !== length) {
-    throw new InputError(`${path}: ${yName} has ${y.shape[0] ?? 'no'} samples but ${xName} has ${length}`);
+async function openFolder(path: string, files: readonly string[]): Promise<Sources> {
+  const opened: NpyFile[] = [];
+  const close = async () => {
+    for (const f of opened) await f.close();
+  };
+  try {
+    for (const f of files) opened.push(await NpyFile.open(join(path, f)));
+  } catch (err) {
+    await close();
+    throw err;
   }
+  return { arrays: new Map(files.map((f, i) => [f.slice(0, -4), opened[i]!])), close };
+}
+
+/** An image folder gets `--input-value`s as well (a model with a scale input, say). */
+function withValues(ds: Dataset, values: InputValues | undefined): Dataset {
+  return values && Object.keys(values).length ? Object.assign(ds, { constants: { ...values } }) : ds;
+}
+
+async function arrayDataset(path: string, sources: Sources, opts: OpenDatasetOptions): Promise<Dataset> {
+  const xName = opts.x ?? 'x';
+  const yName = opts.y ?? 'y';
+  const ys = sources.arrays.get(yName);
+  const fed = [...sources.arrays].filter(([name]) => name !== yName);
+  const perSample = fed.filter(([, s]) => s.header.shape.length > 0);
+  const constants: Record<string, NpArray> = {};
+  for (const [name, s] of fed) if (s.header.shape.length === 0 && s.read) constants[name] = await s.read();
+  for (const [name, v] of Object.entries(opts.inputValues ?? {})) {
+    if (sources.arrays.has(name)) throw new InputError(`${path}: input '${name}' is given twice, by the data set and by --input-value`);
+    constants[name] = v;
+  }
+  const primary = sources.arrays.has(xName) ? xName : perSample[0]?.[0];
+  if (primary === undefined) throw new InputError(`${path}: no array '${xName}' (arrays: ${[...sources.arrays.keys()].join(', ') || 'none'})`);
+  const xs = sources.arrays.get(primary)!;
+  const infoOf = (s: ArraySource): ArrayInfo => ({ dtype: s.header.dtype, shape: s.header.shape });
+  const x = infoOf(xs);
+  const y = ys && infoOf(ys);
+  const length = x.shape[0];
+  if (length === undefined) throw new InputError(`${path}: ${primary} is a scalar; it needs a first (sample) dimension`);
+  for (const [name, s] of [...perSample, ...(ys ? [[yName, ys] as const] : [])]) {
+    if (s.header.shape[0] !== length) throw new InputError(`${path}: ${name} has ${s.header.shape[0] ?? 'no'} samples but ${primary} has ${length}`);
+  }
+  const arrays = Object.fromEntries(perSample.map(([name, s]) => [name, infoOf(s)]));
   return {
     path,
     x,
     ...(y && { y }),
+    arrays,
+    ...(Object.keys(constants).length && { constants }),
     length,
-    async *batches(batchSize: number, opts: { limit?: number } = {}): AsyncGenerator<Batch> {
-      const total = batchTotal(length, batchSize, opts.limit);
-      const xr = await xs.rows();
-      const yr = await ys?.rows();
+    async *batches(batchSize: number, o: { limit?: number } = {}): AsyncGenerator<Batch> {
+      const total = batchTotal(length, batchSize, o.limit);
+      const readers = new Map<string, RowReader>();
       try {
+        for (const [name, s] of perSample) readers.set(name, await s.rows());
+        const yr = await ys?.rows();
+        if (yr) readers.set(yName, yr);
         for (let start = 0; start < total; start += batchSize) {
           const n = Math.min(batchSize, total - start);
-          const [xb, yb] = await Promise.all([xr.read(n), yr?.read(n)]);
-          yield { start, x: xb, shape: [n, ...x.shape.slice(1)], ...(yb && { y: yb }) };
+          const read = new Map(await Promise.all([...readers].map(async ([name, r]) => [name, await r.read(n)] as const)));
+          const yb = ys && read.get(yName);
+          read.delete(yName);
+          yield { start, x: read.get(primary)!, shape: [n, ...x.shape.slice(1)], ...(yb && { y: yb }), arrays: Object.fromEntries(read) };
         }
       } finally {
-        await xr.close();
-        await yr?.close();
+        for (const r of readers.values()) await r.close();
       }
     },
-    close,
+    close: sources.close,
   };
-}
-
-/** A model input as the runtime describes it; string or negative dims are symbolic. */
-export interface ModelInputSpec {
-  name: string;
-  dtype: string;
-  shape: readonly (number | string)[];
-}
-
-/**
- * Throws InputError unless batches of `ds.x` can be fed to `input`. The rule is strict, no
- * implicit reshape: same rank, and every dimension after the first equal unless the model's
- * is symbolic. The first (sample) dimension is not compared: a fixed model batch only limits
- * the batch size the caller picks. A float32 input accepts any numeric x (see `toFloat32`);
- * other input types need x of exactly that dtype.
- */
-export function checkDatasetFitsInput(ds: Dataset, input: ModelInputSpec): void {
-  const shown = (s: readonly (number | string)[]) => `[${s.join(',')}]`;
-  const xs = ds.x.shape;
-  const fits = xs.length === input.shape.length && input.shape.every((d, i) => i === 0 || typeof d === 'string' || d < 0 || d === xs[i]);
-  if (!fits) {
-    const perSample = elementCount(xs.slice(1));
-    const modelDims = input.shape.slice(1);
-    const same = modelDims.every((d): d is number => typeof d === 'number' && d >= 0) && elementCount(modelDims) === perSample;
-    const hint = same ? ` (same ${perSample} values per sample: reshape the data set)` : '';
-    throw new InputError(`${ds.path}: data set x has shape ${shown(xs)} but model input '${input.name}' expects ${shown(input.shape)}${hint}`);
-  }
-  if (input.dtype !== 'float32' && input.dtype !== ds.x.dtype) {
-    throw new InputError(`${ds.path}: data set x is ${ds.x.dtype} but model input '${input.name}' expects ${input.dtype}`);
-  }
 }
 
 /** Values as float32 (no copy when already float32); float16 is decoded from its bits. */

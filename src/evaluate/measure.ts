@@ -4,13 +4,13 @@
  * the same samples — all by running the model in onnxruntime. Latency is timed apart, in a
  * child process and interleaved with the model it is compared with (./latency.ts).
  */
-import { checkDatasetFitsInput, type Dataset } from '../data/dataset.ts';
+import type { Dataset } from '../data/dataset.ts';
 import type { Model } from '../ir/model.ts';
 import { summarizeModel } from '../inspect/summary.ts';
 import { AccuracyMeter, AgreementMeter } from '../report/metrics.ts';
 import type { StageMeasurements } from '../report/report.ts';
 import { measureSizes, type CompressedSizes } from '../report/size.ts';
-import { dataInput, floatBatches, runDataset } from '../runtime/batches.ts';
+import { floatBatches, planDataset, runDataset } from '../runtime/batches.ts';
 import { createSession } from '../runtime/ort.ts';
 import { concatFloat32 } from '../math/arrays.ts';
 import { phase } from '../profile.ts';
@@ -60,7 +60,7 @@ export async function measureModel(name: string, model: Model, file: string | Ui
   const session = await phase(`measure ${name}: onnxruntime session`, () => createSession(file, { threads: opts.threads, label: typeof file === 'string' ? file : name }));
   try {
     const ds = opts.dataset;
-    checkDatasetFitsInput(ds, dataInput(session));
+    planDataset(session, ds);
     const accuracy = ds.y ? new AccuracyMeter() : undefined;
     const agreement = opts.baseline ? new AgreementMeter() : undefined;
     const kept: Float32Array[] = [];

@@ -4,6 +4,7 @@
  * changed (the pipeline gives it a copy and adopts the copy only on success); it never
  * prints or exits (progress and notes go through the context).
  */
+import type { InputValues } from '../data/input-values.ts';
 import type { Model } from '../ir/model.ts';
 import type { OptionValues, OptionsSchema } from './options.ts';
 import type { InputShapes } from '../runtime/shapes.ts';
@@ -25,6 +26,8 @@ export interface PassContext {
   readonly outputRunByCaller?: boolean;
   /** Sizes of free input dims the user gave (`--input-shape`, `--dim`), for checks on random inputs. */
   readonly shapes?: InputShapes;
+  /** Values fed whole to model inputs wherever a pass runs the model on data (`--input-value`): pass them to `openDataset`. */
+  readonly inputValues?: InputValues;
 }
 
 /** What a pass changed, for the report: counts keyed by what they count. */

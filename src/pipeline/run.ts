@@ -6,6 +6,7 @@
  * left as the passes before it made it.
  */
 import { ShrinkrayError, InputError } from '../errors.ts';
+import type { InputValues } from '../data/input-values.ts';
 import type { Model } from '../ir/model.ts';
 import { chunkLength } from '../onnx/chunk.ts';
 import { encodeMessage } from '../onnx/codec.ts';
@@ -54,6 +55,8 @@ export interface PipelineOptions extends PipelineEvents {
   outputRunByCaller?: boolean;
   /** Sizes of free input dims, handed to every pass (PassContext.shapes). */
   shapes?: InputShapes;
+  /** Values fed whole to model inputs when passes run the model on data (see PassContext.inputValues). */
+  inputValues?: InputValues;
 }
 
 export interface PipelineResult {
@@ -133,6 +136,7 @@ export async function runPipeline(model: Model, steps: readonly PipelineStep[], 
       inputModel,
       outputRunByCaller: events.outputRunByCaller === true && i === resolved.length - 1,
       shapes: events.shapes,
+      ...(events.inputValues && { inputValues: events.inputValues }),
     };
     const start = performance.now();
     let changes: PassChanges;

@@ -75,6 +75,16 @@ function agreementBudget(limit: number, output: Stage, file: string): BudgetResu
   return { ...base, actual, pass, reason: `${file} agrees with its input on the top-1 class of ${pct(actual)} of ${output.agreement.samples} samples, ${pass ? 'meeting' : 'under'} the ${pct(limit)} budget` };
 }
 
+function sqnrBudget(limit: number, output: Stage, file: string): BudgetResult {
+  const base = { budget: 'minSqnr' as const, limit };
+  const q = output.quality;
+  if (!q || q.outputs.length === 0) return { ...base, actual: null, pass: false, reason: `cannot check the SQNR floor: ${file} was not compared with its input` };
+  const worst = q.outputs.reduce((a, b) => (b.sqnrDb < a.sqnrDb || Number.isNaN(b.sqnrDb) ? b : a));
+  const pass = worst.sqnrDb >= limit - EPS;
+  const on = `on ${q.data} (${q.samples} sample${q.samples === 1 ? '' : 's'})`;
+  return { ...base, actual: worst.sqnrDb, pass, reason: `${file}: output '${worst.output}' SQNR ${worst.sqnrDb.toFixed(1)} dB (cosine ${worst.cosine.toFixed(4)}) vs its input ${on}, ${pass ? 'meeting' : 'under'} the ${limit} dB floor` };
+}
+
 /**
  * `--min-speedup` values: `1.2` gates batch 1 and batch N alike; `b1:1.2` only batch 1;
  * `b32:1.5` only batch N, whose N must be the one measured (checked when evaluated). Several
@@ -99,7 +109,7 @@ export function parseSpeedupBudget(values: readonly string[]): { minSpeedup?: nu
 }
 
 /**
- * One result per budget given, in a fixed order: accuracy, size, speed at batch 1 and N, agreement. `reference` names the
+ * One result per budget given, in a fixed order: accuracy, size, speed at batch 1 and N, agreement, SQNR. `reference` names the
  * first stage in reasons ('its input'; `diff` says 'the base run').
  */
 export function evaluateBudgets(report: Report, budgets: Budgets, reference = 'its input'): BudgetResult[] {
@@ -113,6 +123,7 @@ export function evaluateBudgets(report: Report, budgets: Budgets, reference = 'i
   if (budgets.minSpeedup !== undefined) results.push(speedBudget(budgets.minSpeedup, 1, input, output, report.output, reference));
   if (budgets.minSpeedupBatchN !== undefined) results.push(speedBudget(budgets.minSpeedupBatchN, 'N', input, output, report.output, reference));
   if (budgets.minAgreement !== undefined) results.push(agreementBudget(budgets.minAgreement, output, report.output));
+  if (budgets.minSqnr !== undefined) results.push(sqnrBudget(budgets.minSqnr, output, report.output));
   return results;
 }
 

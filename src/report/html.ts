@@ -4,7 +4,7 @@
  * attached to a CI run, and prints (a print stylesheet drops colours that waste ink and keeps
  * charts whole on a page). Every piece of text from the report is escaped.
  */
-import { DASH, latencyMethod, ms, pct, signed, speedup, sqnr, stageColumns, times } from './markdown.ts';
+import { DASH, latencyMethod, ms, pct, QUALITY_HEAD, qualityRows, signed, speedup, sqnr, stageColumns, times } from './markdown.ts';
 import type { BudgetResult, Report, Stage } from './schema.ts';
 import { formatSize } from './size.ts';
 import { PALETTE, bars, escapeHtml as esc, groupedBars, pairedBars, scatter, type PairRow } from './svg.ts';
@@ -46,6 +46,14 @@ function stageTable(report: Report): string {
     return `<tr>${cells.join('')}</tr>`;
   });
   return `<table data-table="stages"><thead><tr>${head}</tr></thead><tbody>${rows.join('')}</tbody></table>`;
+}
+
+function qualityTable(report: Report): string {
+  const rows = qualityRows(report);
+  if (rows.length === 0) return muted('No lossy pass ran, or its outputs could not be compared with the input model.');
+  const head = QUALITY_HEAD.map((h) => `<th>${esc(h)}</th>`).join('');
+  const body = rows.map((r) => `<tr>${r.map((c, i) => `<td${i === 2 || i === 3 ? ' class="num"' : ''}>${esc(c)}</td>`).join('')}</tr>`).join('');
+  return `<table data-table="quality"><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
 }
 
 function budgetList(budgets: readonly BudgetResult[]): string {
@@ -163,6 +171,7 @@ export function renderHtml(report: Report): string {
     `<header><h1>shrinkray report</h1><p class="sub"><code>${esc(report.input)}</code> → <code>${esc(report.output)}</code> · shrinkray ${esc(report.tool.version)} · ${esc(report.createdAt)}</p>${summary(report)}</header>`,
     section('budgets', 'Budgets', budgetList(report.budgets)),
     section('stages', 'Stages', stageTable(report)),
+    section('quality', 'Outputs vs the input model', qualityTable(report)),
     section('size', 'Size across stages', sizeChart(report)),
     section('layers', 'Bytes per layer', layerChart(report)),
     section('accuracy', 'Accuracy vs size', accuracyChart(report)),

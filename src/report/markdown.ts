@@ -84,6 +84,15 @@ export function stageColumns(report: Report): Column[] {
   return all.filter((c) => report.stages.some((s) => c.cell(s) !== undefined));
 }
 
+/** Rows of the quality table (stage, output, cosine, SQNR, data) for every stage compared with the input. */
+export function qualityRows(report: Report): string[][] {
+  return report.stages.flatMap((s) =>
+    (s.quality?.outputs ?? []).map((o) => [s.name, o.output, o.cosine.toFixed(4), sqnr(o.sqnrDb), `${s.quality!.data} (${s.quality!.samples})`]),
+  );
+}
+
+export const QUALITY_HEAD = ['Stage', 'Output', 'Cosine', 'SQNR', 'Data (samples)'];
+
 export function renderMarkdown(report: Report): string {
   const cols = stageColumns(report);
   const lines = [
@@ -95,6 +104,11 @@ export function renderMarkdown(report: Report): string {
     `|${cols.map((c) => (c.right ? '---:' : ':---')).join('|')}|`,
     ...report.stages.map((s) => `| ${cols.map((c) => esc(c.cell(s) ?? DASH)).join(' | ')} |`),
   ];
+  const quality = qualityRows(report);
+  if (quality.length > 0) {
+    lines.push('', '### Outputs vs the input model', '', `| ${QUALITY_HEAD.join(' | ')} |`, '|:---|:---|---:|---:|:---|');
+    for (const row of quality) lines.push(`| ${row.map(esc).join(' | ')} |`);
+  }
   if (report.budgets.length > 0) {
     lines.push('', '### Budgets', '');
     for (const b of report.budgets) lines.push(`- ${b.pass ? '✅' : '❌'} **${b.budget}**: ${esc(b.reason)}`);

@@ -85,12 +85,16 @@ export const SQNR_CAP_DB = 999;
 
 export { sqnrDb };
 
+export function capSqnr(db: number): number {
+  return Math.max(-SQNR_CAP_DB, Math.min(SQNR_CAP_DB, db));
+}
+
 export function agreementToJson(a: Agreement): Agreement {
-  return { ...a, sqnrDb: Math.max(-SQNR_CAP_DB, Math.min(SQNR_CAP_DB, a.sqnrDb)) };
+  return { ...a, sqnrDb: capSqnr(a.sqnrDb) };
 }
 
 /** Cosine of two rows; two zero rows agree fully (1), one zero row not at all (0). */
-function rowCosine(dot: number, aa: number, bb: number): number {
+export function rowCosine(dot: number, aa: number, bb: number): number {
   if (aa === 0 && bb === 0) return 1;
   if (aa === 0 || bb === 0) return 0;
   return dot / Math.sqrt(aa * bb);

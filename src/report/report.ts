@@ -7,7 +7,8 @@ import { AtomicFile, writeParts } from '../io/write.ts';
 import { evaluateBudgets } from './budgets.ts';
 import { renderHtml } from './html.ts';
 import { renderMarkdown } from './markdown.ts';
-import { agreementToJson } from './metrics.ts';
+import { agreementToJson, capSqnr } from './metrics.ts';
+import type { Quality } from '../evaluate/quality.ts';
 import type { Accuracy, Agreement } from './metrics.ts';
 import { SCHEMA_VERSION } from './schema.ts';
 import type { Budgets, Deltas, Environment, LatencyTiming, LayerBytes, Provenance, Report, Stage, StageLatency } from './schema.ts';
@@ -22,6 +23,8 @@ export interface StageMeasurements {
   accuracy?: Accuracy;
   /** Against the input model, in memory form (SQNR may be Infinity). */
   agreement?: Agreement;
+  /** Every float output against the input model's (SQNR may be Infinity). */
+  quality?: Quality;
   latency?: StageLatency;
   seconds?: number;
   /** Weight bytes per layer (`layerBytes`), for the before/after chart. */
@@ -71,6 +74,7 @@ function toStage(m: StageMeasurements, ref: StageMeasurements): Stage {
     sparsity: m.sparsity,
     ...(m.accuracy && { accuracy: { top1: m.accuracy.top1, samples: m.accuracy.samples } }),
     ...(m.agreement && { agreement: agreementToJson(m.agreement) }),
+    ...(m.quality && { quality: { ...m.quality, outputs: m.quality.outputs.map((o) => ({ ...o, sqnrDb: capSqnr(o.sqnrDb) })) } }),
     ...(latency && { latency }),
     ...(m.seconds !== undefined && { seconds: Math.round(m.seconds * 1e3) / 1e3 }),
     ...(m.layers && { layers: m.layers }),

@@ -24,6 +24,13 @@ export interface Report {
   provenance?: Provenance;
 }
 
+export interface StageQuality {
+  /** The data both models ran on: a data set's path, or 'random inputs'. */
+  data: string;
+  samples: number;
+  outputs: { output: string; cosine: number; sqnrDb: number }[];
+}
+
 export interface Environment {
   node: string;
   /** The onnxruntime (Node binding) version. */
@@ -87,6 +94,8 @@ export interface Stage {
   accuracy?: Accuracy;
   /** Outputs compared with the input model's on the same samples (SQNR capped, see metrics). */
   agreement?: Agreement;
+  /** The quality gate's signal after a lossy pass: every float output vs the input model's (SQNR capped). */
+  quality?: StageQuality;
   latency?: StageLatency;
   /** Wall time the pass took. */
   seconds?: number;
@@ -118,6 +127,8 @@ export interface Budgets {
   minSpeedupBatchN?: number;
   /** Minimum top-1 agreement of the output with the input model, a fraction (for unlabelled data). */
   minAgreement?: number;
+  /** Minimum SQNR (dB) of every output against the input model's (the quality gate; 20 after a lossy pass unless given). */
+  minSqnr?: number;
 }
 
 export type BudgetName = keyof Budgets;

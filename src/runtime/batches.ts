@@ -1,18 +1,32 @@
 /**
- * The one way a data set goes through a model: batches feed the model's single data input,
- * chosen values (graph outputs or captured intermediates) come back as float32. Evaluation,
- * calibration, Hessians, bias compensation and distillation all use it, on any runtime.
+ * The one way a data set goes through a model: batches feed the model's inputs (planned by
+ * data-feeds.ts: arrays by input name, constants, zero state, or x for a single input),
+ * chosen values (graph outputs, captured intermediates or fed inputs) come back as float32.
+ * Evaluation, calibration, Hessians, bias compensation and distillation all use it, on any
+ * runtime.
  *
- * A model whose leading input dim is fixed to k runs in chunks of k. A short last chunk is
- * zero-padded and the padded rows are cut from every value whose leading dim is k; a value
- * not laid out by sample (a [K, M] transpose, a pooled scalar) cannot be separated from the
- * padding, so it is left out of that chunk rather than polluted by it.
+ * A model whose leading input dim is fixed to k runs in chunks of k (one sample per run when
+ * an input has no sample axis). A short last chunk is zero-padded and the padded rows are cut
+ * from every value whose leading dim is k; a value not laid out by sample (a [K, M]
+ * transpose, a pooled scalar) cannot be separated from the padding, so it is left out of that
+ * chunk rather than polluted by it.
  */
 import { classLabels, toFloat32, type Dataset } from '../data/dataset.ts';
+import type { ArrayInfo } from '../data/batch.ts';
+import type { NpArray, NpDtype } from '../data/npy.ts';
 import { InputError } from '../errors.ts';
 import { concatFloat32 } from '../math/arrays.ts';
-import { fromHalfBits, toHalf } from '../math/float16.ts';
-import type { GraphSession, HostTensor, ValueSpec } from './types.ts';
+import { fromHalfBits } from '../math/float16.ts';
+import type { TypedArray } from '../onnx/dtype.ts';
+import { castTo, fixedTensor, planDataFeeds, type ArrayFeed, type FeedPlan, type FixedFeed } from './data-feeds.ts';
+import type { GraphSession, HostTensor } from './types.ts';
+
+/** One array of a batch, as stored: `shape[0]` is the number of samples. */
+export interface BatchArray {
+  data: TypedArray;
+  dtype: NpDtype;
+  shape: readonly number[];
+}
 
 export interface Batch {
   /** Row-major samples; `shape[0]` is the number of samples. */
@@ -20,6 +34,10 @@ export interface Batch {
   shape: readonly number[];
   /** Labels, one per sample, passed through untouched. */
   y?: ArrayLike<number | bigint>;
+  /** Every array of the data set for these samples, by name (x among them); absent: x alone. */
+  arrays?: Readonly<Record<string, BatchArray>>;
+  /** Values fed whole to every run, by input name. */
+  constants?: Readonly<Record<string, NpArray>>;
 }
 
 export interface FloatValue {
@@ -33,38 +51,22 @@ export interface BatchResult {
   values: Map<string, FloatValue>;
 }
 
-export interface DataInput {
-  readonly name: string;
-  readonly dtype: 'float32' | 'float16';
-  readonly shape: readonly (number | string)[];
-}
-
 /**
- * A data set's samples as float32 batches; with `labels`, also its class labels when it has
- * them (statistics such as calibration never read y, so a regression target does not stop them).
+ * A data set's samples as float32 batches (with every array as stored, for models with
+ * several inputs); with `labels`, also its class labels when it has them (statistics such
+ * as calibration never read y, so a regression target does not stop them).
  */
 export async function* floatBatches(ds: Dataset, batchSize: number, limit?: number, labels = false): AsyncGenerator<Batch> {
   for await (const b of ds.batches(batchSize, { limit })) {
-    yield { x: toFloat32(b.x, ds.x.dtype), shape: b.shape, y: labels && ds.y ? classLabels(ds, b) : undefined };
+    const n = b.shape[0]!;
+    const arrays = b.arrays && ds.arrays ? Object.fromEntries(Object.entries(b.arrays).map(([name, data]) => [name, { data, dtype: ds.arrays![name]!.dtype, shape: [n, ...ds.arrays![name]!.shape.slice(1)] }])) : undefined;
+    yield { x: toFloat32(b.x, ds.x.dtype), shape: b.shape, y: labels && ds.y ? classLabels(ds, b) : undefined, ...(arrays && { arrays }), ...(ds.constants && { constants: ds.constants }) };
   }
 }
 
-/** The input a data set feeds: the model must have exactly one, of a float type. */
-export function dataInput(session: Pick<GraphSession, 'label' | 'inputs'>): DataInput {
-  const names = session.inputs.map((i) => i.name);
-  if (names.length !== 1) throw new InputError(`${session.label} has ${names.length} inputs (${names.join(', ')}); a data set feeds exactly one`);
-  const input = session.inputs[0]!;
-  if (!input.shape) throw new InputError(`${session.label}: input "${input.name}" is not a tensor`);
-  if (input.dtype !== 'float32' && input.dtype !== 'float16') {
-    throw new InputError(`${session.label}: input "${input.name}" is ${input.dtype}; data sets feed float32 or float16 inputs`);
-  }
-  return { name: input.name, dtype: input.dtype, shape: input.shape };
-}
-
-/** The input's leading dim when the model fixes it (> 0), else undefined. */
-export function fixedBatch(input: Pick<ValueSpec, 'shape'>): number | undefined {
-  const d0 = input.shape?.[0];
-  return typeof d0 === 'number' && d0 > 0 ? d0 : undefined;
+/** How `ds` feeds `session` (throws InputError naming what does not fit): the check before running. */
+export function planDataset(session: Pick<GraphSession, 'label' | 'inputs' | 'outputs'>, ds: Dataset): FeedPlan {
+  return planDataFeeds(session, ds.arrays ?? { x: ds.x }, ds.constants ?? {}, ds.path);
 }
 
 /** A runtime value as float32 (16-bit floats decoded, integers converted). */
@@ -74,28 +76,65 @@ export function asFloat32(t: HostTensor): Float32Array {
   return Float32Array.from(t.data as ArrayLike<number | bigint>, Number);
 }
 
-function checkBatch(label: string, input: DataInput, batch: Batch, index: number): void {
+const batchArrays = (b: Batch): Readonly<Record<string, BatchArray>> => b.arrays ?? { x: { data: b.x, dtype: 'float32', shape: b.shape } };
+
+function checkBatch(label: string, batch: Batch, index: number): void {
   const where = `${label}: data set batch ${index}`;
-  const { shape, x } = batch;
-  const count = shape.reduce((a, b) => a * b, 1);
-  if (shape.length === 0 || x.length !== count) throw new InputError(`${where} has ${x.length} values for shape [${shape.join(', ')}]`);
-  const want = input.shape;
-  const fits = want.length === 0 || (want.length === shape.length && want.every((d, i) => i === 0 || typeof d !== 'number' || d === shape[i]));
-  if (!fits) throw new InputError(`${where} has shape [${shape.join(', ')}] but input "${input.name}" expects [${want.map((d) => (d === '' ? '?' : d)).join(', ')}]`);
-  if (batch.y !== undefined && batch.y.length !== shape[0]) throw new InputError(`${where} has ${batch.y.length} labels for ${shape[0]} samples`);
+  const n = batch.shape[0];
+  for (const a of Object.values(batchArrays(batch))) {
+    const count = a.shape.reduce((p, d) => p * d, 1);
+    if (a.shape.length === 0 || a.data.length !== count) throw new InputError(`${where} has ${a.data.length} values for shape [${a.shape.join(', ')}]`);
+    if (a.shape[0] !== n) throw new InputError(`${where} has arrays of ${a.shape[0]} and ${n} samples`);
+  }
+  if (batch.y !== undefined && batch.y.length !== n) throw new InputError(`${where} has ${batch.y.length} labels for ${n} samples`);
 }
 
-/** Streams `batches` through the model's data input, fetching `fetches` (the input's own name returns the fed data). */
+/** The plan for a stream's first batch: its arrays' names, dtypes and per-sample shapes. */
+function planBatch(session: GraphSession, batch: Batch): FeedPlan {
+  const infos: Record<string, ArrayInfo> = {};
+  for (const [name, a] of Object.entries(batchArrays(batch))) infos[name] = { dtype: a.dtype, shape: [...a.shape] };
+  return planDataFeeds(session, infos, batch.constants ?? {}, session.label);
+}
+
+/** Rows [start, start + rows) of an array, zero-padded to `chunk` rows, in the input's dtype and shape. */
+function arrayTensor(f: ArrayFeed, a: BatchArray, start: number, rows: number, chunk: number): HostTensor {
+  const rowLen = a.shape.slice(1).reduce((p, d) => p * d, 1);
+  let data = a.data.subarray(start * rowLen, (start + rows) * rowLen);
+  if (rows < chunk) {
+    const padded = new (data.constructor as new (n: number) => TypedArray)(chunk * rowLen);
+    (padded as { set(v: ArrayLike<unknown>): void }).set(data as ArrayLike<unknown>);
+    data = padded;
+  }
+  const dims = f.batched ? [chunk, ...a.shape.slice(1)] : a.shape.slice(1);
+  return { dtype: f.dtype, dims, data: castTo(f.dtype, data, a.dtype) };
+}
+
+/** Sizes the array-fed inputs give their free dims, to shape constants and zero state alike. */
+function boundDims(plan: FeedPlan, feeds: Readonly<Record<string, HostTensor>>): Map<string, number> {
+  const bound = new Map<string, number>();
+  for (const f of plan.feeds) {
+    if (f.kind !== 'array') continue;
+    f.shape.forEach((d, axis) => {
+      if (typeof d === 'string' && d !== '') bound.set(d, feeds[f.input]!.dims[axis]!);
+    });
+  }
+  return bound;
+}
+
+/** Streams `batches` through the model's inputs, fetching `fetches` (a fed input's name returns what it was fed). */
 export async function* runBatches(session: GraphSession, batches: AsyncIterable<Batch> | Iterable<Batch>, fetches: readonly string[]): AsyncGenerator<BatchResult> {
-  const input = dataInput(session);
-  const k = fixedBatch(input);
-  const asked = fetches.filter((f) => f !== input.name);
+  let plan: FeedPlan | undefined;
+  const inputs = new Set(session.inputs.map((i) => i.name));
+  const asked = fetches.filter((f) => !inputs.has(f));
   let index = 0;
   for await (const batch of batches) {
-    checkBatch(session.label, input, batch, index++);
+    checkBatch(session.label, batch, index++);
+    plan ??= planBatch(session, batch);
+    const arrays = batchArrays(batch);
     const n = batch.shape[0]!;
-    const rowLen = n === 0 ? 0 : batch.x.length / n;
-    const chunk = k ?? n;
+    const chunk = plan.chunk ?? n;
+    // Without a sample axis (one sample per run), each value gets a leading axis of 1.
+    const perSample = plan.feeds.every((f) => f.kind !== 'array' || !f.batched);
     const parts = new Map<string, { data: Float32Array[]; dims: number[] }>();
     const keep = (name: string, data: Float32Array, dims: readonly number[]) => {
       const p = parts.get(name) ?? { data: [], dims: [0, ...dims.slice(1)] };
@@ -105,24 +144,17 @@ export async function* runBatches(session: GraphSession, batches: AsyncIterable<
     };
     for (let start = 0; start < n || (n === 0 && start === 0); start += Math.max(chunk, 1)) {
       const rows = Math.min(chunk, n - start);
-      let x = batch.x.subarray(start * rowLen, (start + rows) * rowLen);
-      if (rows < chunk) {
-        const padded = new Float32Array(chunk * rowLen);
-        padded.set(x);
-        x = padded;
-      }
-      const dims = [chunk, ...batch.shape.slice(1)];
-      const feed: HostTensor = input.dtype === 'float16' ? { dtype: 'float16', dims, data: toHalf(x) } : { dtype: 'float32', dims, data: x };
-      const out = asked.length ? await session.run({ [input.name]: feed }, asked) : {};
+      const feeds: Record<string, HostTensor> = {};
+      for (const f of plan.feeds) if (f.kind === 'array') feeds[f.input] = arrayTensor(f, arrays[f.array]!, start, rows, chunk);
+      const bound = boundDims(plan, feeds);
+      for (const f of plan.feeds) if (f.kind !== 'array') feeds[f.input] = fixedTensor(session.label, f as FixedFeed, chunk, bound);
+      const out = { ...feeds, ...(asked.length ? await session.run(feeds, asked) : {}) };
       for (const name of fetches) {
-        if (name === input.name) {
-          keep(name, x.subarray(0, rows * rowLen), [rows, ...batch.shape.slice(1)]);
-          continue;
-        }
         const t = out[name]!;
         const data = asFloat32(t);
-        if (rows === chunk) keep(name, data, t.dims);
-        else if (t.dims[0] === chunk) keep(name, data.subarray(0, rows * (data.length / chunk)), [rows, ...t.dims.slice(1)]);
+        const dims = perSample ? [1, ...t.dims] : t.dims;
+        if (rows === chunk) keep(name, data, dims);
+        else if (dims[0] === chunk) keep(name, data.subarray(0, rows * (data.length / chunk)), [rows, ...dims.slice(1)]);
       }
       if (n === 0) break;
     }
@@ -140,7 +172,6 @@ export interface BatchOutput {
 
 /** One output per batch (default the model's first): what evaluation reads. */
 export async function* runDataset(session: GraphSession, batches: AsyncIterable<Batch> | Iterable<Batch>, opts: { output?: string } = {}): AsyncGenerator<BatchOutput> {
-  dataInput(session);
   const name = opts.output ?? session.outputs[0]?.name ?? '';
   const spec = session.outputs.find((o) => o.name === name);
   if (!spec) throw new InputError(`${session.label} has no output named "${name}"`);

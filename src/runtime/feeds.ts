@@ -8,6 +8,8 @@ import { toHalfBits } from '../math/float16.ts';
 import { TYPED_ARRAY, isFloatDType, type DType, type NumericDType } from '../onnx/dtype.ts';
 import { concreteShape, type InputShapes } from './shapes.ts';
 import type { GraphSession, HostTensor } from './types.ts';
+import type { InputValues } from '../data/input-values.ts';
+import { constantFeed, fixedTensor } from './data-feeds.ts';
 
 /** How to push `batch` samples through the model: `calls` runs of `feeds`. */
 export interface Plan {
@@ -28,6 +30,7 @@ export function planFeeds(
   rng: () => number,
   shapes: InputShapes = {},
   roles: Readonly<Record<string, InputRole>> = {},
+  values: InputValues = {},
 ): Plan {
   let batchName: string | undefined;
   let fixed: number | undefined;
@@ -48,6 +51,10 @@ export function planFeeds(
     const dtype = m.dtype!; // checked above
     feeds[m.name] = roleTensor(session.label, { name: m.name, dtype, shape, role: roles[m.name] ?? defaultRole(dtype) }, shape, rng);
   }
+  // Given values replace random ones, shaped as those were (the same free dims, the same batch).
+  const bound = new Map(session.inputs.flatMap((m) => m.shape!.flatMap((d, axis) => (typeof d === 'string' && d !== '' ? [[d, feeds[m.name]!.dims[axis]!] as const] : []))));
+  for (const m of session.inputs) if (m.name in values) feeds[m.name] = fixedTensor(session.label, constantFeed(session.label, m, values[m.name]!), rows, bound);
+  for (const name of Object.keys(values)) if (!session.inputs.some((m) => m.name === name)) throw new InputError(`--input-value ${name}: ${session.label} has no input of that name (inputs: ${session.inputs.map((m) => m.name).join(', ')})`);
   return { feeds, calls };
 }
 

@@ -13,6 +13,7 @@ import type { Model } from '../ir/model.ts';
 import { modelToBytes } from '../io/save.ts';
 import { mulberry32 } from '../math/random.ts';
 import { runInChild } from './child.ts';
+import type { InputValues } from '../data/input-values.ts';
 import { planFeeds, type Plan } from './feeds.ts';
 import { createSession, toOrt, type OrtSession } from './ort.ts';
 import type { InputShapes } from './shapes.ts';
@@ -38,6 +39,8 @@ export interface LatencyOptions {
   roles?: Readonly<Record<string, InputRole>>;
   /** Names of in-memory models in messages, in the order given (a path names itself). */
   labels?: readonly string[];
+  /** Values fed whole to inputs instead of random ones (`--input-value`: a sample rate, a state). */
+  values?: InputValues;
 }
 
 /** Milliseconds per call of the whole batch, over `runs` timed runs. */
@@ -182,7 +185,7 @@ export async function timeModelsHere(task: LatencyTask): Promise<TimedModels> {
     // Planned per model from the same seed: models with the same inputs get the same values.
     const plans = (batch: number) => {
       try {
-        return sessions.map((s) => planFeeds(s, batch, mulberry32(o.seed), task.opts.shapes, task.opts.roles));
+        return sessions.map((s) => planFeeds(s, batch, mulberry32(o.seed), task.opts.shapes, task.opts.roles, task.opts.values));
       } catch (err) {
         throw new RunFailed(undefined, err instanceof Error ? err.message : String(err));
       }

@@ -26,7 +26,7 @@ describe('cli auto', () => {
     const report = JSON.parse(r.out);
     expect(report.notes[0]).toMatch(/^auto: labelled data: static int8 with accuracy-driven fallback/);
     expect(report.notes.some((n: string) => /^fallback: accuracy float/.test(n))).toBe(true);
-    expect(report.budgets.map((b: { budget: string; pass: boolean }) => [b.budget, b.pass])).toEqual([['maxAccuracyDrop', true]]);
+    expect(report.budgets.map((b: { budget: string; pass: boolean }) => [b.budget, b.pass])).toEqual([['maxAccuracyDrop', true], ['minSqnr', true]]);
     expect(await ops(out)).toContain('QuantizeLinear');
   });
 

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.ts';
-import { checkDatasetFitsInput, classLabels, openDataset, toFloat32, type Batch, type Dataset } from '../../src/data/dataset.ts';
+import { classLabels, openDataset, toFloat32, type Batch, type Dataset } from '../../src/data/dataset.ts';
+import { planDataset } from '../../src/runtime/batches.ts';
+import type { DType } from '../../src/onnx/dtype.ts';
 import { encodeNpy, type NpArray } from '../../src/data/npy.ts';
 import { readNpz, writeNpz } from '../../src/data/npz.ts';
 import { inputErrorOf } from '../helpers/errors.ts';
@@ -123,20 +125,23 @@ describe('dataset', () => {
     });
   }
 
-  it('dataset: checkDatasetFitsInput allows symbolic and fixed batch dims', async () => {
+  /** A model with one input, as a session describes it. */
+  const oneInput = (dtype: DType, shape: (number | string)[]) => ({ label: 'm.onnx', inputs: [{ name: 'input', dtype, shape }], outputs: [] });
+
+  it('dataset: planDataset allows symbolic and fixed batch dims', async () => {
     const ds = await openDataset(CALIB);
     await ds.close();
     for (const shape of [['N', 1, 28, 28], [1, 1, 28, 28], [-1, 1, 'h', 'w']]) {
-      expect(() => checkDatasetFitsInput(ds, { name: 'input', dtype: 'float32', shape })).not.toThrow();
+      expect(() => planDataset(oneInput('float32', shape), ds)).not.toThrow();
     }
   });
 
-  it('dataset: checkDatasetFitsInput names the array and the expected shape', async () => {
+  it('dataset: planDataset names the array and the expected shape', async () => {
     const path = fresh('flat.npz');
     await writeNpz(path, { x: { dtype: 'uint8', shape: [100, 784], data: new Uint8Array(78_400) } });
     const ds = await openDataset(path);
     await ds.close();
-    const fit = (dtype: string, shape: (number | string)[]) => () => checkDatasetFitsInput(ds, { name: 'input', dtype, shape });
+    const fit = (dtype: DType, shape: (number | string)[]) => () => planDataset(oneInput(dtype, shape), ds);
     expect(fit('float32', ['N', 1, 28, 28])).toThrow(
       new InputError(`${path}: data set x has shape [100,784] but model input 'input' expects [N,1,28,28] (same 784 values per sample: reshape the data set)`),
     );

@@ -41,7 +41,7 @@ describe('report/html', () => {
 
   it('html: every section and chart is there', () => {
     const sections = [...html.matchAll(/<section id="([\w-]+)">/g)].map((m) => m[1]);
-    expect(sections).toEqual(['budgets', 'stages', 'size', 'layers', 'accuracy', 'sensitivity', 'latency', 'notes', 'environment']);
+    expect(sections).toEqual(['budgets', 'stages', 'quality', 'size', 'layers', 'accuracy', 'sensitivity', 'latency', 'notes', 'environment']);
     const charts = [...html.matchAll(/<svg data-chart="([\w-]+)" role="img"/g)].map((m) => m[1]);
     expect(charts).toEqual(['size-waterfall', 'layer-bytes', 'accuracy-vs-size', 'layer-sqnr', 'speedup']);
     // Stage table: a header and one row per stage; the latency table: batch 1 and 32 side by side.

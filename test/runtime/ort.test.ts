@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.ts';
 import { AccuracyMeter } from '../../src/report/metrics.ts';
 import { createSession } from '../../src/runtime/ort.ts';
-import { collectDataset, runDataset, type Batch } from '../../src/runtime/batches.ts';
+import { collectDataset, runBatches, runDataset, type Batch } from '../../src/runtime/batches.ts';
 import { fromHalfBits, toHalfBits } from '../../src/math/float16.ts';
 import { classifier, FLOAT16, identity, mixedInputs, referenceClassifier } from './tiny-model.ts';
 import type { Dim } from './tiny-model.ts';
@@ -132,7 +132,7 @@ describe('runtime/ort', () => {
     const session = await createSession(classifier().bytes, { label: 'c.onnx' });
     const bad = [{ x: new Float32Array(10), shape: [2, 5] }];
     await expect(collectDataset(runDataset(session, bad))).rejects.toThrow(
-      'c.onnx: data set batch 0 has shape [2, 5] but input "x" expects [N, 4]',
+      "c.onnx: data set x has shape [2,5] but model input 'x' expects [N,4]",
     );
     const short = [{ x: new Float32Array(7), shape: [2, 4] }];
     await expect(collectDataset(runDataset(session, short))).rejects.toThrow('has 7 values for shape [2, 4]');
@@ -140,9 +140,35 @@ describe('runtime/ort', () => {
     await expect(collectDataset(runDataset(session, labels))).rejects.toThrow('has 1 labels for 2 samples');
   });
 
-  it('ort: runDataset refuses a model with several inputs', async () => {
+  const all = async <T>(it: AsyncIterable<T>): Promise<T[]> => {
+    const out: T[] = [];
+    for await (const v of it) out.push(v);
+    return out;
+  };
+
+  it('ort: runBatches feeds each input of a model with several from the array of its name', async () => {
     const session = await createSession(mixedInputs(), { label: 'mixed.onnx' });
-    await expect(collectDataset(runDataset(session, []))).rejects.toThrow('mixed.onnx has 3 inputs (f, i, u); a data set feeds exactly one');
+    const arrays = {
+      f: { data: Float32Array.from({ length: 12 }, (_, i) => i / 2), dtype: 'float32' as const, shape: [3, 4] },
+      i: { data: BigInt64Array.from({ length: 6 }, (_, i) => BigInt(i - 3)), dtype: 'int64' as const, shape: [3, 2] },
+      u: { data: Uint8Array.from({ length: 9 }, (_, i) => 250 + i - 8), dtype: 'uint8' as const, shape: [3, 3] },
+    };
+    const batch = { x: arrays.f.data, shape: [3, 4], arrays };
+    const [{ values }] = await all(runBatches(session, [batch], ['f_out', 'i_out', 'u_out']));
+    expect([...values.get('f_out')!.data]).toEqual([...arrays.f.data]);
+    expect([...values.get('i_out')!.data]).toEqual([-3, -2, -1, 0, 1, 2]);
+    expect([...values.get('u_out')!.data]).toEqual([242, 243, 244, 245, 246, 247, 248, 249, 250]);
+    const noIndex = { f: arrays.f, u: arrays.u };
+    await expect(all(runBatches(session, [{ ...batch, arrays: noIndex }], ['f_out']))).rejects.toThrow(
+      'mixed.onnx: input "i" int64 [batch,2] has no data: name an array "i" in the data set, or give --input-value i=VALUE|file.npy',
+    );
+    await expect(all(runBatches(session, [{ ...batch, arrays: { ...arrays, j: arrays.i } }], ['f_out']))).rejects.toThrow(
+      'mixed.onnx: data set array j matches no input of mixed.onnx (inputs: f, i, u)',
+    );
+    const wrongType = { ...arrays, i: { ...arrays.i, data: Int32Array.from([0, 1, 2, 3, 4, 5]), dtype: 'int32' as const } };
+    await expect(all(runBatches(session, [{ ...batch, arrays: wrongType }], ['f_out']))).rejects.toThrow(
+      "mixed.onnx: data set i is int32 but model input 'i' expects int64",
+    );
   });
 
   it('ort: an unknown output name is an InputError', async () => {

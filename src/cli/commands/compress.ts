@@ -6,7 +6,10 @@ import { compareInChildProcess, verifySaved, type OutputDiff } from '../../runti
 import { externalDataFiles, loadModel } from '../../io/load.ts';
 import { modelToBytes, stageModel, type StagedModel } from '../../io/save.ts';
 import { openDataset } from '../../data/dataset.ts';
+import { parseInputValues, type InputValues } from '../../data/input-values.ts';
 import { measureModel } from '../../evaluate/measure.ts';
+import { DEFAULT_MIN_SQNR_DB } from '../../evaluate/quality.ts';
+import { openQualityGate, type QualityGate } from '../quality-gate.ts';
 import { layerBytes } from '../../report/layers.ts';
 import { writeFileAtomic, type ReportInput, type StageMeasurements } from '../../report/report.ts';
 import type { Artifact } from '../../pipeline/pass.ts';
@@ -62,7 +65,11 @@ export function pipelineSteps(passes: readonly string[], settings: readonly stri
 }
 
 export async function compressCommand(args: CompressArgs, io: CliIO): Promise<number> {
-  return runCompress(args, pipelineSteps(args.passes, args.set), io);
+  // --min-sqnr is the report's floor and, unless --set says otherwise, the floor static quantize falls back to.
+  const steps = pipelineSteps(args.passes, args.set).map((s) =>
+    args.minSqnr !== undefined && 'minSqnr' in s.pass.options && s.options?.minSqnr === undefined ? { ...s, options: { ...s.options, minSqnr: args.minSqnr } } : s,
+  );
+  return runCompress(args, steps, io);
 }
 
 /**
@@ -81,10 +88,13 @@ export async function runCompress(args: OutputArgs, steps: readonly ResolvedStep
   const model = await phase('load', () => loadModel(args.input));
   phase('validate', () => validateModel(model, args.input));
   checkShapesFit(model, args.input, given);
-  const dataset = args.data ? await openDataset(args.data) : undefined;
+  const inputValues = await parseInputValues(args.inputValue ?? []);
+  const dataset = args.data ? await openDataset(args.data, { inputValues }) : undefined;
   let staged: StagedModel | undefined;
+  let gate: QualityGate | undefined;
   try {
     const shapes = shapesOf(model, given, dataset);
+    gate = await openQualityGate(args.input, steps, { dataset, limit: args.limit, batchSize: args.batchSize, inputValues });
     const measure = { dataset, limit: args.limit, batchSize: args.batchSize, threads: args.threads, compressedSizes: args.compressedSizes };
     const inputFiles = externalDataFiles(model, args.input);
     const plan = planRuns(args, bytesOnDisk([args.input, ...inputFiles]));
@@ -104,6 +114,7 @@ export async function runCompress(args: OutputArgs, steps: readonly ResolvedStep
         ...progress,
         outputRunByCaller: outputRuns,
         shapes,
+        inputValues,
         onNote(m) {
           passNotes.push(m);
           progress.onNote?.(m);
@@ -111,8 +122,10 @@ export async function runCompress(args: OutputArgs, steps: readonly ResolvedStep
         async afterPass(m, r) {
           // The last pass's model is the output: measured once, from the saved file, below.
           if (stages.length === steps.length && !args.externalData) return;
-          const { stage } = await measureModel(r.pass, m, modelToBytes(m), compare);
-          stages.push({ ...stage, seconds: r.seconds });
+          const bytes = modelToBytes(m);
+          const { stage } = await measureModel(r.pass, m, bytes, compare);
+          const quality = await gate?.measure(bytes);
+          stages.push({ ...stage, seconds: r.seconds, ...(quality && { quality }) });
         },
       }));
     } catch (err) {
@@ -141,8 +154,10 @@ export async function runCompress(args: OutputArgs, steps: readonly ResolvedStep
         if (verifyNote) progress.onNote?.(verifyNote);
       }
       output = (await measureModel('output', model, outputFile, { ...compare, dataFiles })).stage;
-      if (feedPlan) timed = await phase('latency', () => timeInputAndOutput(args, outputFile, feedPlan, shapes));
+      if (feedPlan) timed = await phase('latency', () => timeInputAndOutput(args, outputFile, feedPlan, shapes, inputValues));
       for (const n of timed?.notes ?? []) progress.onNote?.(n);
+      const quality = await gate?.measure(outputFile);
+      if (quality) output.quality = quality;
     } catch (err) {
       // Messages name the output as the user knows it, not the staging folder it sits in.
       if (err instanceof Error) err.message = err.message.split(outputFile).join(args.output);
@@ -168,7 +183,13 @@ export async function runCompress(args: OutputArgs, steps: readonly ResolvedStep
       ...(timed ? [...timed.notes, ...timed.warnings] : []),
       ...(plan.latencyNote ? [plan.latencyNote] : []),
     ];
-    await phase('report', () => finishReport(args, { ...extra, input: args.input, output: args.output, stages, notes: [...(extra.notes ?? []), ...notes] }, io));
+    // The quality floor holds after a lossy pass unless the user set another; it cannot hold
+    // what could not be measured, which a note then says.
+    if (gate && gate.reference !== args.input) notes.push(`quality gate: outputs compared with the teacher ${gate.reference}, not the input model`);
+    if (gate?.failure !== undefined) notes.push(`quality gate: outputs not compared with the input model (${gate.failure})`);
+    else if (gate && !gate.defaultFloor && args.minSqnr === undefined) notes.push(`quality gate: SQNR reported, not held to the default ${DEFAULT_MIN_SQNR_DB} dB floor after distillation (--min-sqnr gates it)`);
+    const minSqnr = args.minSqnr ?? (gate?.defaultFloor && gate.failure === undefined ? DEFAULT_MIN_SQNR_DB : undefined);
+    await phase('report', () => finishReport({ ...args, minSqnr }, { ...extra, input: args.input, output: args.output, stages, notes: [...(extra.notes ?? []), ...notes] }, io));
     // One turn of the event loop first: a SIGINT/SIGTERM that arrived while the last steps ran
     // only in microtasks is handled now (bin removes the staging folder), not after the commit.
     await new Promise((resolve) => setImmediate(resolve));
@@ -176,6 +197,7 @@ export async function runCompress(args: OutputArgs, steps: readonly ResolvedStep
     return 0;
   } finally {
     staged?.abort(); // nothing once committed
+    await gate?.close();
     await dataset?.close();
   }
 }
@@ -184,11 +206,11 @@ export async function runCompress(args: OutputArgs, steps: readonly ResolvedStep
  * The input and the staged output timed interleaved (evaluate/latency.ts). An output failing
  * on random inputs the input runs on is a failed check; any other failure is a note.
  */
-async function timeInputAndOutput(args: OutputArgs, staged: string, plan: FeedPlan, shapes: InputShapes): Promise<ReportLatency> {
+async function timeInputAndOutput(args: OutputArgs, staged: string, plan: FeedPlan, shapes: InputShapes, inputValues: InputValues): Promise<ReportLatency> {
   if ('unverifiable' in plan) return { notes: [`latency not measured: ${plan.unverifiable}`], warnings: [] };
   const roles = rolesByName(plan.inputs);
   const models = [{ source: args.input, label: args.input }, { source: staged, label: args.output }] as const;
-  return latencyForReport(models, { threads: args.latencyThreads, roles, shapes, candidateMustRun: true });
+  return latencyForReport(models, { threads: args.latencyThreads, roles, shapes, values: inputValues, candidateMustRun: true });
 }
 
 /**

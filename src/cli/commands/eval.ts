@@ -5,6 +5,7 @@
 import { openDataset } from '../../data/dataset.ts';
 import { planRandomFeeds, rolesByName } from '../../check/input-roles.ts';
 import { latencyForReport, type LatencyModel } from '../../evaluate/latency.ts';
+import { parseInputValues } from '../../data/input-values.ts';
 import { measureModel } from '../../evaluate/measure.ts';
 import { externalDataFiles, loadModel } from '../../io/load.ts';
 import { layerBytes } from '../../report/layers.ts';
@@ -21,7 +22,8 @@ export interface EvalArgs extends ReportArgs {
 
 export async function evalCommand(args: EvalArgs, io: CliIO): Promise<number> {
   const given = parseInputShapes(args.inputShape, args.dim);
-  const dataset = args.data ? await openDataset(args.data) : undefined;
+  const inputValues = await parseInputValues(args.inputValue ?? []);
+  const dataset = args.data ? await openDataset(args.data, { inputValues }) : undefined;
   try {
     const baseline = args.baseline ? await loadModel(args.baseline) : undefined;
     const model = await loadModel(args.model);
@@ -47,7 +49,7 @@ export async function evalCommand(args: EvalArgs, io: CliIO): Promise<number> {
       const feedPlan = planRandomFeeds(model);
       const roles = 'inputs' in feedPlan ? rolesByName(feedPlan.inputs) : undefined;
       const models = [...(args.baseline ? [{ source: args.baseline, label: args.baseline }] : []), { source: args.model, label: args.model }] as [LatencyModel] | [LatencyModel, LatencyModel];
-      const timed = await latencyForReport(models, { threads: args.latencyThreads, roles, shapes: shapesOf(model, given, dataset) });
+      const timed = await latencyForReport(models, { threads: args.latencyThreads, roles, shapes: shapesOf(model, given, dataset), values: inputValues });
       timed.stages?.forEach((l, i) => (stages[i] = { ...stages[i]!, latency: l }));
       for (const w of timed.warnings) io.stderr.write(`${w}\n`);
       notes.push(...timed.notes, ...timed.warnings);

@@ -3,25 +3,26 @@
  * set (or seeded random inputs) go through the runtime with chosen intermediate values
  * fetched, by the one batching policy of runtime/batches.ts.
  */
-import { checkDatasetFitsInput, type Dataset } from '../../data/dataset.ts';
+import type { Dataset } from '../../data/dataset.ts';
+import type { InputValues } from '../../data/input-values.ts';
 import type { Model } from '../../ir/model.ts';
 import { mulberry32 } from '../../math/random.ts';
-import { asFloat32, dataInput, fixedBatch, floatBatches, runBatches, type Batch } from '../../runtime/batches.ts';
+import { asFloat32, floatBatches, planDataset, runBatches, type Batch } from '../../runtime/batches.ts';
 import { planFeeds } from '../../runtime/feeds.ts';
 import { createSession } from '../../runtime/ort.ts';
 import type { GraphSession } from '../../runtime/types.ts';
 
 /** The source of inputs: a data set (first `limit` samples) or random inputs. */
-export type InputSource = { dataset: Dataset; limit: number; batchSize: number } | { random: true; batches: number; seed?: number };
+export type InputSource = { dataset: Dataset; limit: number; batchSize: number } | { random: true; batches: number; seed?: number; values?: InputValues };
 
 /** A session for statistics: basic optimizations keep every captured value in the graph. */
-export function openRunner(model: Model | Uint8Array, label: string): Promise<GraphSession> {
+export function openRunner(model: Model | Uint8Array | string, label: string): Promise<GraphSession> {
   return createSession(model, { label, optimization: 'basic' });
 }
 
 /** Fetches `names` for seeded random inputs (for models without data). */
-async function runRandom(session: GraphSession, names: readonly string[], seed: number): Promise<Map<string, Float32Array>> {
-  const { feeds } = planFeeds(session, 1, mulberry32(seed));
+async function runRandom(session: GraphSession, names: readonly string[], seed: number, values?: InputValues): Promise<Map<string, Float32Array>> {
+  const { feeds } = planFeeds(session, 1, mulberry32(seed), {}, {}, values);
   const fetch = names.filter((m) => !(m in feeds));
   const out = { ...feeds, ...(fetch.length ? await session.run(feeds, fetch) : {}) };
   return new Map(names.map((m) => [m, asFloat32(out[m]!)]));
@@ -37,15 +38,13 @@ export async function forEachBatch(
   let samples = 0;
   if ('random' in source) {
     for (let i = 0; i < source.batches; i++) {
-      await fn(await runRandom(session, names, (source.seed ?? 1) + i), undefined);
+      await fn(await runRandom(session, names, (source.seed ?? 1) + i, source.values), undefined);
       samples++;
     }
     return samples;
   }
   const ds = source.dataset;
-  const input = dataInput(session);
-  checkDatasetFitsInput(ds, input);
-  const k = fixedBatch(input);
+  const k = planDataset(session, ds).chunk;
   const size = k ? Math.max(k, Math.floor(source.batchSize / k) * k) : source.batchSize;
   for await (const { batch, values } of runBatches(session, floatBatches(ds, size, source.limit), names)) {
     await fn(new Map([...values].map(([name, v]) => [name, v.data])), batch);

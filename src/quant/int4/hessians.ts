@@ -3,11 +3,11 @@
  * input, whatever the sample count).
  */
 import { InputError } from '../../errors.ts';
-import { checkDatasetFitsInput, type Dataset } from '../../data/dataset.ts';
+import type { Dataset } from '../../data/dataset.ts';
 import type { Model } from '../../ir/model.ts';
 import { transpose } from '../../math/arrays.ts';
 import { modelBytesWithOutputs } from '../../runtime/capture.ts';
-import { dataInput, floatBatches, runBatches } from '../../runtime/batches.ts';
+import { floatBatches, planDataset, runBatches } from '../../runtime/batches.ts';
 import { createSession } from '../../runtime/ort.ts';
 import { HessianAccumulator } from './gptq-linalg.ts';
 
@@ -40,7 +40,7 @@ export async function collectHessians(model: Model, requests: readonly HessianRe
   const values = [...new Set(requests.map((r) => r.value))];
   const session = await createSession(modelBytesWithOutputs(model, values), { label: 'the model with calibration outputs' });
   try {
-    checkDatasetFitsInput(ds, dataInput(session));
+    planDataset(session, ds);
     const total = Math.min(ds.length, opts.samples);
     let seen = 0;
     for await (const { batch, values: out } of runBatches(session, floatBatches(ds, opts.batchSize, total), values)) {

@@ -2,7 +2,8 @@
  * Accuracy-driven fallback. Each layer's sensitivity is measured by quantizing it alone and
  * comparing the model's outputs with float (SQNR on calibration samples); then layers return
  * to float, most sensitive first, until the accuracy drop on the evaluation set is within
- * budget. A budget that only the float model meets is a failed check.
+ * budget — or, without labels, until the worst output SQNR against float reaches its floor
+ * (metric 'sqnr'). A budget that only the float model meets is a failed check.
  */
 import { sqnrDb } from '../../math/sqnr.ts';
 import { CheckError } from '../../errors.ts';
@@ -69,8 +70,10 @@ export interface FallbackArgs {
   /** The all-int8 variant, already built by `builder`. */
   initial: Variant;
   evaluate: (model: Uint8Array) => Promise<number>;
-  /** Percentage points. */
+  /** Percentage points of accuracy; with metric 'sqnr', the floor in dB. */
   budget: number;
+  /** What `evaluate` gives: top-1 accuracy as a fraction (default), or the worst output SQNR in dB against float (needs no labels). */
+  metric?: 'accuracy' | 'sqnr';
   source: InputSource;
   progress?: (fraction: number, label?: string) => void;
   note?: (message: string) => void;
@@ -78,12 +81,17 @@ export interface FallbackArgs {
 
 export async function fallbackToBudget(a: FallbackArgs): Promise<{ variant: Variant; report: FallbackReport; floatLayers: Map<Node, string> }> {
   const floatBytes = modelToBytes(a.floatModel);
-  const floatAccuracy = await a.evaluate(floatBytes);
+  const sqnr = a.metric === 'sqnr';
+  // The float model against itself: SQNR +Infinity without running it.
+  const floatAccuracy = sqnr ? Infinity : await a.evaluate(floatBytes);
   let variant = a.initial;
   const quantizedAccuracy = await a.evaluate(modelToBytes(variant.model));
-  // Rounded to 1e-9 pt: 96.9 − 96.8 must not read as 0.10000000000000009 > 0.1.
-  const drop = (acc: number) => Math.round((floatAccuracy - acc) * 100 * 1e9) / 1e9;
+  // Rounded to 1e-9 pt: 96.9 − 96.8 must not read as 0.10000000000000009 > 0.1. For SQNR: dB under the floor.
+  const drop = (acc: number) => Math.round((sqnr ? a.budget - acc : (floatAccuracy - acc) * 100) * 1e9) / 1e9;
+  const within = (d: number) => d <= (sqnr ? 0 : a.budget);
+  const change = (from: number, to: number) => (sqnr ? `SQNR ${from.toFixed(1)} → ${to.toFixed(1)} dB` : `drop ${drop(from).toFixed(2)} → ${drop(to).toFixed(2)} pt`);
   const report: FallbackReport = {
+    ...(sqnr && { metric: 'sqnr' as const }),
     budget: a.budget,
     floatAccuracy,
     quantizedAccuracy,
@@ -94,19 +102,21 @@ export async function fallbackToBudget(a: FallbackArgs): Promise<{ variant: Vari
     keptFloat: [],
   };
   const floatLayers = new Map<Node, string>();
-  if (report.finalDrop <= a.budget) return { variant, report, floatLayers };
+  if (within(report.finalDrop)) return { variant, report, floatLayers };
 
   const ranked = await rankSensitivity(a.floatModel, floatBytes, a.builder, a.source, (f, l) => a.progress?.(0.5 * f, l));
   report.sensitivity = ranked.map(({ node, opType, outputSqnrDb }) => ({ node, opType, outputSqnrDb }));
   for (const [rank, s] of ranked.entries()) {
     if (floatLayers.size === a.builder.layers.length - 1) {
-      const msg =
-        `accuracy budget ${a.budget} pt cannot be met: with ${floatLayers.size} of ${a.builder.layers.length} layers in float ` +
-        `the drop is still ${report.finalDrop.toFixed(2)} pt (float ${(floatAccuracy * 100).toFixed(2)} %); only the float model meets it`;
+      const msg = sqnr
+        ? `SQNR floor ${a.budget} dB cannot be met: with ${floatLayers.size} of ${a.builder.layers.length} layers in float ` +
+          `the worst output is still at ${report.finalAccuracy.toFixed(1)} dB against float; only the float model meets it`
+        : `accuracy budget ${a.budget} pt cannot be met: with ${floatLayers.size} of ${a.builder.layers.length} layers in float ` +
+          `the drop is still ${report.finalDrop.toFixed(2)} pt (float ${(floatAccuracy * 100).toFixed(2)} %); only the float model meets it`;
       a.note?.(`fallback: ${msg}. Sensitivity (output SQNR with the layer quantized alone): ${ranked.map((r) => `${r.node} ${r.outputSqnrDb.toFixed(1)} dB`).join(', ')}`);
       throw new CheckError(msg);
     }
-    const before = report.finalDrop;
+    const before = report.finalAccuracy;
     floatLayers.set(s.layer, `returned to float by fallback: sensitivity rank ${rank + 1} (output SQNR ${s.outputSqnrDb.toFixed(1)} dB with only it quantized)`);
     a.progress?.(0.5 + (0.5 * (rank + 1)) / ranked.length, `fallback: ${s.node} to float`);
     variant = await a.builder.build(floatLayers);
@@ -115,8 +125,8 @@ export async function fallbackToBudget(a: FallbackArgs): Promise<{ variant: Vari
     report.finalAccuracy = acc;
     report.finalDrop = drop(acc);
     report.keptFloat.push(s.node);
-    a.note?.(`fallback: kept ${s.node} (${s.opType}) in float, sensitivity rank ${rank + 1} (output SQNR ${s.outputSqnrDb.toFixed(1)} dB alone); drop ${before.toFixed(2)} → ${report.finalDrop.toFixed(2)} pt`);
-    if (report.finalDrop <= a.budget) break;
+    a.note?.(`fallback: kept ${s.node} (${s.opType}) in float, sensitivity rank ${rank + 1} (output SQNR ${s.outputSqnrDb.toFixed(1)} dB alone); ${change(before, acc)}`);
+    if (within(report.finalDrop)) break;
   }
   return { variant, report, floatLayers };
 }

@@ -30,6 +30,12 @@ export const QUANTIZE_OPTIONS = {
     // An image stem falls off onnxruntime's fast int8 path: lenet5 conv1 878 µs int8 vs 208 µs fp32 at batch 32.
     description: 'Convs (group 1) with fewer input channels stay float: onnxruntime runs them slower in int8 (0: quantize all).',
   },
+  minSqnr: {
+    type: 'number',
+    default: 20,
+    min: 0,
+    description: 'Without an accuracy budget: layers return to float, most sensitive first, until every output’s SQNR against float on calibration samples reaches this floor in dB (static mode; 0: off).',
+  },
   sensitivitySamples: { type: 'number', default: 128, min: 1, description: 'Calibration samples used to rank layer sensitivity (fallback).' },
   constantsInt8: { type: 'boolean', default: true, description: 'Store leftover float constants (LayerNorm parameters, post-op biases; ≥ 64 values) as int8 + DequantizeLinear.' },
   debugLayers: { type: 'boolean', default: false, description: 'Report per-layer SQNR and max error against float.' },

@@ -18,6 +18,8 @@ import { commitModel } from './emit.ts';
 import { fallbackToBudget } from './fallback.ts';
 import { placeLayers, withFloat } from './placement.ts';
 import { describePreparation, prepareForQuantization } from './prepare.ts';
+import { compareWithReference, referenceOutputs, sourceName, worstSqnr } from '../../evaluate/quality.ts';
+import { modelToBytes } from '../../io/save.ts';
 import { DEFAULT_OP_TYPES, SUPPORTED_OP_TYPES } from './ops.ts';
 import { ioLayers, type GraphFacts, type Selection } from './plan.ts';
 import { withShallowConvs } from './shallow-convs.ts';
@@ -180,6 +182,24 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
           (fb.report.keptFloat.length ? `; in float: ${fb.report.keptFloat.join(', ')}` : ''),
       );
       // A layer back in float can leave its neighbours slower in int8 than in float: place again.
+      if (fb.floatLayers.size) variant = await placeAfter(variant, 0.7);
+    } else if (o.minSqnr > 0 && calib) {
+      // No labels: the quality gate's signal (worst output SQNR against float on calibration
+      // samples) steers fallback. Dynamic mode is gated by the caller on the saved model
+      // (its weight codes are computed when saved, by workers: not twice).
+      progress(0.3, 'quality');
+      const source = probeSource(o.sensitivitySamples);
+      const ref = await referenceOutputs(modelToBytes(model), source);
+      const evaluate = async (bytes: Uint8Array) => worstSqnr(await compareWithReference(ref, bytes, 'the int8 model'));
+      const fb = await fallbackToBudget({ floatModel: model, builder: withFloat(builder, extraFloat), initial: variant, evaluate, budget: o.minSqnr, metric: 'sqnr', source, progress: (f, l) => progress(0.3 + 0.5 * f, l), note });
+      variant = fb.variant;
+      for (const [n, why] of fb.floatLayers) extraFloat.set(n, why);
+      if (fb.report.keptFloat.length) result.fallback = fb.report;
+      note(
+        `quality: worst output SQNR against float ${fb.report.quantizedAccuracy.toFixed(1)} dB all-int8` +
+          (fb.report.keptFloat.length ? `, ${fb.report.finalAccuracy.toFixed(1)} dB with ${fb.report.keptFloat.join(', ')} in float` : '') +
+          ` (floor ${o.minSqnr} dB, on ${ref.samples} samples of ${sourceName(source)})`,
+      );
       if (fb.floatLayers.size) variant = await placeAfter(variant, 0.7);
     }
     if (o.debugLayers) {

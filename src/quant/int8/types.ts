@@ -68,7 +68,9 @@ export interface FallbackStep {
 }
 
 export interface FallbackReport {
-  /** Percentage points. */
+  /** Set when no labels steered it: the accuracy fields then hold the worst output SQNR (dB) against float, finalDrop the dB under the floor. */
+  metric?: 'sqnr';
+  /** Percentage points (with metric 'sqnr': the floor in dB). */
   budget: number;
   floatAccuracy: number;
   /** With every selected layer quantized. */

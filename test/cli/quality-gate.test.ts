@@ -1,0 +1,115 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeNpz } from '../../src/data/npz.ts';
+import { GraphBuilder } from '../../src/ir/builder.ts';
+import type { Model } from '../../src/ir/model.ts';
+import { saveModel } from '../../src/io/save.ts';
+import { cli } from '../helpers/cli.ts';
+import { randomFloats } from '../helpers/run-model.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'shrinkray-gate-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const K = 32;
+const N = 128;
+
+/**
+ * y = x · W, W [K, 16]. With `outlier`, feature 0 (always 0 in the data, like an image's
+ * blank border) has weights of 1000: int4 blocks along K then spend their 16 levels on it and
+ * round every useful weight to zero.
+ */
+function linear(outlier: boolean): Model {
+  const w = randomFloats(K * 16, 2);
+  if (outlier) w.fill(1000, 0, 16);
+  const b = new GraphBuilder('linear');
+  b.input('x', 'float32', ['N', K]);
+  b.node('MatMul', ['x', b.initializer('W', w, [K, 16])], {}, { name: 'mm', outputs: ['y'] });
+  b.output('y', 'float32', ['N', 16]);
+  return b.build();
+}
+
+/** x [K] → MatMul → Relu → MatMul → 10; feature 3 of x is unused (zero weights). */
+function twoLayers(): Model {
+  const b = new GraphBuilder('two');
+  b.input('x', 'float32', ['N', K]);
+  const w1 = randomFloats(K * 32, 1).fill(0, 3 * 32, 4 * 32);
+  const [h] = b.node('MatMul', ['x', b.initializer('w1', w1, [K, 32])], {}, { name: 'mm1' });
+  const [r] = b.node('Relu', [h!], {}, { name: 'relu' });
+  b.node('MatMul', [r!, b.initializer('w2', randomFloats(320, 2), [32, 10])], {}, { name: 'mm2', outputs: ['y'] });
+  b.output('y', 'float32', ['N', 10]);
+  return b.build();
+}
+
+let data: string;
+let wild: string;
+beforeAll(async () => {
+  const x = randomFloats(N * K, 9);
+  for (let i = 0; i < N; i++) x[i * K] = 0;
+  data = join(dir, 'data.npz');
+  await writeNpz(data, { x: { dtype: 'float32', shape: [N, K], data: x } });
+  // Calibration with one wild value of the unused feature 3: minmax spends x's 8 bits on it.
+  const w = x.slice();
+  w[3] = 5000;
+  wild = join(dir, 'wild.npz');
+  await writeNpz(wild, { x: { dtype: 'float32', shape: [N, K], data: w } });
+  await saveModel(linear(true), join(dir, 'outlier.onnx'));
+  await saveModel(linear(false), join(dir, 'plain.onnx'));
+  await saveModel(twoLayers(), join(dir, 'two.onnx'));
+});
+
+describe('quality gate', () => {
+  it('gate: a harmful int4 result (outlier weights) fails with exit 1, the report written and no model', async () => {
+    const out = join(dir, 'outlier-int4.onnx');
+    const json = join(dir, 'outlier.json');
+    const md = join(dir, 'outlier.md');
+    const r = await cli('quantize-int4', join(dir, 'outlier.onnx'), '-o', out, '--data', data, '--no-latency', '--quiet', '--report', json, '--report', md);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(new RegExp(`^shrinkray: budget minSqnr failed: ${out}: output 'y' SQNR -?\\d+\\.\\d dB \\(cosine -?0\\.\\d{4}\\) vs its input on ${data} \\(128 samples\\), under the 20 dB floor\\n$`));
+    expect(existsSync(out)).toBe(false);
+    const report = JSON.parse(readFileSync(json, 'utf8'));
+    const q = report.stages.at(-1).quality;
+    expect(q.data).toBe(data);
+    expect(q.outputs[0].output).toBe('y');
+    expect(q.outputs[0].sqnrDb).toBeLessThan(3);
+    expect(report.budgets).toEqual([expect.objectContaining({ budget: 'minSqnr', limit: 20, pass: false })]);
+    expect(readFileSync(md, 'utf8')).toContain('### Outputs vs the input model');
+    // The user may accept the loss: a lower floor passes.
+    const accepted = await cli('quantize-int4', join(dir, 'outlier.onnx'), '-o', out, '--data', data, '--no-latency', '--quiet', '--min-sqnr', '0');
+    expect(accepted.code, accepted.err).toBe(0);
+  });
+
+  it('gate: a harmless int4 result passes the default floor, its SQNR in the report', async () => {
+    const r = await cli('quantize-int4', join(dir, 'plain.onnx'), '-o', join(dir, 'plain-int4.onnx'), '--no-latency', '--json');
+    expect(r.code, r.err).toBe(0);
+    const report = JSON.parse(r.out);
+    const q = report.stages.at(-1).quality;
+    expect(q).toMatchObject({ data: 'random inputs', samples: 8 });
+    expect(q.outputs[0].sqnrDb).toBeGreaterThan(20);
+    expect(q.outputs[0].cosine).toBeGreaterThan(0.99);
+    expect(report.budgets).toEqual([expect.objectContaining({ budget: 'minSqnr', limit: 20, pass: true })]);
+  });
+
+  it('gate: static int8 without labels returns the layer that breaks the SQNR floor to float', async () => {
+    const r = await cli('quantize', join(dir, 'two.onnx'), '-o', join(dir, 'two-int8.onnx'), '--calib', wild, '--calibration', 'minmax', '--no-latency', '--json');
+    expect(r.code, r.err).toBe(0);
+    const report = JSON.parse(r.out);
+    expect(report.notes).toContainEqual(expect.stringMatching(/^fallback: kept mm1 \(MatMul\) in float, sensitivity rank 1 \(output SQNR -?\d+\.\d dB alone\); SQNR -?\d+\.\d → \d+\.\d dB$/));
+    expect(report.notes).toContainEqual(expect.stringMatching(/^quality: worst output SQNR against float -?\d+\.\d dB all-int8, \d+\.\d dB with mm1 in float \(floor 20 dB, on 128 samples of .*wild\.npz\)$/));
+    expect(report.stages.at(-1).quality.outputs[0].sqnrDb).toBeGreaterThan(20);
+    // compress: --min-sqnr reaches the pass too (0: no fallback), and the report's floor.
+    const off = await cli('compress', join(dir, 'two.onnx'), '-o', join(dir, 'two-off.onnx'), '--passes', 'quantize', '--set', `quantize.calib=${wild}`, '--set', 'quantize.calibration=minmax', '--min-sqnr', '0', '--no-latency', '--json');
+    expect(off.code, off.err).toBe(0);
+    expect(JSON.parse(off.out).notes.some((n: string) => n.startsWith('fallback:'))).toBe(false);
+  });
+
+  it('gate: static int8 that no fallback can save exits 1 with the report written', async () => {
+    const json = join(dir, 'linear.json');
+    const out = join(dir, 'linear-int8.onnx');
+    const r = await cli('quantize', join(dir, 'plain.onnx'), '-o', out, '--calib', wild, '--calibration', 'minmax', '--no-latency', '--quiet', '--report', json);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^shrinkray: pass 'quantize': SQNR floor 20 dB cannot be met: with 0 of 1 layers in float the worst output is still at -?\d+\.\d dB against float; only the float model meets it\n$/);
+    expect(existsSync(out)).toBe(false);
+    expect(JSON.parse(readFileSync(json, 'utf8')).notes.at(-1)).toMatch(/^failed: pass 'quantize': SQNR floor 20 dB cannot be met/);
+  });
+});
