@@ -47,8 +47,8 @@ const bodyOps = (m: Model) => m.graph.nodes.flatMap((n) => n.subgraphs()).flatMa
 describe('quantize: subgraphs', () => {
   const modes = [
     { name: 'dynamic', options: { mode: 'dynamic' as const }, kernel: 'MatMulInteger' },
-    { name: 'static qdq', options: { mode: 'static' as const, format: 'qdq' as const }, kernel: 'DequantizeLinear' },
-    { name: 'static qoperator', options: { mode: 'static' as const, format: 'qoperator' as const }, kernel: 'QGemm' },
+    { name: 'static qdq', options: { mode: 'static' as const, format: 'qdq' as const, target: 'size' as const }, kernel: 'DequantizeLinear' },
+    { name: 'static qoperator', options: { mode: 'static' as const, format: 'qoperator' as const, target: 'size' as const }, kernel: 'QGemm' },
   ];
   for (const { name, options, kernel } of modes) {
     it(`quantize: ${name}: an If with Gemms in both branches (weights in Constant nodes) is quantized whole: ≤ 0.32×, both branches close to float`, async () => {
@@ -78,7 +78,7 @@ describe('quantize: subgraphs', () => {
   it('quantize: static: an If branch the calibration data never ran stays float, and says so', async () => {
     const m = ifModel();
     const before = modelToBytes(m);
-    const result = await quantizeModel(m, { mode: 'static' }, { calibration: memoryDataset(shifted(64, 0.3, 5), [64, F]) });
+    const result = await quantizeModel(m, { mode: 'static', target: 'size' }, { calibration: memoryDataset(shifted(64, 0.3, 5), [64, F]) });
     expect(result.quantized).toEqual(['pre', 'then_gemm0', 'then_gemm1', 'then_gemm2']);
     expect(result.keptFloat.map((k) => [k.node, k.reason])).toEqual(['else_gemm0', 'else_gemm1', 'else_gemm2'].map((n) => [n, 'the calibration data never ran it (a branch not taken?)']));
     expect(await relativeError(before, m, positive)).toBeLessThan(0.04);
