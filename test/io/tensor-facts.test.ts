@@ -2,7 +2,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { InputError } from '../../src/errors.ts';
 import { GraphBuilder } from '../../src/ir/builder.ts';
 import { Tensor } from '../../src/ir/tensor.ts';
 import { tensorFacts, tensorFingerprint } from '../../src/ir/tensor-facts.ts';
