@@ -13,6 +13,8 @@ export interface Stored {
   loadBefore: string;
   loadAfter: string;
   data: unknown;
+  /** A section stopped part-way (cli): what it measured so far. */
+  incomplete?: boolean;
 }
 
 const pct = (f?: number) => (f === undefined ? '—' : `${(100 * f).toFixed(2)} %`);
@@ -136,12 +138,14 @@ function cliSection(s: Stored): string[] {
   return [
     '## Large model: every CLI command, default flags',
     '',
-    provenance(s),
+    s.incomplete
+      ? `**Incomplete**: stopped part-way (last result ${s.finished.slice(0, 16).replace('T', ' ')} UTC); the commands below are those it finished. \`npm run bench -- --sections cli\` resumes it.`
+      : provenance(s),
     '',
     `The same generated model (${mib(d.fileBytes)}). Each command is the built CLI (\`node bin/shrinkray.js\`) under`,
     '`/usr/bin/time -v` (peak RSS = its maximum resident set), after `sync` and a read of the model into the page',
     `cache; only required arguments unless noted. \`cp\` of the file: ${d.cp.map((r) => r.seconds.toFixed(2)).join(' s and ')} s, \`cp\` + sync`,
-    `${d.cpSync.map((r) => r.seconds.toFixed(2)).join(' s and ')} s (${d.cp.length > 2 ? `at the start of each of ${d.cp.length - 1} sittings and at the end` : 'before and after the commands'}); ratios use the faster of each.`,
+    `${d.cpSync.map((r) => r.seconds.toFixed(2)).join(' s and ')} s (${s.incomplete ? 'at the start of each sitting' : d.cp.length > 2 ? `at the start of each of ${d.cp.length - 1} sittings and at the end` : 'before and after the commands'}); ratios use the faster of each.`,
     '',
     '| command | exit | wall | ÷ cp | ÷ cp + sync | peak RSS | ÷ file | output | note |',
     '|---|---|---|---|---|---|---|---|---|',

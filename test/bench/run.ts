@@ -11,7 +11,7 @@
  * Generated data stays outside git (the model in --dir, results under bench/out/).
  */
 import { execSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { arg, flag } from './args.ts';
@@ -65,5 +65,11 @@ for (const section of ORDER.filter((s) => sections.includes(s))) {
 const stored = Object.fromEntries(
   ORDER.filter((s) => existsSync(join(resultsDir, `${s}.json`))).map((s) => [s, JSON.parse(readFileSync(join(resultsDir, `${s}.json`), 'utf8')) as Stored]),
 );
+// An interrupted cli section: show what it measured, marked incomplete.
+const partial = join(resultsDir, 'cli.partial.json');
+if (!stored.cli && existsSync(partial)) {
+  const when = statSync(partial).mtime.toISOString();
+  stored.cli = { section: 'cli', started: when, finished: when, commit, machine: machine(), loadBefore: 'not recorded', loadAfter: 'not recorded', data: JSON.parse(readFileSync(partial, 'utf8')), incomplete: true };
+}
 writeFileSync(out, renderPage(stored));
 process.stderr.write(`wrote ${out}\n`);
