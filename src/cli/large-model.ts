@@ -2,7 +2,8 @@
  * What a command runs by default on a large model. Opening a model in onnxruntime takes
  * ~12 s and ~1.1 GiB per GiB of weights here, so above `--large-model` (by default the size
  * above which passes check a model structurally) latency is not measured and verification
- * checks the saved output without running either model, each with a note naming the flag
+ * checks the saved output without running either model, and lossy passes are not compared
+ * with the input model by the quality gate, each with a note naming the flag
  * that forces the full measurement — as gzip/brotli sizes are skipped above 64 MiB.
  */
 import { statSync } from 'node:fs';
@@ -19,6 +20,9 @@ export interface LargeModelFlags {
   largeModel?: string;
   /** A speed-up budget asks for latency whatever the size. */
   minSpeedup?: readonly string[];
+  /** An SQNR floor, like a data set, asks for the quality gate whatever the size. */
+  minSqnr?: number;
+  data?: string;
 }
 
 export interface RunPlan {
@@ -29,6 +33,10 @@ export interface RunPlan {
   latencyNote?: string;
   /** For the report, when a verification runs as 'saved'. */
   verifyNote?: string;
+  /** Whether a lossy pass's outputs are compared with the input model's (the quality gate). */
+  quality: boolean;
+  /** For the report, when the quality gate was left out by size. */
+  qualityNote?: string;
 }
 
 /** Bytes of a model on disk: the .onnx file and its external data files. */
@@ -45,6 +53,9 @@ export function planRuns(flags: LargeModelFlags, bytes: number): RunPlan {
     latency: flags.latency ?? (!large || (flags.minSpeedup?.length ?? 0) > 0),
     verify: flags.verify === false ? false : flags.verify || !large ? 'outputs' : 'saved',
     ...(flags.latency === undefined && large && !flags.minSpeedup?.length && { latencyNote: `latency not measured: ${over} (--latency measures it)` }),
+    // The gate runs both models in onnxruntime: by default only up to the limit, like latency.
+    quality: !large || flags.minSqnr !== undefined || flags.data !== undefined,
+    ...(large && flags.minSqnr === undefined && flags.data === undefined && { qualityNote: `quality gate not run: ${over} (--min-sqnr or --data runs it)` }),
     ...(flags.verify === undefined && large && {
       verifyNote: `verified without running the models: ${over}. The saved output was read back, onnxruntime resolved every node's kernel and shape with the large weights as inputs, and its weights match the ones written (sampled bytes); outputs were not compared with the input model's (--verify compares them on random inputs)`,
     }),

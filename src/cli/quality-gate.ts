@@ -52,8 +52,13 @@ function stepOption(steps: readonly ResolvedStep[], keys: readonly string[]): st
 }
 
 /** The gate for `steps` on `input` (a path onnxruntime loads), or undefined when no step is lossy. */
+/** Whether any step can change what the model computes (and so is held to the gate). */
+export function hasLossyStep(steps: readonly ResolvedStep[]): boolean {
+  return steps.some((s) => LOSSY.includes(s.pass.kind));
+}
+
 export async function openQualityGate(input: string, steps: readonly ResolvedStep[], data: GateData): Promise<QualityGate | undefined> {
-  if (!steps.some((s) => LOSSY.includes(s.pass.kind))) return undefined;
+  if (!hasLossyStep(steps)) return undefined;
   const path = data.dataset ? undefined : stepOption(steps, ['calib', 'train']);
   const reference = stepOption(steps, ['teacher']) ?? input;
   const lastLossy = steps.filter((s) => LOSSY.includes(s.pass.kind)).at(-1)!;

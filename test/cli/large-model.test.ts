@@ -47,7 +47,7 @@ async function compress(...flags: string[]): Promise<Report> {
 describe('large models', () => {
   it('large: the default limit is the size above which passes check structurally', () => {
     expect(parseSize(LARGE_MODEL_DEFAULT)).toBe(FULL_CHECK_LIMIT);
-    expect(planRuns({}, FULL_CHECK_LIMIT)).toEqual({ latency: true, verify: 'outputs' });
+    expect(planRuns({}, FULL_CHECK_LIMIT)).toEqual({ latency: true, verify: 'outputs', quality: true });
     expect(planRuns({}, FULL_CHECK_LIMIT + 1)).toMatchObject({ latency: false, verify: 'saved' });
     // A speed-up budget needs latency: it is measured whatever the size.
     expect(planRuns({ minSpeedup: ['1.1'] }, FULL_CHECK_LIMIT + 1)).toMatchObject({ latency: true, verify: 'saved' });
@@ -71,6 +71,20 @@ describe('large models', () => {
     const report = await compress();
     expect(report.stages.find((s) => s.name === 'input')!.latency).toBeDefined();
     expect(report.notes.join('\n')).not.toMatch(/latency not measured|verified without running/);
+  });
+
+  it('large: above the limit the quality gate (both models in onnxruntime) is left out with a note, and --min-sqnr runs it', async () => {
+    const quantize = async (...flags: string[]) => {
+      const r = await cli('quantize', model, '-o', join(dir, 'q.onnx'), '--mode', 'dynamic', '--json', '--large-model', '1KB', ...flags);
+      expect(r.code, r.err).toBe(0);
+      return JSON.parse(r.out) as Report & { stages: Array<{ quality?: unknown }> };
+    };
+    const skipped = await quantize();
+    expect(skipped.notes).toContainEqual(expect.stringMatching(/^quality gate not run: the model is .* over --large-model 1KB \(--min-sqnr or --data runs it\)$/));
+    expect(skipped.stages.every((s) => s.quality === undefined)).toBe(true);
+    const gated = await quantize('--min-sqnr', '20');
+    expect(gated.notes.join('\n')).not.toMatch(/quality gate not run/);
+    expect(gated.stages.at(-1)!.quality).toBeDefined();
   });
 
   it('large: eval leaves latency out above the limit with the same note', async () => {

@@ -9,7 +9,7 @@ import { openDataset } from '../../data/dataset.ts';
 import { parseInputValues, type InputValues } from '../../data/input-values.ts';
 import { measureModel } from '../../evaluate/measure.ts';
 import { DEFAULT_MIN_SQNR_DB } from '../../evaluate/quality.ts';
-import { openQualityGate, type QualityGate } from '../quality-gate.ts';
+import { hasLossyStep, openQualityGate, type QualityGate } from '../quality-gate.ts';
 import { layerBytes } from '../../report/layers.ts';
 import { writeFileAtomic, type ReportInput, type StageMeasurements } from '../../report/report.ts';
 import type { Artifact } from '../../pipeline/pass.ts';
@@ -94,10 +94,10 @@ export async function runCompress(args: OutputArgs, steps: readonly ResolvedStep
   let gate: QualityGate | undefined;
   try {
     const shapes = shapesOf(model, given, dataset);
-    gate = await openQualityGate(args.input, steps, { dataset, limit: args.limit, batchSize: args.batchSize, inputValues });
     const measure = { dataset, limit: args.limit, batchSize: args.batchSize, threads: args.threads, compressedSizes: args.compressedSizes };
     const inputFiles = externalDataFiles(model, args.input);
     const plan = planRuns(args, bytesOnDisk([args.input, ...inputFiles]));
+    if (plan.quality) gate = await openQualityGate(args.input, steps, { dataset, limit: args.limit, batchSize: args.batchSize, inputValues });
     const input = await measureModel('input', model, args.input, { ...measure, keepOutputs: true, dataFiles: inputFiles });
     // Before the passes: the input's roles (indices, shapes) hold for the output's same inputs.
     const feedPlan = plan.latency ? planRandomFeeds(model) : undefined;
@@ -182,6 +182,7 @@ export async function runCompress(args: OutputArgs, steps: readonly ResolvedStep
       ...(verifyNote ? [verifyNote] : []),
       ...(timed ? [...timed.notes, ...timed.warnings] : []),
       ...(plan.latencyNote ? [plan.latencyNote] : []),
+      ...(plan.qualityNote && hasLossyStep(steps) ? [plan.qualityNote] : []),
     ];
     // The quality floor holds after a lossy pass unless the user set another; it cannot hold
     // what could not be measured, which a note then says.
