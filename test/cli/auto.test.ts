@@ -46,7 +46,8 @@ describe('cli auto', () => {
     const out = join(dir, 'gate.onnx');
     const r = await cli('auto', 'fixtures/mlp.onnx', '-o', out, '--data', unlabelled, '--max-accuracy-drop', '0', '--no-latency', '--compressed-sizes', 'never');
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/^auto: static int8 missed the agreement gate \(.* 99\.80% of 999 samples, under the 100\.00% budget\); trying dynamic int8$/m);
+    // The agreement itself depends on which layers placement (timed in onnxruntime) kept in float.
+    expect(r.err).toMatch(/^auto: static int8 missed the agreement gate \(.* 99\.\d0% of 999 samples, under the 100\.00% budget\); trying dynamic int8$/m);
     expect(r.out.match(/## shrinkray report/g)).toHaveLength(2);
     expect(r.out.split('## shrinkray report')[2]).toContain('- auto: static int8 missed the agreement gate');
     expect(existsSync(out)).toBe(false); // a run that fails its budget leaves its report, never its model
