@@ -6,6 +6,7 @@
  * mutated model reaches validation instead of stopping at the parser.
  */
 import type { MessageDesc } from '../../src/onnx/schema.ts';
+import { concat } from '../helpers/proto.ts';
 
 export interface Field {
   no: number;
@@ -93,13 +94,7 @@ export function encodeTree(fields: readonly Field[]): Uint8Array {
     }
   }
   flush();
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return concat(...chunks);
 }
 
 /** Every field of the tree with the list that holds it (depth first). */
