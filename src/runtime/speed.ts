@@ -11,6 +11,7 @@ import type { Model } from '../ir/model.ts';
 import { modelToBytes } from '../io/save.ts';
 import { mulberry32 } from '../math/random.ts';
 import { planFeeds } from './feeds.ts';
+import { percentile } from './latency.ts';
 import { createSession, toOrt, type OrtSession } from './ort.ts';
 
 export interface SpeedOptions {
@@ -39,11 +40,8 @@ export interface SpeedComparison {
   bMs: number;
 }
 
-const median = (v: readonly number[]) => {
-  const s = [...v].sort((x, y) => x - y);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
+/** The middle value (the mean of the two middle ones for an even count), as latency's p50. */
+const median = (v: readonly number[]) => percentile([...v].sort((x, y) => x - y), 0.5);
 
 /** Times a call of `s` (all `calls` runs of one batch), ms. */
 async function timeCall(s: OrtSession, feeds: Parameters<OrtSession['runOrt']>[0], calls: number): Promise<number> {
