@@ -58,7 +58,11 @@ function* floatConstants(model: Model): Generator<[string, Tensor]> {
 function checkFinite(model: Model): void {
   const readers = new Map<string, Array<{ node: Node; slot: number }>>();
   for (const g of model.graph.walk()) {
-    for (const node of g.nodes) node.inputs.forEach((i, slot) => i && readers.set(i, [...(readers.get(i) ?? []), { node, slot }]));
+    for (const node of g.nodes) {
+      node.inputs.forEach((i, slot) => {
+        if (i) (readers.get(i) ?? readers.set(i, []).get(i)!).push({ node, slot });
+      });
+    }
   }
   for (const [name, t] of floatConstants(model)) {
     const bad = firstNonFinite(t);
