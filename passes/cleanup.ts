@@ -2,7 +2,8 @@
  * cleanup: the graph simplifications every model benefits from, repeated until nothing
  * changes (capped): Constant nodes → initializers, Identity/Dropout removal, constant
  * folding (evaluated by onnxruntime), BatchNormalization folded into Conv/Gemm, MatMul +
- * bias on 2-D inputs fused into Gemm, identical initializers merged, dead code removed.
+ * bias on 2-D inputs fused into Gemm, identical initializers merged, dead code removed,
+ * nodes' debug information (doc strings, exporters' stack traces) dropped.
  */
 import { definePass, type PassChanges } from '../src/pipeline/pass.ts';
 import { phase } from '../src/profile.ts';
@@ -17,6 +18,7 @@ const transforms = async () => ({
   ...(await import('../src/transforms/fold-constants.ts')),
   ...(await import('../src/transforms/fuse-matmul-add.ts')),
   ...(await import('../src/transforms/remove-identity.ts')),
+  ...(await import('../src/transforms/strip-debug-info.ts')),
 });
 
 const MAX_ROUNDS = 10;
@@ -30,15 +32,17 @@ export const cleanup = definePass({
     foldBatchnorm: { type: 'boolean', default: true, description: 'Fold BatchNormalization into the preceding Conv or Gemm.' },
     dedupe: { type: 'boolean', default: true, description: 'Merge initializers with identical dtype, shape and bytes.' },
     fuseMatmulAdd: { type: 'boolean', default: true, description: 'Turn MatMul + constant bias Add on 2-D inputs into one Gemm (quantized as one QGemm).' },
+    stripDebugInfo: { type: 'boolean', default: true, description: "Drop nodes' doc strings and metadata (exporters' stack traces; the model's own metadata is kept)." },
   },
   async run(model, options, ctx) {
-    const { constantsToInitializers, removeIdentities, foldConstants, foldBatchNorms, dedupeInitializers, fuseMatMulAdd, eliminateDeadCode } = await transforms();
+    const { constantsToInitializers, removeIdentities, foldConstants, foldBatchNorms, dedupeInitializers, fuseMatMulAdd, eliminateDeadCode, stripDebugInfo } = await transforms();
     const total: PassChanges = {};
     const add = async (key: string, transform: () => number | Promise<number>) => {
       const n = await phase(`cleanup: ${key}`, transform);
       if (n) total[key] = (total[key] ?? 0) + n;
       return n;
     };
+    if (options.stripDebugInfo) await add('debugInfoStripped', () => stripDebugInfo(model.graph));
     for (let round = 1; round <= MAX_ROUNDS; round++) {
       ctx.progress(round / MAX_ROUNDS, `round ${round}`);
       let changed = 0;

@@ -14,6 +14,7 @@ import { compareWithReference, referenceOutputs, sourceName, type Quality, type 
 import type { PassKind } from '../pipeline/pass.ts';
 import type { ResolvedStep } from '../pipeline/run.ts';
 import type { InputSource } from '../quant/calibration/run.ts';
+import type { InputShapes } from '../runtime/shapes.ts';
 
 const LOSSY: readonly PassKind[] = ['quantize', 'prune', 'distill'];
 
@@ -39,6 +40,8 @@ export interface GateData {
   limit?: number;
   batchSize: number;
   inputValues: InputValues;
+  /** Sizes of free input dims for random inputs (`--input-shape`, `--dim`). */
+  shapes?: InputShapes;
 }
 
 /** The first lossy step's non-empty string option among `keys` (its data: `calib`, `train`; a `teacher`). */
@@ -66,7 +69,7 @@ export async function openQualityGate(input: string, steps: readonly ResolvedSte
   const dataset = data.dataset ?? opened;
   const source: InputSource = dataset
     ? { dataset, limit: data.limit ?? QUALITY_SAMPLES, batchSize: data.batchSize }
-    : { random: true, batches: QUALITY_RANDOM_RUNS, seed: 1, values: data.inputValues };
+    : { random: true, batches: QUALITY_RANDOM_RUNS, seed: 1, values: data.inputValues, ...(data.shapes && { shapes: data.shapes }) };
   let outputs: Promise<Reference> | undefined;
   let failure: string | undefined;
   return {

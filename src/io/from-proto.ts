@@ -197,6 +197,8 @@ export function tensorFromProto(p: ProtoMessage, ctx: ConvertContext): Tensor {
   if (f.data_location !== undefined && !external) p.data_location = f.data_location;
   // An explicitly empty name (onnx's make_tensor('', …) writes one) stays written.
   if (f.name === '') p.$emptyName = true;
+  // So does an empty tensor written with no data field at all (an empty raw_data is 2 bytes more).
+  if (payload.kind === 'raw' && f.raw_data === undefined && !external) p.$noData = true;
   return t;
 }
 

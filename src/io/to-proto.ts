@@ -1,5 +1,5 @@
 /** IR → ModelProto for the codec: managed fields are put back beside the kept ones. */
-import type { Chunk } from '../onnx/chunk.ts';
+import { chunkLength, type Chunk } from '../onnx/chunk.ts';
 import type { ProtoMessage } from '../onnx/codec.ts';
 import { dtypeCode } from '../onnx/dtype.ts';
 import type { Graph } from '../ir/graph.ts';
@@ -69,7 +69,7 @@ function attributeToProto(a: Attribute, place: PlaceTensor): ProtoMessage {
 }
 
 export function tensorToProto(t: Tensor, place: PlaceTensor): ProtoMessage {
-  const { $emptyName, ...rest } = t.proto;
+  const { $emptyName, $noData, ...rest } = t.proto;
   const out: ProtoMessage = { ...rest, dims: t.dims, data_type: dtypeCode(t.dtype) };
   if (t.name || $emptyName) out.name = t.name;
   const p = t.payload;
@@ -83,7 +83,7 @@ export function tensorToProto(t: Tensor, place: PlaceTensor): ProtoMessage {
   }
   const ext = place(t, p.chunk);
   if (!ext) {
-    out.raw_data = p.chunk;
+    if (!($noData && chunkLength(p.chunk) === 0)) out.raw_data = p.chunk;
     return out;
   }
   out.data_location = 1;

@@ -11,6 +11,10 @@
  * onnxruntime still resolves a kernel for every node and checks every shape, without copying
  * the weights two more times (the in-memory model, then onnxruntime's own) — which for a 1 GB
  * model costs more memory and time than compressing it.
+ *
+ * The run happens in this process's shared child (child.ts): random inputs can crash
+ * onnxruntime natively (SIGFPE), which must end neither the pass nor the process. A crash
+ * leaves loading as the check and a note that says so.
  */
 import { CheckError, InputError } from '../errors.ts';
 import { Graph } from '../ir/graph.ts';
@@ -19,6 +23,7 @@ import { ValueInfo } from '../ir/value.ts';
 import { modelToBytes } from '../io/save.ts';
 import { isComputed } from '../onnx/chunk.ts';
 import { mulberry32 } from '../math/random.ts';
+import { runInSharedChild } from './child.ts';
 import { planFeeds } from './feeds.ts';
 import { createSession, firstLine, type OrtSession } from './ort.ts';
 
@@ -28,6 +33,16 @@ export interface CheckOptions {
   /** false: loading (kernel resolution) is the whole check. Default true. */
   run?: boolean;
   /** What the user can do about a refusal, appended in parentheses. */
+  hint?: string;
+  /** Told when the run could not happen (onnxruntime crashed on the random inputs). */
+  note?: (message: string) => void;
+}
+
+/** The check as the child runs it. */
+export interface RunCheck {
+  model: Uint8Array;
+  what: string;
+  run: boolean;
   hint?: string;
 }
 
@@ -41,17 +56,44 @@ function failed(what: string, err: unknown, hint: string | undefined): CheckErro
   return new CheckError(`onnxruntime rejected ${what}: ${reason}${hint ? ` (${hint})` : ''}`, { cause: err });
 }
 
-/** Loads (and runs once) `model`; CheckError naming `what` if onnxruntime refuses it. */
+/** A native crash of the child that ran the check (not a refusal by onnxruntime). */
+class Crashed extends Error {}
+
+/**
+ * Loads (and runs once) `model` in the shared child; CheckError naming `what` if onnxruntime
+ * refuses it, or crashes loading it (an assertion in its graph resolution aborts the process).
+ */
 export async function checkRuns(model: Model | Uint8Array, what: string, opts: CheckOptions = {}): Promise<void> {
+  const bytes = model instanceof Uint8Array ? model : modelToBytes(model);
+  const check: RunCheck = { model: bytes, what, run: opts.run !== false, ...(opts.hint && { hint: opts.hint }) };
+  const inChild = (c: RunCheck) => runInSharedChild('check', c, (how) => new Crashed(how));
+  try {
+    await inChild(check);
+  } catch (err) {
+    if (!(err instanceof Crashed) || !check.run) throw crashedLoading(err, what, opts.hint);
+    await inChild({ ...check, run: false }).catch((e: unknown) => {
+      throw crashedLoading(e, what, opts.hint);
+    });
+    opts.note?.(`${what} was loaded but not run: onnxruntime crashed (${err.message}) on random inputs`);
+  }
+}
+
+function crashedLoading(err: unknown, what: string, hint: string | undefined): unknown {
+  return err instanceof Crashed ? new CheckError(`onnxruntime crashed (${err.message}) loading ${what}${hint ? ` (${hint})` : ''}`) : err;
+}
+
+/** `checkRuns` in this process: the child's side. */
+export async function checkHere(check: RunCheck): Promise<void> {
+  const { what, hint } = check;
   let session: OrtSession;
   try {
     // Loading proves kernels exist; packing weights for speed is not needed for that.
-    session = await createSession(model, { label: what, prepack: false });
+    session = await createSession(check.model, { label: what, prepack: false });
   } catch (err) {
-    throw failed(what, err, opts.hint);
+    throw failed(what, err, hint);
   }
   try {
-    if (opts.run === false) return;
+    if (!check.run) return;
     let feeds;
     try {
       feeds = planFeeds(session, 1, mulberry32(1)).feeds;
@@ -61,19 +103,19 @@ export async function checkRuns(model: Model | Uint8Array, what: string, opts: C
     }
     await session.run(feeds);
   } catch (err) {
-    throw failed(what, err, opts.hint);
+    throw failed(what, err, hint);
   } finally {
     await session.close();
   }
 }
 
 /** Checks `model`, structurally above FULL_CHECK_LIMIT under 'auto'; returns which check ran. */
-export async function runtimeCheck(model: Model, what: string, mode: RuntimeCheck = 'auto', hint?: string): Promise<'full' | 'structure'> {
+export async function runtimeCheck(model: Model, what: string, mode: RuntimeCheck = 'auto', opts: Omit<CheckOptions, 'run'> = {}): Promise<'full' | 'structure'> {
   let total = 0;
   for (const g of model.graph.walk()) for (const t of g.initializers.values()) total += t.byteLength;
   const kind = mode === 'auto' ? (total <= FULL_CHECK_LIMIT ? 'full' : 'structure') : mode;
   if (kind === 'full') await produceDeferred(model);
-  await checkRuns(modelToBytes(kind === 'full' ? model : structureOnly(model)), what, { run: kind === 'full', hint });
+  await checkRuns(modelToBytes(kind === 'full' ? model : structureOnly(model)), what, { ...opts, run: kind === 'full' });
   return kind;
 }
 

@@ -10,7 +10,7 @@ import { CheckError, InputError } from '../errors.ts';
 import type { InputRole } from '../check/input-roles.ts';
 import type { Model } from '../ir/model.ts';
 import { mulberry32 } from '../math/random.ts';
-import { runInChild } from './child.ts';
+import { runInChild, runInSharedChild } from './child.ts';
 import { planFeeds } from './feeds.ts';
 import { createSession } from './ort.ts';
 import { checkRuns, structureOnly } from './check.ts';
@@ -96,11 +96,15 @@ export async function verifySaved(written: Model, path: string): Promise<void> {
 }
 
 /**
- * `compareOnRandomInputs` in a child process (child.ts), for models saved as files: a native
- * crash of onnxruntime becomes a one-line InputError instead of the end of our process. Errors
- * keep their class (InputError, CheckError) and message.
+ * `compareOnRandomInputs` in a child process (child.ts): a native crash of onnxruntime becomes
+ * a one-line InputError instead of the end of our process. Errors keep their class
+ * (InputError, CheckError) and message. Files get a child of their own (its memory goes back
+ * when it ends); models in memory, which are small, the process's shared child.
  */
-export async function compareInChildProcess(reference: string, candidate: string, opts: CompareOptions = {}): Promise<OutputDiff[]> {
-  const what = reference === candidate ? reference : `${reference} and ${candidate}`;
-  return runInChild('verify', { reference, candidate, opts }, (how) => new InputError(`onnxruntime crashed (${how}) running ${what} on random inputs`));
+export async function compareInChildProcess(reference: string | Uint8Array, candidate: string | Uint8Array, opts: CompareOptions = {}): Promise<OutputDiff[]> {
+  const name = (s: string | Uint8Array) => (typeof s === 'string' ? s : 'the model');
+  const what = reference === candidate ? name(reference) : `${name(reference)} and ${name(candidate)}`;
+  const crashed = (how: string) => new InputError(`onnxruntime crashed (${how}) running ${what} on random inputs`);
+  const inFiles = typeof reference === 'string' || typeof candidate === 'string';
+  return (inFiles ? runInChild : runInSharedChild)('verify', { reference, candidate, opts }, crashed);
 }

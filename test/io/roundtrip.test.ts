@@ -87,6 +87,18 @@ describe('io: lossless round trip', () => {
     await expectIdentical(bytes);
   });
 
+  it('io: an empty tensor written with no data field (a Constant of shape [0]) comes back without an empty raw_data', async () => {
+    // ONNX's test_resize_downsample_sizes_nearest_tf_half_pixel_for_nn has one (its empty roi).
+    const empty = concat(f.unpacked(ONNX.tensor.dims, [0]), f.varint(ONNX.tensor.data_type, FLOAT));
+    const constant = node('Constant', [], ['roi'], 'roi_const', f.message(ONNX.node.attribute, f.len(ONNX.attr.name, 'value'), f.message(ONNX.attr.t, empty), f.varint(ONNX.attr.type, ATTR.TENSOR)));
+    const bytes = model([f.message(ONNX.graph.node, constant), f.len(ONNX.graph.name, 'g'), f.message(ONNX.graph.output, valueInfo('roi', FLOAT, [0]))]);
+    await expectIdentical(bytes);
+    // A tensor that gets values later is written with them.
+    const m = await loadModel(bytes);
+    const t = m.graph.nodes[0]!.attr('value')!.value as import('../../src/ir/tensor.ts').Tensor;
+    expect(t.byteLength).toBe(0);
+  });
+
   it('io: a hand-encoded model without extra fields round-trips (baseline for the cases below)', async () => {
     await expectIdentical(handModel({}));
   });

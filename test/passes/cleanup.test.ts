@@ -40,6 +40,21 @@ function convBnModel() {
 const feeds = (dims: number[], seed = 7) => ({ x: { data: randomFloats(dims.reduce((a, b) => a * b), seed), dims } });
 
 describe('cleanup', () => {
+  it("cleanup: drops nodes' doc strings and metadata (exporters' stack traces), keeps the model's metadata", async () => {
+    const model = convBnModel();
+    for (const n of model.graph.nodes) {
+      n.proto.doc_string = `made by ${n.opType}`;
+      n.proto.metadata_props = [{ key: 'pkg.torch.onnx.stack_trace', value: 'File "model.py", line 12, in forward\n'.repeat(20) }];
+    }
+    model.proto.metadata_props = [{ key: 'licence', value: 'MIT' }];
+    const { before, after, changes } = await clean(model);
+    expect(changes.debugInfoStripped).toBe(3);
+    const saved = await loadModel(modelToBytes(after));
+    expect(saved.graph.nodes.map((n) => [n.proto.doc_string, n.proto.metadata_props])).toEqual([[undefined, undefined], [undefined, undefined]]);
+    expect(saved.proto.metadata_props).toMatchObject([{ key: 'licence', value: 'MIT' }]);
+    expect(modelToBytes(after).length).toBeLessThan(before.length - 3 * 700);
+  });
+
   it('cleanup: folds BatchNormalization into Conv and matches onnxruntime within 1e-4', async () => {
     const { before, after, changes } = await clean(convBnModel());
     expect(ops(after)).toEqual(['Conv', 'Relu']);

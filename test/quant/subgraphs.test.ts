@@ -5,6 +5,9 @@
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../src/ir/builder.ts';
+import { ValueInfo } from '../../src/ir/value.ts';
+import { Node } from '../../src/ir/node.ts';
+import { Graph } from '../../src/ir/graph.ts';
 import type { Model } from '../../src/ir/model.ts';
 import { modelToBytes } from '../../src/io/save.ts';
 import { modelBytesWithOutputs } from '../../src/runtime/capture.ts';
@@ -74,6 +77,33 @@ describe('quantize: subgraphs', () => {
       expect(await relativeError(before, m, positive)).toBeLessThan(0.04);
     });
   }
+
+  it('quantize: static qdq: a Transpose of a quantized result read by If branches (not as an input) loads in onnxruntime', async () => {
+    // onnxruntime 1.30's QDQ propagation aborts (SIGABRT, an assertion) when it inserts a Q/DQ
+    // pair between such a Transpose and the If: silero-vad v4 was the real case.
+    const b = new GraphBuilder('transpose-into-if');
+    b.input('x', 'float32', ['N', F]);
+    b.initializer('w', randomFloats(F * F, 40), [F, F]);
+    b.node('Gemm', ['x', 'w'], {}, { name: 'pre', outputs: ['h'] });
+    b.node('Transpose', ['h'], { perm: [1, 0] }, { name: 'flip', outputs: ['t'] });
+    b.node('ReduceMean', ['x'], { keepdims: 0 }, { name: 'mean', outputs: ['m'] });
+    b.initializer('zero', Float32Array.of(0), []);
+    b.node('Greater', ['m', 'zero'], {}, { name: 'positive', outputs: ['c'] });
+    const branch = (tag: string, op: string) => {
+      const g = new Graph(`${tag}_branch`);
+      g.nodes.push(new Node(op, ['t'], [`${tag}_y`], `${tag}_op`));
+      g.outputs = [new ValueInfo(`${tag}_y`, { dtype: 'float32', shape: [F, 'N'] })];
+      return g;
+    };
+    b.node('If', ['c'], { then_branch: branch('then', 'Relu'), else_branch: branch('else', 'Neg') }, { name: 'branch', outputs: ['y'] });
+    b.output('y', 'float32', [F, 'N']);
+    const m = b.build();
+    const before = modelToBytes(m);
+    const result = await quantizeModel(m, { mode: 'static', format: 'qdq', target: 'size' }, { calibration: bothBranches() });
+    expect(result.quantized).toContain('pre');
+    expect(await relativeError(before, m, positive)).toBeLessThan(0.04);
+    expect(await relativeError(before, m, negative)).toBeLessThan(0.04);
+  });
 
   it('quantize: static: an If branch the calibration data never ran stays float, and says so', async () => {
     const m = ifModel();

@@ -137,7 +137,7 @@ describe('export-tflite: fixtures in float32 (after cleanup)', () => {
   for (const name of ['lenet5', 'mlp', 'dscnn', 'tinyvit', 'mobilenetv2']) {
     it(`export-tflite: ${name} matches onnxruntime within 1e-5`, async () => {
       const model = await loadModel(`fixtures/${name}.onnx`);
-      await cleanup.run(model, { fold: true, foldBatchnorm: true, dedupe: true, fuseMatmulAdd: true }, ctx);
+      await cleanup.run(model, { fold: true, foldBatchnorm: true, dedupe: true, fuseMatmulAdd: true, stripDebugInfo: true }, ctx);
       const result = await exportTflite(model);
       const cmp = await compareWithOnnx(modelToBytes(model), result, await mnistSamples(8));
       const maxErr = Math.max(...cmp.outputs.map((o) => o.maxAbsError));

@@ -97,7 +97,7 @@ export async function runCompress(args: OutputArgs, steps: readonly ResolvedStep
     const measure = { dataset, limit: args.limit, batchSize: args.batchSize, threads: args.threads, compressedSizes: args.compressedSizes };
     const inputFiles = externalDataFiles(model, args.input);
     const plan = planRuns(args, bytesOnDisk([args.input, ...inputFiles]));
-    if (plan.quality) gate = await openQualityGate(args.input, steps, { dataset, limit: args.limit, batchSize: args.batchSize, inputValues });
+    if (plan.quality) gate = await openQualityGate(args.input, steps, { dataset, limit: args.limit, batchSize: args.batchSize, inputValues, shapes });
     const input = await measureModel('input', model, args.input, { ...measure, keepOutputs: true, dataFiles: inputFiles });
     // Before the passes: the input's roles (indices, shapes) hold for the output's same inputs.
     const feedPlan = plan.latency ? planRandomFeeds(model) : undefined;

@@ -10,10 +10,13 @@ import { mulberry32 } from '../../math/random.ts';
 import { asFloat32, floatBatches, planDataset, runBatches, type Batch } from '../../runtime/batches.ts';
 import { planFeeds } from '../../runtime/feeds.ts';
 import { createSession } from '../../runtime/ort.ts';
+import type { InputShapes } from '../../runtime/shapes.ts';
 import type { GraphSession } from '../../runtime/types.ts';
 
 /** The source of inputs: a data set (first `limit` samples) or random inputs. */
-export type InputSource = { dataset: Dataset; limit: number; batchSize: number } | { random: true; batches: number; seed?: number; values?: InputValues };
+export type InputSource =
+  | { dataset: Dataset; limit: number; batchSize: number }
+  | { random: true; batches: number; seed?: number; values?: InputValues; shapes?: InputShapes };
 
 /** A session for statistics: basic optimizations keep every captured value in the graph. */
 export function openRunner(model: Model | Uint8Array | string, label: string): Promise<GraphSession> {
@@ -21,8 +24,8 @@ export function openRunner(model: Model | Uint8Array | string, label: string): P
 }
 
 /** Fetches `names` for seeded random inputs (for models without data). */
-async function runRandom(session: GraphSession, names: readonly string[], seed: number, values?: InputValues): Promise<Map<string, Float32Array>> {
-  const { feeds } = planFeeds(session, 1, mulberry32(seed), {}, {}, values);
+async function runRandom(session: GraphSession, names: readonly string[], seed: number, values?: InputValues, shapes: InputShapes = {}): Promise<Map<string, Float32Array>> {
+  const { feeds } = planFeeds(session, 1, mulberry32(seed), shapes, {}, values);
   const fetch = names.filter((m) => !(m in feeds));
   const out = { ...feeds, ...(fetch.length ? await session.run(feeds, fetch) : {}) };
   return new Map(names.map((m) => [m, asFloat32(out[m]!)]));
@@ -38,7 +41,7 @@ export async function forEachBatch(
   let samples = 0;
   if ('random' in source) {
     for (let i = 0; i < source.batches; i++) {
-      await fn(await runRandom(session, names, (source.seed ?? 1) + i, source.values), undefined);
+      await fn(await runRandom(session, names, (source.seed ?? 1) + i, source.values, source.shapes), undefined);
       samples++;
     }
     return samples;

@@ -194,7 +194,7 @@ async function quantizeInPlace(model: Model, opts: Int4Options): Promise<Int4Res
     const ratio = gptqLayers.reduce((s, l) => s + (l.calibError!.rtn > 0 ? l.calibError!.result / l.calibError!.rtn : 1), 0) / gptqLayers.length;
     notes.push(`int4: GPTQ calibration output error is ${ratio.toFixed(3)}× round-to-nearest's (mean over ${gptqLayers.length} layer(s))`);
   }
-  if (!opts.outputRunByCaller) await checkRuns(model, `the int4 model (format ${opts.format})`);
+  if (!opts.outputRunByCaller) await checkRuns(model, `the int4 model (format ${opts.format})`, { note: (m) => notes.push(m) });
   return result;
 }
 

@@ -143,6 +143,8 @@ export function emitQdq(model: Model, ctx: EmitContext): Model {
   // Results no quantized node reads as an activation: logits, or a projection feeding float GELU
   // or a float residual Add.
   const readInt8 = new Set([...plan.nodes.values()].flatMap((p) => p.acts.map((i) => p.node.inputs[i]!)));
+  const readByBodies = new Set(model.graph.nodes.flatMap((n) => n.subgraphs().flatMap((g) => [...g.outerReferences()])));
+  const codesOf = codesReadByBodies(model.graph, readByBodies, quantized, plan);
   // A layer with post-ops keeps its own output name; its last post-op writes the logical output.
   const lastPost = new Map<Node, string>();
   for (const p of plan.nodes.values()) if (p.post.length) lastPost.set(p.post[p.post.length - 1]!, p.outputs[0]!);
@@ -155,21 +157,26 @@ export function emitQdq(model: Model, ctx: EmitContext): Model {
     const last = lastPost.get(node);
     if (last) c.outputs = [last];
     // Every planned output: the node writes a short float name, Q/DQ turn it back into `<t>`.
-    const after: string[][] = [];
-    const exact = p !== undefined && propagates && carriesCodes(p, plan, quantized);
+    const after: Array<[params: string, from: string, to: string]> = [];
+    const exact = p !== undefined && propagates && carriesCodes(p, plan, quantized) && !p.outputs.some((o) => readByBodies.has(o));
     const layer = p ?? plan.postOps.get(node);
     // A layer with an int8 kernel that writes float (op table: int8FloatOutput) keeps a result
     // only float ops read float: a Q/DQ pair there would only round it, and cost two kernels
     // (tinyvit's fc1 → GELU: Q + DQ 31 µs of 170 at batch 32, and onnxruntime's GELU fusion lost).
     c.outputs = c.outputs.map((o) => {
+      if (o && codesOf.has(o)) {
+        const pre = e.short('f');
+        after.push([codesOf.get(o)!, pre, o]);
+        return pre;
+      }
       // Not when a ReLU/Clip was folded into its range: the Q/DQ pair is that activation.
       if (!o || !quantized.has(o) || exact || (layer && !layer.fused && !readInt8.has(o) && opSpec(layer.node)?.int8FloatOutput)) return o;
       const pre = e.short('f');
-      after.push([o, pre]);
+      after.push([o, pre, o]);
       return pre;
     });
     e.push(c);
-    for (const [o, pre] of after) qdq(o!, pre!, o!);
+    for (const [params, pre, o] of after) qdq(params, pre, o);
   }
   if (ctx.constantsInt8) storeConstantsInt8(e);
   return e.build();
@@ -185,6 +192,30 @@ export function emitQdq(model: Model, ctx: EmitContext): Model {
  * keeps the next Gemm float.
  */
 const PROPAGATION_OPSET = 13;
+
+/**
+ * Values that a Transpose, Reshape, MaxPool … (qdqPropagated) of a dequantized tensor
+ * computes, and that an If/Loop/Scan body reads from this graph, need a Q/DQ pair of their
+ * own. onnxruntime 1.30's QDQ propagation would insert one between such a value and the node
+ * whose body reads it, and aborts doing so (an assertion on that node's input list, SIGABRT:
+ * silero-vad v4's LSTM branches); a pair emitted here changes no value and leaves it nothing
+ * to insert. For planned nodes that is their usual pair (not left out as exact); this finds the
+ * others, each mapped to the quantized tensor whose codes (and parameters) it holds.
+ */
+function codesReadByBodies(g: Graph, readByBodies: ReadonlySet<string>, quantized: ReadonlySet<string>, plan: Plan): Map<string, string> {
+  const root = new Map<string, string>();
+  const found = new Map<string, string>();
+  for (const n of g.nodes) {
+    if (plan.nodes.has(n) || !opSpec(n)?.qdqPropagated) continue;
+    const x = n.inputs[0]!;
+    const source = quantized.has(x) ? x : root.get(x);
+    const out = n.outputs[0];
+    if (source === undefined || !out || quantized.has(out)) continue;
+    root.set(out, source);
+    if (readByBodies.has(out)) found.set(out, source);
+  }
+  return found;
+}
 
 function carriesCodes(p: NodePlan, plan: Plan, quantized: ReadonlySet<string>): boolean {
   if (!opSpec(p.node)?.qdqPropagated || p.acts.length !== 1) return false;

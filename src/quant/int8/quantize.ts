@@ -150,6 +150,7 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
   async function finish(initial: Variant): Promise<QuantizeResult> {
     let variant = initial;
     const extraFloat = new Map<Node, string>();
+    let sqnrOf: ((bytes: Uint8Array) => Promise<number>) | undefined;
     const placeAfter = async (from: Variant, at: number): Promise<Variant> => {
       if (o.mode !== 'static' || o.target === 'size') return from;
       progress(at, 'placement');
@@ -190,7 +191,7 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
       progress(0.3, 'quality');
       const source = probeSource(o.sensitivitySamples);
       const ref = await referenceOutputs(modelToBytes(model), source);
-      const evaluate = async (bytes: Uint8Array) => worstSqnr(await compareWithReference(ref, bytes, 'the int8 model'));
+      const evaluate = (sqnrOf = async (bytes: Uint8Array) => worstSqnr(await compareWithReference(ref, bytes, 'the int8 model')));
       const fb = await fallbackToBudget({ floatModel: model, builder: withFloat(builder, extraFloat), initial: variant, evaluate, budget: o.minSqnr, metric: 'sqnr', source, progress: (f, l) => progress(0.3 + 0.5 * f, l), note });
       variant = fb.variant;
       for (const [n, why] of fb.floatLayers) extraFloat.set(n, why);
@@ -207,11 +208,16 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
       result.layers = await compareLayers(model, variant, probeSource(o.debugSamples));
       for (const line of formatLayerErrors(result.layers)) note(`debug: ${line}`);
     }
+    const mainOnly = variant;
     variant = await withBodies(variant);
+    if (sqnrOf && variant !== mainOnly) {
+      // The fallback above steers the main graph's layers: say what the bodies cost on top.
+      note(`quality: worst output SQNR against float ${(await sqnrOf(modelToBytes(variant.model))).toFixed(1)} dB with the If/Loop/Scan bodies quantized too (their layers are not part of the fallback)`);
+    }
     progress(0.9, 'runtime check');
     const what = `the ${o.mode === 'dynamic' ? 'dynamic' : o.format} int8 model`;
     const hint = 'keep the node in float (excludeNodes) or use the qdq format';
-    result.runtimeCheck = inputs.outputRunByCaller ? 'by the caller' : await runtimeCheck(variant.model, what, o.runtimeCheck, hint);
+    result.runtimeCheck = inputs.outputRunByCaller ? 'by the caller' : await runtimeCheck(variant.model, what, o.runtimeCheck, { hint, note });
     if (result.runtimeCheck === 'structure') note('runtime check: weights of 1 MiB or more were fed as inputs (kernels and shapes checked without loading them twice more)');
     result.quantized = variant.quantized.map(label);
     result.keptFloat = [...variant.skipped].map(([n, reason]) => ({ node: label(n), opType: n.opType, reason: extraFloat.get(n) ?? reason }));
