@@ -210,7 +210,7 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
     }
     const mainOnly = variant;
     variant = await withBodies(variant);
-    if (sqnrOf && variant !== mainOnly) {
+    if (sqnrOf && variant.quantized.length > mainOnly.quantized.length) {
       // The fallback above steers the main graph's layers: say what the bodies cost on top.
       note(`quality: worst output SQNR against float ${(await sqnrOf(modelToBytes(variant.model))).toFixed(1)} dB with the If/Loop/Scan bodies quantized too (their layers are not part of the fallback)`);
     }
