@@ -1,11 +1,14 @@
 /**
- * Latency measured like a benchmark. Models are timed in a child process (a native crash of
- * onnxruntime on random inputs ends only the child), with a fixed intra-op thread count, on
- * seeded random inputs valid for each input's role, at batch 1 and batch N. When two models
- * are compared they run in the same process, interleaved run by run (A B, then B A), so load
- * from other processes and frequency changes fall on both alike; each model runs until it
- * has had a minimum number of runs and a minimum total time (sub-millisecond models need
- * thousands of runs for a stable median), capped in time for large models.
+ * Latency measured like a benchmark: the one timer of onnxruntime sessions (reports, int8
+ * placement, the benchmarks). Models are timed with a fixed intra-op thread count, on seeded
+ * random inputs valid for each input's role (or values given whole), at batch 1 and batch N
+ * or at batch N only. Models compared run in the same process, interleaved run by run (A B,
+ * then B A), so load from other processes and frequency changes fall on all alike; each model
+ * runs until it has had a minimum number of runs and a minimum total time (sub-millisecond
+ * models need thousands of runs for a stable median), capped in time for large models.
+ * By default they run in a child process, where a native crash of onnxruntime on random
+ * inputs ends only the child; `inProcess` saves the child's start (0.5–0.7 s a comparison at
+ * load 9, against 0.05 s in process) for callers that compare many models they built.
  */
 import { InputError } from '../errors.ts';
 import type { InputRole } from '../check/input-roles.ts';
@@ -15,7 +18,7 @@ import { mulberry32 } from '../math/random.ts';
 import { runInChild } from './child.ts';
 import type { InputValues } from '../data/input-values.ts';
 import { planFeeds, type Plan } from './feeds.ts';
-import { createSession, toOrt, type OrtSession } from './ort.ts';
+import { createSession, toOrt, type OptimizationLevel, type OrtSession } from './ort.ts';
 import type { InputShapes } from './shapes.ts';
 
 export interface LatencyOptions {
@@ -39,8 +42,16 @@ export interface LatencyOptions {
   roles?: Readonly<Record<string, InputRole>>;
   /** Names of in-memory models in messages, in the order given (a path names itself). */
   labels?: readonly string[];
-  /** Values fed whole to inputs instead of random ones (`--input-value`: a sample rate, a state). */
+  /** Values fed whole to inputs instead of random ones (`--input-value`: a sample rate, a state; a bench's real samples). */
   values?: InputValues;
+  /** Time batch 1 as well as batch N; default true (false: batch N only). */
+  batch1?: boolean;
+  /** onnxruntime graph optimizations of every session; default 'all'. */
+  optimization?: OptimizationLevel;
+  /** onnxruntime session config entries per model, in the order given (experiments: 'session.qdqisint8allowed'). */
+  configs?: readonly (Readonly<Record<string, string>> | undefined)[];
+  /** Time in this process instead of a child (no crash isolation; see the module comment). Default false. */
+  inProcess?: boolean;
 }
 
 /** Milliseconds per call of the whole batch, over `runs` timed runs. */
@@ -59,6 +70,13 @@ export interface LatencyResult {
   batchN: Timing & { n: number };
 }
 
+/** A ratio over rounds: the median and the range. */
+export interface RoundRatio {
+  ratio: number;
+  lo: number;
+  hi: number;
+}
+
 /** Two models timed interleaved at one batch size. */
 export interface PairedTiming {
   a: Timing;
@@ -67,6 +85,12 @@ export interface PairedTiming {
   speedup: number;
   /** Fraction of the interleaved rounds in which b ran faster than a. */
   bFasterRounds: number;
+  /**
+   * The paired runs cut into FASTEST_ROUNDS rounds of consecutive runs, each round's fastest a
+   * over its fastest b. Under load most calls are preempted (tinyvit at batch 32: p50s of 3–20 ms
+   * for 1.9 ms of kernels at load 18); the fastest is the call closest to the model's own cost.
+   */
+  fastest: RoundRatio;
 }
 
 export interface LatencyComparison {
@@ -103,8 +127,17 @@ export interface LatencyTask {
  * (undefined when no inputs could be made, e.g. a string input or a dim without a size).
  */
 export type TimedModels =
-  | { threads: number; n: number; batch1: number[][]; batchN: number[][] }
+  | { threads: number; n: number; batch1?: number[][]; batchN: number[][] }
   | { failed: { model?: number; reason: string } };
+
+/** Every model after the first against the first, each timed interleaved with all the others. */
+export interface ModelsComparison {
+  threads: number;
+  /** Absent with `batch1: false`. */
+  batch1?: PairedTiming[];
+  batchN: PairedTiming[];
+  n: number;
+}
 
 /** Linear interpolation between closest ranks (numpy's default); `sorted` ascending. */
 export function percentile(sorted: readonly number[], q: number): number {
@@ -120,10 +153,10 @@ export function summarize(samples: readonly number[]): Timing {
   return { p10: percentile(sorted, 0.1), p50: percentile(sorted, 0.5), p90: percentile(sorted, 0.9), runs: samples.length };
 }
 
-function validate(opts: LatencyOptions): Required<Pick<LatencyOptions, 'batch' | 'threads' | 'minRuns' | 'minSeconds' | 'maxSeconds' | 'warmup' | 'seed'>> {
+function validate(opts: LatencyOptions): Required<Pick<LatencyOptions, 'batch' | 'threads' | 'minRuns' | 'minSeconds' | 'maxSeconds' | 'warmup' | 'seed' | 'batch1'>> {
   // Options given as undefined (an absent flag) keep the default.
   const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined));
-  const o = { batch: 32, threads: 1, minRuns: 30, minSeconds: 0.5, maxSeconds: 10, warmup: 3, seed: 1, ...given };
+  const o = { batch: 32, threads: 1, minRuns: 30, minSeconds: 0.5, maxSeconds: 10, warmup: 3, seed: 1, batch1: true, ...given };
   const positiveInt = (v: number) => Number.isInteger(v) && v >= 1;
   if (!positiveInt(o.batch) || !positiveInt(o.threads) || !positiveInt(o.minRuns) || !(Number.isInteger(o.warmup) && o.warmup >= 0)) {
     throw new InputError(`latency: batch (${o.batch}), threads (${o.threads}) and runs (${o.minRuns}) must be positive integers, warm-up runs (${o.warmup}) non-negative`);
@@ -181,7 +214,9 @@ export async function timeModelsHere(task: LatencyTask): Promise<TimedModels> {
   const o = validate(task.opts);
   const sessions: OrtSession[] = [];
   try {
-    for (const [i, m] of task.models.entries()) sessions.push(await createSession(m, { threads: o.threads, label: task.opts.labels?.[i] ?? `model ${i + 1}` }));
+    for (const [i, m] of task.models.entries()) {
+      sessions.push(await createSession(m, { threads: o.threads, label: task.opts.labels?.[i] ?? `model ${i + 1}`, optimization: task.opts.optimization, config: task.opts.configs?.[i] }));
+    }
     // Planned per model from the same seed: models with the same inputs get the same values.
     const plans = (batch: number) => {
       try {
@@ -190,9 +225,9 @@ export async function timeModelsHere(task: LatencyTask): Promise<TimedModels> {
         throw new RunFailed(undefined, err instanceof Error ? err.message : String(err));
       }
     };
-    const batch1 = await timeBatch(sessions, plans(1), o);
+    const batch1 = o.batch1 ? await timeBatch(sessions, plans(1), o) : undefined;
     const batchN = await timeBatch(sessions, plans(o.batch), o);
-    return { threads: o.threads, n: o.batch, batch1, batchN };
+    return { threads: o.threads, n: o.batch, ...(batch1 && { batch1 }), batchN };
   } catch (err) {
     if (err instanceof RunFailed) return { failed: { model: err.model, reason: err.reason } };
     throw err;
@@ -201,34 +236,63 @@ export async function timeModelsHere(task: LatencyTask): Promise<TimedModels> {
   }
 }
 
-/** Times `models` interleaved in one child process; throws LatencyNotMeasured if they cannot run on random inputs. */
+/** Times `models` interleaved, in one child process unless `inProcess`; throws LatencyNotMeasured if they cannot run on random inputs. */
 async function timeModels(models: readonly ModelSource[], opts: LatencyOptions): Promise<Extract<TimedModels, { threads: number }>> {
   validate(opts); // bad options are the caller's error, before a child starts
   const sources = models.map((m) => (typeof m === 'string' || m instanceof Uint8Array ? m : modelToBytes(m)));
-  const timed = await runInChild('latency', { models: sources, opts }, (how) => new LatencyNotMeasured(`onnxruntime crashed (${how}) on random inputs`));
+  const { inProcess, ...rest } = opts;
+  const task = { models: sources, opts: rest };
+  const timed = inProcess ? await timeModelsHere(task) : await runInChild('latency', task, (how) => new LatencyNotMeasured(`onnxruntime crashed (${how}) on random inputs`));
   if ('failed' in timed) throw new LatencyNotMeasured(timed.failed.reason, timed.failed.model);
   return timed;
 }
 
 /** One model's latency at batch 1 and batch N, timed in a child process. */
 export async function measureLatency(model: ModelSource, opts: LatencyOptions = {}): Promise<LatencyResult> {
-  const t = await timeModels([model], opts);
-  return { threads: t.threads, batch1: summarize(t.batch1[0]!), batchN: { n: t.n, ...summarize(t.batchN[0]!) } };
+  const t = await timeModels([model], { ...opts, batch1: true });
+  return { threads: t.threads, batch1: summarize(t.batch1![0]!), batchN: { n: t.n, ...summarize(t.batchN[0]!) } };
 }
 
-function paired([a, b]: number[][]): PairedTiming {
-  const [ta, tb] = [summarize(a!), summarize(b!)];
-  const faster = a!.filter((v, r) => b![r]! < v).length;
-  return { a: ta, b: tb, speedup: ta.p50 / tb.p50, bFasterRounds: faster / a!.length };
+/** Rounds the fastest-call ratio is taken over (as many as there are runs, when fewer). */
+const FASTEST_ROUNDS = 5;
+
+const median = (v: readonly number[]) => percentile([...v].sort((x, y) => x - y), 0.5);
+
+function fastestRatio(a: readonly number[], b: readonly number[]): RoundRatio {
+  const rounds = Math.min(FASTEST_ROUNDS, a.length);
+  const ratios = Array.from({ length: rounds }, (_, r) => {
+    // Round r holds runs [from, to): equal shares, the remainder spread over them.
+    const [from, to] = [Math.floor((r * a.length) / rounds), Math.floor(((r + 1) * a.length) / rounds)];
+    return Math.min(...a.slice(from, to)) / Math.min(...b.slice(from, to));
+  });
+  return { ratio: median(ratios), lo: Math.min(...ratios), hi: Math.max(...ratios) };
+}
+
+/** Samples of model `j` against those of the reference `a`, run for run. */
+function paired(a: readonly number[], b: readonly number[]): PairedTiming {
+  const [ta, tb] = [summarize(a), summarize(b)];
+  const faster = a.filter((v, r) => b[r]! < v).length;
+  return { a: ta, b: tb, speedup: ta.p50 / tb.p50, bFasterRounds: faster / a.length, fastest: fastestRatio(a, b) };
+}
+
+const againstFirst = (samples: number[][]) => samples.slice(1).map((s) => paired(samples[0]!, s));
+
+/**
+ * Every model after the first against the first (a benchmark's contenders against fp32,
+ * placement's trial against the current variant), all timed interleaved.
+ */
+export async function compareModels(models: readonly ModelSource[], opts: LatencyOptions = {}): Promise<ModelsComparison> {
+  const t = await timeModels(models, opts);
+  return { threads: t.threads, ...(t.batch1 && { batch1: againstFirst(t.batch1) }), batchN: againstFirst(t.batchN), n: t.n };
 }
 
 /**
- * Model `b` against model `a` (e.g. the output of a compression against its input), timed
- * interleaved in one child process: every speed-up of a report comes from here.
+ * Model `b` against model `a` (e.g. the output of a compression against its input), at batch 1
+ * and batch N: every speed-up of a report comes from here.
  */
 export async function compareLatency(a: ModelSource, b: ModelSource, opts: LatencyOptions = {}): Promise<LatencyComparison> {
-  const t = await timeModels([a, b], opts);
-  return { threads: t.threads, batch1: paired(t.batch1), batchN: { n: t.n, ...paired(t.batchN) } };
+  const c = await compareModels([a, b], { ...opts, batch1: true });
+  return { threads: c.threads, batch1: c.batch1![0]!, batchN: { n: c.n, ...c.batchN[0]! } };
 }
 
 /** One side of a comparison, as a single model's result. */

@@ -24,6 +24,8 @@ export interface SessionOptions extends OpenOptions {
   profilePrefix?: string;
   /** Writes the graph onnxruntime runs, after its own rewrites, to this path. */
   optimizedModelPath?: string;
+  /** onnxruntime session config entries, e.g. { 'session.qdqisint8allowed': '1' } (for experiments). */
+  config?: Readonly<Record<string, string>>;
 }
 
 /** The first line of a runtime error: onnxruntime's messages run over many lines. */
@@ -110,7 +112,7 @@ export async function createSession(model: Model | Uint8Array | string, opts: Se
     // 4 = fatal only: ORT otherwise prints its own error lines to stderr, and library code never
     // prints (every failure reaches the user once, as the thrown error's first line).
     logSeverityLevel: 4,
-    ...(opts.prepack === false && { extra: { session: { disable_prepacking: '1' } } }),
+    extra: { ...(opts.prepack === false && { 'session.disable_prepacking': '1' }), ...opts.config },
     ...(opts.profilePrefix !== undefined && { enableProfiling: true, profileFilePrefix: opts.profilePrefix }),
     ...(opts.optimizedModelPath !== undefined && { optimizedModelFilePath: opts.optimizedModelPath }),
   };

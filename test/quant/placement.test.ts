@@ -4,6 +4,8 @@ import type { Model } from '../../src/ir/model.ts';
 import { loadModel } from '../../src/io/load.ts';
 import { modelToBytes } from '../../src/io/save.ts';
 import { quantizeModel } from '../../src/quant/int8/quantize.ts';
+import { InputError } from '../../src/errors.ts';
+import { errorOf } from '../helpers/errors.ts';
 import { randomFloats, runModel } from '../helpers/run-model.ts';
 import { convNet, randomDataset } from './graphs.ts';
 
@@ -18,10 +20,10 @@ function int8(m: Model, name: string): boolean {
 
 type Cost = (m: Model) => number;
 /** A/B comparisons from a cost model (time(a) / time(b)), for testing the search itself. */
-const compareBy = (cost: Cost, calls: string[] = []) => async (a: Model, b: Model) => {
+const compareBy = (cost: Cost, calls: string[] = []) => async (a: Model, b: Model, batches: readonly number[]) => {
   calls.push([a, b].map((m) => ['conv1', 'conv2', 'fc'].filter((n) => int8(m, n)).join('+') || 'float').join(' vs '));
   const ratio = cost(a) / cost(b);
-  return { ratio, lo: ratio, hi: ratio };
+  return batches.map(() => ({ ratio, lo: ratio, hi: ratio }));
 };
 const int8Layers = (m: Model) => ['conv1', 'conv2', 'fc'].filter((n) => int8(m, n));
 /** Each int8 layer saves 100 of 1000, conv2 in int8 costs 500 more. */
@@ -35,9 +37,11 @@ describe('quantize: latency-driven placement', () => {
     const result = await quantizeModel(m, { minConvInputChannels: 0, target: 'speed' }, { calibration: randomDataset([64, 3, 8, 8]), compare: compareBy(slowConv2, calls), note: (n) => notes.push(n) });
     expect(int8(m, 'conv2')).toBe(false);
     expect(int8(m, 'conv1') && int8(m, 'fc')).toBe(true);
-    expect(result.placement).toMatchObject({ target: 'speed', plannedSpeedup: 1000 / 1200, finalSpeedup: 1000 / 800, keptFloat: ['conv2'] });
-    expect(result.keptFloat.find((k) => k.node === 'conv2')?.reason).toMatch(/^faster in float in onnxruntime: the model ran 1\.50× as fast with it in float \(batch 32, 1 thread/);
-    expect(notes.some((n) => /^placement \(target speed.*in int8 ran 0\.83× fp32, the result 1\.25×/.test(n))).toBe(true);
+    expect(result.placement).toMatchObject({ target: 'speed', batches: [32], plannedSpeedup: [1000 / 1200], finalSpeedup: [1000 / 800], keptFloat: ['conv2'] });
+    expect(result.keptFloat.find((k) => k.node === 'conv2')?.reason).toMatch(/^faster in float in onnxruntime: with it in float the model's speed-up was 1\.50× at batch 32 \(1 thread/);
+    expect(notes.some((n) => /^placement \(target speed.*in int8 ran 0\.83× at batch 32 fp32, the result 1\.25× at batch 32/.test(n))).toBe(true);
+    expect(notes).toContain('placement decision, to replay it without timing (byte-identical output on any machine): floatLayers=conv2');
+    expect(notes.find((n) => n.startsWith('placement timings'))).toMatch(/conv1: 0\.92 \(0\.92–0\.92\); conv2 → float: 1\.50 /);
     expect(calls.slice(0, 2)).toEqual(['float vs conv1+conv2+fc', 'conv1+conv2+fc vs conv2+fc']);
   });
 
@@ -63,19 +67,60 @@ describe('quantize: latency-driven placement', () => {
     expect(result.quantized).toEqual([]);
     expect(modelToBytes(m)).toEqual(before);
     expect(result.keptFloat.map((k) => k.node).sort()).toEqual(['conv1', 'conv2', 'fc']);
-    expect(result.keptFloat[0]!.reason).toMatch(/^no int8 placement tried ran as fast as fp32 in onnxruntime \(best 0\.50× fp32/);
+    expect(result.keptFloat[0]!.reason).toMatch(/^no int8 placement tried ran as fast as fp32 in onnxruntime \(best 0\.50× at batch 32 fp32/);
     expect(notes).toContain('no node was quantized');
   });
 
   it('placement: a comparison whose rounds disagree changes nothing', async () => {
     const m = convNet();
-    const compare = async (a: Model, b: Model) => {
+    const compare = async (a: Model, b: Model, batches: readonly number[]) => {
       const ratio = slowConv2(a) / slowConv2(b);
-      return { ratio, lo: Math.min(ratio, 0.9), hi: Math.max(ratio, 1.1) };
+      return batches.map(() => ({ ratio, lo: Math.min(ratio, 0.9), hi: Math.max(ratio, 1.1) }));
     };
     const result = await quantizeModel(m, { minConvInputChannels: 0, target: 'speed' }, { calibration: randomDataset([64, 3, 8, 8]), compare });
     expect(result.placement!.keptFloat).toEqual([]);
     expect(int8(m, 'conv1') && int8(m, 'conv2') && int8(m, 'fc')).toBe(true);
+  });
+
+  it('placement: batch sizes weigh alike: a gain at one goes float unless the other clearly loses', async () => {
+    // Per batch size (1, 32): conv1 in int8 costs 200 at batch 1 only; conv2 in int8 saves 300 at
+    // batch 32 but costs 200 at batch 1; fc saves 500 at both (of 2000).
+    const cost = (m: Model, batch: number) => {
+      const l = int8Layers(m);
+      return 2000 + (l.includes('conv1') ? (batch === 1 ? 200 : -100) : 0) + (l.includes('conv2') ? (batch === 1 ? 200 : -300) : 0) - (l.includes('fc') ? 500 : 0);
+    };
+    const compare = async (a: Model, b: Model, batches: readonly number[]) => batches.map((n) => ({ ratio: cost(a, n) / cost(b, n), lo: cost(a, n) / cost(b, n), hi: cost(a, n) / cost(b, n) }));
+    const m = convNet();
+    const result = await quantizeModel(m, { minConvInputChannels: 0, placementBatches: ['1', '32'] }, { calibration: randomDataset([64, 3, 8, 8]), compare });
+    // conv1: 1.12× at batch 1 in float, 0.92× at 32 (a clear loss) → int8; conv2 alike.
+    expect(result.placement!.keptFloat).toEqual([]);
+    // Only batch 1 stated: both go float.
+    const one = convNet();
+    const r1 = await quantizeModel(one, { minConvInputChannels: 0, placementBatches: ['1'] }, { calibration: randomDataset([64, 3, 8, 8]), compare });
+    expect(r1.placement!.keptFloat).toEqual(['conv1', 'conv2']);
+    expect(r1.placement!.comparisons.every((c) => c.ratios.map((g) => g.batch).join() === '1')).toBe(true);
+  });
+
+  it('placement: floatLayers replays a decision without timing, byte for byte; a name that is no planned layer is refused', async () => {
+    const timed = convNet();
+    const notes: string[] = [];
+    await quantizeModel(timed, { minConvInputChannels: 0, target: 'speed' }, { calibration: randomDataset([64, 3, 8, 8]), compare: compareBy(slowConv2), note: (n) => notes.push(n) });
+    const replayNote = notes.find((n) => n.startsWith('placement decision'))!;
+    const floatLayers = replayNote.split('floatLayers=')[1]!.split(',');
+    const replayed = convNet();
+    const never = () => Promise.reject(new Error('timed'));
+    const result = await quantizeModel(replayed, { minConvInputChannels: 0, target: 'speed', floatLayers }, { calibration: randomDataset([64, 3, 8, 8]), compare: never });
+    expect(modelToBytes(replayed)).toEqual(modelToBytes(timed));
+    expect(result.placement).toMatchObject({ replayed: true, keptFloat: ['conv2'], comparisons: [] });
+    expect(result.keptFloat.find((k) => k.node === 'conv2')?.reason).toMatch(/^float by floatLayers/);
+    // Every planned layer named: the float model, as the timed decision gives.
+    const all = convNet();
+    const before = modelToBytes(all);
+    await quantizeModel(all, { minConvInputChannels: 0, floatLayers: ['conv1', 'conv2', 'fc'] }, { calibration: randomDataset([64, 3, 8, 8]), compare: never });
+    expect(modelToBytes(all)).toEqual(before);
+    const err = await errorOf(quantizeModel(convNet(), { minConvInputChannels: 0, floatLayers: ['conv9'] }, { calibration: randomDataset([64, 3, 8, 8]), compare: never }));
+    expect(err).toBeInstanceOf(InputError);
+    expect(err.message).toBe("quantize: floatLayers names 'conv9', not among the layers placement weighs (conv1, conv2, fc)");
   });
 
   it('placement: target size measures nothing', async () => {
@@ -110,7 +155,7 @@ describe('quantize: latency-driven placement', () => {
     b.output('y', 'float32', ['N', 8, 32, 32]);
     const m = b.build();
     const result = await quantizeModel(m, { minConvInputChannels: 0, target: 'speed', calibSamples: 16 }, { calibration: randomDataset([16, 1, 32, 32]) });
-    expect(result.placement!.plannedSpeedup).toBeLessThan(1);
+    expect(Math.max(...result.placement!.plannedSpeedup)).toBeLessThan(1);
     expect(result.quantized).toEqual([]);
     const y = await runModel(await loadModel(modelToBytes(m)), { x: { data: randomFloats(2 * 1024, 5), dims: [2, 1, 32, 32] } });
     expect(y.y!.length).toBe(2 * 8 * 1024);

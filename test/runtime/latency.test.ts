@@ -5,7 +5,7 @@ import { isSlower, latencyForReport } from '../../src/evaluate/latency.ts';
 import { createSession } from '../../src/runtime/ort.ts';
 import { planFeeds } from '../../src/runtime/feeds.ts';
 import { mulberry32 } from '../../src/math/random.ts';
-import { LatencyNotMeasured, measureLatency, percentile, summarize } from '../../src/runtime/latency.ts';
+import { compareModels, LatencyNotMeasured, measureLatency, percentile, summarize } from '../../src/runtime/latency.ts';
 import { classifier, identity, mixedInputs } from './tiny-model.ts';
 import { GraphBuilder } from '../../src/ir/builder.ts';
 import type { Model } from '../../src/ir/model.ts';
@@ -65,10 +65,33 @@ describe('runtime/latency', () => {
     expect(r.warnings[1]).toMatch(/at batch 8:/);
   });
 
+  it('latency: batch N only, in process, several models against the first, with the per-round fastest-call ratio', async () => {
+    const c = await compareModels([matmuls(64, 1), matmuls(256, 16), matmuls(64, 1)], { batch: 8, batch1: false, inProcess: true, ...QUICK });
+    expect(c.batch1).toBeUndefined();
+    expect(c.n).toBe(8);
+    const [slow, same] = c.batchN;
+    expect(slow!.a.runs).toBe(slow!.b.runs);
+    expect(slow!.speedup).toBeLessThan(1);
+    expect(slow!.fastest.hi).toBeLessThan(1);
+    expect(slow!.fastest.lo).toBeLessThanOrEqual(slow!.fastest.ratio);
+    expect(slow!.fastest.ratio).toBeLessThanOrEqual(slow!.fastest.hi);
+    // The same model: its fastest calls are about as fast.
+    expect(same!.fastest.ratio).toBeGreaterThan(0.5);
+    expect(same!.fastest.ratio).toBeLessThan(2);
+  });
+
+  it('latency: values given whole are what is fed, at the batch they have', async () => {
+    const x = { dtype: 'float32' as const, shape: [3, 4], data: new Float32Array(12).fill(0.5) };
+    const c = await compareModels([matmuls(8, 1), matmuls(8, 1)], { batch: 3, batch1: false, values: { x }, inProcess: true, ...QUICK });
+    expect(c.batchN[0]!.a.runs).toBeGreaterThanOrEqual(5);
+    const wrong = await errorOf(compareModels([matmuls(8, 1), matmuls(8, 1)], { batch: 3, batch1: false, inProcess: true, values: { x: { ...x, shape: [3, 5], data: new Float32Array(15) } }, ...QUICK }));
+    expect(wrong.message).toMatch(/the value given for input 'x' has shape/);
+  });
+
   it('latency: slower means below 1 beyond noise (sign test over the paired runs) or by more than 20 %', () => {
     const pair = (speedup: number, bFasterRounds: number, runs: number) => {
       const t = { p10: 1, p50: 1, p90: 1, runs };
-      return { a: t, b: t, speedup, bFasterRounds };
+      return { a: t, b: t, speedup, bFasterRounds, fastest: { ratio: speedup, lo: speedup, hi: speedup } };
     };
     expect(isSlower(pair(0.95, 0.5, 1000))).toBe(false); // an even split: noise
     expect(isSlower(pair(0.95, 0.4, 1000))).toBe(true); // 600 of 1000 slower: z ≈ 6.3

@@ -4,33 +4,54 @@
  * QuantizeLinear moved above a MaxPool runs that pool on uint8 in a slow NCHW kernel: lenet5's
  * pool1 446 µs vs 35 µs float at batch 32, per its profile), and its kernels (MLAS's int8
  * convolution loses on shallow inputs). So variants are built and timed against each other in
- * onnxruntime (src/runtime/speed.ts) rather than predicted: each layer, in graph order, goes
- * back to float when that makes the whole model faster.
- *   balanced: when the model runs at least 3 % faster with it in float (what an A/B comparison
- *             resolves); a result still more than 3 % slower than fp32 gives the float model.
- *   speed:    on any measured gain above 1 %; a result not faster than fp32 gives the float model.
+ * onnxruntime (src/runtime/latency.ts) rather than predicted: each layer, in graph order, goes
+ * back to float when that makes the whole model faster. Every batch size placement weighs
+ * (placementBatches, default 32: where int8 pays off) counts alike:
+ *   balanced: a layer goes float when the model runs at least 3 % faster with it in float at
+ *             some batch size and clearly slower at none; int8 still more than 3 % slower than
+ *             fp32 at any batch size gives the float model.
+ *   speed:    the same for any measured gain above 1 %; int8 slower than fp32 at any batch
+ *             size gives the float model.
+ * The decision is recorded (layers, reasons, every comparison's ratios) and `floatLayers`
+ * replays it without timing, so the output does not depend on the machine.
  */
 import { InputError } from '../../errors.ts';
 import type { Model } from '../../ir/model.ts';
 import type { Node } from '../../ir/node.ts';
-import { compareSpeed } from '../../runtime/speed.ts';
+import { compareModels, type RoundRatio } from '../../runtime/latency.ts';
 import type { Variant, VariantBuilder } from './variants.ts';
 
 export type PlacementTarget = 'speed' | 'balanced';
 
-/** How many times faster `b` runs than `a` in onnxruntime, time(a) / time(b): the median and range over rounds. */
-export type CompareFn = (a: Model, b: Model) => Promise<{ ratio: number; lo: number; hi: number }>;
+/**
+ * How many times faster `b` runs than `a` in onnxruntime, time(a) / time(b), at each of
+ * `batches` in order: the median and range over rounds.
+ */
+export type CompareFn = (a: Model, b: Model, batches: readonly number[]) => Promise<RoundRatio[]>;
+
+/** One A/B comparison placement ran: which trial, and b's speed-up over a per batch size. */
+export interface PlacementComparison {
+  /** 'planned vs fp32', a layer's name (that layer in float vs the current variant), or 'placed vs fp32'. */
+  trial: string;
+  ratios: (RoundRatio & { batch: number })[];
+  /** For a layer trial: whether the layer went to float. */
+  float?: boolean;
+}
 
 export interface PlacementReport {
   target: PlacementTarget;
-  /** Speed-up over fp32 (fp32 time / int8 time) with every planned layer in int8. */
-  plannedSpeedup: number;
-  /** Speed-up over fp32 of the result (1 when it is the float model). */
-  finalSpeedup: number;
+  /** The batch sizes weighed. */
+  batches: number[];
+  /** Speed-up over fp32 (fp32 time / int8 time) per batch size, with every planned layer in int8. */
+  plannedSpeedup: number[];
+  /** Speed-up over fp32 of the result per batch size (1 when it is the float model). */
+  finalSpeedup: number[];
   /** Layers returned to float for speed, in the order they were. */
   keptFloat: string[];
-  /** A/B comparisons run. */
-  comparisons: number;
+  /** Every A/B comparison run, in order (empty when replayed). */
+  comparisons: PlacementComparison[];
+  /** Set when the decision was replayed from `floatLayers` rather than timed. */
+  replayed?: boolean;
 }
 
 export interface PlacementArgs {
@@ -39,10 +60,17 @@ export interface PlacementArgs {
   /** The variant `builder` makes with nothing extra in float, already built. */
   initial: Variant;
   target: PlacementTarget;
+  batches: readonly number[];
   compare: CompareFn;
-  /** How speed was measured, for the reasons given (e.g. "batch 32, 1 thread"). */
+  /** How speed was measured, for the reasons given (e.g. "1 thread"). */
   setting: string;
   progress?: (fraction: number, label?: string) => void;
+}
+
+export interface Placed {
+  variant: Variant;
+  floatLayers: Map<Node, string>;
+  report: PlacementReport;
 }
 
 /**
@@ -58,47 +86,78 @@ const SPEED_GAIN = 0.01;
 
 const label = (n: Node) => n.name || n.label;
 const times = (v: number) => `${v.toFixed(2)}×`;
+const perBatch = (r: readonly (RoundRatio & { batch: number })[]) => r.map((g) => `${times(g.ratio)} at batch ${g.batch}`).join(', ');
+const clearGain = (g: RoundRatio, min: number) => g.ratio >= min && g.lo > 1;
+const clearLoss = (g: RoundRatio, min: number) => g.ratio <= 1 / min && g.hi < 1;
 
-export async function placeForSpeed(a: PlacementArgs): Promise<{ variant: Variant; floatLayers: Map<Node, string>; report: PlacementReport }> {
-  const vsFloat = (m: Model) => a.compare(a.floatModel, m);
-  const first = await vsFloat(a.initial.model);
-  const planned = first.ratio;
+/** The float model as a variant: no int8 layer, not even int8-stored constants (their DequantizeLinear nodes cost time as well). */
+function floatVariant(floatModel: Model, initial: Variant, float: ReadonlyMap<Node, string>): Variant {
+  return { model: floatModel.clone(), quantized: [], skipped: new Map([...initial.skipped, ...float]), probes: [], weights: 0 };
+}
+
+export async function placeForSpeed(a: PlacementArgs): Promise<Placed> {
+  const comparisons: PlacementComparison[] = [];
+  const compare = async (trial: string, x: Model, y: Model) => {
+    const ratios = (await a.compare(x, y, a.batches)).map((r, i) => ({ batch: a.batches[i]!, ...r }));
+    const c: PlacementComparison = { trial, ratios };
+    comparisons.push(c);
+    return c;
+  };
+  const planned = await compare('planned vs fp32', a.floatModel, a.initial.model);
   /** Layers this placement returns to float. */
   const placed = new Map<Node, string>();
-  const report: PlacementReport = { target: a.target, plannedSpeedup: planned, finalSpeedup: planned, keptFloat: [], comparisons: 1 };
-  let final = first;
+  const report: PlacementReport = {
+    target: a.target, batches: [...a.batches], plannedSpeedup: planned.ratios.map((r) => r.ratio), finalSpeedup: planned.ratios.map((r) => r.ratio), keptFloat: [], comparisons,
+  };
+  let final = planned;
   let variant = a.initial;
   const candidates = a.builder.layers;
   const minGain = 1 + (a.target === 'speed' ? SPEED_GAIN : RESOLUTION);
   for (const [i, layer] of candidates.entries()) {
     a.progress?.(i / candidates.length, `placement: ${label(layer)}`);
     const trial = await a.builder.build(new Map([...placed, [layer, '']]));
-    const gain = await a.compare(variant.model, trial.model);
-    report.comparisons++;
-    if (gain.ratio < minGain || gain.lo <= 1) continue;
-    placed.set(layer, `faster in float in onnxruntime: the model ran ${times(gain.ratio)} as fast with it in float (${a.setting})`);
+    const c = await compare(label(layer), variant.model, trial.model);
+    c.float = c.ratios.some((g) => clearGain(g, minGain)) && !c.ratios.some((g) => clearLoss(g, minGain));
+    if (!c.float) continue;
+    placed.set(layer, `faster in float in onnxruntime: with it in float the model's speed-up was ${perBatch(c.ratios)} (${a.setting})`);
     report.keptFloat.push(label(layer));
     variant = trial;
   }
   if (placed.size) {
-    final = await vsFloat(variant.model);
-    report.finalSpeedup = final.ratio;
-    report.comparisons++;
+    final = await compare('placed vs fp32', a.floatModel, variant.model);
+    report.finalSpeedup = final.ratios.map((r) => r.ratio);
   }
+  // Slower than fp32 at some batch size (balanced: by more than the resolution), every round agreeing.
   const keep = a.target === 'balanced' ? 1 - RESOLUTION : 1;
-  if (final.ratio < keep && final.hi < 1 && candidates.length) {
-    // int8 as placed is slower than fp32 (speed: not faster): the float model it is, without
-    // even int8-stored constants, whose DequantizeLinear nodes cost time as well.
-    const why = `no int8 placement tried ran ${a.target === 'balanced' ? 'as fast as' : 'faster than'} fp32 in onnxruntime (best ${times(report.finalSpeedup)} fp32, ${a.setting})`;
+  if (final.ratios.some((g) => g.ratio < keep && g.hi < 1) && candidates.length) {
+    const why = `no int8 placement tried ran ${a.target === 'balanced' ? 'as fast as' : 'faster than'} fp32 in onnxruntime (best ${perBatch(final.ratios)} fp32, ${a.setting})`;
     for (const layer of candidates) {
       if (placed.has(layer)) continue;
       placed.set(layer, why);
       report.keptFloat.push(label(layer));
     }
-    variant = { model: a.floatModel.clone(), quantized: [], skipped: new Map([...a.initial.skipped, ...placed]), probes: [], weights: 0 };
-    report.finalSpeedup = 1;
+    variant = floatVariant(a.floatModel, a.initial, placed);
+    report.finalSpeedup = a.batches.map(() => 1);
   }
   return { variant, floatLayers: placed, report };
+}
+
+/**
+ * A recorded decision applied without timing: the layers named stay float; naming every
+ * planned layer gives the float model, as the timed decision does.
+ */
+export async function replayPlacement(floatModel: Model, builder: VariantBuilder, initial: Variant, target: PlacementTarget, names: readonly string[]): Promise<Placed> {
+  const byName = new Map(builder.layers.map((n) => [label(n), n]));
+  const unknown = names.filter((n) => !byName.has(n));
+  if (unknown.length) {
+    const layers = [...byName.keys()];
+    throw new InputError(`quantize: floatLayers names ${unknown.map((n) => `'${n}'`).join(', ')}, not among the layers placement weighs (${layers.length ? layers.join(', ') : 'none'})`);
+  }
+  const float = new Map(names.map((n) => [byName.get(n)!, 'float by floatLayers (a placement decision replayed, not timed)']));
+  const all = builder.layers.every((n) => float.has(n)) && builder.layers.length > 0;
+  const variant = all ? floatVariant(floatModel, initial, float) : float.size ? await builder.build(float) : initial;
+  const report: PlacementReport = { target, batches: [], plannedSpeedup: [], finalSpeedup: [], keptFloat: [...names], comparisons: [], replayed: true };
+  return { variant, floatLayers: float, report };
 }
 
 /** The same builder with the layers of `float` (as it is now) always in float, and not offered as layers. */
@@ -111,40 +170,64 @@ export function withFloat(builder: VariantBuilder, float: ReadonlyMap<Node, stri
   };
 }
 
-/** "Never slower" is judged where int8 pays off or not: a batch of 32 on one thread. */
-export const PLACEMENT_BATCH = 32;
 export const PLACEMENT_THREADS = 1;
 
-const measuredCompare: CompareFn = (a, b) => compareSpeed(a, b, { batch: PLACEMENT_BATCH, threads: PLACEMENT_THREADS });
+/**
+ * Timing for placement: interleaved in this process (a child's start would add 0.5–0.7 s to
+ * each of a dozen comparisons), the fastest-call ratio over 5 rounds; 30 runs and 0.15 s per
+ * model and batch size at least.
+ */
+const measuredCompare: CompareFn = async (a, b, batches) => {
+  const out: RoundRatio[] = [];
+  for (const batch of batches) {
+    const c = await compareModels([a, b], { batch, batch1: false, threads: PLACEMENT_THREADS, inProcess: true, minRuns: 30, minSeconds: 0.15, maxSeconds: 2 });
+    out.push(c.batchN[0]!.fastest);
+  }
+  return out;
+};
+
+/** The options that give this decision again without timing (target size when every planned layer stayed int8). */
+export const replayOptions = (keptFloat: readonly string[]) => (keptFloat.length ? `floatLayers=${keptFloat.join(',')}` : 'target=size');
+
+/** One line per comparison: the record behind the decision, for the report. */
+export function describeComparisons(r: PlacementReport): string {
+  const cell = (g: RoundRatio) => `${g.ratio.toFixed(2)} (${g.lo.toFixed(2)}–${g.hi.toFixed(2)})`;
+  const rows = r.comparisons.map((c) => `${c.trial}${c.float === undefined ? '' : c.float ? ' → float' : ''}: ${c.ratios.map(cell).join(' / ')}`);
+  return `placement timings (each trial's speed-up over what it is compared with; fastest call per round, median (min–max) of 5 rounds; batch ${r.batches.join(' / ')}): ${rows.join('; ')}`;
+}
 
 /**
- * Placement as the quantizer runs it: A/B comparisons in onnxruntime unless `compare` is given,
- * the outcome stated in a note. A model onnxruntime cannot be fed random inputs for (a free
- * dim beyond the batch) keeps every planned layer, with a note saying so.
+ * Placement as the quantizer runs it: replayed from `floatLayers` when given, else A/B
+ * comparisons in onnxruntime unless `compare` is given; the outcome stated in notes. A model
+ * onnxruntime cannot be fed random inputs for (a free dim beyond the batch) keeps every
+ * planned layer, with a note saying so.
  */
 export async function placeLayers(
-  floatModel: Model,
-  builder: VariantBuilder,
-  initial: Variant,
-  target: PlacementTarget,
-  compare: CompareFn | undefined,
+  args: Omit<PlacementArgs, 'compare' | 'setting'> & { compare?: CompareFn; replay?: readonly string[] },
   note: (message: string) => void,
-  progress?: (fraction: number, label?: string) => void,
-): Promise<{ variant: Variant; floatLayers: Map<Node, string>; report: PlacementReport } | undefined> {
-  const setting = `batch ${PLACEMENT_BATCH}, ${PLACEMENT_THREADS} thread, interleaved with the alternative`;
-  let placed: Awaited<ReturnType<typeof placeForSpeed>>;
+): Promise<Placed | undefined> {
+  const { target, batches } = args;
+  if (args.replay) {
+    const placed = await replayPlacement(args.floatModel, args.builder, args.initial, target, args.replay);
+    note(`placement (target ${target}) replayed from floatLayers, nothing timed: in float ${placed.report.keptFloat.join(', ') || 'none'}`);
+    return placed;
+  }
+  const setting = `${PLACEMENT_THREADS} thread, interleaved with the alternative`;
+  let placed: Placed;
   try {
-    placed = await placeForSpeed({ floatModel, builder, initial, target, compare: compare ?? measuredCompare, setting, progress });
+    placed = await placeForSpeed({ ...args, compare: args.compare ?? measuredCompare, setting });
   } catch (err) {
     if (!(err instanceof InputError)) throw err;
     note(`placement (target ${target}) not measured, every planned layer stays int8: ${err.message}`);
     return undefined;
   }
   const r = placed.report;
+  const speedups = (v: number[]) => v.map((x, i) => `${times(x)} at batch ${batches[i]}`).join(', ');
   note(
-    `placement (target ${target}; onnxruntime, batch ${PLACEMENT_BATCH}, ${PLACEMENT_THREADS} thread): every planned layer in int8 ran ${times(r.plannedSpeedup)} fp32, ` +
-      `the result ${times(r.finalSpeedup)} (${r.comparisons} A/B comparisons)` +
+    `placement (target ${target}; onnxruntime, ${PLACEMENT_THREADS} thread): every planned layer in int8 ran ${speedups(r.plannedSpeedup)} fp32, ` +
+      `the result ${speedups(r.finalSpeedup)} (${r.comparisons.length} A/B comparisons)` +
       (r.keptFloat.length ? `; in float for speed: ${r.keptFloat.join(', ')}` : ''),
   );
+  note(describeComparisons(r));
   return placed;
 }

@@ -16,7 +16,7 @@ import { runtimeCheck } from '../../runtime/check.ts';
 import { compareLayers, formatLayerErrors } from './debug.ts';
 import { commitModel } from './emit.ts';
 import { fallbackToBudget } from './fallback.ts';
-import { placeLayers, withFloat } from './placement.ts';
+import { placeLayers, replayOptions, withFloat, type PlacementReport } from './placement.ts';
 import { describePreparation, prepareForQuantization } from './prepare.ts';
 import { compareWithReference, referenceOutputs, sourceName, worstSqnr } from '../../evaluate/quality.ts';
 import { modelToBytes } from '../../io/save.ts';
@@ -151,12 +151,19 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
     let variant = initial;
     const extraFloat = new Map<Node, string>();
     let sqnrOf: ((bytes: Uint8Array) => Promise<number>) | undefined;
+    const replay = o.floatLayers.length ? o.floatLayers : undefined;
     const placeAfter = async (from: Variant, at: number): Promise<Variant> => {
       if (o.mode !== 'static' || o.target === 'size') return from;
+      // A replayed decision is whole at the first placement: nothing is timed after fallback.
+      if (replay && result.placement) return from;
       progress(at, 'placement');
-      const placed = await placeLayers(model, withFloat(builder, extraFloat), from, o.target, inputs.compare, note, (f, l) => progress(at + 0.15 * f, l));
+      const builderNow = withFloat(builder, extraFloat);
+      const placed = await placeLayers(
+        { floatModel: model, builder: builderNow, initial: from, target: o.target, batches: placementBatches(o), compare: inputs.compare, replay, progress: (f, l) => progress(at + 0.15 * f, l) },
+        note,
+      );
       if (!placed) return from;
-      result.placement = placed.report;
+      result.placement = mergePlacements(result.placement, placed.report);
       for (const [n, why] of placed.floatLayers) extraFloat.set(n, why);
       return placed.variant;
     };
@@ -203,6 +210,7 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
       );
       if (fb.floatLayers.size) variant = await placeAfter(variant, 0.7);
     }
+    if (result.placement && !result.placement.replayed) note(`placement decision, to replay it without timing (byte-identical output on any machine): ${replayOptions(result.placement.keptFloat)}`);
     if (o.debugLayers) {
       progress(0.85, 'per-layer comparison');
       result.layers = await compareLayers(model, variant, probeSource(o.debugSamples));
@@ -238,6 +246,18 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
     progress(1);
     return result;
   }
+}
+
+function placementBatches(o: QuantizeOptions): number[] {
+  const batches = o.placementBatches.map(Number);
+  if (batches.length === 0 || !batches.every((b) => Number.isInteger(b) && b >= 1)) throw new InputError(`quantize: placementBatches must be positive whole numbers, got '${o.placementBatches.join(',')}'`);
+  return batches;
+}
+
+/** Placement after fallback adds to the first one's decision: both rounds' layers and comparisons, the last speed-ups. */
+function mergePlacements(before: PlacementReport | undefined, now: PlacementReport): PlacementReport {
+  if (!before) return now;
+  return { ...now, keptFloat: [...before.keptFloat, ...now.keptFloat], comparisons: [...before.comparisons, ...now.comparisons], plannedSpeedup: before.plannedSpeedup };
 }
 
 /**

@@ -34,8 +34,8 @@ export interface QuantizeInputs {
   progress?: (fraction: number, label?: string) => void;
   note?: (message: string) => void;
   /**
-   * For placement (target speed/balanced): how many times faster model b runs than model a.
-   * Default: onnxruntime, batch 32, 1 thread, the two interleaved (src/runtime/speed.ts).
+   * For placement (target speed/balanced): how many times faster model b runs than model a at
+   * each placement batch size. Default: onnxruntime, 1 thread, the two interleaved (src/runtime/latency.ts).
    */
   compare?: CompareFn;
   /** The caller loads and runs the result itself (see PassContext.outputRunByCaller): no runtime check here. */
