@@ -1,8 +1,7 @@
 /** docs/benchmarks.md from the stored section results of `npm run bench` (test/bench/run.ts). */
 import type { CliData, IoData } from './section-big.ts';
-import type { FixturesData, FixtureResult } from './section-fixtures.ts';
+import type { FixturesData, FixtureResult, Timed } from './section-fixtures.ts';
 import type { PytorchData, TorchResult } from './section-pytorch.ts';
-import type { Timed } from './timing.ts';
 
 export interface Stored {
   section: string;
@@ -20,7 +19,7 @@ export interface Stored {
 const pct = (f?: number) => (f === undefined ? '—' : `${(100 * f).toFixed(2)} %`);
 const ms = (t?: Timed) => (t ? `${t.ms < 1 ? t.ms.toFixed(3) : t.ms.toFixed(2)}` : '—');
 const times = (t?: Timed) =>
-  t ? `**${t.speedup.toFixed(2)}×** (${t.speedupRange[0].toFixed(2)}–${t.speedupRange[1].toFixed(2)})${t.bestSpeedup ? `, best ${t.bestSpeedup.toFixed(2)}×` : ''}` : '—';
+  t ? `**${t.speedup.toFixed(2)}×**, fastest ${t.fastest.ratio.toFixed(2)}× (${t.fastest.lo.toFixed(2)}–${t.fastest.hi.toFixed(2)})` : '—';
 const mib = (n?: number) => (n === undefined ? '—' : n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(0)} MiB` : `${(n / 1024).toFixed(1)} KiB`);
 const cell = (s: string) => s.replaceAll('|', '\\|');
 
@@ -51,9 +50,9 @@ function fixturesSection(s: Stored): string[] {
     '`shrinkray prune <fixture> --sparsity 0.5`, `shrinkray prune <fixture> --channels 0.5`, each with `--no-latency --quiet`),',
     'scored top-1 on the held-out `mnist-test.npz` (2 000 digits, no fine-tuning after pruning). Latency: onnxruntime-node,',
     `${d.threads} intra-op thread, graph optimizations \`all\`, input = the first 1 or 32 test digits; every model of a fixture timed`,
-    `in the same process, interleaved over ${d.rounds} rounds of ≥ 40 ms each (test/bench/timing.ts). A round's value is its`,
-    'median call; ms = median over rounds; speed-up = fp32 ÷ variant per round, median (min–max over rounds), and "best" =',
-    'fastest fp32 call ÷ fastest variant call (the figure least disturbed by other processes on a loaded machine).',
+    `in the same process, interleaved call by call (the report's timer, src/runtime/latency.ts), ≥ 30 runs and ≥ ${(d.rounds * 0.04).toFixed(1)} s each.`,
+    'ms = p50 of its runs; speed-up = fp32 p50 ÷ variant p50, and "fastest" = the runs cut into 5 rounds, each round\'s fastest',
+    'fp32 call ÷ fastest variant call, median (min–max) (the figure least disturbed by other processes on a loaded machine).',
     '"CLI" is the wall time of the command.',
     '',
     '| fixture | model | file | top-1 | b1 ms | b1 speed-up | b32 ms | b32 speed-up | CLI |',

@@ -2,16 +2,17 @@
  * `npm run bench` fixtures section: every fixture compressed by the CLI as a user would run it
  * (int8 static calibrated on mnist-calib; magnitude pruning 50 %; structured channels 50 %),
  * scored top-1 on the held-out mnist-test, and timed against the fp32 fixture at batch 1 and
- * 32 on real test digits: one onnxruntime thread, contenders interleaved (test/bench/timing.ts).
+ * 32 on real test digits: one onnxruntime thread, contenders interleaved by the report's own
+ * timer (src/runtime/latency.ts `compareModels`).
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDataset, toFloat32 } from '../../src/data/dataset.ts';
 import { accuracyEvaluator } from '../../src/evaluate/accuracy.ts';
-import type { HostTensor } from '../../src/runtime/types.ts';
+import type { NpArray } from '../../src/data/npy.ts';
+import { compareModels, type PairedTiming } from '../../src/runtime/latency.ts';
 import { root, runChild, type ChildRun } from './cli-run.ts';
-import { timeInterleaved, type Contender, type Timed } from './timing.ts';
 
 export const CALIB = 'fixtures/data/mnist-calib.npz';
 export const TEST = 'fixtures/data/mnist-test.npz';
@@ -27,6 +28,36 @@ export const VARIANTS = [
   { key: 'magnitude', label: 'magnitude 50 %', args: ['prune', '--sparsity', '0.5', '--min-sqnr', '0'] },
   { key: 'channels', label: 'channels 50 %', args: ['prune', '--channels', '0.5', '--min-sqnr', '0'] },
 ] as const;
+
+/**
+ * One contender at one batch size against fp32, as docs/benchmarks.md shows it (ms: p50 of its
+ * interleaved runs; speedup: fp32 p50 ÷ its p50; fastest: the per-round fastest-call ratio).
+ * torch_baseline.py writes the same fields.
+ */
+export interface Timed {
+  label: string;
+  ms: number;
+  p10: number;
+  p90: number;
+  runs: number;
+  speedup: number;
+  fastest: { ratio: number; lo: number; hi: number };
+}
+
+/** At least this long per contender and batch size, per --rounds (the bench's 40 ms rounds before). */
+const SECONDS_PER_ROUND = 0.04;
+
+/** Every contender against the first at one batch size, interleaved in this process, on `digits`. */
+async function timeContenders(contenders: readonly { label: string; model: string }[], digits: NpArray, rounds: number, threads: number): Promise<Timed[]> {
+  const batch = digits.shape[0]!;
+  const c = await compareModels(contenders.map((x) => x.model), { batch, batch1: false, threads, values: { input: digits }, inProcess: true, minSeconds: rounds * SECONDS_PER_ROUND });
+  const timed = (label: string, t: PairedTiming['a'], p: Pick<PairedTiming, 'speedup' | 'fastest'>): Timed => ({ label, ms: t.p50, p10: t.p10, p90: t.p90, runs: t.runs, ...p });
+  const first = c.batchN[0]!;
+  return [
+    timed(contenders[0]!.label, first.a, { speedup: 1, fastest: { ratio: 1, lo: 1, hi: 1 } }),
+    ...c.batchN.map((p, i) => timed(contenders[i + 1]!.label, p.b, p)),
+  ];
+}
 
 export interface VariantResult {
   key: string;
@@ -60,10 +91,10 @@ export function fixtureNames(only?: string[]): string[] {
 }
 
 /** The first `n` held-out digits, as the model's input. */
-export async function testDigits(n: number): Promise<Record<string, HostTensor>> {
+export async function testDigits(n: number): Promise<NpArray> {
   const ds = await openDataset(`${root}${TEST}`);
   try {
-    for await (const b of ds.batches(n)) return { input: { dtype: 'float32', dims: b.shape, data: toFloat32(b.x, ds.x.dtype) } };
+    for await (const b of ds.batches(n)) return { dtype: 'float32', shape: b.shape, data: toFloat32(b.x, ds.x.dtype) };
     throw new Error(`${TEST} is empty`);
   } finally {
     await ds.close();
@@ -78,7 +109,7 @@ async function fixture(name: string, rounds: number, threads: number): Promise<F
     const evaluate = accuracyEvaluator(test);
     const accuracyOf = (path: string) => evaluate(readFileSync(path));
     const variants: VariantResult[] = [];
-    const contenders: Contender[] = [{ label: 'fp32', model: `${root}${input}` }];
+    const contenders = [{ label: 'fp32', model: `${root}${input}` }];
     for (const v of VARIANTS) {
       const out = join(work, `${v.key}.onnx`);
       process.stderr.write(`  ${name}: ${v.args.join(' ')}\n`);
@@ -93,7 +124,7 @@ async function fixture(name: string, rounds: number, threads: number): Promise<F
     }
     const fp32Latency: Record<string, Timed> = {};
     for (const batch of BATCHES) {
-      const timed = await timeInterleaved(contenders, await testDigits(batch), { threads, rounds });
+      const timed = await timeContenders(contenders, await testDigits(batch), rounds, threads);
       fp32Latency[batch] = timed[0]!;
       for (const t of timed.slice(1)) {
         const v = variants.find((x) => x.key === t.label)!;

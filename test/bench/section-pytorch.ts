@@ -6,8 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { root } from './cli-run.ts';
-import { CALIB, fixtureNames, TEST } from './section-fixtures.ts';
-import type { Timed } from './timing.ts';
+import { CALIB, fixtureNames, TEST, type Timed } from './section-fixtures.ts';
 
 const PYTHON = '/usr/bin/python3';
 

@@ -201,40 +201,49 @@ def magnitude_pruned(net, sparsity):
     return net
 
 
-def interleaved(contenders, x, rounds, min_round_ms):
-    """Same method as test/bench/timing.ts: per round, each contender for >= min_round_ms, each
-    call timed; the round's value is its median call. Also the fastest call of each."""
+FASTEST_ROUNDS = 5
+
+
+def interleaved(contenders, x, min_runs, min_seconds, max_seconds=10.0):
+    """Same method as src/runtime/latency.ts compareModels: every contender called once per
+    round, the order alternating (A B C, then C B A), until each has had min_runs calls and
+    min_seconds in total (or one has max_seconds); against the first: p50 ratio, and the paired
+    runs cut into 5 rounds, each round's fastest first ÷ fastest contender (median, range)."""
     def call(model, engine):
         if engine:
             torch.backends.quantized.engine = engine
         model(x)
 
-    calls, ms, best = [], [[] for _ in contenders], [float("inf")] * len(contenders)
+    def pct(v, q):
+        return float(np.percentile(v, q * 100))
+
+    samples = [[] for _ in contenders]
+    totals = [0.0] * len(contenders)
+    order = list(range(len(contenders)))
     with torch.inference_mode():
-        for _, model, engine in contenders:
-            for _ in range(3):
+        for _ in range(3):
+            for _, model, engine in contenders:
                 call(model, engine)
-            t = time.perf_counter()
-            call(model, engine)
-            calls.append(max(1, int(np.ceil(min_round_ms / max((time.perf_counter() - t) * 1e3, 1e-3)))))
-        for r in range(rounds):
-            for k in range(len(contenders)):
-                i = (r + k) % len(contenders)
+        r = 0
+        while r < 3 or not ((r >= min_runs and min(totals) >= min_seconds * 1e3) or max(totals) >= max_seconds * 1e3):
+            for i in order if r % 2 == 0 else order[::-1]:
                 _, model, engine = contenders[i]
-                each = []
-                for _ in range(calls[i]):
-                    t = time.perf_counter()
-                    call(model, engine)
-                    each.append((time.perf_counter() - t) * 1e3)
-                ms[i].append(float(np.median(each)))
-                best[i] = min(best[i], min(each))
-    out = []
-    for i, (label, _, _) in enumerate(contenders):
-        ratios = [b / m for b, m in zip(ms[0], ms[i])]
-        out.append({"label": label, "ms": float(np.median(ms[i])), "msRange": [min(ms[i]), max(ms[i])],
-                    "speedup": float(np.median(ratios)), "speedupRange": [min(ratios), max(ratios)],
-                    "bestMs": best[i], "bestSpeedup": best[0] / best[i], "callsPerRound": calls[i]})
-    return out
+                t = time.perf_counter()
+                call(model, engine)
+                ms = (time.perf_counter() - t) * 1e3
+                samples[i].append(ms)
+                totals[i] += ms
+            r += 1
+
+    def fastest(a, b):
+        n = min(FASTEST_ROUNDS, len(a))
+        ratios = [min(a[k * len(a) // n:(k + 1) * len(a) // n]) / min(b[k * len(b) // n:(k + 1) * len(b) // n]) for k in range(n)]
+        return {"ratio": float(np.median(ratios)), "lo": min(ratios), "hi": max(ratios)}
+
+    base = samples[0]
+    return [{"label": label, "ms": pct(s, 0.5), "p10": pct(s, 0.1), "p90": pct(s, 0.9), "runs": len(s),
+             "speedup": pct(base, 0.5) / pct(s, 0.5), "fastest": fastest(base, s)}
+            for (label, _, _), s in zip(contenders, samples)]
 
 
 def main():
@@ -268,7 +277,8 @@ def main():
     pruned = magnitude_pruned(OnnxNet(onnx_model).eval(), o.sparsity)
     result["accuracy"][f"magnitude-{o.sparsity}"] = accuracy(pruned, tx, ty)
     contenders.append((f"magnitude-{o.sparsity}", pruned, None))
-    result["latency"] = {str(b): interleaved(contenders, torch.from_numpy(tx[:b]), o.rounds, o.min_round_ms) for b in (1, o.batch)}
+    min_seconds = o.rounds * o.min_round_ms / 1e3
+    result["latency"] = {str(b): interleaved(contenders, torch.from_numpy(tx[:b]), 30, min_seconds) for b in (1, o.batch)}
     print(json.dumps(result))
 
 
