@@ -86,7 +86,7 @@ describe('multi-input data', () => {
   it('multi-input: an npz keyed by input names (n as a 0-d array) calibrates and evaluates a float + int64 scalar model', async () => {
     const data = join(dir, 'named.npz');
     await writeNpz(data, { x: f32(x, [N, 4]), n: { dtype: 'int64', shape: [], data: BigInt64Array.of(-2n) }, y: { dtype: 'int64', shape: [N], data: labels(Array(N).fill(-2)) } });
-    const r = await cli('quantize', scaledPath, '-o', join(dir, 'q1.onnx'), '--calib', data, '--data', data, '--no-latency', '--json');
+    const r = await cli('quantize', scaledPath, '-o', join(dir, 'q1.onnx'), '--calib', data, '--data', data, '--target', 'size', '--no-latency', '--json');
     expect(r.code, r.err).toBe(0);
     const [input, , output] = JSON.parse(r.out).stages;
     expect(input.accuracy).toEqual({ top1: 1, samples: N });
@@ -142,7 +142,7 @@ describe('multi-input data', () => {
       await session.close();
       await ds.close();
     }
-    const r = await cli('quantize', rnnPath, '-o', join(dir, 'rnn-q.onnx'), '--calib', data, '--data', data, '--no-latency', '--json');
+    const r = await cli('quantize', rnnPath, '-o', join(dir, 'rnn-q.onnx'), '--calib', data, '--data', data, '--target', 'size', '--no-latency', '--json');
     expect(r.code, r.err).toBe(0);
   });
 

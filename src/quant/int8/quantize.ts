@@ -167,9 +167,10 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
       for (const [n, why] of placed.floatLayers) extraFloat.set(n, why);
       return placed.variant;
     };
+    // Refused before placement spends seconds timing.
+    if (o.maxAccuracyDrop !== undefined && !inputs.evaluate) throw new InputError('quantize: maxAccuracyDrop needs an evaluation data set (evalData)');
     variant = await placeAfter(variant, 0.2);
-    if (o.maxAccuracyDrop !== undefined) {
-      if (!inputs.evaluate) throw new InputError('quantize: maxAccuracyDrop needs an evaluation data set (evalData)');
+    if (o.maxAccuracyDrop !== undefined && inputs.evaluate) {
       progress(0.35, 'fallback');
       const fb = await fallbackToBudget({
         floatModel: model,

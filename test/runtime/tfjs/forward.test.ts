@@ -52,7 +52,7 @@ describe('tfjs executor forward = onnxruntime', () => {
 
   it('lenet5 quantized to int8 QDQ (weights as float shadows, fake-quant activations)', async () => {
     const model = await loadModel('fixtures/lenet5.onnx');
-    await runPipeline(model, [{ pass: passes.quantize!, options: { calib: 'fixtures/data/mnist-calib.npz', calibSamples: 64 } }]);
+    await runPipeline(model, [{ pass: passes.quantize!, options: { calib: 'fixtures/data/mnist-calib.npz', calibSamples: 64, target: 'size' } }]);
     expect(model.graph.nodes.some((n) => n.opType === 'QuantizeLinear')).toBe(true);
     expect(await maxDiff(model)).toBeLessThanOrEqual(1e-4);
   });
