@@ -6,16 +6,17 @@
  * then B A), so load from other processes and frequency changes fall on all alike; each model
  * runs until it has had a minimum number of runs and a minimum total time (sub-millisecond
  * models need thousands of runs for a stable median), capped in time for large models.
- * By default they run in a child process, where a native crash of onnxruntime on random
- * inputs ends only the child; `inProcess` saves the child's start (0.5–0.7 s a comparison at
- * load 9, against 0.05 s in process) for callers that compare many models they built.
+ * By default they run in a fresh child process, where a native crash of onnxruntime on random
+ * inputs ends only the child. A fresh child costs its start on every call: measured on dscnn at
+ * load 14, a minimal comparison took 0.9–1.5 s in a fresh child, 0.12–0.23 s in the shared child
+ * after its first start (1.3 s), 0.10–0.12 s in this process (`runIn`).
  */
 import { InputError } from '../errors.ts';
 import type { InputRole } from '../check/input-roles.ts';
 import type { Model } from '../ir/model.ts';
 import { modelToBytes } from '../io/save.ts';
 import { mulberry32 } from '../math/random.ts';
-import { runInChild } from './child.ts';
+import { runInChild, runInSharedChild } from './child.ts';
 import type { InputValues } from '../data/input-values.ts';
 import { planFeeds, type Plan } from './feeds.ts';
 import { createSession, toOrt, type OptimizationLevel, type OrtSession } from './ort.ts';
@@ -50,8 +51,12 @@ export interface LatencyOptions {
   optimization?: OptimizationLevel;
   /** onnxruntime session config entries per model, in the order given (experiments: 'session.qdqisint8allowed'). */
   configs?: readonly (Readonly<Record<string, string>> | undefined)[];
-  /** Time in this process instead of a child (no crash isolation; see the module comment). Default false. */
-  inProcess?: boolean;
+  /**
+   * Where the models run: a fresh child (default), the process's long-lived shared child (no
+   * start per call; for callers that compare many models, as placement does), or this process
+   * (no crash isolation: benchmarks). See the module comment.
+   */
+  runIn?: 'child' | 'shared child' | 'this process';
 }
 
 /** Milliseconds per call of the whole batch, over `runs` timed runs. */
@@ -236,13 +241,14 @@ export async function timeModelsHere(task: LatencyTask): Promise<TimedModels> {
   }
 }
 
-/** Times `models` interleaved, in one child process unless `inProcess`; throws LatencyNotMeasured if they cannot run on random inputs. */
+/** Times `models` interleaved where `runIn` says; throws LatencyNotMeasured if they cannot run on random inputs. */
 async function timeModels(models: readonly ModelSource[], opts: LatencyOptions): Promise<Extract<TimedModels, { threads: number }>> {
   validate(opts); // bad options are the caller's error, before a child starts
   const sources = models.map((m) => (typeof m === 'string' || m instanceof Uint8Array ? m : modelToBytes(m)));
-  const { inProcess, ...rest } = opts;
+  const { runIn = 'child', ...rest } = opts;
   const task = { models: sources, opts: rest };
-  const timed = inProcess ? await timeModelsHere(task) : await runInChild('latency', task, (how) => new LatencyNotMeasured(`onnxruntime crashed (${how}) on random inputs`));
+  const crashed = (how: string) => new LatencyNotMeasured(`onnxruntime crashed (${how}) on random inputs`);
+  const timed = runIn === 'this process' ? await timeModelsHere(task) : await (runIn === 'shared child' ? runInSharedChild : runInChild)('latency', task, crashed);
   if ('failed' in timed) throw new LatencyNotMeasured(timed.failed.reason, timed.failed.model);
   return timed;
 }

@@ -87,7 +87,7 @@ function variants(m: Model): Variant[] {
 
 /** fp32 against int8 at one batch size, interleaved in this process. */
 async function compare(fp32: Uint8Array, int8: Uint8Array, batch: number, config?: Record<string, string>): Promise<PairedTiming> {
-  const c = await compareModels([fp32, int8], { batch, batch1: false, threads, optimization: opt, configs: [undefined, config], inProcess: true, minRuns: rounds * runs, warmup: 10 });
+  const c = await compareModels([fp32, int8], { batch, batch1: false, threads, optimization: opt, configs: [undefined, config], runIn: 'this process', minRuns: rounds * runs, warmup: 10 });
   return c.batchN[0]!;
 }
 

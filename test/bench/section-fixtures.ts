@@ -50,7 +50,7 @@ const SECONDS_PER_ROUND = 0.04;
 /** Every contender against the first at one batch size, interleaved in this process, on `digits`. */
 async function timeContenders(contenders: readonly { label: string; model: string }[], digits: NpArray, rounds: number, threads: number): Promise<Timed[]> {
   const batch = digits.shape[0]!;
-  const c = await compareModels(contenders.map((x) => x.model), { batch, batch1: false, threads, values: { input: digits }, inProcess: true, minSeconds: rounds * SECONDS_PER_ROUND });
+  const c = await compareModels(contenders.map((x) => x.model), { batch, batch1: false, threads, values: { input: digits }, runIn: 'this process', minSeconds: rounds * SECONDS_PER_ROUND });
   const timed = (label: string, t: PairedTiming['a'], p: Pick<PairedTiming, 'speedup' | 'fastest'>): Timed => ({ label, ms: t.p50, p10: t.p10, p90: t.p90, runs: t.runs, ...p });
   const first = c.batchN[0]!;
   return [

@@ -66,7 +66,7 @@ describe('runtime/latency', () => {
   });
 
   it('latency: batch N only, in process, several models against the first, with the per-round fastest-call ratio', async () => {
-    const c = await compareModels([matmuls(64, 1), matmuls(256, 16), matmuls(64, 1)], { batch: 8, batch1: false, inProcess: true, ...QUICK });
+    const c = await compareModels([matmuls(64, 1), matmuls(256, 16), matmuls(64, 1)], { batch: 8, batch1: false, runIn: 'this process', ...QUICK });
     expect(c.batch1).toBeUndefined();
     expect(c.n).toBe(8);
     const [slow, same] = c.batchN;
@@ -82,9 +82,9 @@ describe('runtime/latency', () => {
 
   it('latency: values given whole are what is fed, at the batch they have', async () => {
     const x = { dtype: 'float32' as const, shape: [3, 4], data: new Float32Array(12).fill(0.5) };
-    const c = await compareModels([matmuls(8, 1), matmuls(8, 1)], { batch: 3, batch1: false, values: { x }, inProcess: true, ...QUICK });
+    const c = await compareModels([matmuls(8, 1), matmuls(8, 1)], { batch: 3, batch1: false, values: { x }, runIn: 'this process', ...QUICK });
     expect(c.batchN[0]!.a.runs).toBeGreaterThanOrEqual(5);
-    const wrong = await errorOf(compareModels([matmuls(8, 1), matmuls(8, 1)], { batch: 3, batch1: false, inProcess: true, values: { x: { ...x, shape: [3, 5], data: new Float32Array(15) } }, ...QUICK }));
+    const wrong = await errorOf(compareModels([matmuls(8, 1), matmuls(8, 1)], { batch: 3, batch1: false, runIn: 'this process', values: { x: { ...x, shape: [3, 5], data: new Float32Array(15) } }, ...QUICK }));
     expect(wrong.message).toMatch(/the value given for input 'x' has shape/);
   });
 

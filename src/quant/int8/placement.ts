@@ -173,14 +173,14 @@ export function withFloat(builder: VariantBuilder, float: ReadonlyMap<Node, stri
 export const PLACEMENT_THREADS = 1;
 
 /**
- * Timing for placement: interleaved in this process (a child's start would add 0.5–0.7 s to
- * each of a dozen comparisons), the fastest-call ratio over 5 rounds; 30 runs and 0.15 s per
- * model and batch size at least.
+ * Timing for placement: interleaved in the process's shared child (crash-isolated; a fresh
+ * child's start would add about 1 s to each of a dozen comparisons), the fastest-call ratio
+ * over 5 rounds; 30 runs and 0.15 s per model and batch size at least.
  */
 const measuredCompare: CompareFn = async (a, b, batches) => {
   const out: RoundRatio[] = [];
   for (const batch of batches) {
-    const c = await compareModels([a, b], { batch, batch1: false, threads: PLACEMENT_THREADS, inProcess: true, minRuns: 30, minSeconds: 0.15, maxSeconds: 2 });
+    const c = await compareModels([a, b], { batch, batch1: false, threads: PLACEMENT_THREADS, runIn: 'shared child', minRuns: 30, minSeconds: 0.15, maxSeconds: 2 });
     out.push(c.batchN[0]!.fastest);
   }
   return out;
