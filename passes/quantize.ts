@@ -48,7 +48,7 @@ export const quantize = definePass({
       const result = await quantizeModel(
         model,
         { ...engine, recipe: recipe ? await readRecipe(recipe) : undefined, maxAccuracyDrop: budget },
-        { calibration, evaluate, progress: (f, l) => ctx.progress(f, l), note: (m) => ctx.note(m), outputRunByCaller: ctx.outputRunByCaller },
+        { calibration, evaluate, progress: (f, l) => ctx.progress(f, l), note: (m) => ctx.note(m), outputRunByCaller: ctx.outputRunByCaller, shapes: ctx.shapes, inputValues: ctx.inputValues },
       );
       for (const k of result.keptFloat) ctx.note(`kept ${k.node} (${k.opType}) in float: ${k.reason}`);
       return {

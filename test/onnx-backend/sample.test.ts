@@ -21,7 +21,8 @@ describe('ONNX backend test models: a sample', () => {
       expect(Buffer.from(modelToBytes(await loadModel(bytes))).equals(Buffer.from(bytes))).toBe(true);
       const out = join(dir, `${name}.onnx`);
       const r = await cli('compress', model, '-o', out, '--passes', 'cleanup', '--quiet');
-      expect({ code: r.code, err: r.err }).toEqual({ code: 0, err: '' });
+      // A "slower" warning may stand on stderr (timings on a loaded machine); an error may not.
+      expect({ code: r.code, errors: r.err.split('\n').filter((l) => l.startsWith('shrinkray:')) }).toEqual({ code: 0, errors: [] });
       expect(existsSync(out)).toBe(true);
     });
   }

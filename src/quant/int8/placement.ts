@@ -19,6 +19,8 @@ import { InputError } from '../../errors.ts';
 import type { Model } from '../../ir/model.ts';
 import type { Node } from '../../ir/node.ts';
 import { compareModels, type RoundRatio } from '../../runtime/latency.ts';
+import type { InputShapes } from '../../runtime/shapes.ts';
+import type { InputValues } from '../../data/input-values.ts';
 import type { Variant, VariantBuilder } from './variants.ts';
 
 export type PlacementTarget = 'speed' | 'balanced';
@@ -65,6 +67,12 @@ export interface PlacementArgs {
   /** How speed was measured, for the reasons given (e.g. "1 thread"). */
   setting: string;
   progress?: (fraction: number, label?: string) => void;
+}
+
+/** What random inputs the timed comparisons need: sizes of free dims, constant inputs (a sample rate). */
+export interface PlacementFeeds {
+  shapes?: InputShapes;
+  values?: InputValues;
 }
 
 export interface Placed {
@@ -177,10 +185,13 @@ export const PLACEMENT_THREADS = 1;
  * child's start would add about 1 s to each of a dozen comparisons), the fastest-call ratio
  * over 5 rounds; 30 runs and 0.15 s per model and batch size at least.
  */
-const measuredCompare: CompareFn = async (a, b, batches) => {
+/** The default CompareFn: onnxruntime, the two models interleaved, random inputs sized by `feeds`. */
+const measuredCompare =
+  (feeds: PlacementFeeds): CompareFn =>
+  async (a, b, batches) => {
   const out: RoundRatio[] = [];
   for (const batch of batches) {
-    const c = await compareModels([a, b], { batch, batch1: false, threads: PLACEMENT_THREADS, runIn: 'shared child', minRuns: 30, minSeconds: 0.15, maxSeconds: 2 });
+    const c = await compareModels([a, b], { batch, batch1: false, threads: PLACEMENT_THREADS, runIn: 'shared child', minRuns: 30, minSeconds: 0.15, maxSeconds: 2, ...feeds });
     out.push(c.batchN[0]!.fastest);
   }
   return out;
@@ -203,7 +214,7 @@ export function describeComparisons(r: PlacementReport): string {
  * planned layer, with a note saying so.
  */
 export async function placeLayers(
-  args: Omit<PlacementArgs, 'compare' | 'setting'> & { compare?: CompareFn; replay?: readonly string[] },
+  args: Omit<PlacementArgs, 'compare' | 'setting'> & PlacementFeeds & { compare?: CompareFn; replay?: readonly string[] },
   note: (message: string) => void,
 ): Promise<Placed | undefined> {
   const { target, batches } = args;
@@ -215,7 +226,7 @@ export async function placeLayers(
   const setting = `${PLACEMENT_THREADS} thread, interleaved with the alternative`;
   let placed: Placed;
   try {
-    placed = await placeForSpeed({ ...args, compare: args.compare ?? measuredCompare, setting });
+    placed = await placeForSpeed({ ...args, compare: args.compare ?? measuredCompare({ shapes: args.shapes, values: args.values }), setting });
   } catch (err) {
     if (!(err instanceof InputError)) throw err;
     note(`placement (target ${target}) not measured, every planned layer stays int8: ${err.message}`);

@@ -159,7 +159,7 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
       progress(at, 'placement');
       const builderNow = withFloat(builder, extraFloat);
       const placed = await placeLayers(
-        { floatModel: model, builder: builderNow, initial: from, target: o.target, batches: placementBatches(o), compare: inputs.compare, replay, progress: (f, l) => progress(at + 0.15 * f, l) },
+        { floatModel: model, builder: builderNow, initial: from, target: o.target, batches: placementBatches(o), compare: inputs.compare, shapes: inputs.shapes, values: inputs.inputValues, replay, progress: (f, l) => progress(at + 0.15 * f, l) },
         note,
       );
       if (!placed) return from;

@@ -1,5 +1,7 @@
 /** The int8 quantizer's public types: options (with defaults), inputs and the result. */
 import type { Dataset } from '../../data/dataset.ts';
+import type { InputValues } from '../../data/input-values.ts';
+import type { InputShapes } from '../../runtime/shapes.ts';
 import { QUANTIZE_SCHEMA_DEFAULTS, type QuantizeSchemaOptions } from './options.ts';
 import type { QuantFormat } from './plan.ts';
 import type { CompareFn, PlacementReport } from './placement.ts';
@@ -38,6 +40,9 @@ export interface QuantizeInputs {
    * each placement batch size. Default: onnxruntime, 1 thread, the two interleaved (src/runtime/latency.ts).
    */
   compare?: CompareFn;
+  /** Sizes of free input dims (`--input-shape`, `--dim`) and constant inputs (`--input-value`), for placement's random inputs. */
+  shapes?: InputShapes;
+  inputValues?: InputValues;
   /** The caller loads and runs the result itself (see PassContext.outputRunByCaller): no runtime check here. */
   outputRunByCaller?: boolean;
 }
