@@ -37,7 +37,7 @@ export const distill = definePass({
     valSplit: { type: 'number', default: 0, min: 0, max: 0.9, description: 'Hold out this fraction of the training data for validation instead (the last samples).' },
     patience: { type: 'number', default: 0, min: 0, description: 'Early stopping: epochs without a better validation score (0: off).' },
     epochs: { type: 'number', default: 5, min: 1, description: 'Passes over the training data.' },
-    batchSize: { type: 'number', default: 64, min: 1, description: 'Samples per step.' },
+    batchSize: { type: 'number', default: 16, min: 1, description: 'Samples per step (16: more steps per epoch; measured better than 32 and 64 within 5 epochs on both pruned CNN fixtures).' },
     optimizer: { type: 'enum', default: 'adam', values: ['adam', 'sgd'], description: 'adam (AdamW with weightDecay) or sgd with momentum.' },
     lr: { type: 'number', default: 0.02, min: 0, description: 'Peak learning rate.' },
     schedule: { type: 'enum', default: 'cosine', values: ['cosine', 'step', 'constant'], description: 'Learning-rate schedule: cosine to 0, step decay, or constant.' },

@@ -1,10 +1,12 @@
 /**
  * Supervised training of a Net on an in-memory labelled split: Adam with decoupled weight
- * decay and a cosine learning-rate schedule, seeded shuffling and optional random shifts.
+ * decay and a cosine learning-rate schedule (distillation's optimizer and schedule), seeded shuffling and optional random shifts.
  * Deterministic given the seed (the wasm backend runs single-threaded).
  */
 import * as tf from '@tensorflow/tfjs';
 import { loadSamples, type Samples } from '../distill/data.ts';
+import { MaskedOptimizer } from '../distill/optimizer.ts';
+import { learningRateAt } from '../distill/schedule.ts';
 import { InputError } from '../errors.ts';
 import { AccuracyMeter } from '../report/metrics.ts';
 import { Seeded } from './backend.ts';
@@ -58,59 +60,34 @@ export function gatherBatch(data: Labelled, rows: number[], maxShift: number, rn
   return { x, y };
 }
 
-class AdamW {
-  private step = 0;
-  private readonly m: tf.Variable[];
-  private readonly v: tf.Variable[];
-
-  constructor(private readonly vars: tf.Variable[], private readonly beta1 = 0.9, private readonly beta2 = 0.999, private readonly epsilon = 1e-8) {
-    this.m = vars.map((p) => tf.variable(tf.zerosLike(p), false));
-    this.v = vars.map((p) => tf.variable(tf.zerosLike(p), false));
-  }
-
-  apply(grads: tf.NamedTensorMap, lr: number, weightDecay: number): void {
-    this.step++;
-    const c1 = 1 - this.beta1 ** this.step;
-    const c2 = 1 - this.beta2 ** this.step;
-    tf.tidy(() => {
-      this.vars.forEach((p, i) => {
-        const g = grads[p.name]!;
-        const m = this.m[i]!;
-        const v = this.v[i]!;
-        m.assign(m.mul(this.beta1).add(g.mul(1 - this.beta1)));
-        v.assign(v.mul(this.beta2).add(g.square().mul(1 - this.beta2)));
-        const update = m.div(c1).div(v.div(c2).sqrt().add(this.epsilon));
-        // Decay only matrices and filters, not biases and norm parameters (as usual).
-        const decay = p.rank > 1 ? p.mul(weightDecay) : tf.scalar(0);
-        p.assign(p.sub(update.add(decay).mul(lr)));
-      });
-    });
-  }
-}
-
 /** Trains `net` in place; returns the wall time in seconds. */
 export function fit(net: Net, data: Labelled, o: FitOptions): number {
   const rng = new Seeded(o.seed);
-  const optimizer = new AdamW(net.trainable);
+  // Masks off: a from-scratch net has no pruned zeros to keep.
+  const optimizer = new MaskedOptimizer(net.trainable, { name: 'adam', weightDecay: o.weightDecay ?? 0 }, false);
   const stepsPerEpoch = Math.floor(data.length / o.batchSize);
-  const total = o.epochs * stepsPerEpoch;
+  const schedule = { schedule: 'cosine' as const, learningRate: o.learningRate, totalSteps: o.epochs * stepsPerEpoch, stepsPerEpoch };
   const start = performance.now();
-  for (let epoch = 0; epoch < o.epochs; epoch++) {
-    const order = rng.permutation(data.length);
-    let lossSum = 0;
-    for (let s = 0; s < stepsPerEpoch; s++) {
-      const batch = gatherBatch(data, order.slice(s * o.batchSize, (s + 1) * o.batchSize), o.maxShift ?? 0, rng);
-      const lr = (o.learningRate * (1 + Math.cos((Math.PI * (epoch * stepsPerEpoch + s)) / total))) / 2;
-      const loss = tf.tidy(() => {
-        const x = tf.tensor(batch.x, [o.batchSize, ...data.sampleShape]);
-        const labels = tf.oneHot(tf.tensor1d(batch.y, 'int32'), net.classes);
-        const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(labels, net.forward(x, true)) as tf.Scalar, net.trainable);
-        optimizer.apply(grads, lr, o.weightDecay ?? 0);
-        return value.dataSync()[0]!;
-      });
-      lossSum += loss;
+  try {
+    for (let epoch = 0; epoch < o.epochs; epoch++) {
+      const order = rng.permutation(data.length);
+      let lossSum = 0;
+      for (let s = 0; s < stepsPerEpoch; s++) {
+        const batch = gatherBatch(data, order.slice(s * o.batchSize, (s + 1) * o.batchSize), o.maxShift ?? 0, rng);
+        const lr = learningRateAt(schedule, epoch * stepsPerEpoch + s);
+        const loss = tf.tidy(() => {
+          const x = tf.tensor(batch.x, [o.batchSize, ...data.sampleShape]);
+          const labels = tf.oneHot(tf.tensor1d(batch.y, 'int32'), net.classes);
+          const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(labels, net.forward(x, true)) as tf.Scalar, net.trainable);
+          optimizer.apply(grads, lr);
+          return value.dataSync()[0]!;
+        });
+        lossSum += loss;
+      }
+      o.onEpoch?.({ epoch: epoch + 1, loss: lossSum / stepsPerEpoch, seconds: (performance.now() - start) / 1000 });
     }
-    o.onEpoch?.({ epoch: epoch + 1, loss: lossSum / stepsPerEpoch, seconds: (performance.now() - start) / 1000 });
+  } finally {
+    optimizer.dispose();
   }
   return (performance.now() - start) / 1000;
 }

@@ -62,7 +62,7 @@ const options = {
   schedule: arg('schedule', 'cosine'),
   hints: arg('hints', '') ? arg('hints', '').split(',') : [],
   hintWeight: Number(arg('hint-weight', '0.1')),
-  batchSize: Number(arg('batch', '64')),
+  batchSize: Number(arg('batch', '16')),
   optimizer: arg('optimizer', 'adam'),
 };
 const teacherAcc = await accuracy(await loadModel(`fixtures/${MODEL}.onnx`));

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Node } from '../../ir/node.ts';
 import { spatialInput, spatialOutput } from './conv.ts';
 import type { KernelContext, KernelTable } from './kernel.ts';
+import { onHeap } from './heap.ts';
 import { checkSpatial, spatialAttrs, type Spatial } from './spatial.ts';
 import { Value } from './value.ts';
 
@@ -37,37 +38,47 @@ function setup(ctx: KernelContext): { x: tf.Tensor4D; rank: 1 | 2; s: Spatial; p
 const padded = (t: tf.Tensor4D, pads: [[number, number], [number, number]], value: number): tf.Tensor4D =>
   pads.flat().some((p) => p > 0) ? t.pad([[0, 0], pads[0], pads[1], [0, 0]], value) : t;
 
-/** Each of the [n, oh, ow, c] values repeated over its kh×kw window: [n, oh*kh, ow*kw, c]. */
-function upsample(t: tf.Tensor4D, kh: number, kw: number): tf.Tensor4D {
-  return tf.image.resizeNearestNeighbor(t, [t.shape[1] * kh, t.shape[2] * kw]);
-}
-
 /**
- * A non-overlapping max pool (stride = kernel): the backend's pool forward, and a gradient
- * that sends each window's dy to the first position (row-major window order, as in
- * onnxruntime and PyTorch) holding the maximum. The wasm backend's own MaxPoolGrad loses
- * windows, and a chain of element-wise maximums over strided slices costs ten times more.
- * Ties: positions equal to the maximum are ranked by a per-position priority (highest first
- * in the window); a max pool of the ranks picks one per window.
+ * dx of a non-overlapping max pool, on the host: each window's dy goes to the first position
+ * (row-major window order, as in onnxruntime and PyTorch) holding the window's maximum. One
+ * pass over the input, where the same rule as tfjs ops (compare with the upsampled maximum,
+ * rank the ties, pick the first) took a dozen full-size element-wise ops.
  */
-function blockMax(x: tf.Tensor4D, kh: number, kw: number): tf.Tensor4D {
-  const [n, h, w, c] = x.shape;
+function blockMaxGrad(x: Float32Array, y: Float32Array, dy: Float32Array, dx: Float32Array, shape: readonly number[], kh: number, kw: number): void {
+  const [n, h, w, c] = shape as [number, number, number, number];
   const oh = Math.floor(h / kh);
   const ow = Math.floor(w / kw);
+  dx.fill(0);
+  for (let b = 0; b < n; b++) {
+    for (let i = 0; i < oh; i++) {
+      for (let j = 0; j < ow; j++) {
+        for (let ch = 0; ch < c; ch++) {
+          const out = ((b * oh + i) * ow + j) * c + ch;
+          const max = y[out]!;
+          // Window positions in row-major order; the first equal to the maximum takes dy.
+          search: for (let a = 0; a < kh; a++) {
+            for (let d = 0; d < kw; d++) {
+              const at = ((b * h + i * kh + a) * w + j * kw + d) * c + ch;
+              if (x[at] === max) {
+                dx[at] = dy[out]!;
+                break search;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/** A non-overlapping max pool (stride = kernel): the backend's pool forward, blockMaxGrad backward. */
+function blockMax(x: tf.Tensor4D, kh: number, kw: number): tf.Tensor4D {
   const pool = tf.customGrad(((input: tf.Tensor, save: tf.GradSaveFunc) => {
     const y = tf.maxPool(input as tf.Tensor4D, [kh, kw], [kh, kw], 'valid');
     save([input, y]);
     return {
       value: y,
-      gradFunc: (dy: tf.Tensor, [xs, ys]: tf.Tensor[]) => {
-        const used = (t: tf.Tensor4D) => (h === oh * kh && w === ow * kw ? t : t.slice([0, 0, 0, 0], [n, oh * kh, ow * kw, c]));
-        const hit = used(xs as tf.Tensor4D).equal(upsample(ys as tf.Tensor4D, kh, kw)).cast('float32');
-        const priority = Float32Array.from({ length: oh * kh * ow * kw }, (_, i) => kh * kw - ((Math.floor(i / (ow * kw)) % kh) * kw + ((i % (ow * kw)) % kw)));
-        const ranked = hit.mul(tf.tensor4d(priority, [1, oh * kh, ow * kw, 1])) as tf.Tensor4D;
-        const first = ranked.equal(upsample(tf.maxPool(ranked, [kh, kw], [kh, kw], 'valid'), kh, kw)).logicalAnd(hit.cast('bool'));
-        const dx = tf.where(first, upsample(dy as tf.Tensor4D, kh, kw), tf.zerosLike(ranked));
-        return dx.pad([[0, 0], [0, h - oh * kh], [0, w - ow * kw], [0, 0]]);
-      },
+      gradFunc: (dy: tf.Tensor, [xs, ys]: tf.Tensor[]) => onHeap([xs!, ys!, dy], [x.shape], ([xv, yv, dyv], [dx]) => blockMaxGrad(xv!, yv!, dyv!, dx!, x.shape, kh, kw))[0]!,
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return pool(x) as tf.Tensor4D;
