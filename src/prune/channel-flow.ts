@@ -9,7 +9,8 @@ import type { Node } from '../ir/node.ts';
 import type { Dim } from '../ir/value.ts';
 import { opSpec } from '../ops/registry.ts';
 import type { ChannelRule } from '../ops/types.ts';
-import { flattenDims, reshapeMap, resolveReshape, squeezeMap, transposeMap, unsqueezeMap, type ChannelMap } from './axis-map.ts';
+import { resolveReshape } from '../ops/shape-math.ts';
+import { flattenDims, literalTarget, reshapeMap, squeezeMap, transposeMap, unsqueezeMap, type ChannelMap } from './axis-map.ts';
 import type { InitSlice, ReshapeFix } from './channel-graph.ts';
 
 /** What a flow step may read and record; the channel graph's analysis provides it. */
@@ -21,6 +22,8 @@ export interface ChannelFlowContext {
   ints(node: Node, attr: string, input: number): number[] | undefined;
   /** A constant the model does not take as an input. */
   isConst(value: string): boolean;
+  /** The values of a small integer tensor computed from shapes (shape inference's data propagation). */
+  shapeValue(value: string): Dim[] | undefined;
   /** A constant initializer, which the rewrite can slice. */
   isSliceable(value: string): boolean;
   addSlice(slice: InitSlice): void;
@@ -66,26 +69,33 @@ function perChannelParams(c: ChannelFlowContext, node: Node, m: ChannelMap): voi
   c.setMap(node.outputs[0], m);
 }
 
-/** Reshape (target from a constant) or Flatten: followed while the channel axis stays whole. */
+/**
+ * Reshape or Flatten: followed while the channel axis stays whole. A Reshape target computed
+ * at run time (Shape → Gather → Concat) is followed when shape inference resolves it; where the
+ * channel count must change in it, the rewrite replaces it by the literal target.
+ */
 function reshape(c: ChannelFlowContext, node: Node, m: ChannelMap, flatten: boolean): void {
   const inDims = c.shape(node.inputs[0]!);
   if (!inDims) return c.unsupported(node, [m], 'its input shape is not known');
   let outDims: Dim[];
   let target: number[] | undefined;
+  let computed = false;
   if (flatten) {
     const axis = node.getInt('axis', 1);
     outDims = flattenDims(inDims, axis < 0 ? axis + inDims.length : axis);
   } else {
-    target = c.ints(node, 'shape', 1);
-    if (!target || !c.isConst(node.inputs[1]!)) return c.unsupported(node, [m], 'its target shape is computed at run time');
-    outDims = resolveReshape(inDims, target, node.getInt('allowzero', 0) === 1);
+    const allowZero = node.getInt('allowzero', 0) === 1;
+    computed = !c.isConst(node.inputs[1]!);
+    target = computed ? literalTarget(c.shapeValue(node.inputs[1]!), inDims, allowZero) : c.ints(node, 'shape', 1);
+    if (!target) return c.unsupported(node, [m], 'its target shape is computed at run time from sizes not known before it runs');
+    outDims = resolveReshape(inDims, target, allowZero);
   }
   const moved = reshapeMap(inDims, outDims, m);
   if ('reason' in moved) return c.unsupported(node, [m], moved.reason);
   if (target) {
     const pos = moved.map.axis;
     const literal = target[pos]!;
-    if (literal > 0) c.addReshapeFix({ node, position: pos, ids: moved.map.ids });
+    if (literal > 0) c.addReshapeFix({ node, position: pos, ids: moved.map.ids, ...(computed && { target }) });
     else if (literal === 0 && pos !== m.axis) return c.unsupported(node, [m], 'its target copies a dimension (0) that the channels move to');
   }
   c.setMap(node.outputs[0], moved.map);

@@ -20,11 +20,12 @@ import type { Model } from '../ir/model.ts';
 import type { Node } from '../ir/node.ts';
 import type { Tensor } from '../ir/tensor.ts';
 import type { Dim } from '../ir/value.ts';
-import { constantValues, inferShapes, type TypeMap } from '../ops/infer.ts';
+import { constantValues, inferShapesAndValues, type TypeMap, type ValueMap } from '../ops/infer.ts';
 import { opSpec } from '../ops/registry.ts';
 import type { ChannelMap } from './axis-map.ts';
 import { followSingleInput, type ChannelFlowContext } from './channel-flow.ts';
 import { initializerReaders, LAYER_OP_TYPES, prunableLayers, type PrunableLayer } from './layers.ts';
+import { spelledOutLayerNorms, type SpelledLayerNorm } from './layer-norm.ts';
 import type { OnUnsupported } from './types.ts';
 
 export interface Space {
@@ -55,6 +56,22 @@ export interface ReshapeFix {
   node: Node;
   position: number;
   ids: Int32Array;
+  /** A target computed at run time, as literals: the rewrite gives the Reshape this constant instead. */
+  target?: number[];
+}
+
+/**
+ * A statistic over channels (the mean or variance of a spelled-out LayerNorm): after pruning it
+ * is computed over the kept channels only, which the masked reference reproduces.
+ */
+export interface Statistic {
+  node: Node;
+  /** The axis of its input that holds the channels, and that input's rank. */
+  axis: number;
+  rank: number;
+  ids: Int32Array;
+  /** The LayerNorm it belongs to (its mean's node label). */
+  norm: string;
 }
 
 export interface ChannelGraph {
@@ -66,6 +83,7 @@ export interface ChannelGraph {
   frozen: Map<number, string>;
   slices: InitSlice[];
   reshapes: ReshapeFix[];
+  statistics: Statistic[];
   /** Grouped Convs whose group count follows their kept channels. */
   groups: Space[];
   /** Values whose channel count may change (their value_info goes stale). */
@@ -108,9 +126,11 @@ class ChannelAnalysis implements ChannelFlowContext {
   readonly opset: number;
   private readonly g: Graph;
   private readonly types: TypeMap;
+  private readonly values: ValueMap;
   private readonly consts: Map<string, Tensor>;
   private readonly readers: Map<string, Node[]>;
   private readonly layers: Map<Node, PrunableLayer>;
+  private readonly norms: Map<Node, SpelledLayerNorm>;
   private readonly cg: ChannelGraph;
   private readonly maps = new Map<string, ChannelMap>();
   /** Notes of stopped channels, by the layers they belong to. */
@@ -121,12 +141,13 @@ class ChannelAnalysis implements ChannelFlowContext {
     private readonly mode: OnUnsupported,
   ) {
     this.g = model.graph;
-    this.types = inferShapes(model);
+    ({ types: this.types, values: this.values } = inferShapesAndValues(model));
     this.consts = constantValues(this.g);
     this.readers = initializerReaders(this.g);
     this.opset = model.opsets.get('') ?? 0;
     this.layers = new Map(prunableLayers(model, LAYER_OP_TYPES).map((l) => [l.node, l]));
-    this.cg = { graph: this.g, spaces: [], parent: [], frozen: new Map(), slices: [], reshapes: [], groups: [], mapped: new Set(), notes: [] };
+    this.norms = spelledOutLayerNorms(this.g, (n, attr, i) => this.ints(n, attr, i), (v) => this.isConst(v) && this.consts.get(v)!.size === 1);
+    this.cg = { graph: this.g, spaces: [], parent: [], frozen: new Map(), slices: [], reshapes: [], statistics: [], groups: [], mapped: new Set(), notes: [] };
   }
 
   visit(node: Node): void {
@@ -147,7 +168,7 @@ class ChannelAnalysis implements ChannelFlowContext {
     if (rule === 'broadcast') this.broadcast(node, ins);
     else if (rule === 'concat') this.concat(node, ins);
     else if (ins.slice(1).some(Boolean)) this.stop(node, live, 'channels feed a parameter input');
-    else followSingleInput(this, node, ins[0]!, rule);
+    else if (!this.normStatistic(node, ins[0]!)) followSingleInput(this, node, ins[0]!, rule);
   }
 
   finish(): ChannelGraph {
@@ -174,6 +195,10 @@ class ChannelAnalysis implements ChannelFlowContext {
 
   isConst(v: string): boolean {
     return this.consts.has(v) && !this.g.inputs.some((i) => i.name === v);
+  }
+
+  shapeValue(v: string): Dim[] | undefined {
+    return this.values.get(v);
   }
 
   isSliceable(v: string): boolean {
@@ -305,6 +330,21 @@ class ChannelAnalysis implements ChannelFlowContext {
     if (bs.length === 0 || bs[bs.length - 1] === 1) return; // a broadcast scalar or column
     if (bs[bs.length - 1] !== ids.length) return this.stop(node, [{ axis: 0, ids }], 'its bias does not match its channels');
     this.cg.slices.push({ node, input: 2, axis: bs.length - 1, ids });
+  }
+
+  /**
+   * A statistic of a spelled-out LayerNorm over the channel axis: the channels cross it (they
+   * carry on through the centred value), its output holds none. Float32 only: the masked
+   * reference reproduces the statistics over the kept channels with float32 masks.
+   */
+  private normStatistic(node: Node, m: ChannelMap): boolean {
+    const norm = this.norms.get(node);
+    const type = this.types.get(node.inputs[0]!);
+    const rank = type?.shape?.length;
+    if (!norm || rank === undefined || !norm.axes.some((a) => (a + rank) % rank === m.axis)) return false;
+    if (type!.dtype !== 'float32') this.stop(node, [m], `a LayerNorm over them computes in ${type!.dtype}`);
+    else this.cg.statistics.push({ node, axis: m.axis, rank, ids: m.ids, norm: norm.mean.label });
+    return true;
   }
 
   /** Element-wise ops with numpy broadcasting: channels on the same positions are joined. */

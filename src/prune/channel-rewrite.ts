@@ -5,12 +5,15 @@
  * the masked reference — the original model with the removed channels' input weights zeroed
  * — which the pruned model must match exactly (up to float rounding).
  */
+import type { Graph } from '../ir/graph.ts';
 import type { Model } from '../ir/model.ts';
+import { Node } from '../ir/node.ts';
+import { Tensor } from '../ir/tensor.ts';
 import type { TypedArray } from '../onnx/dtype.ts';
-import type { ChannelGraph, InitSlice } from './channel-graph.ts';
+import type { ChannelGraph, InitSlice, Statistic } from './channel-graph.ts';
 import type { ChannelPlan } from './channel-plan.ts';
 import { initializerReaders } from './layers.ts';
-import { setInput, setValues, sliceInput } from './tensor-ops.ts';
+import { freshName, setInput, setValues, sliceInput } from './tensor-ops.ts';
 
 const keptPositions = (ids: Int32Array, plan: ChannelPlan) => {
   const out: number[] = [];
@@ -25,9 +28,16 @@ export function rewriteChannels(cg: ChannelGraph, plan: ChannelPlan): void {
   const readers = initializerReaders(g);
   for (const s of cg.slices) sliceInput(g, s.node, s.input, s.axis, keptPositions(s.ids, plan), readers);
   for (const r of cg.reshapes) {
+    const kept = keptPositions(r.ids, plan).length;
+    if (r.target) {
+      // The computed target becomes a constant (its shape computation is then dead code).
+      const name = freshName(g, `${r.node.name || r.node.outputs[0]}_shape`);
+      g.addInitializer(Tensor.fromTyped(name, BigInt64Array.from(r.target, (d, i) => BigInt(i === r.position ? kept : d)), [r.target.length]));
+      r.node.inputs[1] = name;
+      continue;
+    }
     const t = g.initializers.get(r.node.inputs[1]!)!;
     const values = t.typed().slice() as TypedArray;
-    const kept = keptPositions(r.ids, plan).length;
     (values as unknown as Array<number | bigint>)[r.position] = values instanceof BigInt64Array ? BigInt(kept) : kept;
     setInput(g, r.node, 1, values, [...t.dims], readers);
   }
@@ -47,6 +57,7 @@ export function rewriteChannels(cg: ChannelGraph, plan: ChannelPlan): void {
  */
 export function maskReference(cg: ChannelGraph, plan: ChannelPlan, copy: Model): void {
   const order = new Map(cg.graph.nodes.map((n, i) => [n, i]));
+  const statistics = cg.statistics.map((s) => ({ ...s, node: copy.graph.nodes[order.get(s.node)!]! }));
   for (const s of cg.slices.filter((x): x is InitSlice & { sink: true } => !!x.sink)) {
     const node = copy.graph.nodes[order.get(s.node)!]!;
     const t = copy.graph.initializers.get(node.inputs[s.input]!)!;
@@ -61,4 +72,28 @@ export function maskReference(cg: ChannelGraph, plan: ChannelPlan, copy: Model):
     for (let i = 0; i < v.length; i++) if (removed.has(Math.floor(i / inner) % size)) (v as unknown as number[])[i] = 0;
     setValues(t, v, t.dims);
   }
+  for (const s of statistics) maskStatistic(copy.graph, s, plan);
+}
+
+/**
+ * A mean over channels in the reference, taken over the kept channels only, as the pruned
+ * model computes it: ReduceMean(X) becomes ReduceMean(X · mask) · N/K.
+ */
+function maskStatistic(g: Graph, s: Statistic, plan: ChannelPlan): void {
+  const keep = Float32Array.from(s.ids, (id) => (plan.kept(id) ? 1 : 0));
+  const kept = keep.reduce((a, b) => a + b, 0);
+  if (kept === keep.length) return;
+  const { node } = s;
+  const mask = freshName(g, `${node.outputs[0]}_mask`);
+  g.addInitializer(Tensor.fromTyped(mask, keep, [keep.length, ...Array<number>(s.rank - 1 - s.axis).fill(1)]));
+  const scale = freshName(g, `${node.outputs[0]}_rescale`);
+  g.addInitializer(Tensor.fromTyped(scale, Float32Array.of(keep.length / kept), []));
+  const masked = freshName(g, `${node.outputs[0]}_masked_input`);
+  const raw = freshName(g, `${node.outputs[0]}_masked`);
+  const out = node.outputs[0]!;
+  const before = new Node('Mul', [node.inputs[0]!, mask], [masked], `${mask}_mul`);
+  const after = new Node('Mul', [raw, scale], [out], `${scale}_mul`);
+  node.inputs[0] = masked;
+  node.outputs[0] = raw;
+  g.nodes.splice(g.nodes.indexOf(node), 1, before, node, after);
 }

@@ -128,6 +128,13 @@ async function pruneInPlace(model: Model, options: Partial<PruneOptions>, hooks:
     }
     const plan = planChannels(cg, { fraction: o.channels, overrides: o.layerChannels, criterion: o.criterion, keep });
     for (const n of [...cg.notes, ...plan.notes]) note(n);
+    const renormalized = [...new Set(cg.statistics.filter((s) => s.ids.some((id) => !plan.kept(id))).map((s) => s.norm))];
+    if (renormalized.length) {
+      note(
+        `channels: ${renormalized.length} LayerNorm(s) written out as ops (${renormalized.slice(0, 2).join(', ')}${renormalized.length > 2 ? ', …' : ''}) now normalize over the kept features only: ` +
+          'their mean and variance change, so the kept features change too (compare the outputs with the input model)',
+      );
+    }
     const inBodies = layers.length - prunableLayers(model, o.opTypes).length;
     if (inBodies > 0) note(`channels: ${inBodies} layer(s) inside If/Loop/Scan bodies keep their channels (structured pruning follows the main graph; magnitude and N:M reach them)`);
     const compensating = o.compensate && hooks.calibration !== undefined && plan.removed > 0;
