@@ -28,6 +28,8 @@ export interface ChannelFlowContext {
   isSliceable(value: string): boolean;
   addSlice(slice: InitSlice): void;
   addReshapeFix(fix: ReshapeFix): void;
+  /** A normalisation whose statistics run over the channels (see Statistic); false if they are kept instead. */
+  addStatistic(node: Node, m: ChannelMap): boolean;
   setMap(name: string | undefined, m: ChannelMap): void;
   /** Channels that cannot be removed: kept, with a note. */
   stop(node: Node | undefined, ms: readonly ChannelMap[], why: string): void;
@@ -102,11 +104,7 @@ function reshape(c: ChannelFlowContext, node: Node, m: ChannelMap, flatten: bool
 }
 
 const RANKED_FLOWS: Partial<Record<ChannelRule, Flow>> = {
-  'normalize-from-axis': (c, node, m, rank) => {
-    const axis = node.getInt('axis', -1);
-    if (m.axis >= (axis + rank) % rank) return c.stop(node, [m], 'it normalizes across the channels');
-    c.setMap(node.outputs[0], m);
-  },
+  'normalize-from-axis': layerNorm,
   softmax: (c, node, m, rank) => {
     // Before opset 13 a softmax flattens from `axis` (default 1) on; from 13 it runs along `axis` (default −1).
     const axis = (node.getInt('axis', c.opset >= 13 ? -1 : 1) + rank) % rank;
@@ -165,6 +163,27 @@ const RANKED_FLOWS: Partial<Record<ChannelRule, Flow>> = {
   resize: (c, node, m) => resize(c, node, m, 2),
   upsample: (c, node, m) => resize(c, node, m, 1),
 };
+
+/**
+ * LayerNormalization: channels before `axis` pass; channels it normalizes over pass too, their
+ * scale and bias sliced with them, and its statistics then run over the kept channels.
+ */
+function layerNorm(c: ChannelFlowContext, node: Node, m: ChannelMap, rank: number): void {
+  if (m.axis < (node.getInt('axis', -1)! + rank) % rank) return c.setMap(node.outputs[0], m);
+  if (node.outputs.slice(1).some(Boolean)) return c.stop(node, [m], 'its mean and deviation outputs are read');
+  const params = node.inputs.slice(1, 3).map((v, k) => ({ v, input: k + 1, dims: v ? c.shape(v) : undefined }));
+  for (const { v, dims } of params) {
+    if (!v) continue;
+    const at = m.axis - (rank - (dims?.length ?? 0));
+    if (!dims || !c.isSliceable(v) || (at >= 0 && dims[at] !== 1 && dims[at] !== m.ids.length)) return c.stop(node, [m], 'its scale or bias is not a constant along the channels');
+  }
+  if (!c.addStatistic(node, m)) return;
+  for (const { v, input, dims } of params) {
+    const at = m.axis - (rank - (dims?.length ?? 0));
+    if (v && at >= 0 && dims![at] !== 1) c.addSlice({ node, input, axis: at, ids: m.ids });
+  }
+  c.setMap(node.outputs[0], m);
+}
 
 /** Resize and Upsample: the channel axis (1) must keep its scale of 1. */
 function resize(c: ChannelFlowContext, node: Node, m: ChannelMap, scalesInput: number): void {

@@ -213,6 +213,16 @@ class ChannelAnalysis implements ChannelFlowContext {
     this.cg.reshapes.push(fix);
   }
 
+  addStatistic(node: Node, m: ChannelMap, norm = node.label): boolean {
+    const type = this.types.get(node.inputs[0]!);
+    if (type?.dtype !== 'float32') {
+      this.stop(node, [m], `a LayerNorm over them computes in ${type?.dtype ?? 'an unknown type'}`);
+      return false;
+    }
+    this.cg.statistics.push({ node, axis: m.axis, rank: type.shape!.length, ids: m.ids, norm });
+    return true;
+  }
+
   setMap(name: string | undefined, m: ChannelMap): void {
     if (!name) return;
     this.maps.set(name, m);
@@ -339,11 +349,9 @@ class ChannelAnalysis implements ChannelFlowContext {
    */
   private normStatistic(node: Node, m: ChannelMap): boolean {
     const norm = this.norms.get(node);
-    const type = this.types.get(node.inputs[0]!);
-    const rank = type?.shape?.length;
+    const rank = this.shape(node.inputs[0]!)?.length;
     if (!norm || rank === undefined || !norm.axes.some((a) => (a + rank) % rank === m.axis)) return false;
-    if (type!.dtype !== 'float32') this.stop(node, [m], `a LayerNorm over them computes in ${type!.dtype}`);
-    else this.cg.statistics.push({ node, axis: m.axis, rank, ids: m.ids, norm: norm.mean.label });
+    this.addStatistic(node, m, norm.mean.label);
     return true;
   }
 

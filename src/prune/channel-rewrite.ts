@@ -3,16 +3,16 @@
  * BatchNormalization parameters, per-channel constants, the input-channel rows of the
  * layers reading the channels), Reshape targets and grouped-Conv group counts. Also builds
  * the masked reference — the original model with the removed channels' input weights zeroed
- * — which the pruned model must match exactly (up to float rounding).
+ * and its LayerNorm statistics taken over the kept channels — which the pruned model must
+ * match exactly (up to float rounding).
  */
-import type { Graph } from '../ir/graph.ts';
 import type { Model } from '../ir/model.ts';
-import { Node } from '../ir/node.ts';
 import { Tensor } from '../ir/tensor.ts';
 import type { TypedArray } from '../onnx/dtype.ts';
-import type { ChannelGraph, InitSlice, Statistic } from './channel-graph.ts';
+import type { ChannelGraph, InitSlice } from './channel-graph.ts';
 import type { ChannelPlan } from './channel-plan.ts';
 import { initializerReaders } from './layers.ts';
+import { maskStatistic } from './masked-statistics.ts';
 import { freshName, setInput, setValues, sliceInput } from './tensor-ops.ts';
 
 const keptPositions = (ids: Int32Array, plan: ChannelPlan) => {
@@ -72,28 +72,5 @@ export function maskReference(cg: ChannelGraph, plan: ChannelPlan, copy: Model):
     for (let i = 0; i < v.length; i++) if (removed.has(Math.floor(i / inner) % size)) (v as unknown as number[])[i] = 0;
     setValues(t, v, t.dims);
   }
-  for (const s of statistics) maskStatistic(copy.graph, s, plan);
-}
-
-/**
- * A mean over channels in the reference, taken over the kept channels only, as the pruned
- * model computes it: ReduceMean(X) becomes ReduceMean(X · mask) · N/K.
- */
-function maskStatistic(g: Graph, s: Statistic, plan: ChannelPlan): void {
-  const keep = Float32Array.from(s.ids, (id) => (plan.kept(id) ? 1 : 0));
-  const kept = keep.reduce((a, b) => a + b, 0);
-  if (kept === keep.length) return;
-  const { node } = s;
-  const mask = freshName(g, `${node.outputs[0]}_mask`);
-  g.addInitializer(Tensor.fromTyped(mask, keep, [keep.length, ...Array<number>(s.rank - 1 - s.axis).fill(1)]));
-  const scale = freshName(g, `${node.outputs[0]}_rescale`);
-  g.addInitializer(Tensor.fromTyped(scale, Float32Array.of(keep.length / kept), []));
-  const masked = freshName(g, `${node.outputs[0]}_masked_input`);
-  const raw = freshName(g, `${node.outputs[0]}_masked`);
-  const out = node.outputs[0]!;
-  const before = new Node('Mul', [node.inputs[0]!, mask], [masked], `${mask}_mul`);
-  const after = new Node('Mul', [raw, scale], [out], `${scale}_mul`);
-  node.inputs[0] = masked;
-  node.outputs[0] = raw;
-  g.nodes.splice(g.nodes.indexOf(node), 1, before, node, after);
+  for (const s of statistics) maskStatistic(copy, s, plan);
 }

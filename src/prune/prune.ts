@@ -131,7 +131,7 @@ async function pruneInPlace(model: Model, options: Partial<PruneOptions>, hooks:
     const renormalized = [...new Set(cg.statistics.filter((s) => s.ids.some((id) => !plan.kept(id))).map((s) => s.norm))];
     if (renormalized.length) {
       note(
-        `channels: ${renormalized.length} LayerNorm(s) written out as ops (${renormalized.slice(0, 2).join(', ')}${renormalized.length > 2 ? ', …' : ''}) now normalize over the kept features only: ` +
+        `channels: ${renormalized.length} LayerNorm(s) (${renormalized.slice(0, 2).join(', ')}${renormalized.length > 2 ? ', …' : ''}) now normalize over the kept features only: ` +
           'their mean and variance change, so the kept features change too (compare the outputs with the input model)',
       );
     }

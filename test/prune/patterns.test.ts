@@ -5,7 +5,7 @@
  * pruning code, and every pruned model runs in onnxruntime.
  */
 import { describe, expect, it } from 'vitest';
-import { GraphBuilder } from '../../src/ir/builder.ts';
+import { float, GraphBuilder } from '../../src/ir/builder.ts';
 import type { Model } from '../../src/ir/model.ts';
 import { InputError } from '../../src/errors.ts';
 import { pruneModel } from '../../src/prune/prune.ts';
@@ -13,6 +13,10 @@ import { maxOutputDiff, runModel } from '../helpers/run-model.ts';
 import { complement, conv, copyOf, dimsOf, gathered, gemm, input, relu, survivors, values, w, zeroSlices } from './graphs.ts';
 
 interface NormVariant {
+  /** The fused LayerNormalization op instead. */
+  fused?: boolean;
+  /** The model's opset (default 17). */
+  opset?: number;
   /** Mul(D, D) instead of Pow(D, 2). */
   mulSquare?: boolean;
   /** Add(ε, v) instead of Add(v, ε). */
@@ -22,7 +26,8 @@ interface NormVariant {
 }
 
 /** LayerNorm over the last axis as PyTorch < 1.12 exports it, then its scale and bias. */
-function spelledLayerNorm(b: GraphBuilder, name: string, x: string, c: number, v: NormVariant = {}, scale?: Float32Array): string {
+function spelledLayerNorm(b: GraphBuilder, name: string, x: string, c: number, v: NormVariant = {}): string {
+  if (v.fused) return b.node('LayerNormalization', [x, w(b, `${name}.weight`, [c]), w(b, `${name}.bias`, [c])], { axis: -1, epsilon: float(1e-5) }, { name: `${name}.mean` })[0]!;
   const [mu] = b.node('ReduceMean', [x], { axes: [-1] }, { name: `${name}.mean` });
   const [d] = b.node('Sub', [x, mu!], {}, { name: `${name}.sub` });
   const [sq] = v.mulSquare ? b.node('Mul', [d!, d!]) : b.node('Pow', [d!, b.initializer(`${name}.two`, Float32Array.of(2), [])]);
@@ -31,14 +36,13 @@ function spelledLayerNorm(b: GraphBuilder, name: string, x: string, c: number, v
   const [ve] = b.node('Add', v.epsFirst ? [eps, variance!] : [variance!, eps]);
   const [sigma] = b.node('Sqrt', [ve!]);
   const [y] = v.reciprocal ? b.node('Mul', [d!, b.node('Reciprocal', [sigma!])[0]!]) : b.node('Div', [d!, sigma!]);
-  const gamma = scale ? b.initializer(`${name}.weight`, scale, [c]) : w(b, `${name}.weight`, [c]);
-  const [scaled] = b.node('Mul', [y!, gamma], {}, { name: `${name}.scale` });
+  const [scaled] = b.node('Mul', [y!, w(b, `${name}.weight`, [c])], {}, { name: `${name}.scale` });
   return b.node('Add', [scaled!, w(b, `${name}.bias`, [c])], {}, { name: `${name}.shift` })[0]!;
 }
 
 /** Gemm(10→c) → LayerNorm → Relu → Gemm(c→3): the openWakeWord classifier in miniature. */
 function normMlp(c: number, v: NormVariant = {}, fc1Weight?: Float32Array): Model {
-  const b = new GraphBuilder('norm-mlp');
+  const b = new GraphBuilder('norm-mlp', { opsets: { '': v.opset ?? 17 } });
   const x = b.input('x', 'float32', ['N', 10]);
   const h = fc1Weight
     ? b.node('Gemm', [x, b.initializer('fc1.weight', fc1Weight, [c, 10]), w(b, 'fc1.bias', [c])], { transB: 1 }, { name: 'fc1' })[0]!
@@ -67,8 +71,8 @@ function keptNormMlp(m0: Model, k: number[]): Model {
 }
 
 describe('prune channels: LayerNorm written out as ops', () => {
-  it('prune: a spelled-out LayerNorm passes the channels on, its scale and bias are sliced with them', async () => {
-    for (const variant of [{}, { mulSquare: true, epsFirst: true, reciprocal: true }]) {
+  it('prune: a spelled-out (or fused) LayerNorm passes the channels on, its scale and bias are sliced with them', async () => {
+    for (const variant of [{}, { mulSquare: true, epsFirst: true, reciprocal: true }, { fused: true }, { fused: true, opset: 18 }]) {
       const m0 = normMlp(8, variant);
       const m1 = await copyOf(m0);
       const r = await pruneModel(m1, { channels: 0.5 });
@@ -79,7 +83,7 @@ describe('prune channels: LayerNorm written out as ops', () => {
       expect(values(m1, 'ln.bias')).toEqual(gathered(m0, 'ln.bias', [k]));
       expect(dimsOf(m1, 'fc2.weight')).toEqual([3, 4]);
       expect(r.verifyMaxDiff).toBeLessThan(1e-4); // the masked reference, its statistics over the kept features too
-      expect(r.notes.join()).toMatch(/1 LayerNorm\(s\) written out as ops \('ln.mean' \(ReduceMean\)\) now normalize over the kept features only/);
+      expect(r.notes.join()).toMatch(/1 LayerNorm\(s\) \('ln.mean' \((ReduceMean|LayerNormalization)\)\) now normalize over the kept features only/);
       // The pruned model is the small network: its LayerNorm normalises over the kept features.
       const feeds = input([5, 10], 3);
       expect(await maxOutputDiff(keptNormMlp(m0, k), m1, feeds)).toBeLessThan(1e-5);
