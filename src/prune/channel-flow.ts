@@ -29,7 +29,7 @@ export interface ChannelFlowContext {
   addSlice(slice: InitSlice): void;
   addReshapeFix(fix: ReshapeFix): void;
   /** A normalisation whose statistics run over the channels (see Statistic); false if they are kept instead. */
-  addStatistic(node: Node, m: ChannelMap): boolean;
+  addStatistic(node: Node, m: ChannelMap, axes: number[]): boolean;
   setMap(name: string | undefined, m: ChannelMap): void;
   /** Channels that cannot be removed: kept, with a note. */
   stop(node: Node | undefined, ms: readonly ChannelMap[], why: string): void;
@@ -169,7 +169,8 @@ const RANKED_FLOWS: Partial<Record<ChannelRule, Flow>> = {
  * scale and bias sliced with them, and its statistics then run over the kept channels.
  */
 function layerNorm(c: ChannelFlowContext, node: Node, m: ChannelMap, rank: number): void {
-  if (m.axis < (node.getInt('axis', -1)! + rank) % rank) return c.setMap(node.outputs[0], m);
+  const from = (node.getInt('axis', -1)! + rank) % rank;
+  if (m.axis < from) return c.setMap(node.outputs[0], m);
   if (node.outputs.slice(1).some(Boolean)) return c.stop(node, [m], 'its mean and deviation outputs are read');
   const params = node.inputs.slice(1, 3).map((v, k) => ({ v, input: k + 1, dims: v ? c.shape(v) : undefined }));
   for (const { v, dims } of params) {
@@ -177,7 +178,7 @@ function layerNorm(c: ChannelFlowContext, node: Node, m: ChannelMap, rank: numbe
     const at = m.axis - (rank - (dims?.length ?? 0));
     if (!dims || !c.isSliceable(v) || (at >= 0 && dims[at] !== 1 && dims[at] !== m.ids.length)) return c.stop(node, [m], 'its scale or bias is not a constant along the channels');
   }
-  if (!c.addStatistic(node, m)) return;
+  if (!c.addStatistic(node, m, Array.from({ length: rank - from }, (_, i) => from + i))) return;
   for (const { v, input, dims } of params) {
     const at = m.axis - (rank - (dims?.length ?? 0));
     if (v && at >= 0 && dims![at] !== 1) c.addSlice({ node, input, axis: at, ids: m.ids });

@@ -66,9 +66,11 @@ export interface ReshapeFix {
  */
 export interface Statistic {
   node: Node;
-  /** The axis of its input that holds the channels, and that input's rank. */
+  /** The axis of its input that holds the channels, that input's rank and dims, and the axes it reduces. */
   axis: number;
   rank: number;
+  dims: Dim[];
+  axes: number[];
   ids: Int32Array;
   /** The LayerNorm it belongs to (its mean's node label). */
   norm: string;
@@ -213,14 +215,16 @@ class ChannelAnalysis implements ChannelFlowContext {
     this.cg.reshapes.push(fix);
   }
 
-  addStatistic(node: Node, m: ChannelMap, norm = node.label): boolean {
+  addStatistic(node: Node, m: ChannelMap, axes: number[], norm = node.label): boolean {
     const type = this.types.get(node.inputs[0]!);
-    if (type?.dtype !== 'float32') {
-      this.stop(node, [m], `a LayerNorm over them computes in ${type?.dtype ?? 'an unknown type'}`);
-      return false;
+    const dims = type?.shape ?? [];
+    if (type?.dtype !== 'float32') this.stop(node, [m], `a LayerNorm over them computes in ${type?.dtype ?? 'an unknown type'}`);
+    else if (axes.some((a) => a !== m.axis && typeof dims[a] !== 'number')) this.stop(node, [m], 'a LayerNorm over them also normalizes axes of unknown size');
+    else {
+      this.cg.statistics.push({ node, axis: m.axis, rank: dims.length, dims, axes, ids: m.ids, norm });
+      return true;
     }
-    this.cg.statistics.push({ node, axis: m.axis, rank: type.shape!.length, ids: m.ids, norm });
-    return true;
+    return false;
   }
 
   setMap(name: string | undefined, m: ChannelMap): void {
@@ -350,8 +354,10 @@ class ChannelAnalysis implements ChannelFlowContext {
   private normStatistic(node: Node, m: ChannelMap): boolean {
     const norm = this.norms.get(node);
     const rank = this.shape(node.inputs[0]!)?.length;
-    if (!norm || rank === undefined || !norm.axes.some((a) => (a + rank) % rank === m.axis)) return false;
-    this.addStatistic(node, m, norm.mean.label);
+    if (!norm || rank === undefined) return false;
+    const axes = norm.axes.map((a) => (a + rank) % rank);
+    if (!axes.includes(m.axis)) return false;
+    this.addStatistic(node, m, axes, norm.mean.label);
     return true;
   }
 

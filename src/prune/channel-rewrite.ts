@@ -72,5 +72,5 @@ export function maskReference(cg: ChannelGraph, plan: ChannelPlan, copy: Model):
     for (let i = 0; i < v.length; i++) if (removed.has(Math.floor(i / inner) % size)) (v as unknown as number[])[i] = 0;
     setValues(t, v, t.dims);
   }
-  for (const s of statistics) maskStatistic(copy, s, plan);
+  for (const s of statistics) maskStatistic(copy, copy.graph, s, plan);
 }

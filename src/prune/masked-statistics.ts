@@ -1,7 +1,7 @@
 /**
  * LayerNorm statistics in the masked reference. A pruned LayerNorm normalises over the kept
  * channels only; the reference (the original model, removed channels masked) computes the same
- * by masking the channels out of each mean: ReduceMean(X) becomes ReduceMean(X · mask) · N/K.
+ * by masking the channels out of each mean: ReduceMean(X) becomes ReduceSum(X · mask) / K.
  * A fused LayerNormalization is written out that way in the reference.
  */
 import type { Graph } from '../ir/graph.ts';
@@ -12,37 +12,32 @@ import type { Statistic } from './channel-graph.ts';
 import type { ChannelPlan } from './channel-plan.ts';
 import { freshName } from './tensor-ops.ts';
 
-/** Adds the masked form of statistic `s` (a node of `copy`) to the reference. */
-export function maskStatistic(copy: Model, s: Statistic, plan: ChannelPlan): void {
+/** Adds the masked form of statistic `s` (a node of `graph`, a graph of `copy`) to the reference. */
+export function maskStatistic(copy: Model, graph: Graph, s: Statistic, plan: ChannelPlan): void {
   const keep = Float32Array.from(s.ids, (id) => (plan.kept(id) ? 1 : 0));
   const kept = keep.reduce((a, b) => a + b, 0);
   if (kept === keep.length) return;
-  const g = copy.graph;
-  const { node } = s;
-  const b = new NodeWriter(g, node.outputs[0]!);
-  const mask = b.constant('mask', keep, [keep.length, ...Array<number>(s.rank - 1 - s.axis).fill(1)]);
-  const ratio = b.constant('rescale', Float32Array.of(keep.length / kept), []);
-  if (node.opType === 'LayerNormalization') return maskedLayerNorm(copy, b, s, mask, ratio);
-  const out = node.outputs[0]!;
-  node.inputs[0] = b.op('Mul', [node.inputs[0]!, mask]);
-  node.outputs[0] = freshName(g, `${out}_unmasked`);
-  b.nodes.push(node);
-  b.op('Mul', [node.outputs[0], ratio], out);
-  g.nodes.splice(g.nodes.indexOf(node), 1, ...b.nodes);
+  const { node, rank } = s;
+  const b = new NodeWriter(graph, node.outputs[0]!);
+  const mask = b.constant('mask', keep, [keep.length, ...Array<number>(rank - 1 - s.axis).fill(1)]);
+  // Σ over the kept positions (the masked ones add exact zeros), over K: the pruned model's mean.
+  const others = s.axes.filter((a) => a !== s.axis).reduce((n, a) => n * (s.dims[a] as number), 1);
+  const mean = (v: string, out?: string) =>
+    b.op('Mul', [reduceSum(b, copy, b.op('Mul', [v, mask]), s.axes), b.constant('inverse_count', Float32Array.of(1 / (kept * others)), [])], out);
+  if (node.opType === 'LayerNormalization') maskedLayerNorm(b, node, mean);
+  else mean(node.inputs[0]!, node.outputs[0]!);
+  graph.nodes.splice(graph.nodes.indexOf(node), 1, ...b.nodes);
 }
 
-/** LayerNormalization (outputs 1 and 2 unused) as ReduceMean/Sub/Mul/Sqrt/Div ops, its means masked. */
-function maskedLayerNorm(copy: Model, b: NodeWriter, s: Statistic, mask: string, ratio: string): void {
-  const { node, rank } = s;
+function reduceSum(b: NodeWriter, copy: Model, v: string, axes: number[]): string {
+  // ReduceSum took its axes as an input from opset 13.
+  if ((copy.opsets.get('') ?? 0) >= 13) return b.op('ReduceSum', [v, b.constant('axes', BigInt64Array.from(axes, BigInt), [axes.length])]);
+  return b.op('ReduceSum', [v], undefined, { axes });
+}
+
+/** LayerNormalization (outputs 1 and 2 unused) as Sub/Mul/Sqrt/Div ops around masked means. */
+function maskedLayerNorm(b: NodeWriter, node: Node, mean: (v: string) => string): void {
   const [x, scale, bias] = node.inputs as [string, string, string | undefined];
-  const from = (node.getInt('axis', -1)! + rank) % rank;
-  const axes = Array.from({ length: rank - from }, (_, i) => from + i);
-  const opset = copy.opsets.get('') ?? 0;
-  const mean = (v: string) => {
-    const masked = b.op('Mul', [v, mask]);
-    const reduced = opset >= 18 ? b.op('ReduceMean', [masked, b.constant('axes', BigInt64Array.from(axes, BigInt), [axes.length])]) : b.op('ReduceMean', [masked], undefined, { axes });
-    return b.op('Mul', [reduced, ratio]);
-  };
   const d = b.op('Sub', [x, mean(x)]);
   const variance = mean(b.op('Mul', [d, d]));
   const eps = b.constant('epsilon', Float32Array.of(node.getFloat('epsilon', 1e-5)), []);
@@ -50,7 +45,6 @@ function maskedLayerNorm(copy: Model, b: NodeWriter, s: Statistic, mask: string,
   const out = node.outputs[0]!;
   if (bias) b.op('Add', [b.op('Mul', [y, scale]), bias], out);
   else b.op('Mul', [y, scale], out);
-  copy.graph.nodes.splice(copy.graph.nodes.indexOf(node), 1, ...b.nodes);
 }
 
 /** Fresh names, constants and nodes for one rewrite, the nodes kept in order. */

@@ -39,6 +39,11 @@ export interface PruneHooks {
 
 /** Relative tolerance of the masked-reference comparison (float sums in another order). */
 export const MASK_TOLERANCE = 1e-4;
+/**
+ * The same where LayerNorm statistics were renormalised: the reference takes them as masked
+ * sums, whose rounding deep networks amplify (ppocrv4-rec: up to 1.4e-4 on a softmax output).
+ */
+export const MASK_TOLERANCE_RENORMALIZED = 1e-3;
 
 /** Elements of every numeric initializer, dense and sparse, in all graphs. */
 /** Parameters and zeros of every weight, sparse initializers counted dense (as `inspect` does). */
@@ -56,7 +61,7 @@ function checkNames(layers: readonly PrunableLayer[], names: readonly string[], 
 }
 
 /** Max |difference| between the pruned model and the masked original on random inputs; throws past tolerance. */
-async function compareMasked(reference: Model, pruned: Model, note: (m: string) => void, shapes?: InputShapes): Promise<number | undefined> {
+async function compareMasked(reference: Model, pruned: Model, note: (m: string) => void, tolerance: number, shapes?: InputShapes): Promise<number | undefined> {
   let diffs: OutputDiff[];
   try {
     diffs = await compareInChildProcess(modelToBytes(reference), modelToBytes(pruned), { shapes });
@@ -72,7 +77,7 @@ async function compareMasked(reference: Model, pruned: Model, note: (m: string) 
   let max = 0;
   for (const d of diffs) {
     max = Math.max(max, d.maxAbsDiff);
-    if (!(d.maxAbsDiff <= MASK_TOLERANCE * Math.max(1, d.maxAbs))) {
+    if (!(d.maxAbsDiff <= tolerance * Math.max(1, d.maxAbs))) {
       throw new CheckError(`prune: the channel-pruned model's output '${d.output}' differs from the masked original by ${d.maxAbsDiff} (max |value| ${d.maxAbs})`);
     }
   }
@@ -160,7 +165,7 @@ async function pruneInPlace(model: Model, options: Partial<PruneOptions>, hooks:
       progress(0.4, 'comparing with the masked original');
       const reference = original;
       maskReference(cg, plan, reference);
-      if (o.verify) verifyMaxDiff = await compareMasked(reference, model, note, hooks.shapes);
+      if (o.verify) verifyMaxDiff = await compareMasked(reference, model, note, renormalized.length ? MASK_TOLERANCE_RENORMALIZED : MASK_TOLERANCE, hooks.shapes);
       if (readers) {
         progress(0.5, 'bias compensation');
         const source = { dataset: hooks.calibration!, limit: o.calibSamples, batchSize: 64 };
