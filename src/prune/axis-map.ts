@@ -19,7 +19,8 @@ const known = (d: Dim): d is number => typeof d === 'number';
 /**
  * A Reshape target computed at run time (its values propagated by shape inference) as the
  * literals that compute the same shape: sizes as they are, a free dim copied from the same
- * input axis as 0, one other free dim as −1 (inferred). Undefined when that is not possible.
+ * input axis as 0, one other free or unknown size as −1 (the reshape is valid, so −1 infers
+ * that very size). Undefined when that is not possible.
  */
 export function literalTarget(values: readonly Dim[] | undefined, input: readonly Dim[], allowZero: boolean): number[] | undefined {
   if (!values) return undefined;
@@ -28,7 +29,7 @@ export function literalTarget(values: readonly Dim[] | undefined, input: readonl
   for (const [i, d] of values.entries()) {
     if (known(d)) out.push(d);
     else if (typeof d === 'string' && !allowZero && input[i] === d) out.push(0);
-    else if (typeof d === 'string' && !inferred) {
+    else if (!inferred) {
       out.push(-1);
       inferred = true;
     } else return undefined;
@@ -48,8 +49,15 @@ export function literalTarget(values: readonly Dim[] | undefined, input: readonl
  */
 export function reshapeMap(input: readonly Dim[], output: readonly Dim[], map: ChannelMap): Moved & { outAxis?: number } {
   const a = map.axis;
-  // The axes up to the channel axis unchanged ([N,120,1,?] → [N,120,?]): the channels stay where they are, whatever follows.
-  if (input.slice(0, a + 1).every((d, k) => d !== undefined && d === output[k])) return { map, outAxis: a };
+  // Leading axes whose sizes are known up past the channel axis ([N,4,3,?] → [N,12,?]): what follows
+  // has the same size on both sides, so the reshape of those leading axes alone decides.
+  const prefix = knownPrefix(input, output, a);
+  if (prefix && (prefix.i < input.length - 1 || prefix.j < output.length - 1)) {
+    const [inHead, outHead] = [input.slice(0, prefix.i + 1), output.slice(0, prefix.j + 1)];
+    const moved = reshapeMap(inHead, outHead, map);
+    // Reasons name the whole reshape.
+    return 'reason' in moved ? { reason: moved.reason.replace(`${fmt(inHead)} → ${fmt(outHead)}`, `${fmt(input)} → ${fmt(output)}`) } : moved;
+  }
   let i = input.length - 1;
   let j = output.length - 1;
   while (i >= a) {
@@ -104,6 +112,28 @@ export function reshapeMap(input: readonly Dim[], output: readonly Dim[], map: C
     j--;
   }
   return { reason: `the reshape ${fmt(input)} → ${fmt(output)} cannot be followed` };
+}
+
+/**
+ * The shortest leading axes of input (through the channel axis `a`) and output with equal
+ * products: equal free dims in front, then known sizes. Undefined when unknown sizes come first.
+ */
+function knownPrefix(input: readonly Dim[], output: readonly Dim[], a: number): { i: number; j: number } | undefined {
+  let k = 0;
+  while (k < a && typeof input[k] === 'string' && input[k] === output[k]) k++;
+  let [i, j, pi, po] = [k - 1, k - 1, 1, 1];
+  while (i < a || pi !== po) {
+    if (pi <= po || i < a) {
+      i++;
+      if (!known(input[i])) return undefined;
+      pi *= input[i] as number;
+    } else {
+      j++;
+      if (!known(output[j])) return undefined;
+      po *= output[j] as number;
+    }
+  }
+  return { i, j };
 }
 
 /** Flatten(axis) as the reshape it is. */

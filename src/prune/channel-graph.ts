@@ -113,10 +113,28 @@ export function spaceOf(cg: ChannelGraph, id: number): Space {
   return cg.spaces[lo]!;
 }
 
-export function analyzeChannels(model: Model, mode: OnUnsupported): ChannelGraph {
-  const analysis = new ChannelAnalysis(model, mode);
-  for (const node of model.graph.nodes) analysis.visit(node);
+/** The channel graph of `graph` (the main graph, or a body seeing the types of the graphs around it). */
+export function analyzeChannels(model: Model, mode: OnUnsupported, graph: Graph = model.graph, outer: TypeMap = new Map()): ChannelGraph {
+  const analysis = new ChannelAnalysis(model, mode, graph, outer);
+  for (const node of graph.nodes) analysis.visit(node);
   return analysis.finish();
+}
+
+/**
+ * A channel graph for every graph of the model, the main graph first, then the bodies of
+ * If/Loop/Scan in `Graph.walk` order: each body is pruned like a graph of its own — its
+ * outputs keep their channels, values from the graph around it carry none.
+ */
+export function analyzeEveryGraph(model: Model, mode: OnUnsupported): ChannelGraph[] {
+  const out: ChannelGraph[] = [];
+  const visit = (g: Graph, outer: TypeMap) => {
+    out.push(analyzeChannels(model, mode, g, outer));
+    const bodies = g.nodes.flatMap((n) => n.subgraphs());
+    const types = bodies.length ? inferShapesAndValues(model, g, outer).types : outer;
+    for (const body of bodies) visit(body, types);
+  };
+  visit(model.graph, new Map());
+  return out;
 }
 
 /**
@@ -141,13 +159,16 @@ class ChannelAnalysis implements ChannelFlowContext {
   constructor(
     model: Model,
     private readonly mode: OnUnsupported,
+    graph: Graph,
+    outer: TypeMap,
   ) {
-    this.g = model.graph;
-    ({ types: this.types, values: this.values } = inferShapesAndValues(model));
+    this.g = graph;
+    ({ types: this.types, values: this.values } = inferShapesAndValues(model, graph, outer));
     this.consts = constantValues(this.g);
     this.readers = initializerReaders(this.g);
     this.opset = model.opsets.get('') ?? 0;
-    this.layers = new Map(prunableLayers(model, LAYER_OP_TYPES).map((l) => [l.node, l]));
+    const own = new Set(graph.nodes);
+    this.layers = new Map(prunableLayers(model, LAYER_OP_TYPES, 'all').flatMap((l) => (own.has(l.node) ? [[l.node, l] as const] : [])));
     this.norms = spelledOutLayerNorms(this.g, (n, attr, i) => this.ints(n, attr, i), (v) => this.isConst(v) && this.consts.get(v)!.size === 1);
     this.cg = { graph: this.g, spaces: [], parent: [], frozen: new Map(), slices: [], reshapes: [], statistics: [], groups: [], mapped: new Set(), notes: [] };
   }
@@ -278,8 +299,9 @@ class ChannelAnalysis implements ChannelFlowContext {
     return { space, ids: Int32Array.from({ length: size }, (_, i) => offset + i) };
   }
 
+  /** Read by other nodes too, a graph output, or a weight of a graph around this one. */
   private sharedWeight(name: string): boolean {
-    return (this.readers.get(name)?.length ?? 0) > 1 || this.g.isGraphOutput(name);
+    return (this.readers.get(name)?.length ?? 0) > 1 || this.g.isGraphOutput(name) || !this.g.initializers.has(name);
   }
 
   // --- steps ---
@@ -306,7 +328,7 @@ class ChannelAnalysis implements ChannelFlowContext {
       }
     }
     if (this.sharedWeight(w.name)) this.stop(node, [{ axis: 1, ids }], 'its weight is shared with another node');
-    this.cg.slices.push({ node, input: 1, axis: 0, ids });
+    else this.cg.slices.push({ node, input: 1, axis: 0, ids });
     this.bias(node, ids);
     this.cg.groups.push(space);
     this.setMap(node.outputs[0], { axis: 1, ids });
@@ -330,7 +352,7 @@ class ChannelAnalysis implements ChannelFlowContext {
     const map = { axis: layout.outputChannelAxis(out?.length ?? a0?.length ?? 0), ids };
     if (map.axis < 0) this.stop(node, [map], 'the output rank is unknown');
     if (shared) this.stop(node, [map], 'its weight is shared with another node');
-    this.cg.slices.push({ node, input: 1, axis: l.layout.outAxis, ids });
+    else this.cg.slices.push({ node, input: 1, axis: l.layout.outAxis, ids });
     this.bias(node, ids);
     this.setMap(node.outputs[0], map);
   }

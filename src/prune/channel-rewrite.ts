@@ -6,6 +6,7 @@
  * and its LayerNorm statistics taken over the kept channels — which the pruned model must
  * match exactly (up to float rounding).
  */
+import type { Graph } from '../ir/graph.ts';
 import type { Model } from '../ir/model.ts';
 import { Tensor } from '../ir/tensor.ts';
 import type { TypedArray } from '../onnx/dtype.ts';
@@ -55,12 +56,12 @@ export function rewriteChannels(cg: ChannelGraph, plan: ChannelPlan): void {
  * order), the weights reading removed channels are zeroed. Removing a channel and zeroing
  * every weight that reads it compute the same outputs.
  */
-export function maskReference(cg: ChannelGraph, plan: ChannelPlan, copy: Model): void {
+export function maskReference(cg: ChannelGraph, plan: ChannelPlan, copy: Model, graph: Graph = copy.graph): void {
   const order = new Map(cg.graph.nodes.map((n, i) => [n, i]));
-  const statistics = cg.statistics.map((s) => ({ ...s, node: copy.graph.nodes[order.get(s.node)!]! }));
+  const statistics = cg.statistics.map((s) => ({ ...s, node: graph.nodes[order.get(s.node)!]! }));
   for (const s of cg.slices.filter((x): x is InitSlice & { sink: true } => !!x.sink)) {
-    const node = copy.graph.nodes[order.get(s.node)!]!;
-    const t = copy.graph.initializers.get(node.inputs[s.input]!)!;
+    const node = graph.nodes[order.get(s.node)!]!;
+    const t = graph.initializers.get(node.inputs[s.input]!)!;
     const removed = new Set<number>();
     s.ids.forEach((id, p) => {
       if (!plan.kept(id)) removed.add(p);
@@ -72,5 +73,5 @@ export function maskReference(cg: ChannelGraph, plan: ChannelPlan, copy: Model):
     for (let i = 0; i < v.length; i++) if (removed.has(Math.floor(i / inner) % size)) (v as unknown as number[])[i] = 0;
     setValues(t, v, t.dims);
   }
-  for (const s of statistics) maskStatistic(copy, copy.graph, s, plan);
+  for (const s of statistics) maskStatistic(copy, graph, s, plan);
 }

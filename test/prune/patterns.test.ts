@@ -202,6 +202,31 @@ describe('prune channels: Reshape targets computed from Shape → Gather → Con
     expect(m1.graph.nodes.map((n) => n.opType)).not.toContain('Shape'); // the shape computation is gone
   });
 
+  it('prune: a computed target with a size shape inference cannot know (after a Conv on a free width) infers it (−1)', async () => {
+    const b = new GraphBuilder('free-width');
+    const x = b.input('x', 'float32', ['N', 2, 3, 'W']);
+    const h = relu(b, conv(b, 'conv', x, 2, 4));
+    const [shape] = b.node('Shape', [h]);
+    const i64 = (name: string, ...v: number[]) => b.initializer(name, BigInt64Array.from(v, BigInt), [v.length]);
+    const gather = (i: number) => b.node('Gather', [shape!, i64(`at${i}`, i)], { axis: 0 })[0]!;
+    // [N, C·H, W'] with C·H written out (12) and W' read from the shape at run time.
+    const [target] = b.node('Concat', [gather(0), i64('features', 12), gather(3)], { axis: 0 });
+    const [r] = b.node('Reshape', [h, target!], {}, { name: 'reshape' });
+    const [pooled] = b.node('ReduceMean', [r!], { axes: [2], keepdims: 0 });
+    b.output(gemm(b, 'fc', pooled!, 12, 3), 'float32', ['N', 3]);
+    const m0 = b.build();
+    const m1 = await copyOf(m0);
+    await pruneModel(m1, { channels: 0.5 });
+    const k = survivors(m0, m1, 'conv.bias', 'conv.bias', 0);
+    const features = k.flatMap((c) => [3 * c, 3 * c + 1, 3 * c + 2]);
+    expect(values(m1, 'fc.weight')).toEqual(gathered(m0, 'fc.weight', [undefined, features]));
+    const reshape = m1.graph.nodes.find((n) => n.name === 'reshape')!;
+    expect(Array.from(m1.graph.initializers.get(reshape.inputs[1]!)!.typed() as BigInt64Array, Number)).toEqual([0, 6, -1]);
+    const ref = await copyOf(m0);
+    zeroSlices(ref, 'fc.weight', 1, complement(12, features));
+    for (const w of [5, 8]) expect(await maxOutputDiff(ref, m1, input([2, 2, 3, w], 5))).toBeLessThan(1e-5);
+  });
+
   it('prune: a computed target that splits the channel axis into heads is refused, naming the node', async () => {
     const m = computedReshape('heads');
     const err = await pruneModel(m, { channels: 0.5 }).catch((e: unknown) => e);
