@@ -114,8 +114,14 @@ export function spaceOf(cg: ChannelGraph, id: number): Space {
 }
 
 /** The channel graph of `graph` (the main graph, or a body seeing the types of the graphs around it). */
-export function analyzeChannels(model: Model, mode: OnUnsupported, graph: Graph = model.graph, outer: TypeMap = new Map()): ChannelGraph {
-  const analysis = new ChannelAnalysis(model, mode, graph, outer);
+export function analyzeChannels(
+  model: Model,
+  mode: OnUnsupported,
+  graph: Graph = model.graph,
+  outer: TypeMap = new Map(),
+  outerConsts: ReadonlyMap<string, Tensor> = new Map(),
+): ChannelGraph {
+  const analysis = new ChannelAnalysis(model, mode, graph, outer, outerConsts);
   for (const node of graph.nodes) analysis.visit(node);
   return analysis.finish();
 }
@@ -127,13 +133,21 @@ export function analyzeChannels(model: Model, mode: OnUnsupported, graph: Graph 
  */
 export function analyzeEveryGraph(model: Model, mode: OnUnsupported): ChannelGraph[] {
   const out: ChannelGraph[] = [];
-  const visit = (g: Graph, outer: TypeMap) => {
-    out.push(analyzeChannels(model, mode, g, outer));
+  const visit = (g: Graph, outer: TypeMap, outerConsts: ReadonlyMap<string, Tensor>) => {
+    out.push(analyzeChannels(model, mode, g, outer, outerConsts));
     const bodies = g.nodes.flatMap((n) => n.subgraphs());
     const types = bodies.length ? inferShapesAndValues(model, g, outer).types : outer;
-    for (const body of bodies) visit(body, types);
+    const consts = visibleConstants(g, outerConsts);
+    for (const body of bodies) visit(body, types, consts);
   };
-  visit(model.graph, new Map());
+  visit(model.graph, new Map(), new Map());
+  return out;
+}
+
+/** The constants a graph sees: its own, and those of the graphs around it that it does not shadow. */
+function visibleConstants(g: Graph, outer: ReadonlyMap<string, Tensor>): Map<string, Tensor> {
+  const out = new Map([...outer, ...constantValues(g)]);
+  for (const v of g.inputs) out.delete(v.name);
   return out;
 }
 
@@ -161,10 +175,11 @@ class ChannelAnalysis implements ChannelFlowContext {
     private readonly mode: OnUnsupported,
     graph: Graph,
     outer: TypeMap,
+    outerConsts: ReadonlyMap<string, Tensor>,
   ) {
     this.g = graph;
     ({ types: this.types, values: this.values } = inferShapesAndValues(model, graph, outer));
-    this.consts = constantValues(this.g);
+    this.consts = visibleConstants(graph, outerConsts);
     this.readers = initializerReaders(this.g);
     this.opset = model.opsets.get('') ?? 0;
     const own = new Set(graph.nodes);
@@ -209,11 +224,14 @@ class ChannelAnalysis implements ChannelFlowContext {
     return this.types.get(v)?.shape;
   }
 
+  /** Constant, or computed from known sizes (Slice bounds from Shape → Gather, say). */
   ints(node: Node, attr: string, input: number): number[] | undefined {
     const a = node.getInts(attr);
     if (a) return a;
     const t = node.inputs[input] ? this.consts.get(node.inputs[input]!) : undefined;
-    return t ? Array.from(t.typed() as ArrayLike<number | bigint>, Number) : undefined;
+    if (t) return Array.from(t.typed() as ArrayLike<number | bigint>, Number);
+    const v = node.inputs[input] ? this.values.get(node.inputs[input]!) : undefined;
+    return v?.every((d): d is number => typeof d === 'number') ? v : undefined;
   }
 
   isConst(v: string): boolean {
