@@ -11,7 +11,7 @@ import { opSpec } from '../ops/registry.ts';
 import type { ChannelRule } from '../ops/types.ts';
 import { resolveReshape } from '../ops/shape-math.ts';
 import { flattenDims, literalTarget, reshapeMap, squeezeMap, transposeMap, unsqueezeMap, type ChannelMap } from './axis-map.ts';
-import type { InitSlice, ReshapeFix } from './channel-graph.ts';
+import type { InitSlice, ReshapeFix } from './channel-types.ts';
 
 /** What a flow step may read and record; the channel graph's analysis provides it. */
 export interface ChannelFlowContext {

@@ -10,7 +10,7 @@ import type { Graph } from '../ir/graph.ts';
 import type { Model } from '../ir/model.ts';
 import { Tensor } from '../ir/tensor.ts';
 import type { TypedArray } from '../onnx/dtype.ts';
-import type { ChannelGraph, InitSlice } from './channel-graph.ts';
+import type { ChannelGraph, InitSlice } from './channel-types.ts';
 import type { ChannelPlan } from './channel-plan.ts';
 import { initializerReaders } from './layers.ts';
 import { maskStatistic } from './masked-statistics.ts';

@@ -8,7 +8,7 @@ import type { Graph } from '../ir/graph.ts';
 import type { Model } from '../ir/model.ts';
 import { Node } from '../ir/node.ts';
 import { Tensor } from '../ir/tensor.ts';
-import type { Statistic } from './channel-graph.ts';
+import type { Statistic } from './channel-types.ts';
 import type { ChannelPlan } from './channel-plan.ts';
 import { freshName } from './tensor-ops.ts';
 
