@@ -10,6 +10,7 @@ import { QUANTIZATION_OPS } from './quantization.ts';
 import { RECURRENT_OPS } from './recurrent.ts';
 import { RESAMPLE_OPS } from './resample.ts';
 import { SHAPE_OPS } from './shape-ops.ts';
+import { SHAPE_VALUES } from './shape-values.ts';
 import { TFLITE_OPS } from './tflite.ts';
 import { TRAINABLE } from './trainable.ts';
 import type { OpSpec } from './types.ts';
@@ -40,7 +41,11 @@ const BASE: readonly OpSpec[] = [
   ...RECURRENT_OPS,
 ];
 
-export const OPS: readonly OpSpec[] = mergeColumn(mergeColumn(mergeColumn(BASE, 'trainable', TRAINABLE), 'tflite', TFLITE_OPS), 'inputs', INPUT_FACTS);
+export const OPS: readonly OpSpec[] = mergeColumn(
+  mergeColumn(mergeColumn(mergeColumn(BASE, 'trainable', TRAINABLE), 'tflite', TFLITE_OPS), 'inputs', INPUT_FACTS),
+  'value',
+  SHAPE_VALUES,
+);
 
 const key = (domain: string, op: string) => `${domain === 'ai.onnx' ? '' : domain}::${op}`;
 const TABLE = new Map(OPS.map((s) => [key(s.domain, s.op), s]));

@@ -1,6 +1,8 @@
 /** Pure shape arithmetic used by the op table's inference functions. */
 import type { Dim } from '../ir/value.ts';
 
+const known = (d: Dim): d is number => typeof d === 'number';
+
 export function broadcast(a: Dim[] | undefined, b: Dim[] | undefined): Dim[] | undefined {
   if (!a || !b) return undefined;
   const n = Math.max(a.length, b.length);
@@ -15,6 +17,32 @@ export function broadcast(a: Dim[] | undefined, b: Dim[] | undefined): Dim[] | u
       throw new RangeError(`shapes cannot broadcast: dimension ${x} vs ${y}`);
     } else out.push(typeof x === 'number' ? x : typeof y === 'number' ? y : (x ?? y));
   }
+  return out;
+}
+
+/**
+ * Resolves a Reshape target (with 0 = copy and −1 = infer) against the input dims. Symbolic
+ * dims that appear on both sides cancel, so [N,16,5,5] → [0,−1] gives [N,400].
+ */
+export function resolveReshape(input: readonly Dim[], target: readonly Dim[], allowZero: boolean): Dim[] {
+  const out: Dim[] = target.map((d, i) => (d === 0 && !allowZero ? input[i] : d === -1 ? undefined : d));
+  const infer = target.indexOf(-1);
+  if (infer < 0) return out;
+  let num = 1;
+  const symbols: string[] = [];
+  for (const d of input) {
+    if (known(d)) num *= d;
+    else if (typeof d === 'string') symbols.push(d);
+    else return out;
+  }
+  for (const [i, d] of out.entries()) {
+    if (i === infer) continue;
+    if (known(d)) num /= d;
+    else if (typeof d === 'string' && symbols.includes(d)) symbols.splice(symbols.indexOf(d), 1);
+    else return out;
+  }
+  if (symbols.length === 0 && Number.isInteger(num)) out[infer] = num;
+  else if (symbols.length === 1 && num === 1) out[infer] = symbols[0];
   return out;
 }
 

@@ -1,7 +1,7 @@
 /** Ops that move or select elements: Reshape, Flatten, Transpose, Concat, Squeeze … */
-import type { Dim, TensorType } from '../ir/value.ts';
+import type { TensorType } from '../ir/value.ts';
 import { msKernel } from './contrib.ts';
-import { normalizeAxis, product } from './shape-math.ts';
+import { normalizeAxis, product, resolveReshape } from './shape-math.ts';
 import type { InferContext, OpSpec } from './types.ts';
 
 function constInts(ctx: InferContext, i: number): number[] | undefined {
@@ -11,19 +11,18 @@ function constInts(ctx: InferContext, i: number): number[] | undefined {
 
 function inferReshape(ctx: InferContext): (TensorType | undefined)[] {
   const x = ctx.inputs[0];
-  const target = constInts(ctx, 1);
+  // A constant target, or one computed from shapes (Shape → Gather → Concat) with free dims kept symbolic.
+  const target = ctx.value(1);
   if (!target) return [{ dtype: x?.dtype, shape: undefined }];
   const allowZero = ctx.node.getInt('allowzero', 0) === 1;
-  const shape: Dim[] = target.map((d, i) => (d === 0 && !allowZero ? x?.shape?.[i] : d === -1 ? undefined : d));
-  const inferred = target.indexOf(-1);
-  if (inferred >= 0 && x?.shape) {
+  if (x?.shape && target.includes(-1)) {
     const total = product(x.shape);
-    const known = product(shape.filter((_, i) => i !== inferred));
-    if (typeof total === 'number' && typeof known === 'number' && known !== 0) {
-      if (total % known !== 0) throw new RangeError(`cannot reshape ${total} elements into [${target.join(',')}]`);
-      shape[inferred] = total / known;
+    const known = product(target.map((d, i) => (i === target.indexOf(-1) ? 1 : d === 0 && !allowZero ? x.shape![i] : d)));
+    if (typeof total === 'number' && typeof known === 'number' && known !== 0 && total % known !== 0) {
+      throw new RangeError(`cannot reshape ${total} elements into [${target.join(',')}]`);
     }
   }
+  const shape = x?.shape ? resolveReshape(x.shape, target, allowZero) : target.map((d) => (d === 0 || d === -1 ? undefined : d));
   return [{ dtype: x?.dtype, shape }];
 }
 

@@ -24,10 +24,16 @@ export type OpCategory =
   | 'recurrent'
   | 'constant';
 
-export interface InferContext {
+/** What the `value` column reads: an op's inputs' types and propagated values. */
+export interface ValueContext {
   readonly node: Node;
   /** Input types (undefined where unknown or the input is omitted). */
   readonly inputs: readonly (TensorType | undefined)[];
+  /** The values of input `i` (flattened) when known: integer constants, or propagated from a shape computation. */
+  value(i: number): Dim[] | undefined;
+}
+
+export interface InferContext extends ValueContext {
   /** The value of input `i` when it is a constant (initializer or Constant output). */
   constant(i: number): Tensor | undefined;
   readonly opset: number;
@@ -165,6 +171,12 @@ export interface OpSpec {
   readonly weightInputs?: readonly number[];
   /** Free of side effects and randomness, so constant inputs make a constant output. */
   readonly foldable?: boolean;
+  /**
+   * The values of output 0 when it is a small integer tensor (a shape computation), from its
+   * inputs' values and shapes; free sizes stay symbolic (data propagation, merged from
+   * ./shape-values.ts).
+   */
+  readonly value?: (ctx: ValueContext) => Dim[] | undefined;
   /** The opset from which `axes` is an input instead of an attribute (Reduce*, Squeeze, Unsqueeze). */
   readonly axesInputSince?: number;
 

@@ -17,28 +17,23 @@ export type Moved = { map: ChannelMap } | { reason: string };
 const known = (d: Dim): d is number => typeof d === 'number';
 
 /**
- * Resolves a Reshape target (with 0 = copy and −1 = infer) against the input dims. Symbolic
- * dims that appear on both sides cancel, so [N,16,5,5] → [0,−1] gives [N,400].
+ * A Reshape target computed at run time (its values propagated by shape inference) as the
+ * literals that compute the same shape: sizes as they are, a free dim copied from the same
+ * input axis as 0, one other free or unknown size as −1 (the reshape is valid, so −1 infers
+ * that very size). Undefined when that is not possible.
  */
-export function resolveReshape(input: readonly Dim[], target: readonly number[], allowZero: boolean): Dim[] {
-  const out: Dim[] = target.map((d, i) => (d === 0 && !allowZero ? input[i] : d === -1 ? undefined : d));
-  const infer = target.indexOf(-1);
-  if (infer < 0) return out;
-  let num = 1;
-  const symbols: string[] = [];
-  for (const d of input) {
-    if (known(d)) num *= d;
-    else if (typeof d === 'string') symbols.push(d);
-    else return out;
+export function literalTarget(values: readonly Dim[] | undefined, input: readonly Dim[], allowZero: boolean): number[] | undefined {
+  if (!values) return undefined;
+  let inferred = values.includes(-1);
+  const out: number[] = [];
+  for (const [i, d] of values.entries()) {
+    if (known(d)) out.push(d);
+    else if (typeof d === 'string' && !allowZero && input[i] === d) out.push(0);
+    else if (!inferred) {
+      out.push(-1);
+      inferred = true;
+    } else return undefined;
   }
-  for (const [i, d] of out.entries()) {
-    if (i === infer) continue;
-    if (known(d)) num /= d;
-    else if (typeof d === 'string' && symbols.includes(d)) symbols.splice(symbols.indexOf(d), 1);
-    else return out;
-  }
-  if (symbols.length === 0 && Number.isInteger(num)) out[infer] = num;
-  else if (symbols.length === 1 && num === 1) out[infer] = symbols[0];
   return out;
 }
 
@@ -47,11 +42,22 @@ export function resolveReshape(input: readonly Dim[], target: readonly number[],
  * from the right by equal products (trailing elements keep their flat order); the group
  * holding the channel axis must become one output axis (channels merged with the axes
  * beside them, as Flatten does: each channel owns a block or a stride of features), or the
- * channel axis must survive whole next to size-1 axes. Anything else splits the channel
+ * channel axis must survive whole next to size-1 axes. A free dim both sides share at the
+ * same place from the right (a sequence length) is a group of its own; axes unchanged from the
+ * left up to the channel axis keep it in place whatever the sizes after it. Anything else splits the channel
  * axis, and is refused.
  */
 export function reshapeMap(input: readonly Dim[], output: readonly Dim[], map: ChannelMap): Moved & { outAxis?: number } {
   const a = map.axis;
+  // Leading axes whose sizes are known up past the channel axis ([N,4,3,?] → [N,12,?]): what follows
+  // has the same size on both sides, so the reshape of those leading axes alone decides.
+  const prefix = knownPrefix(input, output, a);
+  if (prefix && (prefix.i < input.length - 1 || prefix.j < output.length - 1)) {
+    const [inHead, outHead] = [input.slice(0, prefix.i + 1), output.slice(0, prefix.j + 1)];
+    const moved = reshapeMap(inHead, outHead, map);
+    // Reasons name the whole reshape.
+    return 'reason' in moved ? { reason: moved.reason.replace(`${fmt(inHead)} → ${fmt(outHead)}`, `${fmt(input)} → ${fmt(output)}`) } : moved;
+  }
   let i = input.length - 1;
   let j = output.length - 1;
   while (i >= a) {
@@ -61,6 +67,12 @@ export function reshapeMap(input: readonly Dim[], output: readonly Dim[], map: C
       continue;
     }
     if (output[j] === 1 && !(input[i] === 1 && i === a)) {
+      j--;
+      continue;
+    }
+    // The same free dim on both sides (a free sequence length) is a group of its own.
+    if (i !== a && typeof input[i] === 'string' && input[i] === output[j]) {
+      i--;
       j--;
       continue;
     }
@@ -100,6 +112,28 @@ export function reshapeMap(input: readonly Dim[], output: readonly Dim[], map: C
     j--;
   }
   return { reason: `the reshape ${fmt(input)} → ${fmt(output)} cannot be followed` };
+}
+
+/**
+ * The shortest leading axes of input (through the channel axis `a`) and output with equal
+ * products: equal free dims in front, then known sizes. Undefined when unknown sizes come first.
+ */
+function knownPrefix(input: readonly Dim[], output: readonly Dim[], a: number): { i: number; j: number } | undefined {
+  let k = 0;
+  while (k < a && typeof input[k] === 'string' && input[k] === output[k]) k++;
+  let [i, j, pi, po] = [k - 1, k - 1, 1, 1];
+  while (i < a || pi !== po) {
+    if (pi <= po || i < a) {
+      i++;
+      if (!known(input[i])) return undefined;
+      pi *= input[i] as number;
+    } else {
+      j++;
+      if (!known(output[j])) return undefined;
+      po *= output[j] as number;
+    }
+  }
+  return { i, j };
 }
 
 /** Flatten(axis) as the reshape it is. */

@@ -9,8 +9,9 @@ import type { Node } from '../ir/node.ts';
 import type { Dim } from '../ir/value.ts';
 import { opSpec } from '../ops/registry.ts';
 import type { ChannelRule } from '../ops/types.ts';
-import { flattenDims, reshapeMap, resolveReshape, squeezeMap, transposeMap, unsqueezeMap, type ChannelMap } from './axis-map.ts';
-import type { InitSlice, ReshapeFix } from './channel-graph.ts';
+import { resolveReshape } from '../ops/shape-math.ts';
+import { flattenDims, literalTarget, reshapeMap, squeezeMap, transposeMap, unsqueezeMap, type ChannelMap } from './axis-map.ts';
+import type { InitSlice, ReshapeFix } from './channel-types.ts';
 
 /** What a flow step may read and record; the channel graph's analysis provides it. */
 export interface ChannelFlowContext {
@@ -21,10 +22,14 @@ export interface ChannelFlowContext {
   ints(node: Node, attr: string, input: number): number[] | undefined;
   /** A constant the model does not take as an input. */
   isConst(value: string): boolean;
+  /** The values of a small integer tensor computed from shapes (shape inference's data propagation). */
+  shapeValue(value: string): Dim[] | undefined;
   /** A constant initializer, which the rewrite can slice. */
   isSliceable(value: string): boolean;
   addSlice(slice: InitSlice): void;
   addReshapeFix(fix: ReshapeFix): void;
+  /** A normalisation whose statistics run over the channels (see Statistic); false if they are kept instead. */
+  addStatistic(node: Node, m: ChannelMap, axes: number[]): boolean;
   setMap(name: string | undefined, m: ChannelMap): void;
   /** Channels that cannot be removed: kept, with a note. */
   stop(node: Node | undefined, ms: readonly ChannelMap[], why: string): void;
@@ -66,37 +71,40 @@ function perChannelParams(c: ChannelFlowContext, node: Node, m: ChannelMap): voi
   c.setMap(node.outputs[0], m);
 }
 
-/** Reshape (target from a constant) or Flatten: followed while the channel axis stays whole. */
+/**
+ * Reshape or Flatten: followed while the channel axis stays whole. A Reshape target computed
+ * at run time (Shape → Gather → Concat) is followed when shape inference resolves it; where the
+ * channel count must change in it, the rewrite replaces it by the literal target.
+ */
 function reshape(c: ChannelFlowContext, node: Node, m: ChannelMap, flatten: boolean): void {
   const inDims = c.shape(node.inputs[0]!);
   if (!inDims) return c.unsupported(node, [m], 'its input shape is not known');
   let outDims: Dim[];
   let target: number[] | undefined;
+  let computed = false;
   if (flatten) {
     const axis = node.getInt('axis', 1);
     outDims = flattenDims(inDims, axis < 0 ? axis + inDims.length : axis);
   } else {
-    target = c.ints(node, 'shape', 1);
-    if (!target || !c.isConst(node.inputs[1]!)) return c.unsupported(node, [m], 'its target shape is computed at run time');
-    outDims = resolveReshape(inDims, target, node.getInt('allowzero', 0) === 1);
+    const allowZero = node.getInt('allowzero', 0) === 1;
+    computed = !c.isConst(node.inputs[1]!);
+    target = computed ? literalTarget(c.shapeValue(node.inputs[1]!), inDims, allowZero) : c.ints(node, 'shape', 1);
+    if (!target) return c.unsupported(node, [m], 'its target shape is computed at run time from sizes not known before it runs');
+    outDims = resolveReshape(inDims, target, allowZero);
   }
   const moved = reshapeMap(inDims, outDims, m);
   if ('reason' in moved) return c.unsupported(node, [m], moved.reason);
   if (target) {
     const pos = moved.map.axis;
     const literal = target[pos]!;
-    if (literal > 0) c.addReshapeFix({ node, position: pos, ids: moved.map.ids });
+    if (literal > 0) c.addReshapeFix({ node, position: pos, ids: moved.map.ids, ...(computed && { target }) });
     else if (literal === 0 && pos !== m.axis) return c.unsupported(node, [m], 'its target copies a dimension (0) that the channels move to');
   }
   c.setMap(node.outputs[0], moved.map);
 }
 
 const RANKED_FLOWS: Partial<Record<ChannelRule, Flow>> = {
-  'normalize-from-axis': (c, node, m, rank) => {
-    const axis = node.getInt('axis', -1);
-    if (m.axis >= (axis + rank) % rank) return c.stop(node, [m], 'it normalizes across the channels');
-    c.setMap(node.outputs[0], m);
-  },
+  'normalize-from-axis': layerNorm,
   softmax: (c, node, m, rank) => {
     // Before opset 13 a softmax flattens from `axis` (default 1) on; from 13 it runs along `axis` (default −1).
     const axis = (node.getInt('axis', c.opset >= 13 ? -1 : 1) + rank) % rank;
@@ -155,6 +163,28 @@ const RANKED_FLOWS: Partial<Record<ChannelRule, Flow>> = {
   resize: (c, node, m) => resize(c, node, m, 2),
   upsample: (c, node, m) => resize(c, node, m, 1),
 };
+
+/**
+ * LayerNormalization: channels before `axis` pass; channels it normalizes over pass too, their
+ * scale and bias sliced with them, and its statistics then run over the kept channels.
+ */
+function layerNorm(c: ChannelFlowContext, node: Node, m: ChannelMap, rank: number): void {
+  const from = (node.getInt('axis', -1)! + rank) % rank;
+  if (m.axis < from) return c.setMap(node.outputs[0], m);
+  if (node.outputs.slice(1).some(Boolean)) return c.stop(node, [m], 'its mean and deviation outputs are read');
+  const params = node.inputs.slice(1, 3).map((v, k) => ({ v, input: k + 1, dims: v ? c.shape(v) : undefined }));
+  for (const { v, dims } of params) {
+    if (!v) continue;
+    const at = m.axis - (rank - (dims?.length ?? 0));
+    if (!dims || !c.isSliceable(v) || (at >= 0 && dims[at] !== 1 && dims[at] !== m.ids.length)) return c.stop(node, [m], 'its scale or bias is not a constant along the channels');
+  }
+  if (!c.addStatistic(node, m, Array.from({ length: rank - from }, (_, i) => from + i))) return;
+  for (const { v, input, dims } of params) {
+    const at = m.axis - (rank - (dims?.length ?? 0));
+    if (v && at >= 0 && dims![at] !== 1) c.addSlice({ node, input, axis: at, ids: m.ids });
+  }
+  c.setMap(node.outputs[0], m);
+}
 
 /** Resize and Upsample: the channel axis (1) must keep its scale of 1. */
 function resize(c: ChannelFlowContext, node: Node, m: ChannelMap, scalesInput: number): void {

@@ -20,83 +20,51 @@ import type { Model } from '../ir/model.ts';
 import type { Node } from '../ir/node.ts';
 import type { Tensor } from '../ir/tensor.ts';
 import type { Dim } from '../ir/value.ts';
-import { constantValues, inferShapes, type TypeMap } from '../ops/infer.ts';
+import { constantValues, inferShapesAndValues, type TypeMap, type ValueMap } from '../ops/infer.ts';
 import { opSpec } from '../ops/registry.ts';
 import type { ChannelMap } from './axis-map.ts';
 import { followSingleInput, type ChannelFlowContext } from './channel-flow.ts';
 import { initializerReaders, LAYER_OP_TYPES, prunableLayers, type PrunableLayer } from './layers.ts';
+import { spelledOutLayerNorms, type SpelledLayerNorm } from './layer-norm.ts';
 import type { OnUnsupported } from './types.ts';
+import { find, spaceOf, type ChannelGraph, type InitSlice, type ReshapeFix, type Space } from './channel-types.ts';
 
-export interface Space {
-  index: number;
-  layer: PrunableLayer;
-  /** Output channels. */
-  size: number;
-  /** Global id of channel 0. */
-  offset: number;
-  /** Channels per group of a grouped Conv (whole groups go together). */
-  perGroup?: number;
-}
-
-/** Keep, along `axis` of initializer input `input` of `node`, the positions whose channel stays. */
-export interface InitSlice {
-  node: Node;
-  input: number;
-  axis: number;
-  ids: Int32Array;
-  /** The weight's input-channel axis of a layer reading the channels (zeroed in the masked reference). */
-  sink?: boolean;
-  /** For a sink: the axis of the layer's input that holds the channels. */
-  inputAxis?: number;
-}
-
-/** A Reshape target whose literal at `position` becomes the number of kept positions of `ids`. */
-export interface ReshapeFix {
-  node: Node;
-  position: number;
-  ids: Int32Array;
-}
-
-export interface ChannelGraph {
-  graph: Graph;
-  spaces: Space[];
-  /** Union-find parent per global id. */
-  parent: number[];
-  /** Why an id is frozen (set on any member; read through the root). */
-  frozen: Map<number, string>;
-  slices: InitSlice[];
-  reshapes: ReshapeFix[];
-  /** Grouped Convs whose group count follows their kept channels. */
-  groups: Space[];
-  /** Values whose channel count may change (their value_info goes stale). */
-  mapped: Set<string>;
-  notes: string[];
-}
-
-export function find(cg: Pick<ChannelGraph, 'parent'>, id: number): number {
-  const p = cg.parent;
-  while (p[id] !== id) {
-    p[id] = p[p[id]!]!;
-    id = p[id]!;
-  }
-  return id;
-}
-
-export function spaceOf(cg: ChannelGraph, id: number): Space {
-  let lo = 0;
-  let hi = cg.spaces.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (cg.spaces[mid]!.offset <= id) lo = mid;
-    else hi = mid - 1;
-  }
-  return cg.spaces[lo]!;
-}
-
-export function analyzeChannels(model: Model, mode: OnUnsupported): ChannelGraph {
-  const analysis = new ChannelAnalysis(model, mode);
-  for (const node of model.graph.nodes) analysis.visit(node);
+/** The channel graph of `graph` (the main graph, or a body seeing the types of the graphs around it). */
+export function analyzeChannels(
+  model: Model,
+  mode: OnUnsupported,
+  graph: Graph = model.graph,
+  outer: TypeMap = new Map(),
+  outerConsts: ReadonlyMap<string, Tensor> = new Map(),
+): ChannelGraph {
+  const analysis = new ChannelAnalysis(model, mode, graph, outer, outerConsts);
+  for (const node of graph.nodes) analysis.visit(node);
   return analysis.finish();
+}
+
+/**
+ * A channel graph for every graph of the model, the main graph first, then the bodies of
+ * If/Loop/Scan in `Graph.walk` order: each body is pruned like a graph of its own — its
+ * outputs keep their channels, values from the graph around it carry none.
+ */
+export function analyzeEveryGraph(model: Model, mode: OnUnsupported): ChannelGraph[] {
+  const out: ChannelGraph[] = [];
+  const visit = (g: Graph, outer: TypeMap, outerConsts: ReadonlyMap<string, Tensor>) => {
+    out.push(analyzeChannels(model, mode, g, outer, outerConsts));
+    const bodies = g.nodes.flatMap((n) => n.subgraphs());
+    const types = bodies.length ? inferShapesAndValues(model, g, outer).types : outer;
+    const consts = visibleConstants(g, outerConsts);
+    for (const body of bodies) visit(body, types, consts);
+  };
+  visit(model.graph, new Map(), new Map());
+  return out;
+}
+
+/** The constants a graph sees: its own, and those of the graphs around it that it does not shadow. */
+function visibleConstants(g: Graph, outer: ReadonlyMap<string, Tensor>): Map<string, Tensor> {
+  const out = new Map([...outer, ...constantValues(g)]);
+  for (const v of g.inputs) out.delete(v.name);
+  return out;
 }
 
 /**
@@ -108,9 +76,11 @@ class ChannelAnalysis implements ChannelFlowContext {
   readonly opset: number;
   private readonly g: Graph;
   private readonly types: TypeMap;
+  private readonly values: ValueMap;
   private readonly consts: Map<string, Tensor>;
   private readonly readers: Map<string, Node[]>;
   private readonly layers: Map<Node, PrunableLayer>;
+  private readonly norms: Map<Node, SpelledLayerNorm>;
   private readonly cg: ChannelGraph;
   private readonly maps = new Map<string, ChannelMap>();
   /** Notes of stopped channels, by the layers they belong to. */
@@ -119,14 +89,19 @@ class ChannelAnalysis implements ChannelFlowContext {
   constructor(
     model: Model,
     private readonly mode: OnUnsupported,
+    graph: Graph,
+    outer: TypeMap,
+    outerConsts: ReadonlyMap<string, Tensor>,
   ) {
-    this.g = model.graph;
-    this.types = inferShapes(model);
-    this.consts = constantValues(this.g);
+    this.g = graph;
+    ({ types: this.types, values: this.values } = inferShapesAndValues(model, graph, outer));
+    this.consts = visibleConstants(graph, outerConsts);
     this.readers = initializerReaders(this.g);
     this.opset = model.opsets.get('') ?? 0;
-    this.layers = new Map(prunableLayers(model, LAYER_OP_TYPES).map((l) => [l.node, l]));
-    this.cg = { graph: this.g, spaces: [], parent: [], frozen: new Map(), slices: [], reshapes: [], groups: [], mapped: new Set(), notes: [] };
+    const own = new Set(graph.nodes);
+    this.layers = new Map(prunableLayers(model, LAYER_OP_TYPES, 'all').flatMap((l) => (own.has(l.node) ? [[l.node, l] as const] : [])));
+    this.norms = spelledOutLayerNorms(this.g, (n, attr, i) => this.ints(n, attr, i), (v) => this.isConst(v) && this.consts.get(v)!.size === 1);
+    this.cg = { graph: this.g, spaces: [], parent: [], frozen: new Map(), slices: [], reshapes: [], statistics: [], groups: [], mapped: new Set(), notes: [] };
   }
 
   visit(node: Node): void {
@@ -147,7 +122,7 @@ class ChannelAnalysis implements ChannelFlowContext {
     if (rule === 'broadcast') this.broadcast(node, ins);
     else if (rule === 'concat') this.concat(node, ins);
     else if (ins.slice(1).some(Boolean)) this.stop(node, live, 'channels feed a parameter input');
-    else followSingleInput(this, node, ins[0]!, rule);
+    else if (!this.normStatistic(node, ins[0]!)) followSingleInput(this, node, ins[0]!, rule);
   }
 
   finish(): ChannelGraph {
@@ -165,15 +140,22 @@ class ChannelAnalysis implements ChannelFlowContext {
     return this.types.get(v)?.shape;
   }
 
+  /** Constant, or computed from known sizes (Slice bounds from Shape → Gather, say). */
   ints(node: Node, attr: string, input: number): number[] | undefined {
     const a = node.getInts(attr);
     if (a) return a;
     const t = node.inputs[input] ? this.consts.get(node.inputs[input]!) : undefined;
-    return t ? Array.from(t.typed() as ArrayLike<number | bigint>, Number) : undefined;
+    if (t) return Array.from(t.typed() as ArrayLike<number | bigint>, Number);
+    const v = node.inputs[input] ? this.values.get(node.inputs[input]!) : undefined;
+    return v?.every((d): d is number => typeof d === 'number') ? v : undefined;
   }
 
   isConst(v: string): boolean {
     return this.consts.has(v) && !this.g.inputs.some((i) => i.name === v);
+  }
+
+  shapeValue(v: string): Dim[] | undefined {
+    return this.values.get(v);
   }
 
   isSliceable(v: string): boolean {
@@ -186,6 +168,18 @@ class ChannelAnalysis implements ChannelFlowContext {
 
   addReshapeFix(fix: ReshapeFix): void {
     this.cg.reshapes.push(fix);
+  }
+
+  addStatistic(node: Node, m: ChannelMap, axes: number[], norm = node.label): boolean {
+    const type = this.types.get(node.inputs[0]!);
+    const dims = type?.shape ?? [];
+    if (type?.dtype !== 'float32') this.stop(node, [m], `a LayerNorm over them computes in ${type?.dtype ?? 'an unknown type'}`);
+    else if (axes.some((a) => a !== m.axis && typeof dims[a] !== 'number')) this.stop(node, [m], 'a LayerNorm over them also normalizes axes of unknown size');
+    else {
+      this.cg.statistics.push({ node, axis: m.axis, rank: dims.length, dims, axes, ids: m.ids, norm });
+      return true;
+    }
+    return false;
   }
 
   setMap(name: string | undefined, m: ChannelMap): void {
@@ -239,8 +233,9 @@ class ChannelAnalysis implements ChannelFlowContext {
     return { space, ids: Int32Array.from({ length: size }, (_, i) => offset + i) };
   }
 
+  /** Read by other nodes too, a graph output, or a weight of a graph around this one. */
   private sharedWeight(name: string): boolean {
-    return (this.readers.get(name)?.length ?? 0) > 1 || this.g.isGraphOutput(name);
+    return (this.readers.get(name)?.length ?? 0) > 1 || this.g.isGraphOutput(name) || !this.g.initializers.has(name);
   }
 
   // --- steps ---
@@ -267,7 +262,7 @@ class ChannelAnalysis implements ChannelFlowContext {
       }
     }
     if (this.sharedWeight(w.name)) this.stop(node, [{ axis: 1, ids }], 'its weight is shared with another node');
-    this.cg.slices.push({ node, input: 1, axis: 0, ids });
+    else this.cg.slices.push({ node, input: 1, axis: 0, ids });
     this.bias(node, ids);
     this.cg.groups.push(space);
     this.setMap(node.outputs[0], { axis: 1, ids });
@@ -291,7 +286,7 @@ class ChannelAnalysis implements ChannelFlowContext {
     const map = { axis: layout.outputChannelAxis(out?.length ?? a0?.length ?? 0), ids };
     if (map.axis < 0) this.stop(node, [map], 'the output rank is unknown');
     if (shared) this.stop(node, [map], 'its weight is shared with another node');
-    this.cg.slices.push({ node, input: 1, axis: l.layout.outAxis, ids });
+    else this.cg.slices.push({ node, input: 1, axis: l.layout.outAxis, ids });
     this.bias(node, ids);
     this.setMap(node.outputs[0], map);
   }
@@ -305,6 +300,21 @@ class ChannelAnalysis implements ChannelFlowContext {
     if (bs.length === 0 || bs[bs.length - 1] === 1) return; // a broadcast scalar or column
     if (bs[bs.length - 1] !== ids.length) return this.stop(node, [{ axis: 0, ids }], 'its bias does not match its channels');
     this.cg.slices.push({ node, input: 2, axis: bs.length - 1, ids });
+  }
+
+  /**
+   * A statistic of a spelled-out LayerNorm over the channel axis: the channels cross it (they
+   * carry on through the centred value), its output holds none. Float32 only: the masked
+   * reference reproduces the statistics over the kept channels with float32 masks.
+   */
+  private normStatistic(node: Node, m: ChannelMap): boolean {
+    const norm = this.norms.get(node);
+    const rank = this.shape(node.inputs[0]!)?.length;
+    if (!norm || rank === undefined) return false;
+    const axes = norm.axes.map((a) => (a + rank) % rank);
+    if (!axes.includes(m.axis)) return false;
+    this.addStatistic(node, m, axes, norm.mean.label);
+    return true;
   }
 
   /** Element-wise ops with numpy broadcasting: channels on the same positions are joined. */

@@ -6,7 +6,7 @@
  * requested fraction of its free classes, lowest scores first — never a layer's last channel.
  */
 import type { Graph } from '../ir/graph.ts';
-import { find, spaceOf, type ChannelGraph, type Space } from './channel-graph.ts';
+import { find, spaceOf, type ChannelGraph, type Space } from './channel-types.ts';
 import type { Criterion } from './types.ts';
 
 export interface ChannelPlanOptions {

@@ -16,7 +16,7 @@ import { Tensor } from '../ir/tensor.ts';
 import { modelBytesWithOutputs } from '../runtime/capture.ts';
 import { floatBatches, runBatches } from '../runtime/batches.ts';
 import { createSession } from '../runtime/ort.ts';
-import type { ChannelGraph, InitSlice } from './channel-graph.ts';
+import type { ChannelGraph, InitSlice } from './channel-types.ts';
 import type { ChannelPlan } from './channel-plan.ts';
 import { freshName } from './tensor-ops.ts';
 

@@ -24,5 +24,6 @@ export {
   type SensitivityResult,
 } from './sensitivity.ts';
 export { sparsityAt, scheduleSteps, type SparsitySchedule } from './schedule.ts';
-export { analyzeChannels, type ChannelGraph, type Space } from './channel-graph.ts';
+export { analyzeChannels } from './channel-graph.ts';
+export type { ChannelGraph, Space } from './channel-types.ts';
 export { prunableLayers, type PrunableLayer } from './layers.ts';

@@ -7,21 +7,15 @@
 import type { Dataset } from '../data/dataset.ts';
 import { CheckError, InputError } from '../errors.ts';
 import type { Model } from '../ir/model.ts';
-import { modelToBytes } from '../io/save.ts';
 import { densifySparseInitializers } from '../io/sparse.ts';
-import { compareInChildProcess, type OutputDiff } from '../runtime/verify.ts';
 import type { InputShapes } from '../runtime/shapes.ts';
 import { constantsToInitializers } from '../transforms/constants-to-initializers.ts';
-import { eliminateDeadCode } from '../transforms/dead-code.ts';
 import { sinkInitializers } from '../transforms/sink-initializers.ts';
-import { analyzeChannels } from './channel-graph.ts';
-import { planChannels } from './channel-plan.ts';
-import { maskReference, rewriteChannels } from './channel-rewrite.ts';
-import { compensateBiases, sinkWeights } from './compensate.ts';
 import { LAYER_OP_TYPES, prunableLayers, resolveSkip, type PrunableLayer } from './layers.ts';
 import { pruneMagnitude, type MagnitudeTarget } from './magnitude.ts';
 import { pruneNM } from './nm.ts';
 import { applySparseStorage, SPARSE_MIN_IR } from './storage.ts';
+import { pruneChannels } from './structured.ts';
 import { checkOptions, PRUNE_DEFAULTS, type LayerReport, type PruneOptions, type PruneResult } from './types.ts';
 import { summarizeModel } from '../inspect/summary.ts';
 import { checkRuns } from '../runtime/check.ts';
@@ -37,9 +31,6 @@ export interface PruneHooks {
   shapes?: InputShapes;
 }
 
-/** Relative tolerance of the masked-reference comparison (float sums in another order). */
-export const MASK_TOLERANCE = 1e-4;
-
 /** Elements of every numeric initializer, dense and sparse, in all graphs. */
 /** Parameters and zeros of every weight, sparse initializers counted dense (as `inspect` does). */
 export function countParams(model: Model): { params: number; zeros: number } {
@@ -54,31 +45,6 @@ function checkNames(layers: readonly PrunableLayer[], names: readonly string[], 
     throw new InputError(`prune: ${what} names ${unknown.map((n) => `'${n}'`).join(', ')}, not a prunable layer (layers: ${[...known].join(', ')})`);
   }
 }
-
-/** Max |difference| between the pruned model and the masked original on random inputs; throws past tolerance. */
-async function compareMasked(reference: Model, pruned: Model, note: (m: string) => void, shapes?: InputShapes): Promise<number | undefined> {
-  let diffs: OutputDiff[];
-  try {
-    diffs = await compareInChildProcess(modelToBytes(reference), modelToBytes(pruned), { shapes });
-  } catch (err) {
-    // Inputs random feeds cannot fill (unnamed dynamic dims, bool or string inputs), or inputs
-    // onnxruntime crashes on: loading is the check.
-    if (err instanceof InputError && /symbolic dim|dynamic dim|random inputs exist for|is not a tensor|onnxruntime crashed/.test(err.message)) {
-      note(`channels: outputs not compared (${err.message})`);
-      return undefined;
-    }
-    throw err;
-  }
-  let max = 0;
-  for (const d of diffs) {
-    max = Math.max(max, d.maxAbsDiff);
-    if (!(d.maxAbsDiff <= MASK_TOLERANCE * Math.max(1, d.maxAbs))) {
-      throw new CheckError(`prune: the channel-pruned model's output '${d.output}' differs from the masked original by ${d.maxAbsDiff} (max |value| ${d.maxAbs})`);
-    }
-  }
-  return max;
-}
-
 
 /** Prunes a copy and adopts it only once every check passed: a failure leaves `model` as it was. */
 export async function pruneModel(model: Model, options: Partial<PruneOptions> = {}, hooks: PruneHooks = {}): Promise<PruneResult> {
@@ -104,7 +70,7 @@ async function pruneInPlace(model: Model, options: Partial<PruneOptions>, hooks:
   sinkInitializers(g);
   const before = countParams(model);
 
-  // Magnitude and N:M pruning reach layers inside If/Loop/Scan bodies; channels follow the main graph.
+  // Every kind of pruning reaches layers inside If/Loop/Scan bodies.
   let layers = prunableLayers(model, o.opTypes, 'all');
   if (!layers.length) throw new InputError(`prune: the model has no ${o.opTypes.join('/')} layer with a constant float weight`);
   const { names: skipped, unknown } = resolveSkip(layers, o.skip);
@@ -116,52 +82,11 @@ async function pruneInPlace(model: Model, options: Partial<PruneOptions>, hooks:
 
   const structured = o.channels > 0 || Object.keys(o.layerChannels).length > 0;
   if (structured) {
-    progress(0.1, 'channel dependencies');
-    g.sortTopologically();
-    const allLayers = prunableLayers(model, LAYER_OP_TYPES);
-    checkNames(allLayers, Object.keys(o.layerChannels), 'layerChannels');
-    const cg = analyzeChannels(model, o.unsupported);
-    const keep = new Map<string, string>();
-    for (const s of cg.spaces) {
-      if (skipped.has(s.layer.name)) keep.set(s.layer.name, `layer '${s.layer.name}' is skipped`);
-      else if (!o.opTypes.includes(s.layer.node.opType)) keep.set(s.layer.name, `${s.layer.node.opType} is not in opTypes`);
-    }
-    const plan = planChannels(cg, { fraction: o.channels, overrides: o.layerChannels, criterion: o.criterion, keep });
-    for (const n of [...cg.notes, ...plan.notes]) note(n);
-    const inBodies = layers.length - prunableLayers(model, o.opTypes).length;
-    if (inBodies > 0) note(`channels: ${inBodies} layer(s) inside If/Loop/Scan bodies keep their channels (structured pruning follows the main graph; magnitude and N:M reach them)`);
-    const compensating = o.compensate && hooks.calibration !== undefined && plan.removed > 0;
-    const original = (o.verify || compensating) && plan.removed > 0 ? model.clone() : undefined;
-    const readers = compensating ? sinkWeights(cg, plan) : undefined;
-    progress(0.3, 'rewriting channels');
-    rewriteChannels(cg, plan);
-    channelsRemoved = plan.removed;
-    for (const s of cg.spaces) {
-      reports.set(s.layer.name, {
-        node: s.layer.name,
-        op: s.layer.node.opType,
-        weight: s.layer.node.inputs[1]!,
-        params: 0,
-        zeros: 0,
-        sparsity: 0,
-        channelsBefore: s.size,
-        channelsAfter: plan.keptPerSpace[s.index],
-        target: o.layerChannels[s.layer.name] ?? o.channels,
-      });
-    }
-    if (original) {
-      progress(0.4, 'comparing with the masked original');
-      const reference = original;
-      maskReference(cg, plan, reference);
-      if (o.verify) verifyMaxDiff = await compareMasked(reference, model, note, hooks.shapes);
-      if (readers) {
-        progress(0.5, 'bias compensation');
-        const source = { dataset: hooks.calibration!, limit: o.calibSamples, batchSize: 64 };
-        const n = await compensateBiases(cg, plan, readers, reference, source);
-        note(`channels: biases of ${n} layer(s) compensated for the removed channels' means (${Math.min(o.calibSamples, hooks.calibration!.length)} calibration samples)`);
-      }
-    }
-    eliminateDeadCode(g);
+    checkNames(prunableLayers(model, LAYER_OP_TYPES, 'all'), Object.keys(o.layerChannels), 'layerChannels');
+    const r = await pruneChannels(model, o, skipped, { ...hooks, note, progress });
+    channelsRemoved = r.removed;
+    verifyMaxDiff = r.verifyMaxDiff;
+    for (const l of r.layers) reports.set(l.node, l);
     layers = prunableLayers(model, o.opTypes, 'all');
   }
 

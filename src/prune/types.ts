@@ -41,7 +41,7 @@ export interface PruneOptions {
   opTypes: string[];
   /**
    * When channels cannot be followed through a node (a Reshape that splits the channel
-   * axis, a shape computed at run time …): 'error' refuses with the node's name, 'skip'
+   * axis, a computed shape that cannot be resolved …): 'error' refuses with the node's name, 'skip'
    * leaves the channels involved unpruned. Default 'error'.
    */
   unsupported: OnUnsupported;

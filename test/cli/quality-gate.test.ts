@@ -113,4 +113,20 @@ describe('quality gate', () => {
     expect(existsSync(out)).toBe(false);
     expect(JSON.parse(readFileSync(json, 'utf8')).notes.at(-1)).toMatch(/^failed: pass 'quantize': SQNR floor 20 dB cannot be met/);
   });
+
+  it('gate: random inputs take the --input-shape sizes of free dims (a free width no longer skips the gate)', async () => {
+    const b = new GraphBuilder('free-width');
+    b.input('x', 'float32', ['N', 3, 'W']);
+    const [h] = b.node('Conv', ['x', b.initializer('w1', randomFloats(8 * 3 * 3, 4), [8, 3, 3])], { pads: [1, 1] }, { name: 'conv1' });
+    const [r] = b.node('Relu', [h!]);
+    b.node('Conv', [r!, b.initializer('w2', randomFloats(4 * 8, 5), [4, 8, 1])], {}, { name: 'conv2', outputs: ['y'] });
+    b.output('y', 'float32', ['N', 4, 'W']);
+    const input = join(dir, 'free-width.onnx');
+    await saveModel(b.build(), input);
+    const r1 = await cli('prune', input, '-o', join(dir, 'free-width-pruned.onnx'), '--channels', '0.5', '--input-shape', 'x:1,3,16', '--no-latency', '--json', '--min-sqnr', '0');
+    expect(r1.code, r1.err).toBe(0);
+    const report = JSON.parse(r1.out);
+    expect(report.notes.join()).not.toMatch(/outputs not compared/);
+    expect(report.stages.at(-1).quality).toMatchObject({ data: 'random inputs', samples: 8 });
+  });
 });

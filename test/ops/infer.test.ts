@@ -59,6 +59,25 @@ describe('shape inference', () => {
     expect(inferShapes(b.build()).get(z)).toEqual({ dtype: 'float32', shape: ['N', 3] });
   });
 
+  it('infer: a Reshape target computed from Shape → Gather/Slice → Concat gives a shape, free dims symbolic', async () => {
+    const b = new GraphBuilder('computed');
+    const x = b.input('x', 'float32', ['N', 4, 3, 'W']);
+    const i64 = (name: string, ...v: number[]) => b.initializer(name, BigInt64Array.from(v, BigInt), [v.length]);
+    const [shape] = b.node('Shape', [x]);
+    // [N, 4·3, W]: Slice[0:1] ++ Gather(1)·Gather(2) ++ Gather(-1), through an int32 Cast as paddle2onnx writes it.
+    const [n] = b.node('Cast', [b.node('Slice', [b.node('Cast', [shape!], { to: 6 })[0]!, i64('s0', 0), i64('s1', 1)])[0]!], { to: 7 });
+    const [c] = b.node('Mul', [b.node('Gather', [shape!, i64('one', 1)])[0]!, b.node('Gather', [shape!, i64('two', 2)])[0]!]);
+    const [w] = b.node('Gather', [shape!, i64('last', -1)]);
+    const [target] = b.node('Concat', [n!, c!, w!], { axis: 0 });
+    const [y] = b.node('Reshape', [x, target!]);
+    b.output(y!, 'float32', []);
+    const m = b.build();
+    m.graph.outputs[0]!.type = { dtype: 'float32', shape: undefined };
+    expect(inferShapes(m).get(y!)?.shape).toEqual(['N', 12, 'W']);
+    const out = await runModel(m, { x: { data: randomFloats(2 * 12 * 5), dims: [2, 4, 3, 5] } });
+    expect(out[y!]!.length).toBe(2 * 12 * 5);
+  });
+
   it('infer: unknown ops keep the shapes the model declares', () => {
     const b = new GraphBuilder('custom');
     const x = b.input('x', 'float32', ['N', 4]);

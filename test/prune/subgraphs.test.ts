@@ -1,4 +1,4 @@
-/** Pruning reaches weights inside If/Loop bodies and in Constant nodes (magnitude, N:M, sparse storage). */
+/** Pruning reaches weights inside If/Loop bodies and in Constant nodes (magnitude, N:M, channels, sparse storage). */
 import { describe, expect, it } from 'vitest';
 import { loadModel } from '../../src/io/load.ts';
 import { modelToBytes } from '../../src/io/save.ts';
@@ -32,8 +32,24 @@ describe('prune: subgraphs', () => {
     expect(summarizeModel(reloaded).sparsity).toBeGreaterThan(0.85);
   });
 
-  it('prune: channels: layers inside bodies keep their channels, with a note', async () => {
-    const r = await pruneModel(ifModel(), { channels: 0.25, unsupported: 'skip' });
-    expect(r.notes).toContain('channels: 6 layer(s) inside If/Loop/Scan bodies keep their channels (structured pruning follows the main graph; magnitude and N:M reach them)');
+  it('prune: channels: each If branch is pruned like a graph of its own, its outputs keep their channels', async () => {
+    const m = ifModel();
+    const r = await pruneModel(m, { channels: 0.5 });
+    const body = (tag: string) => m.graph.nodes.find((n) => n.opType === 'If')!.subgraphs().find((g) => g.name.startsWith(tag))!;
+    for (const tag of ['then', 'else']) {
+      const dims = (i: number) => body(tag).initializers.get(`${tag}_w${i}`)!.dims;
+      expect([dims(0), dims(1), dims(2)]).toEqual([[64, 32], [32, 32], [32, 64]]);
+      expect(body(tag).initializers.get(`${tag}_b1`)!.dims).toEqual([32]);
+    }
+    expect(r.channelsRemoved).toBe(4 * 32);
+    expect(r.verifyMaxDiff).toBeLessThan(1e-4); // the masked original, masked inside both branches
+    expect(r.notes.join()).toMatch(/'then_gemm2' kept: graph output 'then_y'/);
+    expect(r.notes.join()).toMatch(/'pre' kept: read inside a subgraph/);
+  });
+
+  it('prune: channels: a Loop body whose layer feeds the carried state keeps its channels', async () => {
+    const r = await pruneModel(loopModel(), { channels: 0.5 });
+    expect(r.channelsRemoved).toBe(0);
+    expect(r.notes.join()).toMatch(/'cell_matmul' kept: graph output 's_next'/);
   });
 });

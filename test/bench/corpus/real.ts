@@ -2,7 +2,7 @@
  * `npm run bench:real`: every command a user would try, on every model of the real-model
  * corpus (fetch it first: `npm run corpus:fetch`), written to docs/real-models.md.
  *
- *   npm run bench:real [-- --only id1,id2 --heavy --runs 10 --out docs/real-models.md]
+ *   npm run bench:real [-- --only id1,id2 --commands 'prune channels 25%' --heavy --runs 10 --out docs/real-models.md]
  *
  * Each command runs the built CLI (`npm run build` first) in a child process, as a user
  * would, with the manifest's `--input-shape`s, `--no-latency` (timed here instead) and
@@ -20,11 +20,11 @@ import { join } from 'node:path';
 import { writeNpz } from '../../../src/data/npz.ts';
 import { createSession, type OrtSession } from '../../../src/runtime/ort.ts';
 import type { HostTensor } from '../../../src/runtime/types.ts';
-import { sqnrDb } from '../../../src/math/sqnr.ts';
 import { arg, flag } from '../args.ts';
 import { type CorpusModel, loadManifest, modelPath, repoRoot } from './corpus.ts';
 import { batchable, feeds, inputShape } from './inputs.ts';
 import { explain } from './causes.ts';
+import { compare } from './compare.ts';
 
 interface Command {
   name: string;
@@ -71,32 +71,6 @@ function runCli(argv: string[]): { exit: number; message: string } {
   }
 }
 
-function flat(t: HostTensor): Float64Array {
-  return Float64Array.from(t.data as ArrayLike<number>, Number);
-}
-
-/** Worst (lowest) cosine and SQNR over the outputs, on the same feeds. */
-function compare(ref: Record<string, HostTensor>[], got: Record<string, HostTensor>[]): { cosine: number; sqnr: number } {
-  let cosine = Infinity;
-  let sqnr = Infinity;
-  for (const name of Object.keys(ref[0]!)) {
-    let dot = 0, na = 0, nb = 0, noise = 0;
-    for (let k = 0; k < ref.length; k++) {
-      const a = flat(ref[k]![name]!);
-      const b = got[k]![name] ? flat(got[k]![name]!) : new Float64Array(a.length);
-      for (let i = 0; i < a.length; i++) {
-        dot += a[i]! * (b[i] ?? 0);
-        na += a[i]! ** 2;
-        nb += (b[i] ?? 0) ** 2;
-        noise += (a[i]! - (b[i] ?? 0)) ** 2;
-      }
-    }
-    cosine = Math.min(cosine, na === 0 && nb === 0 ? 1 : dot / Math.sqrt(na * nb));
-    sqnr = Math.min(sqnr, sqnrDb(na, noise));
-  }
-  return { cosine, sqnr };
-}
-
 async function outputsOn(session: OrtSession, inputs: Record<string, HostTensor>[]): Promise<Record<string, HostTensor>[]> {
   const out = [];
   for (const f of inputs) out.push(await session.run(f));
@@ -117,7 +91,7 @@ async function interleaved(a: OrtSession, b: OrtSession, feed: Record<string, Ho
   return [median(times[0]), median(times[1])];
 }
 
-async function benchModel(m: CorpusModel, work: string, runs: number): Promise<Row[]> {
+async function benchModel(m: CorpusModel, work: string, runs: number, commands: readonly Command[]): Promise<Row[]> {
   const file = modelPath(m);
   const float = await createSession(file, { threads: 1 });
   const rows: Row[] = [];
@@ -141,7 +115,7 @@ async function benchModel(m: CorpusModel, work: string, runs: number): Promise<R
     const shapeFlags = m.shapes.flatMap((s) => ['--input-shape', s]);
     const b1Feed = evalFeeds[0]!;
     const bNFeed = b32 && !m.heavy ? await feeds(m, specs, 32, 77) : b1Feed;
-    for (const c of COMMANDS) {
+    for (const c of commands) {
       if (m.heavy && !['inspect', 'cleanup', 'int8 dynamic'].includes(c.name)) continue;
       const out = join(work, `${m.id}-${c.name.replace(/\W+/g, '-')}.onnx`);
       const argv = c.writes ? [...c.args(calib), file, '-o', out, ...shapeFlags, '--no-latency', '--compressed-sizes', 'never', '--json'] : [...c.args(calib), file];
@@ -229,6 +203,10 @@ function markdown(models: CorpusModel[], results: Map<string, Row[]>, meta: stri
 async function main(): Promise<void> {
   const only = arg('only', '').split(',').filter(Boolean);
   const runs = Number(arg('runs', '10'));
+  const names = arg('commands', '').split(',').filter(Boolean);
+  const unknown = names.filter((n) => !COMMANDS.some((c) => c.name === n));
+  if (unknown.length) throw new Error(`unknown command(s) ${unknown.join(', ')} (commands: ${COMMANDS.map((c) => c.name).join(', ')})`);
+  const commands = names.length ? COMMANDS.filter((c) => names.includes(c.name)) : COMMANDS;
   const outFile = arg('out', join(repoRoot, 'docs/real-models.md'));
   const models = loadManifest().filter((m) => (only.length ? only.includes(m.id) : !m.heavy || flag('heavy')));
   const missing = models.filter((m) => !existsSync(modelPath(m)));
@@ -240,7 +218,7 @@ async function main(): Promise<void> {
   const started = new Date();
   const results = new Map<string, Row[]>();
   try {
-    for (const m of models) results.set(m.id, await benchModel(m, work, runs));
+    for (const m of models) results.set(m.id, await benchModel(m, work, runs, commands));
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
