@@ -105,3 +105,19 @@ export function describeUpgrade(u: OpsetUpgrade, why?: string): string {
   const done = Object.entries(u.rewrites).map(([what, n]) => `${n}× ${what}`);
   return `opset ${u.from} → ${u.to}: upgraded${why ? ` ${why}` : ''}${done.length ? ` (${done.join(', ')})` : ''}`;
 }
+
+/**
+ * Raises the model to `need` when it is older, for a step whose output format needs it
+ * (`purpose`: "per-channel int8"); returns the report note, or undefined when nothing was
+ * needed. A failed upgrade says what needed it: "<what> needs opset N and the model imports opset M; …".
+ */
+export function upgradeForFormat(model: Model, need: number, what: string, purpose: string, alternative = ''): string | undefined {
+  const from = model.opset('');
+  if (from >= need) return undefined;
+  try {
+    return describeUpgrade(upgradeOpset(model, need), `for ${purpose}`);
+  } catch (err) {
+    if (!(err instanceof InputError)) throw err;
+    throw new InputError(`${what} needs opset ${need} and the model imports opset ${from}; upgrading it failed: ${err.message}${alternative}`, { cause: err });
+  }
+}

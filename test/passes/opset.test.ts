@@ -7,6 +7,8 @@ import { loadModel } from '../../src/io/load.ts';
 import { modelToBytes } from '../../src/io/save.ts';
 import { runPipeline } from '../../src/pipeline/run.ts';
 import { opset } from '../../passes/opset.ts';
+import { quantizeModel } from '../../src/quant/int8/quantize.ts';
+import { memoryDataset } from '../quant/graphs.ts';
 import { maxOutputDiff, randomFloats } from '../helpers/run-model.ts';
 
 const IR_FOR = (v: number) => (v >= 12 ? 7 : v >= 11 ? 6 : v >= 10 ? 5 : v >= 9 ? 4 : 3);
@@ -262,5 +264,51 @@ describe('opset pass: subgraphs and refusals', () => {
     expect(r.changes).toEqual({ opsetRaised: 0, nodesAdapted: 0 });
     expect(await opsetError(b.build(), 13.5)).toMatch(/option 'target' must be a whole opset number/);
     expect(await opsetError(b.build(), 22)).toMatch(/option 'target' must be ≤ 21/);
+  });
+});
+
+/** A paddle2onnx-style opset-9 classifier: Conv, Upsample-free head with Flatten, Gemm and a Softmax on axis 1. */
+function opset9Classifier(): Model {
+  const b = builder(9);
+  const x = b.input('x', 'float32', ['N', 4, 8, 8]);
+  const [c] = b.node('Conv', [x, b.initializer('w', randomFloats(8 * 4 * 9, 11), [8, 4, 3, 3]), b.initializer('cb', randomFloats(8, 12), [8])], { pads: [1, 1, 1, 1] }, { name: 'conv' });
+  const [r] = b.node('Relu', [c]);
+  const [p] = b.node('Pad', [r], { pads: [0, 0, 1, 1, 0, 0, 1, 1] });
+  const [g] = b.node('GlobalAveragePool', [p]);
+  const [f] = b.node('Flatten', [g]);
+  const [fc] = b.node('Gemm', [f, b.initializer('wg', randomFloats(8 * 10, 13), [8, 10]), b.initializer('bg', randomFloats(10, 14), [10])], {}, { name: 'fc' });
+  const [s] = b.node('Softmax', [fc], { axis: 1 });
+  b.output(s, 'float32', ['N', 10]);
+  return b.build();
+}
+
+describe('quantize: upgrades an older opset itself', () => {
+  it('opset: quantize dynamic and static upgrade an opset-9 model to 13 for per-channel int8, with a note, and run close to float', async () => {
+    for (const mode of ['dynamic', 'static'] as const) {
+      const before = modelToBytes(opset9Classifier());
+      const m = await loadModel(before);
+      const notes: string[] = [];
+      const calibration = memoryDataset(randomFloats(16 * 256, 21), [16, 4, 8, 8]);
+      const result = await quantizeModel(m, { mode, target: 'size' }, { calibration, note: (n) => notes.push(n) });
+      expect(m.opset()).toBe(13);
+      expect(notes[0]).toBe('opset 9 → 13: upgraded for per-channel int8 (1× Pad pads/value → inputs, 1× Softmax axis made a single axis)');
+      expect(result.quantized.length, JSON.stringify(result.keptFloat)).toBeGreaterThan(0);
+      expect(await maxOutputDiff(before, m, feeds([2, 4, 8, 8]))).toBeLessThan(0.05);
+    }
+  });
+
+  it('opset: quantize per tensor needs only opset 11 (dynamic) or 10 (static), and a failed upgrade names the op', async () => {
+    const m = opset9Classifier();
+    await quantizeModel(m, { mode: 'dynamic', perChannel: false });
+    expect(m.opset()).toBe(11);
+    const b = builder(8);
+    const x = b.input('x', 'float32', [2, 3]);
+    const p = (n: string) => b.initializer(n, Float32Array.of(1, 1, 1), [3]);
+    const [y] = b.node('BatchNormalization', [x, p('g'), p('b'), p('m'), p('v')], { spatial: 0 }, { name: 'bn' });
+    const [z] = b.node('MatMul', [y, b.initializer('w', randomFloats(9, 1), [3, 3])]);
+    b.output(z, 'float32', [2, 3]);
+    await expect(quantizeModel(b.build(), { mode: 'dynamic' })).rejects.toThrow(
+      "quantize: dynamic int8 needs opset 13 and the model imports opset 8; upgrading it failed: cannot convert 'bn' (BatchNormalization) from opset 8 to 9: spatial=0 (statistics per activation) has no spelling from opset 9 on",
+    );
   });
 });
