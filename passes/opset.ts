@@ -1,5 +1,5 @@
 /**
- * opset: converts the default ONNX domain from opset 7 … 20 up to `target`, with a version
+ * opset: converts the default ONNX domain from an older opset up to `target`, with a version
  * adapter per op change (attributes that became inputs, Softmax's single axis, Upsample →
  * Resize …), in every graph and subgraph. An op change it has no adapter for is refused,
  * naming the op and the node; a model already at or above `target` is left as it is.
@@ -17,7 +17,7 @@ const DEFAULT_TARGET = 17;
 export const opset = definePass({
   name: 'opset',
   kind: 'cleanup',
-  description: 'Convert the default ONNX domain from opset 7+ up to a newer opset (version adapters per op, subgraphs included).',
+  description: 'Convert the default ONNX domain up to a newer opset (version adapters per op, subgraphs included).',
   options: {
     target: { type: 'number', default: DEFAULT_TARGET, min: 8, max: 21, description: 'Opset to convert to (8–21); a model already at or above it is left unchanged.' },
   },

@@ -112,6 +112,9 @@ function attrNode(node: Node, name: string, value: number): Node {
   return node;
 }
 
+/** Resize nodes that were Upsample nodes (whose scales are ≥ 1 by definition). */
+const fromUpsample = new WeakSet<Node>();
+
 /** Resize-10 (and Upsample) sample asymmetrically; onnxruntime rounds a nearest pixel down when upsampling, up when downsampling. */
 const resizeInputs: VersionAdapter = {
   what: 'roi input and asymmetric coordinates',
@@ -119,7 +122,9 @@ const resizeInputs: VersionAdapter = {
     const [x, scales] = node.inputs;
     node.inputs = [x!, c.constantInput(node, 'roi', (name) => Tensor.fromTyped(name, new Float32Array(0), [0])), scales!];
     node.setAttr('coordinate_transformation_mode', 'asymmetric');
-    if (node.getString('mode', 'nearest') === 'nearest') {
+    // Upsample only enlarges (scales ≥ 1): its nearest pixel is always rounded down.
+    if (node.getString('mode', 'nearest') === 'nearest' && fromUpsample.has(node)) node.setAttr('nearest_mode', 'floor');
+    else if (node.getString('mode', 'nearest') === 'nearest') {
       const s = c.constant(scales!)?.toFloat32();
       if (!s) throw c.refuse('nearest-pixel rounding depends on the scales, which are not constant');
       const down = s.some((v) => v < 1);
@@ -145,7 +150,83 @@ function dropOutputsFrom(first: number, why: string): VersionAdapter['adapt'] {
 /** Nothing to rewrite: the new attribute's default is the old behaviour. */
 const defaultKeepsMeaning = (what: string): VersionAdapter => ({ what, adapt: () => false });
 
+/** Removes an attribute whose every value the new version's behaviour matches. */
+const dropAttr = (name: string, what = `${name} removed`): VersionAdapter =>
+  adapter(what, (node) => {
+    if (node.attr(name) === undefined) return false;
+    node.removeAttr(name);
+    return true;
+  });
+
+/**
+ * Before opset 7, Add/Mul/… broadcast only with `broadcast=1`, B's dims aligned with A's from
+ * `axis` on (default: the trailing ones); from 7 they broadcast as numpy does, from the right.
+ * B gets trailing 1-dims (an Unsqueeze) where `axis` placed it left of the end.
+ */
+const legacyBroadcast: VersionAdapter = {
+  what: 'broadcast/axis → numpy broadcasting',
+  adapt(node, c) {
+    const axis = node.getInt('axis');
+    const changed = node.attr('broadcast') !== undefined || axis !== undefined;
+    const broadcast = node.getInt('broadcast', 0) === 1;
+    node.removeAttr('broadcast');
+    node.removeAttr('axis');
+    if (!broadcast || axis === undefined) return changed;
+    const [rankA, rankB] = [0, 1].map((i) => c.type(node.inputs[i]!)?.shape?.length);
+    if (rankA === undefined || rankB === undefined) throw c.refuse('broadcasting from an axis needs the ranks of both inputs, which are unknown');
+    const trailing = rankA - axis - rankB;
+    if (trailing <= 0) return true;
+    const b = node.inputs[1]!;
+    const aligned = c.fresh(`${b}_aligned`);
+    node.inputs[1] = aligned;
+    const unsqueeze = new Node('Unsqueeze', [b], [aligned], c.fresh(`${node.name || node.outputs[0]}_align`));
+    unsqueeze.setAttr('axes', Array.from({ length: trailing }, (_, i) => rankB + i));
+    return [unsqueeze, node];
+  },
+};
+
+/** An attribute renamed, its value unchanged. */
+function dropAttrRename(from: string, to: string): VersionAdapter {
+  return adapter(`${from} → ${to}`, (node) => {
+    const a = node.attr(from);
+    if (!a) return false;
+    a.name = to;
+    return true;
+  });
+}
+
+/** RNN/GRU/LSTM-1 wrote Y only with output_sequence=1; from 7 Y is always the sequence (optional). */
+function rnnOutputSequence(node: Node, c: AdaptContext): boolean {
+  if (node.attr('output_sequence') === undefined) return false;
+  if (node.getInt('output_sequence', 0) === 0 && node.outputs[0] && c.isRead(node.outputs[0])) throw c.refuse('output_sequence=0 with its first output read: that output means the last step before opset 7');
+  node.removeAttr('output_sequence');
+  return true;
+}
+
+/** Cast-1 names its target type ('FLOAT'); from 6 it is the TensorProto.DataType number. */
+const CAST_CODES: Record<string, number> = { FLOAT: 1, UINT8: 2, INT8: 3, UINT16: 4, INT16: 5, INT32: 6, INT64: 7, STRING: 8, BOOL: 9, FLOAT16: 10, DOUBLE: 11, UINT32: 12, UINT64: 13 };
+
 const ADAPTERS: Record<string, Record<number, VersionAdapter>> = {
+  Concat: {
+    4: adapter('axis made explicit (1)', (node) => {
+      if (node.attr('axis') !== undefined) return false;
+      node.setAttr('axis', 1);
+      return true;
+    }),
+  },
+  Reshape: { 5: adapter('shape → input', intsToInput('shape', 1)) },
+  Cast: {
+    6: adapter('to → type number', (node, c) => {
+      const to = node.attr('to')?.value;
+      if (typeof to !== 'string') return false;
+      const code = CAST_CODES[to.toUpperCase()];
+      if (code === undefined) throw c.refuse(`its target type '${to}' is not a known type name`);
+      node.setAttr('to', code);
+      return true;
+    }),
+  },
+  Gemm: { 7: dropAttr('broadcast', 'broadcast removed (C broadcasts)') },
+  ...Object.fromEntries(['GRU', 'LSTM', 'RNN'].map((op) => [op, { 7: adapter('output_sequence removed', rnnOutputSequence) }])),
   BatchNormalization: {
     9: adapter('spatial removed', (node, c) => {
       if (node.attr('spatial') === undefined) return false;
@@ -166,6 +247,15 @@ const ADAPTERS: Record<string, Record<number, VersionAdapter>> = {
     }),
   },
   Upsample: {
+    7: adapter('height/width scales → scales', (node, c) => {
+      const [h, w] = [node.attr('height_scale'), node.attr('width_scale')];
+      if (!h || !w) throw c.refuse('it has no height_scale or width_scale');
+      node.removeAttr('height_scale');
+      node.removeAttr('width_scale');
+      node.attributes.push({ name: 'scales', type: 'floats', value: [1, 1, Number(h.value), Number(w.value)], proto: {} });
+      if (node.getString('mode') === 'bilinear') node.setAttr('mode', 'linear');
+      return true;
+    }),
     9: adapter('scales → input', (node, c) => {
       const scales = node.attr('scales')?.value as number[] | undefined;
       if (!scales) return false;
@@ -176,6 +266,7 @@ const ADAPTERS: Record<string, Record<number, VersionAdapter>> = {
     // Deprecated in 10: Resize-10 takes the same inputs with the same meaning.
     10: adapter('→ Resize', (node) => {
       node.opType = 'Resize';
+      fromUpsample.add(node);
       node.attributes = node.attributes.filter((a) => a.name === 'mode');
       return true;
     }),
@@ -219,6 +310,7 @@ const ADAPTERS: Record<string, Record<number, VersionAdapter>> = {
     }),
   },
   Pad: {
+    2: dropAttrRename('paddings', 'pads'),
     11: adapter('pads/value → inputs', (node, c) => {
       const pads = rawInts(node, 'pads');
       if (!pads) throw c.refuse('it has no pads');
@@ -285,6 +377,15 @@ const ADAPTERS: Record<string, Record<number, VersionAdapter>> = {
     }),
   },
 };
+
+// consumed_inputs (an optimization hint of opset 1) was removed from these ops in opset 6.
+for (const op of 'Abs Add BatchNormalization Ceil Clip Div Dropout Elu Exp Floor HardSigmoid InstanceNormalization LeakyRelu Log Max Mean Min Mul Neg PRelu Reciprocal Relu Selu Sigmoid Sqrt Sub Sum Tanh'.split(' ')) {
+  (ADAPTERS[op] ??= {})[6] = dropAttr('consumed_inputs');
+}
+for (const op of 'Add Sub Mul Div Pow And Or Xor Equal Greater Less'.split(' ')) (ADAPTERS[op] ??= {})[7] = legacyBroadcast;
+// is_test (inference when set) was removed in 7: these ops now always run as in inference.
+ADAPTERS.BatchNormalization![7] = dropAttr('is_test');
+ADAPTERS.Dropout![7] = dropAttr('is_test');
 
 // Ops whose `axes` moved from an attribute to an input (the op table's axesInputSince column).
 for (const spec of OPS) {

@@ -11,9 +11,6 @@ import { VERSION_ADAPTERS, type VersionAdapter } from './version-adapters.ts';
 export { NEWEST_OPSET };
 export type { AdaptContext, VersionAdapter } from './version-adapters.ts';
 
-/** onnxruntime guarantees default-domain opsets from 7 on (it warns on older ones), so older models could not be checked. */
-export const OLDEST_UPGRADABLE_OPSET = 7;
-
 /** The smallest IR version each opset needs (onnx's helper.VERSION_TABLE), by the opset that raised it. */
 const IR_FOR_OPSET: readonly (readonly [opset: number, ir: number])[] = [[21, 10], [19, 9], [15, 8], [12, 7], [11, 6], [10, 5], [9, 4], [7, 3]];
 

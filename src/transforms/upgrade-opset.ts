@@ -1,5 +1,5 @@
 /**
- * Raises a model's default-domain opset (7 … 21) to a newer one, in place, as onnx's
+ * Raises a model's default-domain opset (1 … 20) to a newer one (≤ 21), in place, as onnx's
  * version_converter does: every default-domain node in every graph and subgraph is taken
  * through each version at which its op changed, by that step's adapter or because the step
  * is compatible (src/ops/versions.ts). A step with no known way is refused with the op, the
@@ -12,7 +12,7 @@ import { FreshNames } from '../ir/names.ts';
 import type { Node } from '../ir/node.ts';
 import type { Tensor } from '../ir/tensor.ts';
 import { constantValues, inferShapes, type TypeMap } from '../ops/infer.ts';
-import { minIrVersion, NEWEST_OPSET, OLDEST_UPGRADABLE_OPSET, sinceVersions, versionStep, type AdaptContext } from '../ops/versions.ts';
+import { minIrVersion, NEWEST_OPSET, sinceVersions, versionStep, type AdaptContext } from '../ops/versions.ts';
 
 export interface OpsetUpgrade {
   readonly from: number;
@@ -30,16 +30,14 @@ export function upgradeOpset(model: Model, target: number): OpsetUpgrade {
   const from = model.opset('');
   if (from >= target) return { from, to: from, rewrites: {} };
   if (target > NEWEST_OPSET) throw new InputError(`cannot convert to opset ${target}; the newest this converter knows is ${NEWEST_OPSET}`);
-  if (from < OLDEST_UPGRADABLE_OPSET) {
-    throw new InputError(`the model imports opset ${from}; conversion starts at opset ${OLDEST_UPGRADABLE_OPSET} (onnxruntime guarantees only opset 7 and later, so older models could not be checked)`);
-  }
+  if (!(from >= 1)) throw new InputError(`the model imports default-domain opset ${from}, which is not an opset`);
   if (Array.isArray(model.proto.functions) && model.proto.functions.length > 0) {
     throw new InputError('the model has model-local functions, whose bodies this converter does not convert');
   }
   const rewrites: Record<string, number> = {};
   const names = new FreshNames(model.graph);
   const convertGraph = (graph: Graph, outer: TypeMap) => {
-    const types = inferShapes(model, graph, outer);
+    const types = typesOf(model, graph, outer);
     const consts = constantValues(graph);
     const index = graph.index();
     const converted: Node[] = [];
@@ -58,6 +56,22 @@ export function upgradeOpset(model: Model, target: number): OpsetUpgrade {
   model.opsets.set('', target);
   if (Number(model.irVersion) < minIrVersion(target)) model.irVersion = minIrVersion(target);
   return { from, to: target, rewrites };
+}
+
+/**
+ * Value types for the adapters. Inference follows today's op semantics, which an old model
+ * may contradict (Add-6 broadcasting from an axis): then only the declared types are known.
+ */
+function typesOf(model: Model, graph: Graph, outer: TypeMap): TypeMap {
+  try {
+    return inferShapes(model, graph, outer);
+  } catch (err) {
+    if (!(err instanceof InputError)) throw err;
+    const types = new Map(outer);
+    for (const v of [...graph.valueInfo, ...graph.inputs, ...graph.outputs]) if (v.type) types.set(v.name, v.type);
+    for (const t of graph.initializers.values()) types.set(t.name, { dtype: t.dtype, shape: [...t.dims] });
+    return types;
+  }
 }
 
 /** The node (and any it was expanded into) at version `to`. */
