@@ -4,6 +4,7 @@ import type { ExportPass, Pass } from '../src/pipeline/pass.ts';
 import { exportTflitePass } from './export-tflite.ts';
 import { cleanup } from './cleanup.ts';
 import { distill } from './distill.ts';
+import { opset } from './opset.ts';
 import { prune } from './prune.ts';
 import { quantize } from './quantize.ts';
 import { quantizeInt4 } from './quantize-int4.ts';
@@ -11,6 +12,7 @@ import { quantizeInt4 } from './quantize-int4.ts';
 /** Each pass keeps its own option types, so API users get them (`passes.quantize.options`). */
 export const passes = {
   cleanup,
+  opset,
   distill,
   prune,
   quantize,

@@ -105,7 +105,7 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
     )
   for (const pass of Object.values(passes)) {
     // cleanup is what `compress` runs by default; export and distill have their own commands.
-    if (pass.kind === 'cleanup' || pass.kind === 'export' || pass.name === 'distill') continue;
+    if (pass.name === 'cleanup' || pass.kind === 'export' || pass.name === 'distill') continue;
     cli.command(
       `${pass.name} <input>`,
       `${pass.description} (the ${pass.name} pass alone; see \`shrinkray passes\`)`,

@@ -84,6 +84,15 @@ function inferReduce(ctx: InferContext) {
   return [{ dtype: x.dtype, shape }];
 }
 
+/** Pads from the attribute (before opset 11) or the constant second input; an axes input (18) is not followed. */
+function inferPad(ctx: InferContext) {
+  const x = ctx.inputs[0];
+  const pads = ctx.node.getInts('pads') ?? constInts(ctx, 1);
+  const rank = x?.shape?.length;
+  if (!x?.shape || !pads || ctx.node.inputs[3] || pads.length !== 2 * rank!) return [{ dtype: x?.dtype, shape: undefined }];
+  return [{ dtype: x.dtype, shape: x.shape.map((d, i) => (typeof d === 'number' ? d + pads[i]! + pads[i + rank!]! : undefined)) }];
+}
+
 function inferGather({ node, inputs }: InferContext) {
   const [x, idx] = inputs;
   if (!x?.shape || !idx?.shape) return [{ dtype: x?.dtype, shape: undefined }];
@@ -127,7 +136,7 @@ export const SHAPE_OPS: OpSpec[] = [
   moving('Gather', inferGather),
   { ...moving('Slice'), qdqPropagated: true, channels: 'slice' },
   { ...moving('Split'), channels: 'split' },
-  { op: 'Pad', domain: '', category: 'shape', foldable: true, channels: 'pad' },
+  { op: 'Pad', domain: '', category: 'shape', infer: inferPad, foldable: true, channels: 'pad' },
   moving('Expand'),
   moving('Tile'),
   {

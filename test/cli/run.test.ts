@@ -51,7 +51,7 @@ describe('cli run and init', () => {
     const recipe = join(dir, 'bad.yaml');
     writeFileSync(recipe, 'input: m.onnx\noutput: o.onnx\npasses:\n  - quantise\n');
     const r = await cli('run', recipe);
-    expect([r.code, r.err]).toEqual([2, `shrinkray: ${recipe}:4: passes[0]: unknown pass 'quantise' (available: cleanup, distill, prune, quantize, quantize-int4, export-tflite)\n`]);
+    expect([r.code, r.err]).toEqual([2, `shrinkray: ${recipe}:4: passes[0]: unknown pass 'quantise' (available: cleanup, opset, distill, prune, quantize, quantize-int4, export-tflite)\n`]);
   });
 
   it('init: writes a commented recipe from the model that runs as written', async () => {

@@ -11,7 +11,7 @@ function documented(name: string): Map<string, string> {
 const shown = (v: unknown) => (Array.isArray(v) ? (v.length ? v.join(',') : '(empty)') : v === '' ? '(empty)' : String(v));
 
 describe('docs/passes', () => {
-  it.each(['quantize', 'quantize-int4', 'prune', 'cleanup'])('pass docs: %s documents every option with its default', (name) => {
+  it.each(['quantize', 'quantize-int4', 'prune', 'cleanup', 'opset'])('pass docs: %s documents every option with its default', (name) => {
     const pass = getPass(name);
     const rows = documented(name);
     expect([...rows.keys()].sort()).toEqual(Object.keys(pass.options).sort());

@@ -68,13 +68,15 @@ describe('op table', () => {
     const [mean] = b.node('Mean', [x, 'row']);
     const [mish] = b.node('Mish', [x]);
     const [size] = b.node('Size', [x]);
-    const outs = [ct, lp, glp, rz, sum, mean, mish];
+    const [pad] = b.node('Pad', [x, b.initializer('pads', BigInt64Array.of(0n, 0n, 1n, 2n, 0n, 0n, 2n, 1n), [8])]);
+    const outs = [ct, lp, glp, rz, sum, mean, mish, pad];
     for (const o of outs) b.output(o, 'float32', []);
     const model = b.build();
     for (const o of model.graph.outputs) o.type = { dtype: 'float32', shape: undefined };
     const types = inferShapes(model);
     expect(types.get(ct)!.shape).toEqual([2, 6, 12, 13]);
     expect(types.get(size)).toEqual({ dtype: 'int64', shape: [] });
+    expect(types.get(pad)).toEqual({ dtype: 'float32', shape: [2, 3, 9, 9] });
     const ran = await runModel(model, { x: { data: randomFloats(2 * 3 * 6 * 6), dims: [2, 3, 6, 6] } });
     for (const o of outs) {
       const shape = types.get(o)!.shape as number[];

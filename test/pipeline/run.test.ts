@@ -45,7 +45,7 @@ describe('pipeline: steps', () => {
     const before = modelToBytes(m);
     const cases: Array<[unknown, RegExp]> = [
       [[{ pass: 'cleanup' }, undefined], /^pipeline step 2 is undefined; expected \{ pass, options\? \}$/],
-      [[{ pass: 'clenup' }], /^pipeline step 1: unknown pass 'clenup' \(available: cleanup, distill, prune, quantize, quantize-int4, export-tflite\)$/],
+      [[{ pass: 'clenup' }], /^pipeline step 1: unknown pass 'clenup' \(available: cleanup, opset, distill, prune, quantize, quantize-int4, export-tflite\)$/],
       [[{ pass: undefined }], /^pipeline step 1: 'pass' must be a pass name .* got undefined$/],
       [[{ pass: 'cleanup', options: { fold: 'maybe' } }], /^pass 'cleanup': option 'fold' must be true or false, got "maybe"$/],
       [[{ pass: 'cleanup', options: 3 }], /^pipeline step 1 \(cleanup\): 'options' must be an object$/],

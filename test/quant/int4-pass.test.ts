@@ -340,7 +340,7 @@ describe('quantize-int4', () => {
     const { model: q, notes } = await quantize(model, { format: 'dq' });
     expect(q.opset('')).toBe(21);
     expect(Number(q.irVersion)).toBeGreaterThanOrEqual(10);
-    expect(notes.join('\n')).toMatch(/raised opset 17 → 21 for blocked DequantizeLinear \(1× ReduceMean axes → input, 1× Split num_outputs\)/);
+    expect(notes.join('\n')).toMatch(/opset 17 → 21: upgraded for blocked int4 DequantizeLinear \(1× ReduceMean axes → input, 1× Split num_outputs\)/);
     const xs = randomFloats(128, 9);
     // Reference: the float pipeline in float64 with the decoded weight.
     const pre = new Float64Array(128);
@@ -354,17 +354,19 @@ describe('quantize-int4', () => {
     expect(maxRelDiff(out['y']!, matmul64(pre, deq, 2, 64, 4))).toBeLessThan(1e-5);
   });
 
-  it('quantize-int4: format dq refuses models it cannot raise to opset 21, naming the reason', async () => {
+  it('quantize-int4: format dq raises an opset-11 model too, and refuses what it cannot raise to opset 21, naming the reason', async () => {
     const old = matmulModel(64, 4).model;
     old.opsets.set('', 11);
-    await expect(quantize(old, { format: 'dq' })).rejects.toThrow(/opset 11.*use format matmulnbits/);
+    const { model: raised, notes } = await quantize(old, { format: 'dq' });
+    expect(raised.opset('')).toBe(21);
+    expect(notes).toContain('opset 11 → 21: upgraded for blocked int4 DequantizeLinear');
     const b = new GraphBuilder('gn', { opsets: { '': 18 } });
     const xa = b.input('x', 'float32', [1, 4, 2, 32]);
     const [g] = b.node('GroupNormalization', [xa, b.initializer('s', Float32Array.of(1, 1), [2]), b.initializer('bb', Float32Array.of(0, 0), [2])], { num_groups: 2 });
     const [y] = b.node('MatMul', [g, b.initializer('w', randomFloats(128, 1), [32, 4])]);
     b.output(y, 'float32', [1, 4, 2, 4]);
     await expect(quantize(b.build(), { format: 'dq' })).rejects.toThrow(InputError);
-    await expect(quantize(b.build(), { format: 'dq' })).rejects.toThrow(/GroupNormalization.*opset 21/);
+    await expect(quantize(b.build(), { format: 'dq' })).rejects.toThrow(/int4 format dq needs opset 21 and the model imports opset 18; upgrading it failed: cannot convert .*GroupNormalization.* from opset 18 to 21: .* \(format matmulnbits needs no upgrade\)$/);
   });
 
   it('quantize-int4: bad options are refused before any work', async () => {

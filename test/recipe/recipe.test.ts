@@ -34,7 +34,7 @@ describe('recipe', () => {
   it('recipe: JSON is accepted (a subset of YAML) with the same line numbers', () => {
     const r = parseRecipe('{\n  "input": "m.onnx",\n  "output": "o.onnx",\n  "passes": ["cleanup"]\n}\n', 'job.json');
     expect(r.steps[0]!.pass.name).toBe('cleanup');
-    expect(error('{\n  "input": "m.onnx",\n  "output": "o.onnx",\n  "passes": ["cleanup", "squash"]\n}\n', 'job.json')).toBe("job.json:4: passes[1]: unknown pass 'squash' (available: cleanup, distill, prune, quantize, quantize-int4, export-tflite)");
+    expect(error('{\n  "input": "m.onnx",\n  "output": "o.onnx",\n  "passes": ["cleanup", "squash"]\n}\n', 'job.json')).toBe("job.json:4: passes[1]: unknown pass 'squash' (available: cleanup, opset, distill, prune, quantize, quantize-int4, export-tflite)");
   });
 
   it('recipe: errors give the line, the key and the allowed values', () => {

@@ -11,13 +11,17 @@ import type { Model } from '../../ir/model.ts';
 import { quantizeRtn, dequantizeBlockwise, type BlockQuantized, type Int4Scheme } from './block.ts';
 import { MS_DOMAIN } from '../int8/emit.ts';
 import { emitTarget, findTargets, weightMatrix, type EmitCache, type Int4Format, type Int4Target } from './emit.ts';
-import { upgradeToOpset21 } from './opset.ts';
+import { upgradeForFormat } from '../../transforms/upgrade-opset.ts';
 import { checkRuns } from '../../runtime/check.ts';
 import { collectHessians, hessianKey } from './hessians.ts';
 import { dropUnusedWeights } from '../../transforms/drop-unused-weights.ts';
 import { hessianRelativeError, quantizeGptq } from './gptq.ts';
 import type { HessianAccumulator } from './gptq-linalg.ts';
 import { FreshNames } from '../../ir/names.ts';
+
+/** Blocked DequantizeLinear with INT4/UINT4 needs opset 21 and IR version 10. */
+const INT4_DQ_OPSET = 21;
+const INT4_IR_VERSION = 10;
 
 export type Int4Algorithm = 'rtn' | 'gptq';
 
@@ -126,8 +130,10 @@ async function quantizeInPlace(model: Model, opts: Int4Options): Promise<Int4Res
     notes.push(q ? `int4: the model is already quantized (node ${q.label}); nothing is quantized twice` : 'int4: no MatMul/Gemm with a constant 2-D float32 weight to quantize');
     return result;
   }
+  const upgrade = opts.format === 'dq' ? upgradeForFormat(model, INT4_DQ_OPSET, 'int4 format dq', 'blocked int4 DequantizeLinear', ' (format matmulnbits needs no upgrade)') : undefined;
+  if (upgrade) notes.push(upgrade);
   const names = new FreshNames(model.graph);
-  if (opts.format === 'dq') notes.push(...upgradeToOpset21(model, names));
+  if (opts.format === 'dq') model.irVersion = Math.max(Number(model.irVersion), INT4_IR_VERSION);
   else if (!model.opsets.has(MS_DOMAIN)) model.opsets.set(MS_DOMAIN, 1);
 
   const groups = groupTargets(targets, opts.format);

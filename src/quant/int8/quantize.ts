@@ -31,6 +31,7 @@ import { constantsToInitializers } from '../../transforms/constants-to-initializ
 import { dedupeInitializers } from '../../transforms/dedupe-initializers.ts';
 import { dropUnusedWeights } from '../../transforms/drop-unused-weights.ts';
 import { sinkInitializers } from '../../transforms/sink-initializers.ts';
+import { upgradeForFormat as upgradeOpsetFor } from '../../transforms/upgrade-opset.ts';
 
 export function analyzeGraph(model: Model): GraphFacts {
   const graph = model.graph;
@@ -44,14 +45,22 @@ function validate(model: Model, o: QuantizeOptions): void {
   if (o.maxAccuracyDrop !== undefined && !(o.maxAccuracyDrop >= 0)) throw bad(`maxAccuracyDrop must be ≥ 0 percentage points, got ${o.maxAccuracyDrop}`);
   const unknown = o.opTypes.filter((t) => !SUPPORTED_OP_TYPES.includes(t));
   if (unknown.length) throw bad(`cannot quantize op type(s) ${unknown.join(', ')} (supported: ${SUPPORTED_OP_TYPES.join(', ')})`);
-  const opset = model.opsets.get('') ?? 0;
-  const need = o.mode === 'dynamic' ? 11 : 10;
-  if (opset < need) throw bad(`the model imports opset ${opset}; ${o.mode} quantization needs opset ${need} or later`);
   const q = quantizedNodes(model)[0];
   if (q) throw bad(`the model is already quantized (node ${q.label}); it is not quantized twice`);
 }
 
-function selection(model: Model, facts: GraphFacts, o: QuantizeOptions, notes: string[]): Selection {
+/**
+ * The opset the int8 format needs: per-axis DequantizeLinear (per-channel QDQ, and dynamic
+ * weight-only scales) from 13, DynamicQuantizeLinear from 11, QuantizeLinear from 10. An older
+ * model is upgraded first (src/transforms/upgrade-opset.ts); the note says so.
+ */
+function upgradeForFormat(model: Model, o: QuantizeOptions): string | undefined {
+  const [need, purpose] =
+    o.perChannel && (o.format === 'qdq' || o.mode === 'dynamic') ? [13, 'per-channel int8'] : o.mode === 'dynamic' ? [11, 'dynamic int8'] : [10, 'static int8'];
+  return upgradeOpsetFor(model, need, `quantize: ${o.mode} int8`, purpose);
+}
+
+function selection(model: Model, facts: GraphFacts, o: QuantizeOptions): Selection {
   const byName = new Map([...model.graph.walk()].flatMap((g) => g.nodes).filter((n) => n.name).map((n) => [n.name, n]));
   const find = (name: string, what: string) => {
     const n = byName.get(name);
@@ -68,12 +77,7 @@ function selection(model: Model, facts: GraphFacts, o: QuantizeOptions, notes: s
     else throw new InputError(`quantize: the recipe gives node '${name}' precision '${String(precision)}' (int8 part: float or int8)`);
   }
   if (o.keepIoFloat) for (const n of ioLayers(facts)) if (!force.has(n)) float.set(n, 'first or last layer (keepIoFloat)');
-  let perChannel = o.perChannel;
-  if (perChannel && o.format === 'qdq' && o.mode === 'static' && model.opset() < 13) {
-    perChannel = false;
-    notes.push(`per-channel scales need opset 13 (per-axis DequantizeLinear); the model imports opset ${model.opset()}, so weights use one scale per tensor`);
-  }
-  return { opTypes: new Set(o.opTypes.length ? o.opTypes : DEFAULT_OP_TYPES), float, force, format: o.format, perChannel };
+  return { opTypes: new Set(o.opTypes.length ? o.opTypes : DEFAULT_OP_TYPES), float, force, format: o.format, perChannel: o.perChannel };
 }
 
 const label = (n: Node) => n.name || n.label;
@@ -86,6 +90,8 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
   constantsToInitializers(model.graph);
   sinkInitializers(model.graph);
   const notes: string[] = [];
+  const upgrade = upgradeForFormat(model, o);
+  if (upgrade) notes.push(upgrade);
   const note = (m: string) => {
     notes.push(m);
     inputs.note?.(m);
@@ -94,7 +100,7 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
   const preparation = o.prepare ? prepareForQuantization(model) : undefined;
   if (preparation) notes.push(describePreparation(preparation));
   const facts = analyzeGraph(model);
-  const sel = withShallowConvs(facts, selection(model, facts, o, notes), o.mode, o.minConvInputChannels);
+  const sel = withShallowConvs(facts, selection(model, facts, o), o.mode, o.minConvInputChannels);
   for (const n of notes) inputs.note?.(n);
 
   const calib: InputSource | undefined = inputs.calibration ? { dataset: inputs.calibration, limit: o.calibSamples, batchSize: o.calibBatch } : undefined;

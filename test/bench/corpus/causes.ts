@@ -9,7 +9,7 @@ interface Cause {
 }
 
 const CAUSES: Cause[] = [
-  { test: /needs opset 1[13] or later|imports opset (9|10)\b/, why: 'opset 9/10 export (paddle2onnx): no opset upgrade yet — item 3 (`weights`)' },
+  { test: /cannot convert .* from opset \d+ to \d+/, why: 'the opset converter has no adapter for this op change (or the change cannot be expressed) — item 3 (`opset`)' },
   { test: /feeds exactly one|no array 'x' \(arrays: /, why: 'several inputs (audio + state + sample rate): multi-input data — item 5 (`datagate`)' },
   { test: /no Conv\/Gemm\/MatMul layer with a constant float weight/, why: 'the weights sit in Constant nodes or inside If/Loop bodies, or in LSTM ops: item 2 (`weights`)' },
   { test: /no node was quantized|nothing to quantize|quantized nothing/i, why: 'no layer reachable: weights in Constant nodes/subgraphs (item 2) or Conv-only model in dynamic mode (item 4, `weights`)' },

@@ -36,6 +36,7 @@ interface Command {
 const COMMANDS: Command[] = [
   { name: 'inspect', args: () => ['inspect'], writes: false },
   { name: 'cleanup', args: () => ['compress', '--passes', 'cleanup'], writes: true },
+  { name: 'cleanup + opset', args: () => ['compress', '--passes', 'cleanup,opset'], writes: true },
   { name: 'int8 dynamic', args: () => ['quantize', '--mode', 'dynamic'], writes: true },
   { name: 'int8 static', args: (calib) => ['quantize', '--calib', calib], writes: true },
   { name: 'int4', args: () => ['quantize-int4'], writes: true },
