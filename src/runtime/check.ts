@@ -40,7 +40,8 @@ export interface CheckOptions {
 
 /** The check as the child runs it. */
 export interface RunCheck {
-  model: Uint8Array;
+  /** The model's bytes, or the path of its file. */
+  model: Uint8Array | string;
   what: string;
   run: boolean;
   hint?: string;
@@ -80,6 +81,21 @@ export async function checkRuns(model: Model | Uint8Array, what: string, opts: C
 
 function crashedLoading(err: unknown, what: string, hint: string | undefined): unknown {
   return err instanceof Crashed ? new CheckError(`onnxruntime crashed (${err.message}) loading ${what}${hint ? ` (${hint})` : ''}`) : err;
+}
+
+/**
+ * The user's model loads in onnxruntime, tried in the shared child: a model it refuses, or
+ * crashes on while loading (an assertion, a segfault in its graph resolution), is bad input
+ * (InputError, exit 2) and never ends our process.
+ */
+export async function checkInputLoads(path: string): Promise<void> {
+  try {
+    await runInSharedChild('check', { model: path, what: path, run: false }, (how) => new Crashed(how));
+  } catch (err) {
+    if (err instanceof Crashed) throw new InputError(`onnxruntime crashed (${err.message}) loading ${path}`);
+    if (err instanceof CheckError) throw new InputError(err.message, { cause: err });
+    throw err;
+  }
 }
 
 /** `checkRuns` in this process: the child's side. */

@@ -1,7 +1,7 @@
 /** `shrinkray compress <in> -o <out> --passes a,b`: load, run the pipeline, save atomically. */
 import { existsSync, realpathSync } from 'node:fs';
 import { CheckError, InputError, ShrinkrayError } from '../../errors.ts';
-import { createSession } from '../../runtime/ort.ts';
+import { checkInputLoads } from '../../runtime/check.ts';
 import { compareInChildProcess, verifySaved, type OutputDiff } from '../../runtime/verify.ts';
 import { externalDataFiles, loadModel } from '../../io/load.ts';
 import { modelToBytes, stageModel, type StagedModel } from '../../io/save.ts';
@@ -221,8 +221,7 @@ async function timeInputAndOutput(args: OutputArgs, staged: string, plan: FeedPl
  * not an internal error. Checked only on this failure path: loading a large model costs seconds.
  */
 async function blameInput(input: string): Promise<void> {
-  const session = await createSession(input); // throws InputError "onnxruntime rejected …"
-  await session.close();
+  await checkInputLoads(input); // throws InputError "onnxruntime rejected …"
 }
 
 /**
@@ -256,7 +255,7 @@ async function verifyUnchanged(input: string, staged: string, model: Model, shap
  * onnxruntime refuses to load is bad input, not an unverifiable one: that throws.
  */
 async function inputFailure(input: string, plan: readonly InputPlan[], shapes: InputShapes): Promise<string | undefined> {
-  await (await createSession(input)).close();
+  await checkInputLoads(input);
   try {
     await compareInChildProcess(input, input, { roles: rolesByName(plan), shapes });
     return undefined;
