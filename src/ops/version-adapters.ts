@@ -185,6 +185,28 @@ const legacyBroadcast: VersionAdapter = {
   },
 };
 
+/**
+ * PRelu-6 applied a slope of one value per channel ([C]) along axis 1; from 7 the slope
+ * broadcasts as numpy does, from the right. onnx's converter calls the step compatible, and
+ * onnxruntime then fails on an NCHW input: the slope gets trailing 1-dims ([C,1,1]) instead.
+ */
+const preluSlope: VersionAdapter = {
+  what: 'per-channel slope → numpy broadcasting',
+  adapt(node, c) {
+    const [x, slope] = node.inputs as [string, string];
+    const dims = c.type(slope)?.shape ?? c.constant(slope)?.dims;
+    if (dims?.length !== 1 || dims[0] === 1) return false;
+    const rank = c.type(x)?.shape?.length;
+    if (rank === undefined) throw c.refuse('a per-channel slope needs the rank of the input, which is unknown');
+    if (rank <= 2) return false;
+    const aligned = c.fresh(`${slope}_aligned`);
+    node.inputs[1] = aligned;
+    const unsqueeze = new Node('Unsqueeze', [slope], [aligned], c.fresh(`${node.name || node.outputs[0]}_align`));
+    unsqueeze.setAttr('axes', Array.from({ length: rank - 2 }, (_, i) => 1 + i));
+    return [unsqueeze, node];
+  },
+};
+
 /** An attribute renamed, its value unchanged. */
 function dropAttrRename(from: string, to: string): VersionAdapter {
   return adapter(`${from} → ${to}`, (node) => {
@@ -383,6 +405,7 @@ for (const op of 'Abs Add BatchNormalization Ceil Clip Div Dropout Elu Exp Floor
   (ADAPTERS[op] ??= {})[6] = dropAttr('consumed_inputs');
 }
 for (const op of 'Add Sub Mul Div Pow And Or Xor Equal Greater Less'.split(' ')) (ADAPTERS[op] ??= {})[7] = legacyBroadcast;
+ADAPTERS.PRelu![7] = preluSlope;
 // is_test (inference when set) was removed in 7: these ops now always run as in inference.
 ADAPTERS.BatchNormalization![7] = dropAttr('is_test');
 ADAPTERS.Dropout![7] = dropAttr('is_test');

@@ -215,6 +215,19 @@ describe('opset pass: models older than onnxruntime runs (opset < 7), checked ag
     expect(Array.from(got)).toEqual(Array.from(input, (v, i) => Math.max(0, Math.fround(v + [10, 20, 30][Math.floor(i / 4) % 3]!))));
   });
 
+  it('opset: PRelu-6 with one slope per channel gets the slope as [C,1,1] (numpy broadcasting from 7)', async () => {
+    const b = builder(6);
+    const x = b.input('x', 'float32', [2, 3, 2, 2]);
+    const slope = b.initializer('slope', Float32Array.of(0.5, 0.25, 2), [3]);
+    const [y] = b.node('PRelu', [x, slope]);
+    b.output(y, 'float32', [2, 3, 2, 2]);
+    const { after } = await convert(b.build(), 13);
+    expect(after.graph.nodes.map((n) => n.opType)).toEqual(['Unsqueeze', 'PRelu']);
+    const input = randomFloats(24, 5).map((v) => v * 2 - 1);
+    const got = (await runModel(after, { x: { data: input, dims: [2, 3, 2, 2] } }))[y]!;
+    expect(Array.from(got)).toEqual(Array.from(input, (v, i) => (v < 0 ? Math.fround(v * [0.5, 0.25, 2][Math.floor(i / 4) % 3]!) : v)));
+  });
+
   it('opset: Reshape-1 shape attribute, Concat-1 default axis and Cast-1 type names (opset 3) convert to 13', async () => {
     const b = builder(3);
     const x = b.input('x', 'float32', [2, 6]);
