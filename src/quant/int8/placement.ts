@@ -17,6 +17,7 @@
  */
 import { InputError } from '../../errors.ts';
 import type { Model } from '../../ir/model.ts';
+import { modelToBytes } from '../../io/save.ts';
 import type { Node } from '../../ir/node.ts';
 import { compareModels, type RoundRatio } from '../../runtime/latency.ts';
 import type { InputShapes } from '../../runtime/shapes.ts';
@@ -181,21 +182,24 @@ export function withFloat(builder: VariantBuilder, float: ReadonlyMap<Node, stri
 export const PLACEMENT_THREADS = 1;
 
 /**
- * Timing for placement: interleaved in the process's shared child (crash-isolated; a fresh
- * child's start would add about 1 s to each of a dozen comparisons), the fastest-call ratio
- * over 5 rounds; 30 runs and 0.15 s per model and batch size at least.
+ * The default CompareFn. Timing for placement: interleaved in the process's shared child
+ * (crash-isolated; a fresh child's start would add about 1 s to each of a dozen comparisons),
+ * the fastest-call ratio over 5 rounds; 30 runs and 0.15 s per model and batch size at least;
+ * random inputs sized by `feeds`. Each model is encoded once: the float model is one side of
+ * many comparisons, a variant of several.
  */
-/** The default CompareFn: onnxruntime, the two models interleaved, random inputs sized by `feeds`. */
-const measuredCompare =
-  (feeds: PlacementFeeds): CompareFn =>
-  async (a, b, batches) => {
-  const out: RoundRatio[] = [];
-  for (const batch of batches) {
-    const c = await compareModels([a, b], { batch, batch1: false, threads: PLACEMENT_THREADS, runIn: 'shared child', minRuns: 30, minSeconds: 0.15, maxSeconds: 2, ...feeds });
-    out.push(c.batchN[0]!.fastest);
-  }
-  return out;
-};
+function measuredCompare(feeds: PlacementFeeds): CompareFn {
+  const encoded = new WeakMap<Model, Uint8Array>();
+  const bytes = (m: Model) => encoded.get(m) ?? encoded.set(m, modelToBytes(m)).get(m)!;
+  return async (a, b, batches) => {
+    const out: RoundRatio[] = [];
+    for (const batch of batches) {
+      const c = await compareModels([bytes(a), bytes(b)], { batch, batch1: false, threads: PLACEMENT_THREADS, runIn: 'shared child', minRuns: 30, minSeconds: 0.15, maxSeconds: 2, ...feeds });
+      out.push(c.batchN[0]!.fastest);
+    }
+    return out;
+  };
+}
 
 /** The options that give this decision again without timing (target size when every planned layer stayed int8). */
 export const replayOptions = (keptFloat: readonly string[]) => (keptFloat.length ? `floatLayers=${keptFloat.join(',')}` : 'target=size');
