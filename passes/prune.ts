@@ -67,7 +67,7 @@ export const prune = definePass({
         compensate: options.compensate,
         calibSamples: options.calibSamples,
       },
-      { progress: (f, l) => ctx.progress(f, l), note: (m) => ctx.note(m), calibration, outputRunByCaller: ctx.outputRunByCaller, shapes: ctx.shapes },
+      { progress: (f, l) => ctx.progress(f, l), note: (m) => ctx.note(m), calibration, outputRunByCaller: ctx.outputRunByCaller, shapes: ctx.shapes, inputValues: ctx.inputValues },
     ).finally(() => calibration?.close());
     const pruned = result.layers.filter((l) => l.target !== undefined);
     if (result.requested !== undefined) {

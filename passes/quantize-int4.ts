@@ -44,6 +44,7 @@ export const quantizeInt4 = definePass({
         exclude: new Set(options.excludeNodes),
         progress: (f, l) => ctx.progress(f, l),
         outputRunByCaller: ctx.outputRunByCaller,
+        given: { shapes: ctx.shapes, values: ctx.inputValues },
       });
       for (const n of result.notes) ctx.note(n);
       const before = result.layers.reduce((s, l) => s + l.bytesBefore, 0);

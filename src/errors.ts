@@ -24,6 +24,9 @@ export class InputError extends ShrinkrayError {
   }
 }
 
+/** An input with a free dim nobody sized: a step that only measures can skip itself with this note. */
+export class ShapeUnknownError extends InputError {}
+
 /** A budget (accuracy drop, size, speed-up) or a verification failed. Exit 1. */
 export class CheckError extends ShrinkrayError {
   constructor(message: string, options?: { cause?: unknown }) {

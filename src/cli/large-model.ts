@@ -23,6 +23,8 @@ export interface LargeModelFlags {
   /** An SQNR floor, like a data set, asks for the quality gate whatever the size. */
   minSqnr?: number;
   data?: string;
+  /** true forces the quality gate, false skips it, undefined: up to the limit. */
+  qualityGate?: boolean;
 }
 
 export interface RunPlan {
@@ -54,8 +56,9 @@ export function planRuns(flags: LargeModelFlags, bytes: number): RunPlan {
     verify: flags.verify === false ? false : flags.verify || !large ? 'outputs' : 'saved',
     ...(flags.latency === undefined && large && !flags.minSpeedup?.length && { latencyNote: `latency not measured: ${over} (--latency measures it)` }),
     // The gate runs both models in onnxruntime: by default only up to the limit, like latency.
-    quality: !large || flags.minSqnr !== undefined || flags.data !== undefined,
-    ...(large && flags.minSqnr === undefined && flags.data === undefined && { qualityNote: `quality gate not run: ${over} (--min-sqnr or --data runs it)` }),
+    quality: flags.qualityGate ?? (!large || flags.minSqnr !== undefined || flags.data !== undefined),
+    ...(flags.qualityGate === false && { qualityNote: 'quality gate not run: --no-quality-gate' }),
+    ...(flags.qualityGate === undefined && large && flags.minSqnr === undefined && flags.data === undefined && { qualityNote: `quality gate not run: ${over} (--quality-gate, --min-sqnr or --data runs it)` }),
     ...(flags.verify === undefined && large && {
       verifyNote: `verified without running the models: ${over}. The saved output was read back, onnxruntime resolved every node's kernel and shape with the large weights as inputs, and its weights match the ones written (sampled bytes); outputs were not compared with the input model's (--verify compares them on random inputs)`,
     }),

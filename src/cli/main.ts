@@ -137,7 +137,8 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
       .positional('input', { type: 'string', demandOption: true })
       .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'Output .onnx path' })
       .option('external-data', { type: 'boolean', default: false, describe: 'Write tensor data to <output>.data' })
-      .option('verify', { type: 'boolean', describe: 'After cleanup-only runs, compare outputs with the input model on random inputs (default: up to --large-model; above it the saved file is checked without running it; --no-verify skips)' });
+      .option('verify', { type: 'boolean', describe: 'After cleanup-only runs, compare outputs with the input model on random inputs (default: up to --large-model; above it the saved file is checked without running it; --no-verify skips)' })
+      .option('quality-gate', { type: 'boolean', describe: 'After a lossy pass, compare outputs with the input model (--min-sqnr floor; default: up to --large-model; --no-quality-gate skips it, and accepts a result that cannot be compared)' });
   }
   try {
     await cli.parseAsync();

@@ -5,11 +5,13 @@
  * training data, else seeded random inputs. The report carries the comparison; the SQNR floor
  * (--min-sqnr, default 20 dB) is a budget. A run that ends in distillation is not held to the
  * default floor: a trained student need not match its teacher's logits to 20 dB (its own
- * measures are accuracy and agreement); --min-sqnr still gates it.
+ * measures are accuracy and agreement); --min-sqnr still gates it. A run whose outputs could not
+ * be compared fails (--no-quality-gate accepts it unchecked), or passes with a warning when only
+ * an input size was missing (a free dim must not stop compression: compress.ts).
  */
 import { openDataset, type Dataset } from '../data/dataset.ts';
 import type { InputValues } from '../data/input-values.ts';
-import { CheckError, InputError } from '../errors.ts';
+import { CheckError, InputError, ShapeUnknownError } from '../errors.ts';
 import { compareWithReference, referenceOutputs, sourceName, type Quality, type Reference } from '../evaluate/quality.ts';
 import type { PassKind } from '../pipeline/pass.ts';
 import type { ResolvedStep } from '../pipeline/run.ts';
@@ -28,6 +30,8 @@ export interface QualityGate {
   measure(model: Uint8Array | string): Promise<Quality | undefined>;
   /** Why the outputs could not be compared (a model random inputs cannot drive, say). */
   readonly failure: string | undefined;
+  /** Whether that was only for want of an input size (`--input-shape`), not a model failing on its inputs. */
+  readonly unsized: boolean;
   /** Whether the default floor applies (the last lossy pass is not distill). */
   readonly defaultFloor: boolean;
   /** The model compared with: the input's path, or a distill pass's teacher. */
@@ -54,11 +58,12 @@ function stepOption(steps: readonly ResolvedStep[], keys: readonly string[]): st
   return undefined;
 }
 
-/** The gate for `steps` on `input` (a path onnxruntime loads), or undefined when no step is lossy. */
 /** Whether any step can change what the model computes (and so is held to the gate). */
 export function hasLossyStep(steps: readonly ResolvedStep[]): boolean {
   return steps.some((s) => LOSSY.includes(s.pass.kind));
 }
+
+/** The gate for `steps` on `input` (a path onnxruntime loads), or undefined when no step is lossy. */
 
 export async function openQualityGate(input: string, steps: readonly ResolvedStep[], data: GateData): Promise<QualityGate | undefined> {
   if (!hasLossyStep(steps)) return undefined;
@@ -72,6 +77,7 @@ export async function openQualityGate(input: string, steps: readonly ResolvedSte
     : { random: true, batches: QUALITY_RANDOM_RUNS, seed: 1, values: data.inputValues, ...(data.shapes && { shapes: data.shapes }) };
   let outputs: Promise<Reference> | undefined;
   let failure: string | undefined;
+  let unsized = false;
   return {
     async measure(model) {
       if (failure !== undefined) return undefined;
@@ -81,6 +87,7 @@ export async function openQualityGate(input: string, steps: readonly ResolvedSte
       } catch (err) {
         if (!(err instanceof InputError)) throw err;
         failure = err.message;
+        unsized = err instanceof ShapeUnknownError;
         return undefined;
       }
       try {
@@ -93,6 +100,9 @@ export async function openQualityGate(input: string, steps: readonly ResolvedSte
     },
     get failure() {
       return failure;
+    },
+    get unsized() {
+      return unsized;
     },
     defaultFloor: lastLossy.pass.kind !== 'distill',
     reference,

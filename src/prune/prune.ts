@@ -9,6 +9,7 @@ import { CheckError, InputError } from '../errors.ts';
 import type { Model } from '../ir/model.ts';
 import { densifySparseInitializers } from '../io/sparse.ts';
 import type { InputShapes } from '../runtime/shapes.ts';
+import type { InputValues } from '../data/input-values.ts';
 import { constantsToInitializers } from '../transforms/constants-to-initializers.ts';
 import { sinkInitializers } from '../transforms/sink-initializers.ts';
 import { LAYER_OP_TYPES, prunableLayers, resolveSkip, type PrunableLayer } from './layers.ts';
@@ -29,6 +30,8 @@ export interface PruneHooks {
   outputRunByCaller?: boolean;
   /** Sizes of free input dims for the comparison on random inputs (PassContext.shapes). */
   shapes?: InputShapes;
+  /** Inputs fed whole in that comparison (PassContext.inputValues). */
+  inputValues?: InputValues;
 }
 
 /** Elements of every numeric initializer, dense and sparse, in all graphs. */
@@ -140,7 +143,7 @@ async function pruneInPlace(model: Model, options: Partial<PruneOptions>, hooks:
   if (o.verify && !hooks.outputRunByCaller) {
     progress(0.9, 'runtime check');
     try {
-      await checkRuns(model, 'the pruned model', { note });
+      await checkRuns(model, 'the pruned model', { note, given: { shapes: hooks.shapes, values: hooks.inputValues } });
     } catch (err) {
       throw new CheckError(`prune: ${(err as Error).message}`, { cause: err });
     }

@@ -6,8 +6,7 @@
 import { CheckError, InputError } from '../errors.ts';
 import type { Model } from '../ir/model.ts';
 import { modelToBytes } from '../io/save.ts';
-import { compareInChildProcess, type OutputDiff } from '../runtime/verify.ts';
-import type { InputShapes } from '../runtime/shapes.ts';
+import { compareInChildProcess, type CompareOptions, type OutputDiff } from '../runtime/verify.ts';
 import { eliminateDeadCode } from '../transforms/dead-code.ts';
 import { analyzeEveryGraph } from './channel-graph.ts';
 import type { ChannelGraph } from './channel-types.ts';
@@ -57,7 +56,7 @@ export async function pruneChannels(model: Model, o: PruneOptions, skipped: Read
     const graphs = [...reference.graph.walk()];
     for (const [i, cg] of cgs.entries()) maskReference(cg, plans[i]!, reference, graphs[i]);
     const tolerance = renormalized.length ? MASK_TOLERANCE_RENORMALIZED : MASK_TOLERANCE;
-    if (o.verify) verifyMaxDiff = await compareMasked(reference, model, note, tolerance, hooks.shapes);
+    if (o.verify) verifyMaxDiff = await compareMasked(reference, model, note, tolerance, { shapes: hooks.shapes, values: hooks.inputValues });
     if (readers) {
       progress(0.5, 'bias compensation');
       const source = { dataset: hooks.calibration!, limit: o.calibSamples, batchSize: 64 };
@@ -94,10 +93,10 @@ function layerReports(cg: ChannelGraph, plan: ChannelPlan, o: PruneOptions): Lay
 }
 
 /** Max |difference| between the pruned model and the masked original on random inputs; throws past tolerance. */
-async function compareMasked(reference: Model, pruned: Model, note: (m: string) => void, tolerance: number, shapes?: InputShapes): Promise<number | undefined> {
+async function compareMasked(reference: Model, pruned: Model, note: (m: string) => void, tolerance: number, feeds: CompareOptions): Promise<number | undefined> {
   let diffs: OutputDiff[];
   try {
-    diffs = await compareInChildProcess(modelToBytes(reference), modelToBytes(pruned), { shapes });
+    diffs = await compareInChildProcess(modelToBytes(reference), modelToBytes(pruned), feeds);
   } catch (err) {
     // Inputs random feeds cannot fill (unnamed dynamic dims, bool or string inputs), or that send the
     // input model itself down a path that fails (a sample rate picking a branch): loading is the check.

@@ -26,6 +26,8 @@ import { mulberry32 } from '../math/random.ts';
 import { runInSharedChild } from './child.ts';
 import { planFeeds } from './feeds.ts';
 import { createSession, firstLine, type OrtSession } from './ort.ts';
+import { givenBatch, type InputShapes } from './shapes.ts';
+import type { InputValues } from '../data/input-values.ts';
 
 export type RuntimeCheck = 'auto' | 'full' | 'structure';
 
@@ -36,6 +38,13 @@ export interface CheckOptions {
   hint?: string;
   /** Told when the run could not happen (onnxruntime crashed on the random inputs). */
   note?: (message: string) => void;
+  /** What the user gave for the run's inputs: sizes of free dims, values fed whole (a sample rate). */
+  given?: GivenInputs;
+}
+
+export interface GivenInputs {
+  shapes?: InputShapes;
+  values?: InputValues;
 }
 
 /** The check as the child runs it. */
@@ -45,6 +54,7 @@ export interface RunCheck {
   what: string;
   run: boolean;
   hint?: string;
+  given?: GivenInputs;
 }
 
 /** Models whose tensors take more than this get the structural check under 'auto'. */
@@ -57,6 +67,9 @@ function failed(what: string, err: unknown, hint: string | undefined): CheckErro
   return new CheckError(`onnxruntime rejected ${what}: ${reason}${hint ? ` (${hint})` : ''}`, { cause: err });
 }
 
+/** A model that loads but fails on random inputs may need particular ones (a sample rate picking a branch). */
+const RUN_HINT = 'it failed on random inputs: --input-value and --input-shape give inputs it needs';
+
 /** A native crash of the child that ran the check (not a refusal by onnxruntime). */
 class Crashed extends Error {}
 
@@ -66,7 +79,7 @@ class Crashed extends Error {}
  */
 export async function checkRuns(model: Model | Uint8Array, what: string, opts: CheckOptions = {}): Promise<void> {
   const bytes = model instanceof Uint8Array ? model : modelToBytes(model);
-  const check: RunCheck = { model: bytes, what, run: opts.run !== false, ...(opts.hint && { hint: opts.hint }) };
+  const check: RunCheck = { model: bytes, what, run: opts.run !== false, ...(opts.hint && { hint: opts.hint }), ...(opts.given && { given: opts.given }) };
   const inChild = (c: RunCheck) => runInSharedChild('check', c, (how) => new Crashed(how));
   try {
     await inChild(check);
@@ -112,14 +125,15 @@ export async function checkHere(check: RunCheck): Promise<void> {
     if (!check.run) return;
     let feeds;
     try {
-      feeds = planFeeds(session, 1, mulberry32(1)).feeds;
+      const { shapes, values } = check.given ?? {};
+      feeds = planFeeds(session, givenBatch(shapes) ?? 1, mulberry32(1), shapes, undefined, values).feeds;
     } catch (err) {
       if (err instanceof InputError) return; // inputs with unknown dims: loading is the check
       throw err;
     }
     await session.run(feeds);
   } catch (err) {
-    throw failed(what, err, hint);
+    throw failed(what, err, [hint, RUN_HINT].filter(Boolean).join('; '));
   } finally {
     await session.close();
   }

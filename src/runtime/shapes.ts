@@ -4,7 +4,7 @@
  * verification) need every dim concrete; a dim nobody sized is an InputError that names the
  * flag to give, which a step that only measures (latency) turns into a note.
  */
-import { InputError } from '../errors.ts';
+import { InputError, ShapeUnknownError } from '../errors.ts';
 import type { Dataset } from '../data/batch.ts';
 import type { Model } from '../ir/model.ts';
 import type { Dim } from '../ir/value.ts';
@@ -50,6 +50,15 @@ export function shapesOf(model: Model, given: InputShapes, dataset?: Pick<Datase
   return { inputs: { ...fromData, ...given.inputs }, dims: given.dims };
 }
 
+/**
+ * The batch a whole given shape implies (its leading dim), for checks that run a model once:
+ * a model whose state input carries the batch on an unnamed axis (`[2,?,128]`) runs only at the
+ * batch its shapes were given for.
+ */
+export function givenBatch(shapes: InputShapes | undefined): number | undefined {
+  return Object.values(shapes?.inputs ?? {})[0]?.[0];
+}
+
 /** The flag that sizes this input, spelled out with what is known: `--input-shape x:1,3,H,W`. */
 function flagFor(input: string, shape: readonly Dim[], axis: number): string {
   const dims = shape.map((d, i) => (typeof d === 'number' && d >= 0 ? String(d) : i === 0 ? '1' : 'N'));
@@ -89,6 +98,6 @@ export function concreteShape(label: string, input: string, declared: readonly D
     if (given) return given[axis]!;
     if (typeof d === 'string' && d !== '' && shapes.dims?.[d] !== undefined) return shapes.dims[d];
     const what = typeof d === 'string' && d !== '' ? `symbolic dim "${d}"` : 'an unnamed dynamic dim';
-    throw new InputError(`${label}: input "${input}" has ${what} at axis ${axis}; give its size with ${flagFor(input, declared, axis)}`);
+    throw new ShapeUnknownError(`${label}: input "${input}" has ${what} at axis ${axis}; give its size with ${flagFor(input, declared, axis)}`);
   });
 }

@@ -17,7 +17,8 @@ import { checkRuns, structureOnly } from './check.ts';
 import { loadModel } from '../io/load.ts';
 import { modelToBytes } from '../io/save.ts';
 import { tensorFingerprint } from '../ir/tensor-facts.ts';
-import type { InputShapes } from './shapes.ts';
+import type { InputValues } from '../data/input-values.ts';
+import { givenBatch, type InputShapes } from './shapes.ts';
 import type { HostTensor } from './types.ts';
 
 export interface OutputDiff {
@@ -31,12 +32,15 @@ export interface OutputDiff {
 type Source = Model | Uint8Array | string;
 
 export interface CompareOptions {
+  /** Default: the batch of the given shapes, else 2 (a batch of one hides batch-dim bugs). */
   batch?: number;
   seed?: number;
   /** Role of each input by name (src/check/input-roles.ts `rolesByName`); default: by dtype. */
   roles?: Readonly<Record<string, InputRole>>;
   /** Sizes of free input dims (`--input-shape`, `--dim`). */
   shapes?: InputShapes;
+  /** Inputs fed whole instead of random (`--input-value`: a sample rate that picks a branch). */
+  values?: InputValues;
 }
 
 const values = (t: HostTensor): ArrayLike<number | bigint> => t.data as ArrayLike<number | bigint>;
@@ -52,8 +56,8 @@ export async function compareOnRandomInputs(reference: Source, candidate: Source
   let ra: Record<string, HostTensor>;
   try {
     const rng = mulberry32(opts.seed ?? 1);
-    const batch = opts.batch ?? 2;
-    feeds = planFeeds(a, batch, rng, opts.shapes, opts.roles).feeds;
+    const batch = opts.batch ?? givenBatch(opts.shapes) ?? 2;
+    feeds = planFeeds(a, batch, rng, opts.shapes, opts.roles, opts.values).feeds;
     ra = await a.run(feeds);
   } finally {
     await a.close();

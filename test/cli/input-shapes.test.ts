@@ -58,6 +58,8 @@ describe('input shapes', () => {
     const r = await cli('quantize', unnamed, '-o', join(dir, 'unnamed-q.onnx'), '--mode', 'dynamic', '--json', '--compressed-sizes', 'never');
     expect(r.code, r.err).toBe(0);
     expect(report(r.out).notes).toContain(`latency not measured: ${unnamed}: input "x" has an unnamed dynamic dim at axis 2; give its size with --input-shape x:1,3,N,N`);
+    // A free dim does not stop compression, but the unchecked lossy result is not a silent success.
+    expect(r.err).toBe(`warning: quality gate: the output could not be compared with ${unnamed} (${unnamed}: input "x" has an unnamed dynamic dim at axis 2; give its size with --input-shape x:1,3,N,N); it is unchecked\n`);
   });
 
   it('input shapes: --input-shape and --dim give latency and verification their sizes', async () => {

@@ -73,18 +73,20 @@ describe('large models', () => {
     expect(report.notes.join('\n')).not.toMatch(/latency not measured|verified without running/);
   });
 
-  it('large: above the limit the quality gate (both models in onnxruntime) is left out with a note, and --min-sqnr runs it', async () => {
+  it('large: above the limit the quality gate (both models in onnxruntime) is left out with a note, and --min-sqnr or --quality-gate runs it', async () => {
     const quantize = async (...flags: string[]) => {
       const r = await cli('quantize', model, '-o', join(dir, 'q.onnx'), '--mode', 'dynamic', '--json', '--large-model', '1KB', ...flags);
       expect(r.code, r.err).toBe(0);
       return JSON.parse(r.out) as Report;
     };
     const skipped = await quantize();
-    expect(skipped.notes).toContainEqual(expect.stringMatching(/^quality gate not run: the model is .* over --large-model 1KB \(--min-sqnr or --data runs it\)$/));
+    expect(skipped.notes).toContainEqual(expect.stringMatching(/^quality gate not run: the model is .* over --large-model 1KB \(--quality-gate, --min-sqnr or --data runs it\)$/));
     expect(skipped.stages.every((s) => s.quality === undefined)).toBe(true);
-    const gated = await quantize('--min-sqnr', '20');
-    expect(gated.notes.join('\n')).not.toMatch(/quality gate not run/);
-    expect(gated.stages.at(-1)!.quality).toBeDefined();
+    for (const flag of [['--min-sqnr', '20'], ['--quality-gate']]) {
+      const gated = await quantize(...flag);
+      expect(gated.notes.join('\n')).not.toMatch(/quality gate not run/);
+      expect(gated.stages.at(-1)!.quality).toBeDefined();
+    }
   });
 
   it('large: eval leaves latency out above the limit with the same note', async () => {

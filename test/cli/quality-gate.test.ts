@@ -8,6 +8,7 @@ import type { Model } from '../../src/ir/model.ts';
 import { saveModel } from '../../src/io/save.ts';
 import { cli } from '../helpers/cli.ts';
 import { randomFloats } from '../helpers/run-model.ts';
+import { sampleRateModel } from '../helpers/subgraph-models.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'shrinkray-gate-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -128,5 +129,36 @@ describe('quality gate', () => {
     const report = JSON.parse(r1.out);
     expect(report.notes.join()).not.toMatch(/outputs not compared/);
     expect(report.stages.at(-1).quality).toMatchObject({ data: 'random inputs', samples: 8 });
+  });
+
+  it('gate: a lossy result random inputs cannot compare is a failure naming the flags; --input-value runs the gate, --no-quality-gate accepts it', async () => {
+    const input = join(dir, 'rate.onnx');
+    await saveModel(sampleRateModel(), input);
+    const out = join(dir, 'rate-int4.onnx');
+    const run = (...flags: string[]) => cli('quantize-int4', input, '-o', out, '--no-latency', '--quiet', ...flags);
+    const unchecked = await run();
+    expect(unchecked.code).toBe(1);
+    expect(unchecked.err).toMatch(/^shrinkray: quality gate: the output could not be compared with \S+rate\.onnx \(onnxruntime rejected .*Reshape.*\); give --data, or --input-value\/--input-shape so random inputs run the model, or --no-quality-gate to accept it unchecked\n$/);
+    expect(existsSync(out)).toBe(false);
+    const gated = await run('--input-value', 'sr=16000', '--json');
+    expect(gated.code, gated.err).toBe(0);
+    expect(JSON.parse(gated.out).stages.at(-1).quality).toMatchObject({ data: 'random inputs', samples: 8 });
+    rmSync(out);
+    const accepted = await run('--no-quality-gate', '--json');
+    expect(accepted.code, accepted.err).toBe(0);
+    expect(JSON.parse(accepted.out).notes).toContain('quality gate not run: --no-quality-gate');
+    expect(existsSync(out)).toBe(true);
+  });
+
+  it('gate: the passes\' own runtime checks take --input-value too (dynamic int8 and pruning run the model only on a valid rate)', async () => {
+    const input = join(dir, 'rate.onnx');
+    await saveModel(sampleRateModel(), input);
+    const q = await cli('quantize', input, '-o', join(dir, 'rate-q.onnx'), '--mode', 'dynamic', '--no-latency', '--quiet');
+    expect(q.code).toBe(1);
+    expect(q.err).toMatch(/onnxruntime rejected the dynamic int8 model: .*; it failed on random inputs: --input-value and --input-shape give inputs it needs\)\n$/);
+    for (const command of [['quantize', '--mode', 'dynamic'], ['prune', '--sparsity', '0.3']]) {
+      const r = await cli(command[0]!, input, '-o', join(dir, `rate-${command[0]}.onnx`), ...command.slice(1), '--input-value', 'sr=16000', '--no-latency', '--quiet', '--min-sqnr', '0');
+      expect(r.code, r.err).toBe(0);
+    }
   });
 });

@@ -119,3 +119,27 @@ export function recurrentModel(): Model {
   b.output('y', 'float32', [1, 'N', H]);
   return b.build();
 }
+
+/**
+ * A model only a valid sample rate runs, like silero-vad: h = x [N,4] · W [4,3], then an If
+ * on `sr == 16000` passes h on, while its other branch (another rate) reshapes h to rows of 5,
+ * which fails for the 3 values of one sample. Random int64 inputs (0 or 1) take that branch.
+ */
+export function sampleRateModel(): Model {
+  const b = new GraphBuilder('sample-rate');
+  b.input('x', 'float32', ['N', 4]);
+  b.input('sr', 'int64', []);
+  b.node('MatMul', ['x', b.initializer('W', randomFloats(12, 80), [4, 3])], {}, { name: 'mm', outputs: ['h'] });
+  b.node('Equal', ['sr', b.initializer('rate', BigInt64Array.of(16000n), [])], {}, { name: 'is16k', outputs: ['c'] });
+  const pass = new Graph('rate_ok');
+  pass.nodes.push(new Node('Identity', ['h'], ['ok_y'], 'ok_id'));
+  pass.outputs = [new ValueInfo('ok_y', { dtype: 'float32', shape: ['N', 3] })];
+  const fail = new Graph('rate_other');
+  const shape = new Node('Constant', [], ['rows5'], 'rows5_const');
+  shape.setAttr('value', Tensor.fromTyped('rows5', BigInt64Array.of(-1n, 5n), [2]));
+  fail.nodes.push(shape, new Node('Reshape', ['h', 'rows5'], ['other_y'], 'other_reshape'));
+  fail.outputs = [new ValueInfo('other_y', { dtype: 'float32', shape: ['M', 5] })];
+  b.node('If', ['c'], { then_branch: pass, else_branch: fail }, { name: 'by_rate', outputs: ['y'] });
+  b.output('y', 'float32', ['A', 'B']);
+  return b.build();
+}

@@ -2,7 +2,7 @@
 import { existsSync, realpathSync } from 'node:fs';
 import { CheckError, InputError, ShrinkrayError } from '../../errors.ts';
 import { checkInputLoads } from '../../runtime/check.ts';
-import { compareInChildProcess, verifySaved, type OutputDiff } from '../../runtime/verify.ts';
+import { compareInChildProcess, verifySaved, type CompareOptions, type OutputDiff } from '../../runtime/verify.ts';
 import { externalDataFiles, loadModel } from '../../io/load.ts';
 import { modelToBytes, stageModel, type StagedModel } from '../../io/save.ts';
 import { openDataset } from '../../data/dataset.ts';
@@ -33,6 +33,8 @@ export interface OutputArgs extends ReportArgs {
   externalData: boolean;
   /** true: compare outputs on random inputs; false: skip; undefined: by size (large-model.ts). */
   verify?: boolean;
+  /** true: run the quality gate; false: skip it; undefined: by size (large-model.ts). */
+  qualityGate?: boolean;
 }
 
 export interface CompressArgs extends OutputArgs {
@@ -150,7 +152,7 @@ export async function runCompress(args: OutputArgs, steps: readonly ResolvedStep
     let timed: ReportLatency | undefined;
     try {
       if (plan.verify && steps.every((s) => s.pass.kind === 'cleanup')) {
-        verifyNote = await phase('verify', () => (plan.verify === 'saved' ? verifySaved(model, outputFile).then(() => plan.verifyNote) : verifyUnchanged(args.input, outputFile, model, shapes)));
+        verifyNote = await phase('verify', () => (plan.verify === 'saved' ? verifySaved(model, outputFile).then(() => plan.verifyNote) : verifyUnchanged(args.input, outputFile, model, { shapes, values: inputValues })));
         if (verifyNote) progress.onNote?.(verifyNote);
       }
       output = (await measureModel('output', model, outputFile, { ...compare, dataFiles })).stage;
@@ -184,12 +186,24 @@ export async function runCompress(args: OutputArgs, steps: readonly ResolvedStep
       ...(plan.latencyNote ? [plan.latencyNote] : []),
       ...(plan.qualityNote && hasLossyStep(steps) ? [plan.qualityNote] : []),
     ];
-    // The quality floor holds after a lossy pass unless the user set another; it cannot hold
-    // what could not be measured, which a note then says.
+    // The quality floor holds after a lossy pass unless the user set another; what could not be
+    // measured fails the run unless the user waived the floor (--min-sqnr 0).
     if (gate && gate.reference !== args.input) notes.push(`quality gate: outputs compared with the teacher ${gate.reference}, not the input model`);
     if (gate?.failure !== undefined) notes.push(`quality gate: outputs not compared with the input model (${gate.failure})`);
     else if (gate && !gate.defaultFloor && args.minSqnr === undefined) notes.push(`quality gate: SQNR reported, not held to the default ${DEFAULT_MIN_SQNR_DB} dB floor after distillation (--min-sqnr gates it)`);
     const minSqnr = args.minSqnr ?? (gate?.defaultFloor && gate.failure === undefined ? DEFAULT_MIN_SQNR_DB : undefined);
+    if (gate?.failure !== undefined && args.minSqnr === undefined) {
+      // A lossy result nobody compared may be harm: never a plain success. Only a missing input
+      // size is let through (with a warning): a free dim must not stop compression. (A floor the
+      // user gave fails as a budget that cannot be checked.)
+      const what = `quality gate: the output could not be compared with ${gate.reference} (${firstLine(gate.failure)})`;
+      if (gate.unsized) io.stderr.write(`warning: ${what}; it is unchecked\n`);
+      else {
+        const err = new CheckError(`${what}; give --data, or --input-value/--input-shape so random inputs run the model, or --no-quality-gate to accept it unchecked`);
+        await writeFailedReport(args, { ...extra, input: args.input, output: args.output, stages, notes: [...(extra.notes ?? []), ...notes] }, err, io);
+        throw err;
+      }
+    }
     await phase('report', () => finishReport({ ...args, minSqnr }, { ...extra, input: args.input, output: args.output, stages, notes: [...(extra.notes ?? []), ...notes] }, io));
     // One turn of the event loop first: a SIGINT/SIGTERM that arrived while the last steps ran
     // only in microtasks is handled now (bin removes the staging folder), not after the commit.
@@ -231,14 +245,14 @@ async function blameInput(input: string): Promise<void> {
  * model itself cannot be judged this way (an input that sets a shape, onnxruntime failing on
  * random inputs), that is no fault of the output: the result is a "could not verify" note.
  */
-async function verifyUnchanged(input: string, staged: string, model: Model, shapes: InputShapes): Promise<string | undefined> {
+async function verifyUnchanged(input: string, staged: string, model: Model, given: Pick<CompareOptions, 'shapes' | 'values'>): Promise<string | undefined> {
   const plan = planRandomFeeds(model);
   if ('unverifiable' in plan) return `could not verify the output on random inputs: ${plan.unverifiable}`;
   let diffs: OutputDiff[];
   try {
-    diffs = await compareInChildProcess(input, staged, { roles: rolesByName(plan.inputs), shapes });
+    diffs = await compareInChildProcess(input, staged, { roles: rolesByName(plan.inputs), ...given });
   } catch (err) {
-    const failure = await inputFailure(input, plan.inputs, shapes);
+    const failure = await inputFailure(input, plan.inputs, given);
     if (failure) return `could not verify the output on random inputs: ${failure}`;
     throw new CheckError(`verification failed: the output model fails where the input model runs (${firstLine(err)})`, { cause: err });
   }
@@ -254,10 +268,10 @@ async function verifyUnchanged(input: string, staged: string, model: Model, shap
  * Why the input model alone cannot run on these random inputs, if it cannot. An input model
  * onnxruntime refuses to load is bad input, not an unverifiable one: that throws.
  */
-async function inputFailure(input: string, plan: readonly InputPlan[], shapes: InputShapes): Promise<string | undefined> {
+async function inputFailure(input: string, plan: readonly InputPlan[], given: Pick<CompareOptions, 'shapes' | 'values'>): Promise<string | undefined> {
   await checkInputLoads(input);
   try {
-    await compareInChildProcess(input, input, { roles: rolesByName(plan), shapes });
+    await compareInChildProcess(input, input, { roles: rolesByName(plan), ...given });
     return undefined;
   } catch (err) {
     return firstLine(err);

@@ -12,7 +12,7 @@ import { quantizeRtn, dequantizeBlockwise, type BlockQuantized, type Int4Scheme 
 import { MS_DOMAIN } from '../int8/emit.ts';
 import { emitTarget, findTargets, weightMatrix, type EmitCache, type Int4Format, type Int4Target } from './emit.ts';
 import { upgradeForFormat } from '../../transforms/upgrade-opset.ts';
-import { checkRuns } from '../../runtime/check.ts';
+import { checkRuns, type GivenInputs } from '../../runtime/check.ts';
 import { collectHessians, hessianKey } from './hessians.ts';
 import { dropUnusedWeights } from '../../transforms/drop-unused-weights.ts';
 import { hessianRelativeError, quantizeGptq } from './gptq.ts';
@@ -45,6 +45,8 @@ export interface Int4Options {
   progress?: (fraction: number, label?: string) => void;
   /** The caller loads and runs the result itself (see PassContext.outputRunByCaller): no runtime check here. */
   outputRunByCaller?: boolean;
+  /** Inputs for that check's run (PassContext.shapes, .inputValues). */
+  given?: GivenInputs;
 }
 
 export interface Int4Layer {
@@ -200,7 +202,7 @@ async function quantizeInPlace(model: Model, opts: Int4Options): Promise<Int4Res
     const ratio = gptqLayers.reduce((s, l) => s + (l.calibError!.rtn > 0 ? l.calibError!.result / l.calibError!.rtn : 1), 0) / gptqLayers.length;
     notes.push(`int4: GPTQ calibration output error is ${ratio.toFixed(3)}× round-to-nearest's (mean over ${gptqLayers.length} layer(s))`);
   }
-  if (!opts.outputRunByCaller) await checkRuns(model, `the int4 model (format ${opts.format})`, { note: (m) => notes.push(m) });
+  if (!opts.outputRunByCaller) await checkRuns(model, `the int4 model (format ${opts.format})`, { note: (m) => notes.push(m), given: opts.given });
   return result;
 }
 

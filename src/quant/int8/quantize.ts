@@ -232,7 +232,7 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
     progress(0.9, 'runtime check');
     const what = `the ${o.mode === 'dynamic' ? 'dynamic' : o.format} int8 model`;
     const hint = 'keep the node in float (excludeNodes) or use the qdq format';
-    result.runtimeCheck = inputs.outputRunByCaller ? 'by the caller' : await runtimeCheck(variant.model, what, o.runtimeCheck, { hint, note });
+    result.runtimeCheck = inputs.outputRunByCaller ? 'by the caller' : await runtimeCheck(variant.model, what, o.runtimeCheck, { hint, note, given: { shapes: inputs.shapes, values: inputs.inputValues } });
     if (result.runtimeCheck === 'structure') note('runtime check: weights of 1 MiB or more were fed as inputs (kernels and shapes checked without loading them twice more)');
     result.quantized = variant.quantized.map(label);
     result.keptFloat = [...variant.skipped].map(([n, reason]) => ({ node: label(n), opType: n.opType, reason: extraFloat.get(n) ?? reason }));
