@@ -79,6 +79,10 @@ const constFloat = (f: GraphFacts, name: string) => {
   return t && t.dtype === 'float32' ? t : undefined;
 };
 
+/** A float constant with ±Infinity or NaN (a mask): it has no int8 or int32 code, so its layer stays float. */
+const nonFinite = (f: GraphFacts, name: string | undefined): boolean => !!name && !!constFloat(f, name) && !constFloat(f, name)!.toFloat32().every(Number.isFinite);
+const NON_FINITE = 'a constant input holds ±Infinity or NaN (a mask): no integer code represents it';
+
 /** Whether a Clip keeps 0 inside its range (so folding it into a range that contains 0 is exact). */
 function clipFoldable(f: GraphFacts, node: Node): boolean {
   const bound = (i: number, attr: string, fallback: number): number | undefined => {
@@ -176,6 +180,10 @@ export function makePlan(f: GraphFacts, sel: Selection): Plan {
             skip('bias is not a float32 constant');
             break;
           }
+          if (nonFinite(f, b)) {
+            skip(NON_FINITE);
+            break;
+          }
           accept({ acts: [0], consts: [], weight: { index: 1, axis: sel.perChannel ? 0 : undefined }, bias: b ? 2 : undefined });
         } else if (node.opType === 'MatMul') {
           if (w.dims.length < 2) {
@@ -195,6 +203,10 @@ export function makePlan(f: GraphFacts, sel: Selection): Plan {
           const c = node.inputs[2];
           const ct = c ? constFloat(f, c) : undefined;
           const biasOk = ct !== undefined && ct.size === n && (ct.dims.length === 1 || (ct.dims.length === 2 && ct.dims[0] === 1));
+          if (nonFinite(f, c)) {
+            skip(NON_FINITE);
+            break;
+          }
           if (c && !biasOk && sel.format === 'qoperator') {
             skip('C is not a per-column constant bias (QGemm needs one)');
             break;
@@ -207,6 +219,10 @@ export function makePlan(f: GraphFacts, sel: Selection): Plan {
         const ins = node.inputs.slice(0, 2);
         if (!ins.every((i) => isFloat(f, i))) {
           skip('inputs are not float32');
+          break;
+        }
+        if (ins.some((i) => nonFinite(f, i))) {
+          skip(NON_FINITE);
           break;
         }
         const post = postOpOf(f, node, ownerOf, foldable);
