@@ -154,17 +154,45 @@ describe('quantize: dynamic: Conv, ConvTranspose, LSTM, GRU', () => {
     return a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0) / max;
   }
 
-  it('quantize: dynamic: Conv runs as ConvInteger (grouped too), ConvTranspose gets int8 weights + DequantizeLinear: ≤ 0.30×, close to float', async () => {
+  it('quantize: dynamic: Conv runs as ConvInteger, grouped Conv and ConvTranspose get int8 weights + DequantizeLinear: ≤ 0.30×, close to float', async () => {
     const m = convModel();
     const before = modelToBytes(m);
     const result = await quantizeModel(m, { mode: 'dynamic' });
     expect(result.quantized).toEqual(['conv1', 'conv2', 'up']);
     const ops = m.graph.nodes.map((n) => n.opType);
-    expect(ops.filter((o) => o === 'ConvInteger')).toHaveLength(2);
-    expect(ops).not.toContain('Conv');
-    expect(m.graph.nodes.find((n) => n.opType === 'ConvTranspose')!.inputs[1]).toBe(m.graph.nodes.find((n) => n.opType === 'DequantizeLinear')!.outputs[0]);
+    expect(ops.filter((o) => o === 'ConvInteger')).toHaveLength(1);
+    const dequantized = (op: string) => m.graph.nodes.find((n) => n.opType === op)!.inputs[1]!;
+    const dqOutputs = m.graph.nodes.filter((n) => n.opType === 'DequantizeLinear').map((n) => n.outputs[0]);
+    expect(dqOutputs).toContain(dequantized('Conv'));
+    expect(dqOutputs).toContain(dequantized('ConvTranspose'));
     expect(modelToBytes(m).length / before.length).toBeLessThanOrEqual(0.3);
     expect(await compare(before, m, 'y', [2, 16, 8, 8])).toBeLessThan(0.02);
+  });
+
+  it('quantize: dynamic: a depthwise Conv keeps float activations, so a quiet channel next to a loud one stays accurate (ConvInteger quantizes them per tensor)', async () => {
+    const C = 8;
+    const b = new GraphBuilder('depthwise', { opsets: { '': 17 } });
+    b.input('x', 'float32', ['N', C, 6, 6]);
+    b.initializer('w', randomFloats(C * 9, 5), [C, 1, 3, 3]);
+    b.node('Conv', ['x', 'w'], { group: C, pads: [1, 1, 1, 1] }, { name: 'dw', outputs: ['y'] });
+    b.output('y', 'float32', ['N', C, 6, 6]);
+    const m = b.build();
+    const before = modelToBytes(m);
+    await quantizeModel(m, { mode: 'dynamic' });
+    expect(m.graph.nodes.map((n) => n.opType)).toEqual(['DequantizeLinear', 'Conv']);
+    // Channel 0 a thousand times quieter than the rest: its own error must stay at int8 weight error.
+    const x = randomFloats(C * 36, 6).map((v, i) => (i < 36 ? v / 1000 : v));
+    const run = async (bytes: Uint8Array) => {
+      const s = await ort.InferenceSession.create(bytes);
+      try {
+        return (await s.run({ x: new ort.Tensor('float32', x, [1, C, 6, 6]) })).y!.data as Float32Array;
+      } finally {
+        await s.release();
+      }
+    };
+    const [want, got] = [(await run(before)).subarray(0, 36), (await run(modelToBytes(m))).subarray(0, 36)];
+    const peak = want.reduce((p, v) => Math.max(p, Math.abs(v)), 0);
+    expect(want.reduce((e, v, i) => Math.max(e, Math.abs(v - got[i]!)), 0) / peak).toBeLessThan(0.02);
   });
 
   it('quantize: dynamic: a Conv with 1 input channel (too shallow for a fast integer conv) gets int8 weights + DequantizeLinear instead of staying float', async () => {
