@@ -33,8 +33,8 @@ export const exportTflitePass = defineExportPass({
     kind: { type: 'enum', default: 'float32', values: ['float32', 'float16', 'dynamic', 'int8'], description: 'float32; float16 weights; dynamic (int8 weights, float activations); int8 (full integer, from a calibrated QDQ model).' },
     io: { type: 'enum', default: 'float', values: ['float', 'int8'], description: 'Input/output type of an int8 export: float (QUANTIZE/DEQUANTIZE inside) or int8.' },
     keepNchwIo: { type: 'boolean', default: false, description: 'Keep 4-D inputs/outputs NCHW (a TRANSPOSE inside) instead of NHWC.' },
-    batch: { type: 'number', default: 1, min: 1, description: 'Size given to symbolic (batch) dimensions.' },
-    verifySamples: { type: 'number', default: 8, min: 1, description: 'Random inputs compared between the interpreter and onnxruntime.' },
+    batch: { type: 'number', integer: true, default: 1, min: 1, description: 'Size given to symbolic (batch) dimensions.' },
+    verifySamples: { type: 'number', integer: true, default: 8, min: 1, description: 'Random inputs compared between the interpreter and onnxruntime.' },
   },
   async export(model, options) {
     const { exportTflite } = await converter();

@@ -4,7 +4,6 @@
  * Resize …), in every graph and subgraph. An op change it has no adapter for is refused,
  * naming the op and the node; a model already at or above `target` is left as it is.
  */
-import { InputError } from '../src/errors.ts';
 import { definePass } from '../src/pipeline/pass.ts';
 
 /**
@@ -19,10 +18,9 @@ export const opset = definePass({
   kind: 'cleanup',
   description: 'Convert the default ONNX domain up to a newer opset (version adapters per op, subgraphs included).',
   options: {
-    target: { type: 'number', default: DEFAULT_TARGET, min: 8, max: 21, description: 'Opset to convert to (8–21); a model already at or above it is left unchanged.' },
+    target: { type: 'number', integer: true, default: DEFAULT_TARGET, min: 8, max: 21, description: 'Opset to convert to (8–21); a model already at or above it is left unchanged.' },
   },
   async run(model, options, ctx) {
-    if (!Number.isInteger(options.target)) throw new InputError(`pass 'opset': option 'target' must be a whole opset number, got ${options.target}`);
     const { upgradeOpset, describeUpgrade } = await import('../src/transforms/upgrade-opset.ts');
     const upgrade = upgradeOpset(model, options.target);
     ctx.note(describeUpgrade(upgrade));

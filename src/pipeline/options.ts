@@ -6,7 +6,7 @@
 import { InputError } from '../errors.ts';
 
 export type OptionSpec =
-  | { type: 'number'; default: number; min?: number; max?: number; /** Values must be strictly greater. */ above?: number; description: string }
+  | { type: 'number'; default: number; min?: number; max?: number; /** Values must be strictly greater. */ above?: number; /** Whole numbers only (counts, sizes, versions). */ integer?: boolean; description: string }
   | { type: 'boolean'; default: boolean; description: string }
   | { type: 'string'; default: string; description: string }
   | { type: 'enum'; default: string; values: readonly string[]; description: string }
@@ -40,6 +40,7 @@ function coerce(pass: string, key: string, spec: OptionSpec, raw: unknown): unkn
     case 'number': {
       const n = typeof raw === 'string' ? Number(raw) : raw;
       if (typeof n !== 'number' || !Number.isFinite(n)) throw bad(`must be a number, got ${JSON.stringify(raw)}`);
+      if (spec.integer && !Number.isInteger(n)) throw bad(`must be a whole number, got ${n}`);
       if (spec.min !== undefined && n < spec.min) throw bad(`must be ≥ ${spec.min}, got ${n}`);
       if (spec.above !== undefined && !(n > spec.above)) throw bad(`must be > ${spec.above}, got ${n}`);
       if (spec.max !== undefined && n > spec.max) throw bad(`must be ≤ ${spec.max}, got ${n}`);
