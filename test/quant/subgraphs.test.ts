@@ -12,6 +12,7 @@ import type { Model } from '../../src/ir/model.ts';
 import { modelToBytes } from '../../src/io/save.ts';
 import { modelBytesWithOutputs } from '../../src/runtime/capture.ts';
 import { quantizeModel } from '../../src/quant/int8/quantize.ts';
+import { quantizeModelInt4 } from '../../src/quant/int4/int4.ts';
 import { runPipeline } from '../../src/pipeline/run.ts';
 import { randomFloats } from '../helpers/run-model.ts';
 import { convModel, ifModel, loopModel, recurrentModel } from '../helpers/subgraph-models.ts';
@@ -114,6 +115,22 @@ describe('quantize: subgraphs', () => {
     expect(result.quantized).toEqual(['pre', 'then_gemm0', 'then_gemm1', 'then_gemm2']);
     expect(result.keptFloat.map((k) => [k.node, k.reason])).toEqual(['else_gemm0', 'else_gemm1', 'else_gemm2'].map((n) => [n, 'the calibration data never ran it (a branch not taken?)']));
     expect(await relativeError(before, m, positive)).toBeLessThan(0.04);
+  });
+
+  it('quantize-int4: GPTQ calibrates inside If branches and Loop bodies; a branch the data never ran falls back to round-to-nearest, and says so', async () => {
+    for (const sequential of [false, true]) {
+      const base = { format: 'dq' as const, blockSize: 32, scheme: 'symmetric' as const, accuracyLevel: 0, calibSamples: 64, calibBatch: 64, damp: 0.01, sequential, opTypes: new Set(['MatMul', 'Gemm']), exclude: new Set<string>() };
+      const m = ifModel();
+      const r = await quantizeModelInt4(m, { ...base, algorithm: 'gptq', calib: memoryDataset(shifted(64, 0.3, 5), [64, F]) });
+      const algorithms = Object.fromEntries(r.layers.map((l) => [l.nodes[0], l.algorithm]));
+      // else_gemm0 reads h of the main graph, which every sample computes: its Hessian has rows.
+      expect(algorithms).toEqual({ pre: 'gptq', then_gemm0: 'gptq', then_gemm1: 'gptq', then_gemm2: 'gptq', else_gemm0: 'gptq', else_gemm1: 'rtn', else_gemm2: 'rtn' });
+      expect(r.notes.filter((n) => n.includes('never ran it'))).toHaveLength(2);
+      // GPTQ beats round-to-nearest on what it calibrated on, inside the branch too.
+      for (const l of r.layers.filter((x) => x.calibError)) expect(l.calibError!.result).toBeLessThan(l.calibError!.rtn);
+      const loop = await quantizeModelInt4(loopModel(), { ...base, algorithm: 'gptq', calib: memoryDataset(shifted(64, 0.3, 7), [64, F]) });
+      expect(loop.layers.map((l) => l.algorithm)).toEqual(['gptq']);
+    }
   });
 
   it('quantize-int4: reaches the Gemms of both If branches and the Loop body', async () => {

@@ -38,8 +38,6 @@ export interface Int4Target {
   /** The activation input and whether it is transposed (Gemm transA). */
   input: string;
   transA: boolean;
-  /** Whether the node is in the main graph (calibration can only reach those). */
-  main: boolean;
   /** Gemm's C when it is a constant. */
   c?: Tensor;
 }
@@ -97,7 +95,7 @@ export function findTargets(model: Model, sel: Int4Selection): { targets: Int4Ta
       const blockSize = K >= sel.blockSize ? sel.blockSize : Math.max(MIN_K, 2 ** Math.ceil(Math.log2(K)));
       const alpha = gemm ? node.getFloat('alpha', 1) : 1;
       const c = gemm && node.inputs[2] ? consts.get(node.inputs[2]) : undefined;
-      targets.push({ graph, node, weight: node.inputs[1]!, tensor, kAxis, K, N, blockSize, alpha, input: node.inputs[0]!, transA, main: graph === model.graph, ...(c ? { c } : {}) });
+      targets.push({ graph, node, weight: node.inputs[1]!, tensor, kAxis, K, N, blockSize, alpha, input: node.inputs[0]!, transA, ...(c ? { c } : {}) });
     }
   };
   visit(model.graph, new Map());

@@ -32,7 +32,9 @@ export function hessianKey(r: Pick<HessianRequest, 'value' | 'transA'>): string 
 
 /**
  * H = 2·XᵀX / rows for each requested value, over the first `samples` samples of the data
- * set (every row of a value's leading dims is one row of X).
+ * set (every row of a value's leading dims is one row of X). Values inside If/Loop/Scan bodies
+ * are captured too (runtime/capture.ts): a Loop's iterations add rows, an If branch not taken
+ * adds none, so a value the data never reached comes back with no rows for the caller to judge.
  */
 export async function collectHessians(model: Model, requests: readonly HessianRequest[], ds: Dataset, opts: CalibrationOptions): Promise<Map<string, HessianAccumulator>> {
   const acc = new Map<string, HessianAccumulator>();
@@ -46,7 +48,8 @@ export async function collectHessians(model: Model, requests: readonly HessianRe
     for await (const { batch, values: out } of runBatches(session, floatBatches(ds, opts.batchSize, total), values)) {
       for (const r of requests) {
         const t = out.get(r.value);
-        if (!t) continue; // not laid out by sample: the padded chunk of a fixed-batch model is left out
+        // Not laid out by sample (the padded chunk of a fixed-batch model), or a branch not taken.
+        if (!t || t.data.length === 0) continue;
         if (r.transA) {
           if (t.dims.length !== 2 || t.dims[0] !== r.K) throw new InputError(`calibration value '${r.value}' has shape [${t.dims.join(', ')}], expected [${r.K}, M]`);
           acc.get(hessianKey(r))!.add(transpose(t.data, r.K, t.dims[1]!));
@@ -58,7 +61,7 @@ export async function collectHessians(model: Model, requests: readonly HessianRe
       seen += batch.shape[0]!;
       opts.progress?.(total ? seen / total : 1);
     }
-    for (const [key, a] of acc) if (a.count === 0) throw new InputError(`calibration produced no rows for '${key.split('\u0000')[0]}' (empty data set?)`);
+    if (seen === 0) throw new InputError('calibration produced no rows (empty data set?)');
     return acc;
   } finally {
     await session.close();

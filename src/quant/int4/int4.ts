@@ -14,6 +14,7 @@ import { emitTarget, findTargets, weightMatrix, type EmitCache, type Int4Format,
 import { upgradeForFormat } from '../../transforms/upgrade-opset.ts';
 import { checkRuns, type GivenInputs } from '../../runtime/check.ts';
 import { collectHessians, hessianKey } from './hessians.ts';
+import { capturableGraphs } from '../../runtime/capture.ts';
 import { dropUnusedWeights } from '../../transforms/drop-unused-weights.ts';
 import { hessianRelativeError, quantizeGptq } from './gptq.ts';
 import type { HessianAccumulator } from './gptq-linalg.ts';
@@ -139,9 +140,11 @@ async function quantizeInPlace(model: Model, opts: Int4Options): Promise<Int4Res
   else if (!model.opsets.has(MS_DOMAIN)) model.opsets.set(MS_DOMAIN, 1);
 
   const groups = groupTargets(targets, opts.format);
-  const gptqGroups = opts.algorithm === 'gptq' ? groups.filter((g) => g.targets.every((t) => t.main)) : [];
+  // Calibration reaches bodies of If/Loop/Scan (their values are carried out), not of other ops.
+  const reachable = capturableGraphs(model);
+  const gptqGroups = opts.algorithm === 'gptq' ? groups.filter((g) => g.targets.every((t) => reachable.has(t.graph))) : [];
   if (opts.algorithm === 'gptq' && gptqGroups.length < groups.length) {
-    notes.push(`int4: ${groups.length - gptqGroups.length} weight(s) inside subgraphs quantized by round-to-nearest (calibration reaches the main graph only)`);
+    notes.push(`int4: ${groups.length - gptqGroups.length} weight(s) inside bodies of ops other than If/Loop/Scan quantized by round-to-nearest (calibration cannot reach them)`);
   }
   const cache: EmitCache = new Map();
   const done = new Set<Group>();
@@ -176,6 +179,12 @@ async function quantizeInPlace(model: Model, opts: Int4Options): Promise<Int4Res
     const perInput = new Map<HessianAccumulator, Float64Array>();
     const hessianOf = (a: HessianAccumulator) => perInput.get(a) ?? perInput.set(a, a.hessian()).get(a)!;
     for (const g of batch) {
+      pending.splice(pending.indexOf(g), 1);
+      if (g.targets.some((t) => hessians.get(hessianKey({ value: t.input, transA: t.transA }))!.count === 0)) {
+        gptqSet.delete(g);
+        notes.push(`int4: '${g.targets[0]!.weight}' quantized by round-to-nearest: the calibration data never ran it (an If branch not taken?)`);
+        continue;
+      }
       const h = groupHessian(g, hessians, hessianOf);
       const t0 = g.targets[0]!;
       const w = weightMatrix(t0, g.factor);
@@ -183,7 +192,6 @@ async function quantizeInPlace(model: Model, opts: Int4Options): Promise<Int4Res
       if (damp !== opts.damp) notes.push(`int4: GPTQ on '${t0.weight}' needed dampening ${damp} (Hessian near singular)`);
       const rtn = quantizeRtn(w, t0.K, t0.N, t0.blockSize, opts.scheme);
       finish(g, quantized, 'gptq', { result: hessianRelativeError(h, w, dequantizeBlockwise(quantized), t0.K, t0.N), rtn: hessianRelativeError(h, w, dequantizeBlockwise(rtn), t0.K, t0.N) });
-      pending.splice(pending.indexOf(g), 1);
     }
   }
   for (const g of groups) {
