@@ -8,6 +8,7 @@ import { InputError, ShapeUnknownError } from '../errors.ts';
 import type { Dataset } from '../data/batch.ts';
 import type { Model } from '../ir/model.ts';
 import type { Dim } from '../ir/value.ts';
+import type { InputValues } from '../data/input-values.ts';
 
 export interface InputShapes {
   /** Whole shapes by input name. A free leading (batch) dim still takes the batch being measured. */
@@ -75,9 +76,15 @@ function checkGiven(label: string, input: string, declared: readonly Dim[], give
   }
 }
 
-/** Checks every `--input-shape` against the model's inputs before anything runs: a name it lacks, a wrong rank or size. */
-export function checkShapesFit(model: Model, label: string, shapes: InputShapes): void {
+/**
+ * Checks every `--input-shape` (and `--input-value` name) against the model's inputs before
+ * anything runs: a name it lacks, a wrong rank or size.
+ */
+export function checkShapesFit(model: Model, label: string, shapes: InputShapes, values: InputValues = {}): void {
   const inputs = model.graph.inputs.filter((v) => !model.graph.initializers.has(v.name));
+  for (const name of Object.keys(values)) {
+    if (!inputs.some((v) => v.name === name)) throw new InputError(`--input-value ${name}: ${label} has no input of that name (inputs: ${inputs.map((v) => v.name).join(', ')})`);
+  }
   for (const [name, given] of Object.entries(shapes.inputs ?? {})) {
     const input = inputs.find((v) => v.name === name);
     if (!input) throw new InputError(`${label}: --input-shape names '${name}', which is not an input of the model (inputs: ${inputs.map((v) => v.name).join(', ')})`);

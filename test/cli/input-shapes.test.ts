@@ -81,12 +81,13 @@ describe('input shapes', () => {
     expect(report(sized.out).stages[0]!.latency!.batch1.p50).toBeGreaterThan(0);
   });
 
-  it('input shapes: a shape that does not fit the model is bad input, before anything is written', async () => {
+  it('input shapes: a shape (or an --input-value name) that does not fit the model is bad input, before anything is written', async () => {
     const out = join(dir, 'never.onnx');
     const cases: Array<[string[], string]> = [
       [['--input-shape', 'x:1,3,8'], `shrinkray: ${named}: --input-shape x:1,3,8 does not fit input "x" of shape [batch,3,p2o.DynamicDimension.1,p2o.DynamicDimension.2]\n`],
       [['--input-shape', 'x:1,4,8,8'], `shrinkray: ${named}: --input-shape x:1,4,8,8 does not fit input "x" of shape [batch,3,p2o.DynamicDimension.1,p2o.DynamicDimension.2]\n`],
       [['--input-shape', 'image:1,3,8,8'], `shrinkray: ${named}: --input-shape names 'image', which is not an input of the model (inputs: x)\n`],
+      [['--input-value', 'sr=16000'], `shrinkray: --input-value sr: ${named} has no input of that name (inputs: x)\n`],
       [['--input-shape', 'x:1,3,0,8'], "shrinkray: --input-shape 'x:1,3,0,8' is not of the form NAME:D1,D2,… with positive integer sizes\n"],
       [['--dim', 'p2o.DynamicDimension.1'], "shrinkray: --dim 'p2o.DynamicDimension.1' is not of the form SYMBOL=VALUE with a positive integer value\n"],
     ];

@@ -89,8 +89,8 @@ export async function runCompress(args: OutputArgs, steps: readonly ResolvedStep
   const given = parseInputShapes(args.inputShape, args.dim);
   const model = await phase('load', () => loadModel(args.input));
   phase('validate', () => validateModel(model, args.input));
-  checkShapesFit(model, args.input, given);
   const inputValues = await parseInputValues(args.inputValue ?? []);
+  checkShapesFit(model, args.input, given, inputValues);
   const dataset = args.data ? await openDataset(args.data, { inputValues }) : undefined;
   let staged: StagedModel | undefined;
   let gate: QualityGate | undefined;

@@ -35,12 +35,12 @@ export async function evalCommand(args: EvalArgs, io: CliIO): Promise<number> {
     const stages: StageMeasurements[] = [];
     let baselineOutputs: Float32Array | undefined;
     if (baseline && args.baseline) {
-      checkShapesFit(baseline, args.baseline, given);
+      checkShapesFit(baseline, args.baseline, given, inputValues);
       const measured = await measureModel('baseline', baseline, args.baseline, { ...common, keepOutputs: true, dataFiles: baselineFiles.slice(1) });
       stages.push({ ...measured.stage, layers: layerBytes(baseline) });
       baselineOutputs = measured.outputs;
     }
-    checkShapesFit(model, args.model, given);
+    checkShapesFit(model, args.model, given, inputValues);
     const { stage } = await measureModel('model', model, args.model, { ...common, baseline: baselineOutputs, dataFiles: modelFiles.slice(1) });
     stages.push({ ...stage, layers: layerBytes(model) });
     const notes: string[] = plan.latencyNote ? [plan.latencyNote] : [];

@@ -168,11 +168,6 @@ export function batchable(inputs: readonly ValueSpec[]): boolean {
   return inputs.every((s) => s.shape !== undefined && s.shape.length > 0 && typeof s.shape[0] !== 'number');
 }
 
-/** `--input-value` flags for the inputs random values would send down a wrong path: integer scalars (a sample rate). */
-export function valueFlags(inputs: readonly ValueSpec[]): string[] {
-  return inputs.filter((s) => s.dtype === 'int64').flatMap((s) => ['--input-value', `${s.name}=${SAMPLE_RATE}`]);
-}
-
 /** Data-like feeds for `batch` samples (seeded). */
 export async function feeds(m: CorpusModel, inputs: readonly ValueSpec[], batch: number, seed: number): Promise<Record<string, HostTensor>> {
   const rng = mulberry32(seed);

@@ -22,7 +22,7 @@ import { createSession, type OrtSession } from '../../../src/runtime/ort.ts';
 import type { HostTensor } from '../../../src/runtime/types.ts';
 import { arg, flag } from '../args.ts';
 import { type CorpusModel, loadManifest, modelPath, repoRoot } from './corpus.ts';
-import { batchable, feeds, inputShape, valueFlags } from './inputs.ts';
+import { batchable, feeds, inputShape } from './inputs.ts';
 import { explain } from './causes.ts';
 import { compare } from './compare.ts';
 
@@ -113,13 +113,14 @@ async function benchModel(m: CorpusModel, work: string, runs: number, commands: 
       return [specs.length === 1 ? 'x' : s.name, { dtype: s.dtype as 'float32', shape: [samples.length, ...row], data: all }];
     }));
     await writeNpz(calib, arrays);
-    const shapeFlags = [...m.shapes.flatMap((s) => ['--input-shape', s]), ...valueFlags(specs)];
+    const shapeFlags = m.shapes.flatMap((s) => ['--input-shape', s]);
     const b1Feed = evalFeeds[0]!;
     const bNFeed = b32 && !m.heavy ? await feeds(m, specs, 32, 77) : b1Feed;
     for (const c of commands) {
       if (m.heavy && !['inspect', 'cleanup', 'int8 dynamic'].includes(c.name)) continue;
       const out = join(work, `${m.id}-${c.name.replace(/\W+/g, '-')}.onnx`);
-      const argv = c.writes ? [...c.args(calib), file, '-o', out, ...shapeFlags, '--no-latency', '--compressed-sizes', 'never', '--json'] : [...c.args(calib), file];
+      // The quality gate compares on the same data-like samples (random noise is no VAD's input).
+      const argv = c.writes ? [...c.args(calib), file, '-o', out, ...shapeFlags, '--data', calib, '--no-latency', '--compressed-sizes', 'never', '--json'] : [...c.args(calib), file];
       process.stderr.write(`${m.id}: ${c.name} … `);
       const { exit, message } = runCli(argv);
       process.stderr.write(`exit ${exit}\n`);
@@ -183,9 +184,9 @@ function markdown(models: CorpusModel[], results: Map<string, Row[]>, meta: stri
     'normalisation); `text-image`/`text-line` dark word-like strokes on a light page or line (PaddleOCR',
     'normalisations); `speech` 16 kHz voiced sound with a wandering pitch, harmonics, syllable envelope and',
     'fricative noise; `mel`/`embedding` that speech through the corpus\'s openWakeWord front end. Recurrent',
-    'state inputs are zeros, the sample-rate input 16000 (given to every command as `--input-value NAME=16000`,',
-    'so its quality gate runs the model on a valid rate). Static int8 calibrates on 32 such samples, the',
-    'comparison uses 8 others.',
+    'state inputs are zeros, the sample-rate input 16000. Every command that writes a model gets 32 such samples',
+    'as `--data` (so its quality gate compares on them, not on random noise) and static int8 as `--calib`; the',
+    'comparison below uses 8 others.',
     '',
     '## Results',
   ];
