@@ -26,7 +26,8 @@ import { withShallowConvs } from './shallow-convs.ts';
 import type { InputSource } from '../calibration/run.ts';
 import { QUANTIZE_DEFAULTS, type QuantizeInputs, type QuantizeOptions, type QuantizeResult } from './types.ts';
 import { dynamicBuilder, staticBuilder, type Variant, type VariantBuilder } from './variants.ts';
-import { bodyFacts, quantizeBodies } from './subgraphs.ts';
+import { bodyFacts, quantizeBodies, type BodyCalibration } from './subgraphs.ts';
+import { withBodyLayers } from './body-layers.ts';
 import { constantsToInitializers } from '../../transforms/constants-to-initializers.ts';
 import { dedupeInitializers } from '../../transforms/dedupe-initializers.ts';
 import { dropUnusedWeights } from '../../transforms/drop-unused-weights.ts';
@@ -101,6 +102,9 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
   if (preparation) notes.push(describePreparation(preparation));
   const facts = analyzeGraph(model);
   const sel = withShallowConvs(facts, selection(model, facts, o), o.mode, o.minConvInputChannels);
+  // Read before anything quantizes them: variants share the float bodies until the end.
+  const bodies = bodyFacts(model, facts);
+  const bodyNodes = new Set(bodies.flatMap((f) => f.graph.nodes));
   for (const n of notes) inputs.note?.(n);
 
   const calib: InputSource | undefined = inputs.calibration ? { dataset: inputs.calibration, limit: o.calibSamples, batchSize: o.calibBatch } : undefined;
@@ -139,24 +143,43 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
   builder = dynamicBuilder(model, facts, sel, o);
   return finish(await builder.build(new Map()));
 
-  /** The variant with every If/Loop/Scan body quantized too (see subgraphs.ts). */
-  async function withBodies(v: Variant): Promise<Variant> {
-    const bodies = bodyFacts(model, facts);
+  /**
+   * The variant with every If/Loop/Scan body quantized too (see subgraphs.ts), the body layers
+   * in `float` (fallback's choices) kept float; a fallback variant has its bodies done already.
+   */
+  async function withBodies(v: Variant, float: ReadonlyMap<Node, string>): Promise<Variant> {
     if (bodies.length === 0) return v;
     progress(0.87, 'subgraphs');
-    const b = await quantizeBodies(v.model, bodies, sel, o, stats && calib ? { stats, source: calib, floatModel: model } : undefined);
+    const done = 'bodiesQuantized' in v ? v : await quantizeBodiesOf(v, float);
     // A weight several bodies read got an int8 copy in each: the float original goes, and the
     // identical copies of sibling bodies merge into one in the graph around them.
-    dropUnusedWeights(v.model, bodies.flatMap((f) => [...f.consts.keys()]));
-    if (b.quantized.length) dedupeInitializers(v.model.graph);
-    if (b.quantized.length) note(`${b.quantized.length} node(s) inside If/Loop/Scan bodies quantized`);
+    dropUnusedWeights(done.model, bodies.flatMap((f) => [...f.consts.keys()]));
+    const inBodies = done.quantized.filter((n) => bodyNodes.has(n)).length;
+    if (inBodies) dedupeInitializers(done.model.graph);
+    if (inBodies) note(`${inBodies} node(s) inside If/Loop/Scan bodies quantized`);
+    return done;
+  }
+
+  async function quantizeBodiesOf(v: Variant, float: ReadonlyMap<Node, string>): Promise<Variant> {
+    const b = await quantizeBodies(v.model, bodies, { ...sel, float: new Map([...sel.float, ...float]) }, o, bodyCalibration());
     return { ...v, quantized: [...v.quantized, ...b.quantized], skipped: new Map([...v.skipped, ...b.skipped]), weights: v.weights + b.weights };
+  }
+
+  function bodyCalibration(): BodyCalibration | undefined {
+    return stats && calib ? { stats, source: calib, floatModel: model } : undefined;
+  }
+
+  /** What fallback returns to float from (the main graph's layers and every body's), and the variant it starts from. */
+  async function fallbackStart(variant: Variant, extraFloat: ReadonlyMap<Node, string>): Promise<{ builder: VariantBuilder; initial: Variant }> {
+    const main = withFloat(builder, extraFloat);
+    if (bodies.length === 0) return { builder: main, initial: variant };
+    const all = withBodyLayers(main, model, bodies, { ...sel, float: new Map([...sel.float, ...extraFloat]) }, o, bodyCalibration());
+    return { builder: all, initial: await all.build(new Map()) };
   }
 
   async function finish(initial: Variant): Promise<QuantizeResult> {
     let variant = initial;
     const extraFloat = new Map<Node, string>();
-    let sqnrOf: ((bytes: Uint8Array) => Promise<number>) | undefined;
     const replay = o.floatLayers.length ? o.floatLayers : undefined;
     const placeAfter = async (from: Variant, at: number): Promise<Variant> => {
       if (o.mode !== 'static' || o.target === 'size') return from;
@@ -180,8 +203,7 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
       progress(0.35, 'fallback');
       const fb = await fallbackToBudget({
         floatModel: model,
-        builder: withFloat(builder, extraFloat),
-        initial: variant,
+        ...(await fallbackStart(variant, extraFloat)),
         evaluate: inputs.evaluate,
         budget: o.maxAccuracyDrop,
         source: probeSource(o.sensitivitySamples),
@@ -205,8 +227,8 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
       progress(0.3, 'quality');
       const source = probeSource(o.sensitivitySamples);
       const ref = await referenceOutputs(modelToBytes(model), source);
-      const evaluate = (sqnrOf = async (bytes: Uint8Array) => worstSqnr(await compareWithReference(ref, bytes, 'the int8 model')));
-      const fb = await fallbackToBudget({ floatModel: model, builder: withFloat(builder, extraFloat), initial: variant, evaluate, budget: o.minSqnr, metric: 'sqnr', source, progress: (f, l) => progress(0.3 + 0.5 * f, l), note });
+      const evaluate = async (bytes: Uint8Array) => worstSqnr(await compareWithReference(ref, bytes, 'the int8 model'));
+      const fb = await fallbackToBudget({ floatModel: model, ...(await fallbackStart(variant, extraFloat)), evaluate, budget: o.minSqnr, metric: 'sqnr', source, progress: (f, l) => progress(0.3 + 0.5 * f, l), note });
       variant = fb.variant;
       for (const [n, why] of fb.floatLayers) extraFloat.set(n, why);
       if (fb.report.keptFloat.length) result.fallback = fb.report;
@@ -223,12 +245,7 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
       result.layers = await compareLayers(model, variant, probeSource(o.debugSamples));
       for (const line of formatLayerErrors(result.layers)) note(`debug: ${line}`);
     }
-    const mainOnly = variant;
-    variant = await withBodies(variant);
-    if (sqnrOf && variant.quantized.length > mainOnly.quantized.length) {
-      // The fallback above steers the main graph's layers: say what the bodies cost on top.
-      note(`quality: worst output SQNR against float ${(await sqnrOf(modelToBytes(variant.model))).toFixed(1)} dB with the If/Loop/Scan bodies quantized too (their layers are not part of the fallback)`);
-    }
+    variant = await withBodies(variant, extraFloat);
     progress(0.9, 'runtime check');
     const what = `the ${o.mode === 'dynamic' ? 'dynamic' : o.format} int8 model`;
     const hint = 'keep the node in float (excludeNodes) or use the qdq format';

@@ -6,8 +6,8 @@
  * with them carried out as outputs (runtime/capture.ts); a body node whose values were never
  * computed on the calibration data (a branch not taken) stays float, with a note.
  *
- * Bodies are done after the main graph is final (after fallback, which ranks main-graph
- * layers only), on the float bodies the main graph's variant still shares.
+ * Bodies are done after the main graph is final, on the float bodies the main graph's variant
+ * still shares; fallback's variants quantize them on a copy (body-layers.ts).
  */
 import type { Graph } from '../../ir/graph.ts';
 import { Model } from '../../ir/model.ts';
@@ -44,6 +44,13 @@ export function bodyFacts(model: Model, main: GraphFacts): GraphFacts[] {
   return out;
 }
 
+/** What static mode needs to calibrate body values: the float model runs with them carried out. */
+export interface BodyCalibration {
+  stats: ActivationStats;
+  source: InputSource;
+  floatModel: Model;
+}
+
 export interface BodyResult {
   quantized: Node[];
   skipped: Map<Node, string>;
@@ -68,7 +75,7 @@ export async function quantizeBodies(
   bodies: readonly GraphFacts[],
   sel: Selection,
   o: QuantizeOptions,
-  calibration?: { stats: ActivationStats; source: InputSource; floatModel: Model },
+  calibration?: BodyCalibration,
 ): Promise<BodyResult> {
   const result: BodyResult = { quantized: [], skipped: new Map(), weights: 0 };
   const scope = model.graph;
@@ -84,7 +91,8 @@ export async function quantizeBodies(
     return result;
   }
   if (!calibration) throw new Error('static quantization of bodies needs calibration');
-  const capturable = capturableGraphs(calibration.floatModel);
+  // The bodies as `model` holds them (a fallback variant's copy has the float model's structure).
+  const capturable = capturableGraphs(model);
   const plans = new Map<GraphFacts, Plan>();
   for (const f of bodies) {
     const plan = makePlan(f, withShallowConvs(f, sel, o.mode, o.minConvInputChannels));
