@@ -4,6 +4,8 @@
  * the empty sentinel; a `serving_default` signature names the inputs and outputs.
  */
 import { Builder, type Offset } from 'flatbuffers';
+import { InputError } from '../errors.ts';
+import { formatSize } from '../report/size.ts';
 import { BuiltinOperator, BuiltinOptions, TensorType } from './generated/schema.ts';
 import type { TflField, TflModel, TflOperator, TflQuantization, TflTensor } from './model.ts';
 
@@ -133,10 +135,28 @@ function signature(b: Builder, m: TflModel): Offset {
   return b.endObject();
 }
 
+/** A flatbuffer's offsets are 32-bit: a .tflite without offset buffers holds under 2 GiB. */
+const FLATBUFFER_LIMIT = 2 ** 31 - 1;
+
+/**
+ * Bytes the file will take, over-estimated so the builder never grows: it doubles its buffer
+ * when full, and doubling a 1 GiB model's buffer passes the 2 GiB limit (exit 3 before this).
+ */
+export function sizeEstimate(m: TflModel): number {
+  let size = 1 << 20;
+  for (const t of m.tensors) {
+    const q = t.quantization;
+    const params = q ? 12 * Math.max(q.scale.length, q.zeroPoint.length) + 4 * ((q.min?.length ?? 0) + (q.max?.length ?? 0)) : 0;
+    size += (t.data?.length ?? 0) + 16 + 4 * t.name.length + 8 * (t.shape.length + (t.shapeSignature?.length ?? 0)) + params + 128;
+  }
+  return size + 256 * m.operators.length;
+}
+
 /** Serializes the model. Operator codes are in first-use order, one per builtin. */
 export function writeTflite(m: TflModel): Uint8Array {
-  const size = m.tensors.reduce((s, t) => s + (t.data?.length ?? 0) + 64, 1024);
-  const b = new Builder(size);
+  const data = m.tensors.reduce((s, t) => s + (t.data?.length ?? 0), 0);
+  if (data > FLATBUFFER_LIMIT) throw new InputError(`tflite: the weights take ${formatSize(data)}; a .tflite file holds under 2 GiB (flatbuffer offsets are 32-bit)`);
+  const b = new Builder(Math.min(sizeEstimate(m), FLATBUFFER_LIMIT));
   // One operator code per builtin, at the highest version any of its uses needs (as TFLite's
   // own converter does: a kernel registered at version v runs every older signature too).
   const codes: { op: TflOperator['op']; version: number }[] = [];

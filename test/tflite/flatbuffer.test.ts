@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { writeTflite } from '../../src/tflite/flatbuffer.ts';
+import { sizeEstimate, writeTflite } from '../../src/tflite/flatbuffer.ts';
 import type { TflModel } from '../../src/tflite/model.ts';
 import { isTflite, readTflite } from '../../src/tflite/read.ts';
 import { createTfliteRunner } from '../../src/runtime/tflite/interpreter.ts';
@@ -37,4 +37,14 @@ describe('export-tflite: flatbuffer', () => {
     expect(y![0]).toBeCloseTo(-0.158655, 5);
     expect(y![1]).toBeCloseTo(0.345731, 5);
   });
+
+  it('export-tflite: the builder is sized up front (it never doubles: doubling a 1 GiB model passed the 2 GiB flatbuffer limit)', () => {
+    // Many tensors with long names and per-channel parameters: the metadata outweighs the data.
+    const many: TflModel = {
+      ...model,
+      tensors: [...model.tensors, ...Array.from({ length: 300 }, (_, i) => ({ name: `a/rather/long/exporter/scope/name/${i}/weight_quantized`, shape: [64, 3, 3, 3], type: 'INT8' as const, data: new Uint8Array(64 * 27), quantization: { scale: new Array(64).fill(0.1), zeroPoint: new Array(64).fill(0), axis: 0 } }))],
+    };
+    for (const m of [model, many]) expect(writeTflite(m).byteLength).toBeLessThanOrEqual(sizeEstimate(m));
+  });
 });
+
