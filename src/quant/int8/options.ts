@@ -42,7 +42,7 @@ export const QUANTIZE_OPTIONS = {
     default: 'auto',
     values: ['auto', 'on', 'off'],
     // Each stored constant is a DequantizeLinear onnxruntime runs on every call (it does not fold
-    // them): tinyvit's 24 cost 6 % at batch 1 and 4 % at batch 32, and save 9.6 KB (0.33× → 0.30× of fp32).
+    // them): tinyvit's 24 cost 8 % at batch 1 and 3 % at batch 32, and save 9.6 KB (0.33× → 0.30× of fp32).
     description: 'Store leftover float constants (LayerNorm parameters, post-op biases; ≥ 64 values) as int8 + DequantizeLinear: auto = with target size only (each costs a kernel per run), on, off.',
   },
   debugLayers: { type: 'boolean', default: false, description: 'Report per-layer SQNR and max error against float.' },
