@@ -3,7 +3,7 @@
  * placement, the benchmarks). Models are timed with a fixed intra-op thread count, on seeded
  * random inputs valid for each input's role (or values given whole), at batch 1 and batch N
  * or at batch N only. Models compared run in the same process, interleaved run by run (A B,
- * then B A), so load from other processes and frequency changes fall on all alike; each model
+ * then B A; more models in a shuffled order each round, `roundOrders`), so load from other processes and frequency changes fall on all alike; each model
  * runs until it has had a minimum number of runs and a minimum total time (sub-millisecond
  * models need thousands of runs for a stable median), capped in time for large models.
  * By default they run in a fresh child process, where a native crash of onnxruntime on random
@@ -15,7 +15,7 @@ import { InputError } from '../errors.ts';
 import type { InputRole } from '../check/input-roles.ts';
 import type { Model } from '../ir/model.ts';
 import { modelToBytes } from '../io/save.ts';
-import { mulberry32 } from '../math/random.ts';
+import { mulberry32, shuffle } from '../math/random.ts';
 import { runInChild, runInSharedChild } from './child.ts';
 import type { InputValues } from '../data/input-values.ts';
 import { planFeeds, type Plan } from './feeds.ts';
@@ -183,6 +183,29 @@ class RunFailed extends Error {
   }
 }
 
+/**
+ * The order of each round's runs, round after round. Two models alternate (A B, B A …): each runs
+ * twice in a row once per two rounds, alike. With more, reversing would give that only to the
+ * first and last (measured: four identical copies of mobilenetv2's int8 model timed 1.77–1.96×
+ * fp32 by their position, the last always fastest); so each round is a seeded shuffle that never
+ * starts with the model the previous round ended with: no model runs twice in a row, and each
+ * is preceded by every other alike, on average.
+ */
+export function roundOrders(n: number, seed: number): () => number[] {
+  const random = mulberry32(seed ^ 0x5eed);
+  let prev: number[] = [];
+  return () => {
+    let next: number[];
+    if (n <= 2) next = prev.length && prev[0] === 0 ? [...prev].reverse() : Array.from({ length: n }, (_, i) => i);
+    else {
+      next = shuffle(Array.from({ length: n }, (_, i) => i), random);
+      if (next[0] === prev[n - 1]) [next[0], next[n - 1]] = [next[n - 1]!, next[0]!];
+    }
+    prev = next;
+    return next;
+  };
+}
+
 /** Times `sessions` at one batch size, interleaved; samples per session. */
 async function timeBatch(sessions: readonly OrtSession[], plans: readonly Plan[], o: ReturnType<typeof validate>): Promise<number[][]> {
   // Converted once, outside the timed loop: only onnxruntime's run is measured.
@@ -199,13 +222,12 @@ async function timeBatch(sessions: readonly OrtSession[], plans: readonly Plan[]
   for (let w = 0; w < o.warmup; w++) for (let i = 0; i < sessions.length; i++) await once(i);
   const samples = sessions.map(() => [] as number[]);
   const totals = sessions.map(() => 0);
-  const order = sessions.map((_, i) => i);
+  const nextOrder = roundOrders(sessions.length, o.seed);
   // Rounds until every model has had the minimum count and time, or one has reached the cap.
   const enough = (r: number) =>
     r >= FLOOR_RUNS && ((r >= o.minRuns && Math.min(...totals) >= o.minSeconds * 1000) || Math.max(...totals) >= o.maxSeconds * 1000);
   for (let r = 0; !enough(r); r++) {
-    // Alternating order (A B, B A …): neither model always runs right after the other.
-    for (const i of r % 2 === 0 ? order : [...order].reverse()) {
+    for (const i of nextOrder()) {
       const t = await once(i);
       samples[i]!.push(t);
       totals[i] += t;

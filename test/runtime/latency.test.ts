@@ -5,7 +5,7 @@ import { isSlower, latencyForReport } from '../../src/evaluate/latency.ts';
 import { createSession } from '../../src/runtime/ort.ts';
 import { planFeeds } from '../../src/runtime/feeds.ts';
 import { mulberry32 } from '../../src/math/random.ts';
-import { compareModels, LatencyNotMeasured, measureLatency, percentile, summarize } from '../../src/runtime/latency.ts';
+import { compareModels, LatencyNotMeasured, measureLatency, percentile, roundOrders, summarize } from '../../src/runtime/latency.ts';
 import { classifier, identity, mixedInputs } from './tiny-model.ts';
 import { GraphBuilder } from '../../src/ir/builder.ts';
 import type { Model } from '../../src/ir/model.ts';
@@ -78,6 +78,18 @@ describe('runtime/latency', () => {
     // The same model: its fastest calls are about as fast.
     expect(same!.fastest.ratio).toBeGreaterThan(0.5);
     expect(same!.fastest.ratio).toBeLessThan(2);
+  });
+
+  it('latency: two models alternate A B, B A; more never run one model twice in a row and each starts rounds alike', () => {
+    const two = roundOrders(2, 1);
+    expect([two(), two(), two(), two()]).toEqual([[0, 1], [1, 0], [0, 1], [1, 0]]);
+    const next = roundOrders(4, 1);
+    const runs = Array.from({ length: 400 }, () => next()).flat();
+    expect(runs.every((m, i) => i === 0 || m !== runs[i - 1])).toBe(true);
+    const firsts = [0, 1, 2, 3].map((m) => runs.filter((x, i) => i % 4 === 0 && x === m).length);
+    for (const f of firsts) expect(f).toBeGreaterThan(70); // 100 each on average
+    const again = roundOrders(4, 1);
+    expect(Array.from({ length: 400 }, () => again()).flat()).toEqual(runs);
   });
 
   it('latency: values given whole are what is fed, at the batch they have', async () => {

@@ -23,6 +23,7 @@ import { emitQOperator } from './emit-qoperator.ts';
 import { makePlan, type GraphFacts, type Plan, type Selection } from './plan.ts';
 import { withShallowConvs } from './shallow-convs.ts';
 import type { QuantizeOptions } from './types.ts';
+import { storesConstantsInt8 } from './options.ts';
 import { calibratedParams } from './variants.ts';
 import { WeightQuantizer } from './weights.ts';
 
@@ -113,7 +114,7 @@ export async function quantizeBodies(
     for (const [n, why] of plan.skipped) result.skipped.set(n, why);
     if (plan.nodes.size === 0) continue;
     const params = calibratedParams(plan, calibration.stats, o);
-    const ctx: EmitContext = { plan, facts: f, weights: new WeightQuantizer(f.consts), params, activationType: o.activationType, intNames: new Map(), constantsInt8: o.constantsInt8, scope };
+    const ctx: EmitContext = { plan, facts: f, weights: new WeightQuantizer(f.consts), params, activationType: o.activationType, intNames: new Map(), constantsInt8: storesConstantsInt8(o), scope };
     const sub = asModel(model, f.graph);
     commitBody(model, f.graph, o.format === 'qoperator' ? emitQOperator(sub, ctx) : emitQdq(sub, ctx));
     result.quantized.push(...plan.nodes.keys());

@@ -16,6 +16,7 @@ import { groupTensors, makePlan, planLayers, type GraphFacts, type Plan, type Se
 import type { Range } from '../calibration/calibrators.ts';
 import type { InputSource } from '../calibration/run.ts';
 import type { ActivationType, QuantizeOptions } from './types.ts';
+import { storesConstantsInt8 } from './options.ts';
 import { WeightQuantizer } from './weights.ts';
 
 /** A quantized layer's output and how to read it back as float from the variant. */
@@ -99,7 +100,7 @@ export function staticBuilder(model: Model, facts: GraphFacts, sel: Selection, o
       await stats.collect(model, plan.tensors, source, facts.types);
       const params = calibratedParams(plan, stats, o, paramCache);
       const intNames = new Map<string, string>();
-      const ctx: EmitContext = { plan, facts, weights, params, activationType: type, intNames, constantsInt8: o.constantsInt8 };
+      const ctx: EmitContext = { plan, facts, weights, params, activationType: type, intNames, constantsInt8: storesConstantsInt8(o) };
       const built = o.format === 'qoperator' ? emitQOperator(model, ctx) : emitQdq(model, ctx);
       const probes: LayerProbe[] = planLayers(plan).map((p) => {
         const tensor = p.outputs[0]!;
