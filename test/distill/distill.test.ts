@@ -119,6 +119,13 @@ describe('distill', () => {
     }
   });
 
+  it('distill: fractional counts (epochs, batch size) are refused before anything runs', async () => {
+    const model = await pruned({ channels: 0.5 });
+    for (const bad of [{ epochs: 1.5 }, { batchSize: 16.5 }]) {
+      await expect(runPipeline(model, [{ pass: passes.distill!, options: { ...SHORT, ...bad } }])).rejects.toThrow(/whole number/);
+    }
+  });
+
   it('distill: an int8 QDQ student trains with quantAware (weights stay int8) and is refused without it', async () => {
     const model = await loadModel('fixtures/lenet5.onnx');
     await runPipeline(model, [{ pass: passes.quantize!, options: { calib: 'fixtures/data/mnist-calib.npz', calibSamples: 64, target: 'size' } }]);
