@@ -39,6 +39,8 @@ export interface DistillOptions {
   /** step schedule: epochs per decay, and the factor. */
   stepEpochs: number;
   gamma: number;
+  /** Linear learning-rate warm-up over this many epochs (fractions allowed) before the schedule. */
+  warmupEpochs: number;
   temperature: number;
   /** Weight of the soft (teacher) loss; 1 − alpha goes to the labels. 1 = no labels needed. */
   alpha: number;
@@ -51,6 +53,8 @@ export interface DistillOptions {
   hintWeight: number;
   /** Train int8 weights behind DequantizeLinear (and through Q/DQ pairs). */
   quantAware: boolean;
+  /** After training, re-estimate BatchNormalization running statistics over the training data. */
+  recalibrateBn: boolean;
 }
 
 export interface EpochReport {
@@ -95,6 +99,25 @@ function score(exec: TrainableGraph, input: string, output: string, data: Sample
     argmaxRows(logits, n).forEach((p, i) => (hits += p === target[start + i] ? 1 : 0));
   }
   return hits / data.length;
+}
+
+/**
+ * Re-estimates BatchNormalization running statistics with the trained weights: the student
+ * runs in train mode over the unshifted training data and each batch's statistics weigh by
+ * its size, so the result is their mean over the whole set. The moving average training
+ * leaves behind reflects only its last few batches (momentum 0.9: about ten), of shifted
+ * samples.
+ */
+function recalibrateBatchNorm(exec: TrainableGraph, input: string, output: string, data: Samples): void {
+  if (exec.buffers.size === 0) return;
+  const per = data.x.length / data.length;
+  for (let start = 0; start < data.length; start += 500) {
+    const n = Math.min(500, data.length - start);
+    tf.tidy(() => {
+      const x = tf.tensor(data.x.subarray(start * per, (start + n) * per), [n, ...data.sampleShape]);
+      exec.run({ [input]: x }, { training: true, fetch: [output], statsMomentum: start / (start + n) });
+    });
+  }
 }
 
 async function teacherLogits(teacher: Teacher, data: Samples): Promise<Float32Array[]> {
@@ -158,7 +181,7 @@ export async function distill(student: Model, teacher: Teacher, train: Samples, 
           tLogits = t.logits;
           features = t.features;
         }
-        lr = learningRateAt({ schedule: o.schedule, learningRate: o.learningRate, totalSteps, stepsPerEpoch, stepEpochs: o.stepEpochs, gamma: o.gamma }, (epoch - 1) * stepsPerEpoch + s);
+        lr = learningRateAt({ schedule: o.schedule, learningRate: o.learningRate, totalSteps, stepsPerEpoch, stepEpochs: o.stepEpochs, gamma: o.gamma, warmupSteps: Math.round(o.warmupEpochs * stepsPerEpoch) }, (epoch - 1) * stepsPerEpoch + s);
         lossSum += tf.tidy(() => {
           const x = tf.tensor(batch.x, dims);
           const teacherT = tf.tensor(tLogits, [o.batchSize, tLogits.length / o.batchSize]);
@@ -204,6 +227,7 @@ export async function distill(student: Model, teacher: Teacher, train: Samples, 
     }
     // Keep the best validated weights (the last ones without validation data).
     if (best) [...exec.params.values(), ...exec.buffers.values()].forEach((v, i) => v.assign(best!.values[i]!));
+    if (o.recalibrateBn) recalibrateBatchNorm(exec, input, output, train);
     exec.writeBack(student);
     const trained = exec.trainable.reduce((n, v) => n + v.size, 0);
     const steps = report.length * stepsPerEpoch;

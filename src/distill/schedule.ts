@@ -9,10 +9,18 @@ export interface ScheduleOptions {
   /** step: multiply by `gamma` every `stepEpochs` epochs. */
   stepEpochs?: number;
   gamma?: number;
+  /** Linear warm-up from lr/warmupSteps to lr over the first steps; the schedule then runs over the rest. */
+  warmupSteps?: number;
 }
 
 /** The learning rate at optimizer step `step` (0-based). Cosine decays to 0 at the last step. */
 export function learningRateAt(o: ScheduleOptions, step: number): number {
+  const warmup = o.warmupSteps ?? 0;
+  if (step < warmup) return (o.learningRate * (step + 1)) / warmup;
+  return afterWarmup({ ...o, totalSteps: o.totalSteps - warmup }, step - warmup);
+}
+
+function afterWarmup(o: ScheduleOptions, step: number): number {
   switch (o.schedule) {
     case 'constant':
       return o.learningRate;

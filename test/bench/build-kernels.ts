@@ -1,17 +1,22 @@
 /**
- * `npm run build:kernels`: assembles src/quant/kernels/kernels.wat into the embedded module
- * (src/quant/kernels/generated/kernels-wasm.ts). `--check` exits 1 when the embedded module
- * is not what the source assembles to.
+ * `npm run build:kernels`: assembles each embedded WebAssembly module (test/helpers/kernels.ts:
+ * src/quant/kernels/kernels.wat, src/runtime/tfjs/training-kernels.wat) into its generated
+ * TypeScript file. `--check` exits 1 when an embedded module is not what its source assembles to.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { assembleKernels, kernelsModuleSource } from '../helpers/kernels.ts';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { assembleKernels, KERNEL_MODULES, kernelPath, kernelsModuleSource } from '../helpers/kernels.ts';
 
-const target = join(import.meta.dirname, '../../src/quant/kernels/generated/kernels-wasm.ts');
-const source = kernelsModuleSource(await assembleKernels());
-if (process.argv.includes('--check')) {
-  if (readFileSync(target, 'utf8') !== source) {
-    process.stderr.write(`${target} is stale: run npm run build:kernels\n`);
-    process.exitCode = 1;
+for (const { wat, target } of Object.values(KERNEL_MODULES)) {
+  const path = kernelPath(target);
+  const source = kernelsModuleSource(await assembleKernels(wat), wat);
+  if (process.argv.includes('--check')) {
+    if (readFileSync(path, 'utf8') !== source) {
+      process.stderr.write(`${path} is stale: run npm run build:kernels\n`);
+      process.exitCode = 1;
+    }
+  } else {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, source);
   }
-} else writeFileSync(target, source);
+}

@@ -46,7 +46,7 @@ async function ours(seed: number): Promise<Speed> {
   const cpu = process.cpuUsage();
   const r = await distill(student.clone(), teacher, train, undefined, {
     epochs: 1, batchSize: BATCH, optimizer: 'adam', learningRate: 0.01, momentum: 0.9, weightDecay: 0, schedule: 'cosine',
-    stepEpochs: 1, gamma: 0.1, temperature: 4, alpha: 0.9, seed, maxShift: 0, patience: 0, hints: [], hintWeight: 0, quantAware: false,
+    stepEpochs: 1, gamma: 0.1, warmupEpochs: 0, temperature: 4, alpha: 0.9, seed, maxShift: 0, patience: 0, hints: [], hintWeight: 0, quantAware: false, recalibrateBn: false,
   });
   // The run's CPU time includes the teacher's one pass over the data (cached logits) and
   // the setup, which PyTorch's figure leaves out: it counts against shrinkray.

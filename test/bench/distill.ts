@@ -56,7 +56,7 @@ const options = {
   train: arg('train', 'fixtures/data/mnist-train.npz'),
   epochs: Number(arg('epochs', '5')),
   lr: Number(arg('lr', '0.02')),
-  alpha: Number(arg('alpha', '0.9')),
+  alpha: Number(arg('alpha', '0.5')),
   temperature: Number(arg('temperature', '2')),
   shift: Number(arg('shift', '-1')),
   schedule: arg('schedule', 'cosine'),
@@ -64,6 +64,8 @@ const options = {
   hintWeight: Number(arg('hint-weight', '0.1')),
   batchSize: Number(arg('batch', '16')),
   optimizer: arg('optimizer', 'adam'),
+  ...(arg('warmup', '') && { warmup: Number(arg('warmup', '')) }),
+  recalibrateBn: arg('recalibrate-bn', 'true') === 'true',
 };
 const teacherAcc = await accuracy(await loadModel(`fixtures/${MODEL}.onnx`));
 const rows: { before: number; distilled: number; after: number; rate: number; seconds: number }[] = [];

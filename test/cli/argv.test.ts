@@ -29,13 +29,13 @@ const cases: Array<[string, string[], string, Record<string, unknown>]> = [
     'distill defaults',
     ['distill', '--teacher', 't.onnx', '--student', 's.onnx', '--data', 'train.npz', '-o', 'o.onnx'],
     'distill',
-    { teacher: 't.onnx', student: 's.onnx', data: 'train.npz', output: 'o.onnx', epochs: 5, lr: 0.02, alpha: 0.9, temperature: 2, shift: -1, optimizer: 'adam', schedule: 'cosine', quantAware: false, seed: 0 },
+    { teacher: 't.onnx', student: 's.onnx', data: 'train.npz', output: 'o.onnx', epochs: 5, lr: 0.02, alpha: 0.5, temperature: 2, shift: -1, optimizer: 'adam', schedule: 'cosine', warmup: 0, recalibrateBn: true, quantAware: false, seed: 0 },
   ],
   [
     'distill options',
-    ['distill', '--teacher', 't.onnx', '--student', 's.onnx', '--data', 'x.npy', '-o', 'o.onnx', '--alpha', '1', '--optimizer', 'sgd', '--momentum', '0.8', '--schedule', 'step', '--val-split', '0.1', '--patience', '2', '--hints', 'auto', '--quant-aware', '--eval-data', 'test.npz'],
+    ['distill', '--teacher', 't.onnx', '--student', 's.onnx', '--data', 'x.npy', '-o', 'o.onnx', '--alpha', '1', '--optimizer', 'sgd', '--momentum', '0.8', '--schedule', 'step', '--val-split', '0.1', '--patience', '2', '--hints', 'auto', '--quant-aware', '--warmup', '0.5', '--no-recalibrate-bn', '--eval-data', 'test.npz'],
     'distill',
-    { alpha: 1, optimizer: 'sgd', momentum: 0.8, schedule: 'step', valSplit: 0.1, patience: 2, hints: 'auto', quantAware: true, evalData: 'test.npz' },
+    { alpha: 1, optimizer: 'sgd', momentum: 0.8, schedule: 'step', valSplit: 0.1, patience: 2, hints: 'auto', quantAware: true, warmup: 0.5, recalibrateBn: false, evalData: 'test.npz' },
   ],
 ];
 

@@ -11,6 +11,7 @@ import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { passes } from '../../passes/index.ts';
 import { loadSamples } from '../../src/distill/data.ts';
+import { Teacher } from '../../src/distill/teacher.ts';
 import { encodeNpy } from '../../src/data/npy.ts';
 import { InputError } from '../../src/errors.ts';
 import { loadModel } from '../../src/io/load.ts';
@@ -94,6 +95,35 @@ describe('distill', () => {
     expect(moved).toBeGreaterThan(1000);
     const fc1 = model.graph.initializers.get(model.graph.nodes.find((n) => n.name === 'fc1')!.inputs[1]!)!.toFloat32();
     for (let i = 0; i < fc1.length; i += 4) expect(fc1.subarray(i, i + 4).filter((v) => v !== 0).length).toBeLessThanOrEqual(2);
+  });
+
+  it('distill: recalibrateBn sets BatchNormalization running statistics to those of the training data', async () => {
+    const model = await pruned({ channels: 0.5 });
+    // lr 0: the weights stay put, so only the statistics move; 256 samples make one batch.
+    await runPipeline(model, [{ pass: passes.distill!, options: { ...SHORT, samples: 256, lr: 0, shift: 0, recalibrateBn: true } }]);
+    const train = await loadSamples(unlabelled, 256);
+    const probe = await Teacher.open(model, ['conv1_out']);
+    const { data, dims } = (await probe.run(train.x, [256, 1, 28, 28])).features.conv1_out!;
+    await probe.close();
+    const [n, c, h, w] = dims as [number, number, number, number];
+    const count = n * h * w;
+    const mean = model.graph.initializers.get('bn1.running_mean')!.toFloat32();
+    const variance = model.graph.initializers.get('bn1.running_var')!.toFloat32();
+    for (let ch = 0; ch < c; ch++) {
+      let s = 0;
+      let s2 = 0;
+      for (let b = 0; b < n; b++) for (const v of data.subarray((b * c + ch) * h * w, (b * c + ch + 1) * h * w)) [s, s2] = [s + v, s2 + v * v];
+      const mu = s / count;
+      expect(mean[ch]).toBeCloseTo(mu, 4);
+      expect(variance[ch]! / ((s2 / count - mu * mu) * (count / (count - 1)))).toBeCloseTo(1, 3);
+    }
+  });
+
+  it('distill: fractional counts (epochs, batch size) are refused before anything runs', async () => {
+    const model = await pruned({ channels: 0.5 });
+    for (const bad of [{ epochs: 1.5 }, { batchSize: 16.5 }]) {
+      await expect(runPipeline(model, [{ pass: passes.distill!, options: { ...SHORT, ...bad } }])).rejects.toThrow(/whole number/);
+    }
   });
 
   it('distill: an int8 QDQ student trains with quantAware (weights stay int8) and is refused without it', async () => {

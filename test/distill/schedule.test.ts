@@ -14,6 +14,14 @@ describe('distill helpers', () => {
     expect(learningRateAt({ ...cosine, schedule: 'constant' }, 77)).toBe(0.01);
   });
 
+  it('schedule: a warm-up ramps linearly to the peak, then the cosine runs over the remaining steps', () => {
+    const warm = { schedule: 'cosine' as const, learningRate: 0.01, totalSteps: 110, stepsPerEpoch: 20, warmupSteps: 10 };
+    expect([0, 4, 9].map((s) => learningRateAt(warm, s))).toEqual([0.001, 0.005, 0.01]);
+    expect(learningRateAt(warm, 10)).toBeCloseTo(0.01, 12);
+    expect(learningRateAt(warm, 60)).toBeCloseTo(0.005, 12);
+    expect(learningRateAt(warm, 109)).toBeLessThan(1e-5);
+  });
+
   it('hints: the matching keeps channel order and maximises the summed correlation', () => {
     // Student channels 0,1,2 came from teacher channels 1,2,4 of 5; channel 1 also resembles teacher 3.
     const corr = [

@@ -1,13 +1,21 @@
-/** Assembles the SIMD weight kernels from their WebAssembly text, as the embedded module must be. */
+/** Assembles the embedded WebAssembly modules from their text, as the embedded copies must be. */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import wabt from 'wabt';
 
-const WAT = join(import.meta.dirname, '../../src/quant/kernels/kernels.wat');
+const ROOT = join(import.meta.dirname, '../..');
 
-export async function assembleKernels(): Promise<Uint8Array> {
+/** Each embedded module: its WebAssembly text and the generated TypeScript file holding it. */
+export const KERNEL_MODULES = {
+  quant: { wat: 'src/quant/kernels/kernels.wat', target: 'src/quant/kernels/generated/kernels-wasm.ts' },
+  training: { wat: 'src/runtime/tfjs/training-kernels.wat', target: 'src/runtime/tfjs/generated/training-kernels-wasm.ts' },
+} as const;
+
+export const kernelPath = (relative: string): string => join(ROOT, relative);
+
+export async function assembleKernels(wat: string = KERNEL_MODULES.quant.wat): Promise<Uint8Array> {
   const w = await wabt();
-  const mod = w.parseWat('kernels.wat', readFileSync(WAT, 'utf8'), { simd: true });
+  const mod = w.parseWat(basename(wat), readFileSync(kernelPath(wat), 'utf8'), { simd: true });
   try {
     return mod.toBinary({}).buffer;
   } finally {
@@ -15,7 +23,7 @@ export async function assembleKernels(): Promise<Uint8Array> {
   }
 }
 
-/** The generated TypeScript file for `binary`. */
-export function kernelsModuleSource(binary: Uint8Array): string {
-  return `// Generated from ../kernels.wat by \`npm run build:kernels\` (wabt 1.0.39, SIMD enabled). Do not edit.\nexport const WASM_BASE64 =\n  '${Buffer.from(binary).toString('base64')}';\n`;
+/** The generated TypeScript file for `binary`, assembled from `wat`. */
+export function kernelsModuleSource(binary: Uint8Array, wat: string = KERNEL_MODULES.quant.wat): string {
+  return `// Generated from ../${basename(wat)} by \`npm run build:kernels\` (wabt 1.0.39, SIMD enabled). Do not edit.\nexport const WASM_BASE64 =\n  '${Buffer.from(binary).toString('base64')}';\n`;
 }

@@ -32,6 +32,8 @@ export interface RunOptions {
   training?: boolean;
   /** In train mode, move BatchNormalization running statistics. Default true. */
   updateStats?: boolean;
+  /** Weight of the old running statistics in that move, instead of each node's `momentum`. */
+  statsMomentum?: number;
   /** Values to compute; default every graph output. */
   fetch?: readonly string[];
 }
@@ -164,6 +166,7 @@ export class TrainableGraph {
       opset: this.opset,
       training: options.training ?? false,
       updateStats: options.updateStats ?? true,
+      statsMomentum: options.statsMomentum,
       value: (i) => (name(i) ? lookup(name(i)) : undefined),
       x: (i) => {
         const v = name(i) ? lookup(name(i)) : undefined;

@@ -16,6 +16,8 @@ export interface KernelContext {
   readonly training: boolean;
   /** Whether train-mode BatchNormalization updates its running statistics. */
   readonly updateStats: boolean;
+  /** Weight of the old running statistics when they move (default: the node's `momentum`). */
+  readonly statsMomentum: number | undefined;
   /** Input i, or undefined when omitted (empty name). */
   value(i: number): Value | undefined;
   /** Input i channels-first; throws when omitted. */

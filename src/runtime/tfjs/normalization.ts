@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { KernelContext, KernelTable } from './kernel.ts';
-import { onHeap } from './heap.ts';
+import { onHeap, type HeapCall } from './heap.ts';
 import { Value } from './value.ts';
 
 /**
@@ -19,75 +19,63 @@ interface ChannelView {
   inner: number;
 }
 
-/** Per channel, Σ a[i] and Σ a[i]·b[i] (float64), read in memory order. */
-function channelDots(v: ChannelView, a: Float32Array, b: Float32Array): { sumA: Float64Array; sumAB: Float64Array } {
-  const sumA = new Float64Array(v.c);
-  const sumAB = new Float64Array(v.c);
-  for (let o = 0, i = 0; o < v.outer; o++) {
-    for (let ch = 0; ch < v.c; ch++) {
-      let s = 0;
-      let t = 0;
-      for (let k = 0; k < v.inner; k++, i++) {
-        s += a[i]!;
-        t += a[i]! * b[i]!;
-      }
-      sumA[ch]! += s;
-      sumAB[ch]! += t;
-    }
-  }
-  return { sumA, sumAB };
-}
-
-/** out[i] = a[ch]·p[i] + b[ch]·q[i] + k[ch], in memory order. */
-function channelAffine(v: ChannelView, out: Float32Array, p: Float32Array, a: Float64Array, q: Float32Array, b: Float64Array, k: Float64Array): void {
-  for (let o = 0, i = 0; o < v.outer; o++) {
-    for (let ch = 0; ch < v.c; ch++) {
-      const ac = a[ch]!;
-      const bc = b[ch]!;
-      const kc = k[ch]!;
-      for (let e = 0; e < v.inner; e++, i++) out[i] = ac * p[i]! + bc * q[i]! + kc;
-    }
-  }
-}
-
 /**
- * BatchNormalization with batch statistics, forward and backward written as loops over the
- * wasm heap (heap.ts): as tfjs ops it is a dozen per-channel broadcasts and reductions,
- * which the backend runs element by element. Backward, with x̂ = (x − μ)/σ and M values per
- * channel: dbias = Σ dy, dscale = Σ dy·x̂, dx = scale/(σ·M) · (M·dy − dbias − x̂·dscale).
+ * BatchNormalization with batch statistics, forward and backward as compiled loops over the
+ * wasm heap (heap.ts: per channel Σa and Σa·b, and a·p + b·q + k): as tfjs ops it is a dozen
+ * per-channel broadcasts and reductions, which the backend runs element by element.
+ * Backward, with x̂ = (x − μ)/σ and M values per channel: dbias = Σ dy, dscale = Σ dy·x̂,
+ * dx = scale/(σ·M) · (M·dy − dbias − x̂·dscale).
  */
 function trainBatchNorm(x: tf.Tensor, scale: tf.Tensor, bias: tf.Tensor, channelAxis: number, eps: number): { y: tf.Tensor; mean: tf.Tensor; variance: tf.Tensor } {
   const shape = x.shape;
   const v: ChannelView = { outer: shape.slice(0, channelAxis).reduce((a, b) => a * b, 1), c: shape[channelAxis]!, inner: shape.slice(channelAxis + 1).reduce((a, b) => a * b, 1) };
+  const { c } = v;
   const count = v.outer * v.inner;
+  /** Float64 scratch slot i (c values each): byte offset. */
+  const slot = (h: HeapCall, i: number) => h.scratch + i * c * 8;
   // The batch statistics enter the differentiated op as inputs with a zero gradient: its
   // backward already accounts for how they depend on x.
-  const [mean, variance] = onHeap([x], [[v.c], [v.c]], ([xs], [mu, sigma2]) => {
-    const { sumA, sumAB } = channelDots(v, xs!, xs!);
-    for (let ch = 0; ch < v.c; ch++) {
-      mu![ch] = sumA[ch]! / count;
-      sigma2![ch] = Math.max(sumAB[ch]! / count - (sumA[ch]! / count) ** 2, 0);
+  const [mean, variance] = onHeap([x], [[c], [c]], 2 * c, (h) => {
+    h.kernels.channelDots(h.ins[0]!, h.ins[0]!, v.outer, c, v.inner, slot(h, 0), slot(h, 1));
+    const sums = h.f64(h.scratch, 2 * c);
+    const [mu, sigma2] = [h.f32(h.outs[0]!, c), h.f32(h.outs[1]!, c)];
+    for (let ch = 0; ch < c; ch++) {
+      mu[ch] = sums[ch]! / count;
+      sigma2[ch] = Math.max(sums[c + ch]! / count - (sums[ch]! / count) ** 2, 0);
     }
   });
   const f = tf.customGrad(((input: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, mu: tf.Tensor, sigma2: tf.Tensor, save: tf.GradSaveFunc) => {
-    const [y] = onHeap([input, gamma, beta, mu, sigma2], [shape], ([xs, g, b, m, s2], [out]) => {
-      const a = Float64Array.from(g!, (gc, ch) => gc / Math.sqrt(s2![ch]! + eps));
-      channelAffine(v, out!, xs!, a, xs!, new Float64Array(v.c), a.map((ac, ch) => b![ch]! - m![ch]! * ac));
+    const [y] = onHeap([input, gamma, beta, mu, sigma2], [shape], 3 * c, (h) => {
+      const [g, b, m, s2] = h.ins.slice(1).map((p) => h.f32(p, c));
+      const [a, zero, k] = [0, 1, 2].map((i) => h.f64(slot(h, i), c));
+      for (let ch = 0; ch < c; ch++) {
+        a[ch] = g![ch]! / Math.sqrt(s2![ch]! + eps);
+        zero[ch] = 0;
+        k[ch] = b![ch]! - m![ch]! * a[ch]!;
+      }
+      h.kernels.channelAffine(h.outs[0]!, h.ins[0]!, slot(h, 0), h.ins[0]!, slot(h, 1), slot(h, 2), v.outer, c, v.inner);
     });
     save([input, gamma, mu, sigma2]);
     return {
       value: y!,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [
-        ...onHeap([dy, ...saved], [shape, [v.c], [v.c]], ([dys, xs, g, m, s2], [dx, dScale, dBias]) => {
-          const { sumA: db, sumAB: dyx } = channelDots(v, dys!, xs!);
-          const inv = Float64Array.from(s2!, (s) => 1 / Math.sqrt(s + eps));
-          const ds = inv.map((iv, ch) => (dyx[ch]! - m![ch]! * db[ch]!) * iv);
-          // dx = k1·dy + k2·x + k0 per channel (x̂ written out): one pass.
-          const k2 = inv.map((iv, ch) => (-g![ch]! * iv * iv * ds[ch]!) / count);
-          const k0 = inv.map((iv, ch) => (-g![ch]! * iv * db[ch]!) / count - k2[ch]! * m![ch]!);
-          channelAffine(v, dx!, dys!, inv.map((iv, ch) => g![ch]! * iv), xs!, k2, k0);
-          dScale!.set(ds);
-          dBias!.set(db);
+        ...onHeap([dy, ...saved], [shape, [c], [c]], 5 * c, (h) => {
+          const [dyp, xp] = h.ins;
+          h.kernels.channelDots(dyp!, xp!, v.outer, c, v.inner, slot(h, 0), slot(h, 1));
+          const [g, m, s2] = h.ins.slice(2).map((p) => h.f32(p, c));
+          const [db, dyx, a, k2, k0] = [0, 1, 2, 3, 4].map((i) => h.f64(slot(h, i), c));
+          const [dScale, dBias] = [h.f32(h.outs[1]!, c), h.f32(h.outs[2]!, c)];
+          // dx = a·dy + k2·x + k0 per channel (x̂ written out): one pass.
+          for (let ch = 0; ch < c; ch++) {
+            const inv = 1 / Math.sqrt(s2![ch]! + eps);
+            const ds = (dyx![ch]! - m![ch]! * db![ch]!) * inv;
+            k2![ch] = (-g![ch]! * inv * inv * ds) / count;
+            k0![ch] = (-g![ch]! * inv * db![ch]!) / count - k2![ch]! * m![ch]!;
+            a![ch] = g![ch]! * inv;
+            dScale[ch] = ds;
+            dBias[ch] = db![ch]!;
+          }
+          h.kernels.channelAffine(h.outs[0]!, dyp!, slot(h, 2), xp!, slot(h, 3), slot(h, 4), v.outer, c, v.inner);
         }),
         tf.zerosLike(mu),
         tf.zerosLike(sigma2),
@@ -110,7 +98,7 @@ function batchNorm(ctx: KernelContext): Value {
     const runningMean = ctx.stateVariable(3);
     const runningVar = ctx.stateVariable(4);
     if (ctx.updateStats && runningMean && runningVar) {
-      const m = ctx.node.getFloat('momentum', 0.9);
+      const m = ctx.statsMomentum ?? ctx.node.getFloat('momentum', 0.9);
       const count = x.size / c;
       const unbiased = variance.mul(count / Math.max(count - 1, 1));
       // Not part of the loss: the tape records these ops but backprop never reaches them.

@@ -39,46 +39,20 @@ const padded = (t: tf.Tensor4D, pads: [[number, number], [number, number]], valu
   pads.flat().some((p) => p > 0) ? t.pad([[0, 0], pads[0], pads[1], [0, 0]], value) : t;
 
 /**
- * dx of a non-overlapping max pool, on the host: each window's dy goes to the first position
- * (row-major window order, as in onnxruntime and PyTorch) holding the window's maximum. One
- * pass over the input, where the same rule as tfjs ops (compare with the upsampled maximum,
- * rank the ties, pick the first) took a dozen full-size element-wise ops.
+ * A non-overlapping max pool (stride = kernel): the backend's pool forward; backward, one
+ * compiled pass over the input (heap.ts) sends each window's dy to the first position
+ * (row-major window order, as in onnxruntime and PyTorch) holding the window's maximum, where
+ * the same rule as tfjs ops (compare with the upsampled maximum, rank the ties, pick the
+ * first) took a dozen full-size element-wise ops.
  */
-function blockMaxGrad(x: Float32Array, y: Float32Array, dy: Float32Array, dx: Float32Array, shape: readonly number[], kh: number, kw: number): void {
-  const [n, h, w, c] = shape as [number, number, number, number];
-  const oh = Math.floor(h / kh);
-  const ow = Math.floor(w / kw);
-  dx.fill(0);
-  for (let b = 0; b < n; b++) {
-    for (let i = 0; i < oh; i++) {
-      for (let j = 0; j < ow; j++) {
-        for (let ch = 0; ch < c; ch++) {
-          const out = ((b * oh + i) * ow + j) * c + ch;
-          const max = y[out]!;
-          // Window positions in row-major order; the first equal to the maximum takes dy.
-          search: for (let a = 0; a < kh; a++) {
-            for (let d = 0; d < kw; d++) {
-              const at = ((b * h + i * kh + a) * w + j * kw + d) * c + ch;
-              if (x[at] === max) {
-                dx[at] = dy[out]!;
-                break search;
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-}
-
-/** A non-overlapping max pool (stride = kernel): the backend's pool forward, blockMaxGrad backward. */
 function blockMax(x: tf.Tensor4D, kh: number, kw: number): tf.Tensor4D {
   const pool = tf.customGrad(((input: tf.Tensor, save: tf.GradSaveFunc) => {
     const y = tf.maxPool(input as tf.Tensor4D, [kh, kw], [kh, kw], 'valid');
     save([input, y]);
     return {
       value: y,
-      gradFunc: (dy: tf.Tensor, [xs, ys]: tf.Tensor[]) => onHeap([xs!, ys!, dy], [x.shape], ([xv, yv, dyv], [dx]) => blockMaxGrad(xv!, yv!, dyv!, dx!, x.shape, kh, kw))[0]!,
+      gradFunc: (dy: tf.Tensor, [xs, ys]: tf.Tensor[]) =>
+        onHeap([xs!, ys!, dy], [x.shape], 0, ({ ins: [xp, yp, dyp], outs: [dx], kernels }) => kernels.blockMaxGrad(xp!, yp!, dyp!, dx!, ...x.shape, kh, kw))[0]!,
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return pool(x) as tf.Tensor4D;
