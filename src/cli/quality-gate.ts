@@ -3,9 +3,10 @@
  * it is compared with the input model (a distill pass's teacher, when it names one), output
  * by output, on the given data set (--data), else the first lossy pass's calibration or
  * training data, else seeded random inputs. The report carries the comparison; the SQNR floor
- * (--min-sqnr, default 20 dB) is a budget. A run that ends in distillation is not held to the
- * default floor: a trained student need not match its teacher's logits to 20 dB (its own
- * measures are accuracy and agreement); --min-sqnr still gates it. A run whose outputs could not
+ * (--min-sqnr, default 20 dB) is a budget. A run with a distill pass is not held to the default
+ * floor: a trained student need not match its teacher's logits to 20 dB (its own measures are
+ * accuracy and agreement), and an int8 step after it is held to the student by quantize's own
+ * fallback; --min-sqnr still gates it. A run whose outputs could not
  * be compared fails (--no-quality-gate accepts it unchecked), or passes with a warning when only
  * an input size was missing (a free dim must not stop compression: compress.ts).
  */
@@ -32,7 +33,7 @@ export interface QualityGate {
   readonly failure: string | undefined;
   /** Whether that was only for want of an input size (`--input-shape`), not a model failing on its inputs. */
   readonly unsized: boolean;
-  /** Whether the default floor applies (the last lossy pass is not distill). */
+  /** Whether the default floor applies (no distill pass in the run). */
   readonly defaultFloor: boolean;
   /** The model compared with: the input's path, or a distill pass's teacher. */
   readonly reference: string;
@@ -69,7 +70,6 @@ export async function openQualityGate(input: string, steps: readonly ResolvedSte
   if (!hasLossyStep(steps)) return undefined;
   const path = data.dataset ? undefined : stepOption(steps, ['calib', 'train']);
   const reference = stepOption(steps, ['teacher']) ?? input;
-  const lastLossy = steps.filter((s) => LOSSY.includes(s.pass.kind)).at(-1)!;
   const opened = path ? await openDataset(path, { inputValues: data.inputValues }) : undefined;
   const dataset = data.dataset ?? opened;
   const source: InputSource = dataset
@@ -104,7 +104,7 @@ export async function openQualityGate(input: string, steps: readonly ResolvedSte
     get unsized() {
       return unsized;
     },
-    defaultFloor: lastLossy.pass.kind !== 'distill',
+    defaultFloor: !steps.some((s) => s.pass.kind === 'distill'),
     reference,
     async close() {
       await opened?.close();

@@ -155,4 +155,13 @@ describe('distill', () => {
     expect(missing.code).toBe(2);
     expect(missing.err).toContain('--data');
   });
+
+  it('cli: compress --passes prune,distill,quantize is not held to the default 20 dB floor (the student is not its teacher), and says so', async () => {
+    const out = join(dir, 'pipeline.onnx');
+    const r = await cli('compress', 'fixtures/lenet5.onnx', '-o', out, '--passes', 'prune,distill,quantize', '--set', 'prune.channels=0.5', '--set', `distill.train=${unlabelled}`, '--set', 'distill.epochs=1', '--set', 'distill.samples=128', '--set', 'distill.batchSize=32', '--set', 'quantize.calib=fixtures/data/mnist-calib.npz', '--set', 'quantize.calibSamples=64', '--set', 'quantize.target=size', '--no-latency', '--json', '--compressed-sizes', 'never');
+    expect(r.code, r.err).toBe(0);
+    expect(existsSync(out)).toBe(true);
+    expect(JSON.parse(r.out).notes).toContain('quality gate: SQNR reported, not held to the default 20 dB floor in a run with distillation (--min-sqnr gates it)');
+  });
 });
+

@@ -190,7 +190,7 @@ export async function runCompress(args: OutputArgs, steps: readonly ResolvedStep
     // measured fails the run unless the user waived the floor (--min-sqnr 0).
     if (gate && gate.reference !== args.input) notes.push(`quality gate: outputs compared with the teacher ${gate.reference}, not the input model`);
     if (gate?.failure !== undefined) notes.push(`quality gate: outputs not compared with the input model (${gate.failure})`);
-    else if (gate && !gate.defaultFloor && args.minSqnr === undefined) notes.push(`quality gate: SQNR reported, not held to the default ${DEFAULT_MIN_SQNR_DB} dB floor after distillation (--min-sqnr gates it)`);
+    else if (gate && !gate.defaultFloor && args.minSqnr === undefined) notes.push(`quality gate: SQNR reported, not held to the default ${DEFAULT_MIN_SQNR_DB} dB floor in a run with distillation (--min-sqnr gates it)`);
     const minSqnr = args.minSqnr ?? (gate?.defaultFloor && gate.failure === undefined ? DEFAULT_MIN_SQNR_DB : undefined);
     if (gate?.failure !== undefined && args.minSqnr === undefined) {
       // A lossy result nobody compared may be harm: never a plain success. Only a missing input
