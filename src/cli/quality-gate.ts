@@ -18,6 +18,7 @@ import type { PassKind } from '../pipeline/pass.ts';
 import type { ResolvedStep } from '../pipeline/run.ts';
 import type { InputSource } from '../quant/calibration/run.ts';
 import type { InputShapes } from '../runtime/shapes.ts';
+import type { CliIO } from './io.ts';
 
 const LOSSY: readonly PassKind[] = ['quantize', 'prune', 'distill'];
 
@@ -110,4 +111,17 @@ export async function openQualityGate(input: string, steps: readonly ResolvedSte
       await opened?.close();
     },
   };
+}
+
+/**
+ * A lossy result nobody could compare may be harm: never a plain success. The failed check,
+ * or undefined when the gate ran — or when only an input size was missing, which a warning on
+ * stderr says (a free dim must not stop compression).
+ */
+export function unmeasuredFailure(gate: QualityGate, io: Pick<CliIO, 'stderr'>): CheckError | undefined {
+  if (gate.failure === undefined) return undefined;
+  const what = `quality gate: the output could not be compared with ${gate.reference} (${gate.failure.split('\n')[0]})`;
+  if (!gate.unsized) return new CheckError(`${what}; give --data, or --input-value/--input-shape so random inputs run the model, or --no-quality-gate to accept it unchecked`);
+  io.stderr.write(`warning: ${what}; it is unchecked\n`);
+  return undefined;
 }

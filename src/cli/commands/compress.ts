@@ -9,7 +9,7 @@ import { openDataset } from '../../data/dataset.ts';
 import { parseInputValues, type InputValues } from '../../data/input-values.ts';
 import { measureModel } from '../../evaluate/measure.ts';
 import { DEFAULT_MIN_SQNR_DB } from '../../evaluate/quality.ts';
-import { hasLossyStep, openQualityGate, type QualityGate } from '../quality-gate.ts';
+import { hasLossyStep, openQualityGate, unmeasuredFailure, type QualityGate } from '../quality-gate.ts';
 import { layerBytes } from '../../report/layers.ts';
 import { writeFileAtomic, type ReportInput, type StageMeasurements } from '../../report/report.ts';
 import type { Artifact } from '../../pipeline/pass.ts';
@@ -187,22 +187,16 @@ export async function runCompress(args: OutputArgs, steps: readonly ResolvedStep
       ...(plan.qualityNote && hasLossyStep(steps) ? [plan.qualityNote] : []),
     ];
     // The quality floor holds after a lossy pass unless the user set another; what could not be
-    // measured fails the run unless the user waived the floor (--min-sqnr 0).
+    // measured fails the run (unmeasuredFailure) unless the gate was turned off.
     if (gate && gate.reference !== args.input) notes.push(`quality gate: outputs compared with the teacher ${gate.reference}, not the input model`);
     if (gate?.failure !== undefined) notes.push(`quality gate: outputs not compared with the input model (${gate.failure})`);
     else if (gate && !gate.defaultFloor && args.minSqnr === undefined) notes.push(`quality gate: SQNR reported, not held to the default ${DEFAULT_MIN_SQNR_DB} dB floor in a run with distillation (--min-sqnr gates it)`);
     const minSqnr = args.minSqnr ?? (gate?.defaultFloor && gate.failure === undefined ? DEFAULT_MIN_SQNR_DB : undefined);
-    if (gate?.failure !== undefined && args.minSqnr === undefined) {
-      // A lossy result nobody compared may be harm: never a plain success. Only a missing input
-      // size is let through (with a warning): a free dim must not stop compression. (A floor the
-      // user gave fails as a budget that cannot be checked.)
-      const what = `quality gate: the output could not be compared with ${gate.reference} (${firstLine(gate.failure)})`;
-      if (gate.unsized) io.stderr.write(`warning: ${what}; it is unchecked\n`);
-      else {
-        const err = new CheckError(`${what}; give --data, or --input-value/--input-shape so random inputs run the model, or --no-quality-gate to accept it unchecked`);
-        await writeFailedReport(args, { ...extra, input: args.input, output: args.output, stages, notes: [...(extra.notes ?? []), ...notes] }, err, io);
-        throw err;
-      }
+    // (A floor the user gave fails instead as a budget that cannot be checked.)
+    const unmeasured = gate && args.minSqnr === undefined ? unmeasuredFailure(gate, io) : undefined;
+    if (unmeasured) {
+      await writeFailedReport(args, { ...extra, input: args.input, output: args.output, stages, notes: [...(extra.notes ?? []), ...notes] }, unmeasured, io);
+      throw unmeasured;
     }
     await phase('report', () => finishReport({ ...args, minSqnr }, { ...extra, input: args.input, output: args.output, stages, notes: [...(extra.notes ?? []), ...notes] }, io));
     // One turn of the event loop first: a SIGINT/SIGTERM that arrived while the last steps ran
