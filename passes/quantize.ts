@@ -57,6 +57,7 @@ export const quantize = definePass({
         keptFloat: result.keptFloat.length,
         ...(result.fallback && { returnedToFloat: result.fallback.keptFloat.length }),
         ...(result.placement?.keptFloat.length && { floatForSpeed: result.placement.keptFloat.length }),
+        ...(result.preparation?.constantsFolded && { constantsFolded: result.preparation.constantsFolded }),
         ...(result.preparation?.batchNormsFolded && { batchNormsFolded: result.preparation.batchNormsFolded }),
         ...(result.preparation?.matmulAddsFused && { matmulAddsFused: result.preparation.matmulAddsFused }),
       };

@@ -207,7 +207,7 @@ describe('quantize: preparation', () => {
     const m = bnNet();
     const before = modelToBytes(m);
     const result = await quantizeModel(m, { target: 'size' }, { calibration: randomDataset([64, 4, 6, 6]) });
-    expect(result.preparation).toEqual({ batchNormsFolded: 1, matmulAddsFused: 1 });
+    expect(result.preparation).toEqual({ constantsFolded: 0, batchNormsFolded: 1, matmulAddsFused: 1 });
     expect(result.notes[0]).toMatch(/^prepared as onnxruntime's quantization pre-processing does: folded 1 BatchNormalization, fused 1 MatMul \+ Add into Gemm/);
     expect(count(m, 'BatchNormalization') + count(m, 'MatMul')).toBe(0);
     expect(int8(m, 'conv') && int8(m, 'bias')).toBe(true);

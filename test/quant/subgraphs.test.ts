@@ -142,6 +142,31 @@ describe('quantize: subgraphs', () => {
     expect(result.notes.find((n) => n.startsWith('quality: worst output SQNR'))).toMatch(/in float \(floor 20 dB/);
   });
 
+  it('quantize: a weight computed from constants inside an If branch (Concat of two halves, as silero-vad builds its LSTM weights) is folded first, then quantized', async () => {
+    const b = new GraphBuilder('computed', { opsets: { '': 17 } });
+    b.input('x', 'float32', ['N', F]);
+    b.node('ReduceMean', ['x'], { keepdims: 0 }, { name: 'mean', outputs: ['m'] });
+    b.node('Greater', ['m', b.initializer('zero', Float32Array.of(0), [])], {}, { name: 'positive', outputs: ['c'] });
+    b.initializer('top', randomFloats((F / 2) * F, 41), [F / 2, F]);
+    b.initializer('bottom', randomFloats((F / 2) * F, 42), [F / 2, F]);
+    const branch = (tag: string) => {
+      const g = new Graph(`${tag}_branch`);
+      g.nodes.push(new Node('Concat', ['top', 'bottom'], [`${tag}_w`], `${tag}_concat`), new Node('MatMul', ['x', `${tag}_w`], [`${tag}_y`], `${tag}_mm`));
+      g.nodes[0]!.setAttr('axis', 0);
+      g.outputs = [new ValueInfo(`${tag}_y`, { dtype: 'float32', shape: ['N', F] })];
+      return g;
+    };
+    b.node('If', ['c'], { then_branch: branch('then'), else_branch: branch('else') }, { name: 'branch', outputs: ['y'] });
+    b.output('y', 'float32', ['N', F]);
+    const m = b.build();
+    const before = modelToBytes(m);
+    const result = await quantizeModel(m, { mode: 'dynamic' });
+    expect(result.preparation!.constantsFolded).toBeGreaterThan(0);
+    expect(result.quantized).toEqual(['then_mm', 'else_mm']);
+    expect(modelToBytes(m).length / before.length).toBeLessThanOrEqual(0.32);
+    expect(await relativeError(before, m, positive)).toBeLessThan(0.04);
+  });
+
   it('quantize-int4: GPTQ calibrates inside If branches and Loop bodies; a branch the data never ran falls back to round-to-nearest, and says so', async () => {
     for (const sequential of [false, true]) {
       const base = { format: 'dq' as const, blockSize: 32, scheme: 'symmetric' as const, accuracyLevel: 0, calibSamples: 64, calibBatch: 64, damp: 0.01, sequential, opTypes: new Set(['MatMul', 'Gemm']), exclude: new Set<string>() };

@@ -98,7 +98,7 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
     inputs.note?.(m);
   };
   const progress = (f: number, l?: string) => inputs.progress?.(Math.min(1, Math.max(0, f)), l);
-  const preparation = o.prepare ? prepareForQuantization(model) : undefined;
+  const preparation = o.prepare ? await prepareForQuantization(model) : undefined;
   if (preparation) notes.push(describePreparation(preparation));
   const facts = analyzeGraph(model);
   const sel = withShallowConvs(facts, selection(model, facts, o), o.mode, o.minConvInputChannels);
