@@ -19,6 +19,7 @@ import type { ResolvedStep } from '../pipeline/run.ts';
 import type { InputSource } from '../quant/calibration/run.ts';
 import type { InputShapes } from '../runtime/shapes.ts';
 import type { CliIO } from './io.ts';
+import { firstLine } from '../runtime/ort.ts';
 
 const LOSSY: readonly PassKind[] = ['quantize', 'prune', 'distill'];
 
@@ -120,7 +121,7 @@ export async function openQualityGate(input: string, steps: readonly ResolvedSte
  */
 export function unmeasuredFailure(gate: QualityGate, io: Pick<CliIO, 'stderr'>): CheckError | undefined {
   if (gate.failure === undefined) return undefined;
-  const what = `quality gate: the output could not be compared with ${gate.reference} (${gate.failure.split('\n')[0]})`;
+  const what = `quality gate: the output could not be compared with ${gate.reference} (${firstLine(gate.failure)})`;
   if (!gate.unsized) return new CheckError(`${what}; give --data, or --input-value/--input-shape so random inputs run the model, or --no-quality-gate to accept it unchecked`);
   io.stderr.write(`warning: ${what}; it is unchecked\n`);
   return undefined;

@@ -13,12 +13,11 @@ import { mulberry32 } from '../math/random.ts';
 import { runInChild, runInSharedChild } from './child.ts';
 import { planFeeds } from './feeds.ts';
 import { createSession } from './ort.ts';
-import { checkRuns, structureOnly } from './check.ts';
+import { checkRuns, structureOnly, type GivenInputs } from './check.ts';
 import { loadModel } from '../io/load.ts';
 import { modelToBytes } from '../io/save.ts';
 import { tensorFingerprint } from '../ir/tensor-facts.ts';
-import type { InputValues } from '../data/input-values.ts';
-import { givenBatch, type InputShapes } from './shapes.ts';
+import { givenBatch } from './shapes.ts';
 import type { HostTensor } from './types.ts';
 
 export interface OutputDiff {
@@ -31,16 +30,13 @@ export interface OutputDiff {
 
 type Source = Model | Uint8Array | string;
 
-export interface CompareOptions {
+/** `shapes` sizes free input dims (`--input-shape`, `--dim`); `values` are fed whole instead of random (`--input-value`: a sample rate that picks a branch). */
+export interface CompareOptions extends GivenInputs {
   /** Default: the batch of the given shapes, else 2 (a batch of one hides batch-dim bugs). */
   batch?: number;
   seed?: number;
   /** Role of each input by name (src/check/input-roles.ts `rolesByName`); default: by dtype. */
   roles?: Readonly<Record<string, InputRole>>;
-  /** Sizes of free input dims (`--input-shape`, `--dim`). */
-  shapes?: InputShapes;
-  /** Inputs fed whole instead of random (`--input-value`: a sample rate that picks a branch). */
-  values?: InputValues;
 }
 
 const values = (t: HostTensor): ArrayLike<number | bigint> => t.data as ArrayLike<number | bigint>;

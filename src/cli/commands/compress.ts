@@ -1,8 +1,9 @@
 /** `shrinkray compress <in> -o <out> --passes a,b`: load, run the pipeline, save atomically. */
 import { existsSync, realpathSync } from 'node:fs';
 import { CheckError, InputError, ShrinkrayError } from '../../errors.ts';
-import { checkInputLoads } from '../../runtime/check.ts';
-import { compareInChildProcess, verifySaved, type CompareOptions, type OutputDiff } from '../../runtime/verify.ts';
+import { checkInputLoads, type GivenInputs } from '../../runtime/check.ts';
+import { firstLine } from '../../runtime/ort.ts';
+import { compareInChildProcess, verifySaved, type OutputDiff } from '../../runtime/verify.ts';
 import { externalDataFiles, loadModel } from '../../io/load.ts';
 import { modelToBytes, stageModel, type StagedModel } from '../../io/save.ts';
 import { openDataset } from '../../data/dataset.ts';
@@ -239,7 +240,7 @@ async function blameInput(input: string): Promise<void> {
  * model itself cannot be judged this way (an input that sets a shape, onnxruntime failing on
  * random inputs), that is no fault of the output: the result is a "could not verify" note.
  */
-async function verifyUnchanged(input: string, staged: string, model: Model, given: Pick<CompareOptions, 'shapes' | 'values'>): Promise<string | undefined> {
+async function verifyUnchanged(input: string, staged: string, model: Model, given: GivenInputs): Promise<string | undefined> {
   const plan = planRandomFeeds(model);
   if ('unverifiable' in plan) return `could not verify the output on random inputs: ${plan.unverifiable}`;
   let diffs: OutputDiff[];
@@ -262,7 +263,7 @@ async function verifyUnchanged(input: string, staged: string, model: Model, give
  * Why the input model alone cannot run on these random inputs, if it cannot. An input model
  * onnxruntime refuses to load is bad input, not an unverifiable one: that throws.
  */
-async function inputFailure(input: string, plan: readonly InputPlan[], given: Pick<CompareOptions, 'shapes' | 'values'>): Promise<string | undefined> {
+async function inputFailure(input: string, plan: readonly InputPlan[], given: GivenInputs): Promise<string | undefined> {
   await checkInputLoads(input);
   try {
     await compareInChildProcess(input, input, { roles: rolesByName(plan), ...given });
@@ -270,10 +271,6 @@ async function inputFailure(input: string, plan: readonly InputPlan[], given: Pi
   } catch (err) {
     return firstLine(err);
   }
-}
-
-function firstLine(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
 }
 
 /** What the export pass's own runtime measured against onnxruntime, for the report. */

@@ -7,6 +7,7 @@
 import type { Graph, GraphIndex } from '../../ir/graph.ts';
 import type { Node } from '../../ir/node.ts';
 import type { Tensor } from '../../ir/tensor.ts';
+import { tensorFacts } from '../../ir/tensor-facts.ts';
 import type { TypeMap } from '../../ops/infer.ts';
 import { INT8_NATIVE, dataInputs, isLayer, quantKind, type QuantKind } from './ops.ts';
 
@@ -79,8 +80,15 @@ const constFloat = (f: GraphFacts, name: string) => {
   return t && t.dtype === 'float32' ? t : undefined;
 };
 
-/** A float constant with ±Infinity or NaN (a mask): it has no int8 or int32 code, so its layer stays float. */
-const nonFinite = (f: GraphFacts, name: string | undefined): boolean => !!name && !!constFloat(f, name) && !constFloat(f, name)!.toFloat32().every(Number.isFinite);
+/**
+ * A float constant with ±Infinity or NaN (a mask): it has no int8 or int32 code, so its layer
+ * stays float. tensorFacts: one scan of the stored bytes, cached for weights read from a file
+ * (validation already scanned them) — plans are made once per fallback variant.
+ */
+function nonFinite(f: GraphFacts, name: string | undefined): boolean {
+  const t = name ? constFloat(f, name) : undefined;
+  return t !== undefined && tensorFacts(t).nonFinite !== undefined;
+}
 const NON_FINITE = 'a constant input holds ±Infinity or NaN (a mask): no integer code represents it';
 
 /** Whether a Clip keeps 0 inside its range (so folding it into a range that contains 0 is exact). */
