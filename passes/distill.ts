@@ -62,10 +62,10 @@ export const distill = definePass({
     const teacherModel = o.teacher ? await loadModel(o.teacher) : ctx.inputModel;
     if (!teacherModel) throw new InputError('distill needs a teacher: teacher=<.onnx> (in a pipeline, the input model is the default)');
     if (o.val && o.valSplit > 0) throw new InputError('distill: give val or valSplit, not both');
-    let train: Samples = await loadSamples(o.train, o.samples);
+    let train: Samples = await loadSamples(o.train, o.samples, ctx.inputValues);
     const hints: HintPair[] = o.hints.length === 1 && o.hints[0] === 'auto' ? await autoHints(model, teacherModel, train) : parseHints(o.hints);
     if (hints.length > 0) ctx.note(`hints: ${hints.map((h) => `${h.student}${h.channels ? ` (${h.channels.length} ch)` : ''}`).join(', ')}`);
-    let val: Samples | undefined = o.val ? await loadSamples(o.val) : undefined;
+    let val: Samples | undefined = o.val ? await loadSamples(o.val, 0, ctx.inputValues) : undefined;
     if (o.valSplit > 0) ({ train, val } = holdOut(train, o.valSplit));
     const teacher = await Teacher.open(teacherModel, hints.map((h) => h.teacher), o.teacher || 'the input model');
     try {

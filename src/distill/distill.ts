@@ -14,7 +14,10 @@ import type { Model } from '../ir/model.ts';
 import { TrainableGraph } from '../runtime/tfjs/executor.ts';
 import { initTrainingBackend, Seeded } from '../train/backend.ts';
 import { gatherBatch } from '../train/train.ts';
-import type { Samples } from './data.ts';
+import { batchOf, otherInputRows, rows, type Samples } from './data.ts';
+import { batchFeeds, planBatch, type Batch } from '../runtime/batches.ts';
+import type { FeedPlan } from '../runtime/data-feeds.ts';
+import { toTf, valueSpecs } from '../runtime/tfjs/session.ts';
 import { distillLoss, hintLoss } from './loss.ts';
 import { MaskedOptimizer, type OptimizerName } from './optimizer.ts';
 import { learningRateAt, type LrSchedule } from './schedule.ts';
@@ -90,15 +93,33 @@ function argmaxRows(logits: Float32Array, rows: number): Int32Array {
 }
 
 /** Top-1 of the student (inference mode) against labels, or against the teacher's top-1. */
-function score(exec: TrainableGraph, input: string, output: string, data: Samples, target: Int32Array): number {
-  const per = data.x.length / data.length;
+function score(exec: TrainableGraph, feed: StudentFeeds, output: string, data: Samples, target: Int32Array): number {
   let hits = 0;
   for (let start = 0; start < data.length; start += 500) {
     const n = Math.min(500, data.length - start);
-    const logits = tf.tidy(() => exec.run({ [input]: tf.tensor(data.x.subarray(start * per, (start + n) * per), [n, ...data.sampleShape]) }, { fetch: [output] })[output]!.nchw().dataSync() as Float32Array);
+    const logits = tf.tidy(() => exec.run(feed(batchOf(rows(data, start, start + n))), { fetch: [output] })[output]!.nchw().dataSync() as Float32Array);
     argmaxRows(logits, n).forEach((p, i) => (hits += p === target[start + i] ? 1 : 0));
   }
   return hits / data.length;
+}
+
+type StudentFeeds = (batch: Batch) => Record<string, tf.Tensor>;
+
+/**
+ * The student's inputs for a batch, planned once as every run of a data set is (arrays by
+ * input name, constants, zero state; runtime/data-feeds.ts). Call inside tf.tidy.
+ */
+function studentFeeds(exec: TrainableGraph): StudentFeeds {
+  const g = exec.model.graph;
+  const session = { label: 'the student', inputs: valueSpecs(g.inputs.filter((i) => !g.initializers.has(i.name))), outputs: valueSpecs(g.outputs) };
+  let plan: FeedPlan | undefined;
+  return (batch) => {
+    plan ??= planBatch(session, batch);
+    const n = batch.shape[0]!;
+    if (plan.chunk !== undefined && plan.chunk !== n) throw new InputError(`the student runs ${plan.chunk} sample(s) per call (a fixed leading input dim); distillation trains on batches: export it with a free batch dim`);
+    const host = batchFeeds(session.label, plan, batch, 0, n, n);
+    return Object.fromEntries(Object.entries(host).map(([name, t]) => [name, toTf(name, t)]));
+  };
 }
 
 /**
@@ -108,36 +129,27 @@ function score(exec: TrainableGraph, input: string, output: string, data: Sample
  * leaves behind reflects only its last few batches (momentum 0.9: about ten), of shifted
  * samples.
  */
-function recalibrateBatchNorm(exec: TrainableGraph, input: string, output: string, data: Samples): void {
+function recalibrateBatchNorm(exec: TrainableGraph, feed: StudentFeeds, output: string, data: Samples): void {
   if (exec.buffers.size === 0) return;
-  const per = data.x.length / data.length;
   for (let start = 0; start < data.length; start += 500) {
     const n = Math.min(500, data.length - start);
     tf.tidy(() => {
-      const x = tf.tensor(data.x.subarray(start * per, (start + n) * per), [n, ...data.sampleShape]);
-      exec.run({ [input]: x }, { training: true, fetch: [output], statsMomentum: start / (start + n) });
+      exec.run(feed(batchOf(rows(data, start, start + n))), { training: true, fetch: [output], statsMomentum: start / (start + n) });
     });
   }
 }
 
 async function teacherLogits(teacher: Teacher, data: Samples): Promise<Float32Array[]> {
-  const per = data.x.length / data.length;
   const parts: Float32Array[] = [];
-  for (let start = 0; start < data.length; start += 256) {
-    const n = Math.min(256, data.length - start);
-    parts.push((await teacher.run(data.x.subarray(start * per, (start + n) * per), [n, ...data.sampleShape])).logits);
-  }
+  for (let start = 0; start < data.length; start += 256) parts.push((await teacher.run(batchOf(rows(data, start, Math.min(data.length, start + 256))))).logits);
   return parts;
 }
 
 export async function distill(student: Model, teacher: Teacher, train: Samples, val: Samples | undefined, o: DistillOptions, hooks: DistillHooks = {}): Promise<DistillResult> {
   await initTrainingBackend();
   const g = student.graph;
-  const inputs = g.inputs.filter((i) => !g.initializers.has(i.name));
-  if (inputs.length !== 1) throw new InputError(`the student has ${inputs.length} inputs; distillation feeds exactly one`);
   const hasQdq = g.nodes.some((n) => n.opType === 'QuantizeLinear' || n.opType === 'DequantizeLinear');
   if (hasQdq && !o.quantAware) throw new InputError('the student is quantized (QuantizeLinear/DequantizeLinear): pass quantAware to train through its Q/DQ pairs');
-  const input = inputs[0]!.name;
   const output = g.outputs[0]!.name;
   const usedLabels = train.y !== undefined && o.alpha < 1;
   if (train.y === undefined && o.alpha < 1) hooks.note?.(`the training data has no labels: soft targets only (alpha ${o.alpha} → 1)`);
@@ -145,6 +157,7 @@ export async function distill(student: Model, teacher: Teacher, train: Samples, 
   if (train.length < o.batchSize) throw new InputError(`${train.length} training samples do not fill one batch of ${o.batchSize}`);
 
   const exec = new TrainableGraph(student, { quantAware: o.quantAware, label: 'student' });
+  const feed = studentFeeds(exec);
   const opt = new MaskedOptimizer(exec.trainable, { name: o.optimizer, momentum: o.momentum, weightDecay: o.weightDecay });
   const rng = new Seeded(o.seed);
   const perClass = (l: Float32Array) => l.length / train.length;
@@ -169,7 +182,7 @@ export async function distill(student: Model, teacher: Teacher, train: Samples, 
       for (let s = 0; s < stepsPerEpoch; s++) {
         const rowsAt = order.slice(s * o.batchSize, (s + 1) * o.batchSize);
         const batch = gatherBatch({ x: train.x, y: labelsAll, sampleShape: train.sampleShape, length: train.length }, rowsAt, o.maxShift, rng);
-        const dims = [o.batchSize, ...train.sampleShape];
+        const fed = batchOf(train, batch.x, otherInputRows(train, rowsAt));
         let tLogits: Float32Array;
         let features: Awaited<ReturnType<Teacher['run']>>['features'] = {};
         if (cached) {
@@ -177,17 +190,16 @@ export async function distill(student: Model, teacher: Teacher, train: Samples, 
           tLogits = new Float32Array(rowsAt.length * k);
           rowsAt.forEach((r, i) => tLogits.set(cached.subarray(r * k, (r + 1) * k), i * k));
         } else {
-          const t = await teacher.run(batch.x, dims);
+          const t = await teacher.run(fed);
           tLogits = t.logits;
           features = t.features;
         }
         lr = learningRateAt({ schedule: o.schedule, learningRate: o.learningRate, totalSteps, stepsPerEpoch, stepEpochs: o.stepEpochs, gamma: o.gamma, warmupSteps: Math.round(o.warmupEpochs * stepsPerEpoch) }, (epoch - 1) * stepsPerEpoch + s);
         lossSum += tf.tidy(() => {
-          const x = tf.tensor(batch.x, dims);
           const teacherT = tf.tensor(tLogits, [o.batchSize, tLogits.length / o.batchSize]);
           const labels = usedLabels ? tf.tensor1d(batch.y, 'int32') : undefined;
           const { value, grads } = tf.variableGrads(() => {
-            const out = exec.run({ [input]: x }, { training: true, fetch });
+            const out = exec.run(feed(fed), { training: true, fetch });
             let loss = distillLoss(out[output]!.nchw(), teacherT, labels, o.temperature, alpha);
             o.hints.forEach((h, i) => {
               const f = features[h.teacher]!;
@@ -210,7 +222,7 @@ export async function distill(student: Model, teacher: Teacher, train: Samples, 
       }
       const seconds = (performance.now() - epochStart) / 1000;
       trainSeconds += seconds;
-      const valScore = val && valTarget ? score(exec, input, output, val, valTarget) : undefined;
+      const valScore = val && valTarget ? score(exec, feed, output, val, valTarget) : undefined;
       const entry: EpochReport = { epoch, loss: lossSum / stepsPerEpoch, learningRate: lr, samplesPerSecond: (stepsPerEpoch * o.batchSize) / seconds, ...(valScore !== undefined && { val: valScore }) };
       report.push(entry);
       hooks.note?.(`epoch ${epoch}: loss ${entry.loss.toFixed(4)}${valScore !== undefined ? `, val ${usedLabels || val?.y ? 'accuracy' : 'agreement'} ${(valScore * 100).toFixed(2)} %` : ''}, ${entry.samplesPerSecond.toFixed(0)} samples/s`);
@@ -227,7 +239,7 @@ export async function distill(student: Model, teacher: Teacher, train: Samples, 
     }
     // Keep the best validated weights (the last ones without validation data).
     if (best) [...exec.params.values(), ...exec.buffers.values()].forEach((v, i) => v.assign(best!.values[i]!));
-    if (o.recalibrateBn) recalibrateBatchNorm(exec, input, output, train);
+    if (o.recalibrateBn) recalibrateBatchNorm(exec, feed, output, train);
     exec.writeBack(student);
     const trained = exec.trainable.reduce((n, v) => n + v.size, 0);
     const steps = report.length * stepsPerEpoch;

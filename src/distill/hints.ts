@@ -10,7 +10,8 @@ import { InputError } from '../errors.ts';
 import type { Model } from '../ir/model.ts';
 import { modelBytesWithOutputs } from '../runtime/capture.ts';
 import { createSession } from '../runtime/ort.ts';
-import { rows, type Samples } from './data.ts';
+import { batchOf, rows, type Samples } from './data.ts';
+import { runBatches } from '../runtime/batches.ts';
 import type { HintPair } from './distill.ts';
 
 /** `student=teacher` value pairs (channels unchanged). */
@@ -75,12 +76,12 @@ export async function autoHints(student: Model, teacher: Model, data: Samples, s
     .filter((n) => (n.opType === 'Conv' || n.opType === 'Gemm') && n.name && tNodes.get(n.name)?.opType === n.opType && !outputs.has(n.outputs[0]!))
     .map((n) => ({ student: n.outputs[0]!, teacher: tNodes.get(n.name)!.outputs[0]! }));
   if (pairs.length === 0) throw new InputError('hints=auto: no Conv/Gemm node of the student has a namesake in the teacher');
-  const x = rows(data, 0, Math.min(samples, data.length));
+  const batch = batchOf(rows(data, 0, Math.min(samples, data.length)));
   const run = async (model: Model, names: string[]) => {
     const session = await createSession(modelBytesWithOutputs(model, names), { threads: 1, label: 'hint matching' });
-    const input = model.graph.inputs.find((i) => !model.graph.initializers.has(i.name))!.name;
     try {
-      return await session.run({ [input]: { dtype: 'float32', dims: [x.length, ...x.sampleShape], data: x.x } }, names);
+      for await (const { values } of runBatches(session, [batch], names)) return values;
+      throw new Error('hint matching: no samples');
     } finally {
       await session.close();
     }
@@ -88,13 +89,13 @@ export async function autoHints(student: Model, teacher: Model, data: Samples, s
   const s = await run(student, pairs.map((p) => p.student));
   const t = await run(teacher, pairs.map((p) => p.teacher));
   return pairs.map((p) => {
-    const sd = s[p.student]!;
-    const td = t[p.teacher]!;
+    const sd = s.get(p.student)!;
+    const td = t.get(p.teacher)!;
     const cs = Number(sd.dims[1]);
     const ct = Number(td.dims[1]);
     if (cs === ct) return p;
-    const sRows = channelRows(sd.data as Float32Array, sd.dims.map(Number));
-    const tRows = channelRows(td.data as Float32Array, td.dims.map(Number));
+    const sRows = channelRows(sd.data, sd.dims);
+    const tRows = channelRows(td.data, td.dims);
     const corr = sRows.map((a) => tRows.map((b) => a.reduce((acc, v, i) => acc + v * b[i]!, 0)));
     return { ...p, channels: monotoneMatch(corr, ct) };
   });

@@ -5,7 +5,7 @@
  */
 import type { Model } from '../ir/model.ts';
 import { modelBytesWithOutputs } from '../runtime/capture.ts';
-import { asFloat32 } from '../runtime/batches.ts';
+import { runBatches, type Batch } from '../runtime/batches.ts';
 import { createSession } from '../runtime/ort.ts';
 import type { GraphSession } from '../runtime/types.ts';
 import { InputError } from '../errors.ts';
@@ -20,24 +20,27 @@ export class Teacher {
   private constructor(
     private readonly session: GraphSession,
     readonly model: Model,
-    private readonly input: string,
     private readonly output: string,
     private readonly extra: readonly string[],
   ) {}
 
   /** Opens the teacher (already parsed), exposing `extra` values as outputs. */
   static async open(model: Model, extra: readonly string[] = [], label = 'teacher'): Promise<Teacher> {
-    const inputs = model.graph.inputs.filter((i) => !model.graph.initializers.has(i.name));
-    if (inputs.length !== 1) throw new InputError(`${label}: the teacher has ${inputs.length} inputs; distillation feeds exactly one`);
     const session = await createSession(extra.length > 0 ? modelBytesWithOutputs(model, extra) : model, { threads: 1, label });
-    return new Teacher(session, model, inputs[0]!.name, model.graph.outputs[0]!.name, extra);
+    return new Teacher(session, model, model.graph.outputs[0]!.name, extra);
   }
 
-  async run(x: Float32Array, dims: readonly number[]): Promise<TeacherOutputs> {
-    const out = await this.session.run({ [this.input]: { dtype: 'float32', dims, data: x } }, [this.output, ...this.extra]);
-    const features: TeacherOutputs['features'] = {};
-    for (const name of this.extra) features[name] = { data: asFloat32(out[name]!), dims: [...out[name]!.dims] };
-    return { logits: asFloat32(out[this.output]!), features };
+  /** The teacher on one batch, its inputs fed as every run of a data set is (runtime/batches.ts). */
+  async run(batch: Batch): Promise<TeacherOutputs> {
+    const fetch = [this.output, ...this.extra];
+    for await (const { values } of runBatches(this.session, [batch], fetch)) {
+      const missing = fetch.find((name) => !values.has(name));
+      if (missing) throw new InputError(`${this.session.label}: value '${missing}' is not laid out by sample`);
+      const features: TeacherOutputs['features'] = {};
+      for (const name of this.extra) features[name] = values.get(name)!;
+      return { logits: values.get(this.output)!.data, features };
+    }
+    throw new Error('teacher: an empty batch');
   }
 
   async close(): Promise<void> {

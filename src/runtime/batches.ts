@@ -90,7 +90,7 @@ function checkBatch(label: string, batch: Batch, index: number): void {
 }
 
 /** The plan for a stream's first batch: its arrays' names, dtypes and per-sample shapes. */
-function planBatch(session: GraphSession, batch: Batch): FeedPlan {
+export function planBatch(session: Pick<GraphSession, 'label' | 'inputs' | 'outputs'>, batch: Batch): FeedPlan {
   const infos: Record<string, ArrayInfo> = {};
   for (const [name, a] of Object.entries(batchArrays(batch))) infos[name] = { dtype: a.dtype, shape: [...a.shape] };
   return planDataFeeds(session, infos, batch.constants ?? {}, session.label);
@@ -121,6 +121,19 @@ function boundDims(plan: FeedPlan, feeds: Readonly<Record<string, HostTensor>>):
   return bound;
 }
 
+/**
+ * The model's inputs for rows [start, start + rows) of `batch`, padded to `chunk` rows:
+ * arrays by plan, then constants and zero state shaped by the dims the arrays bind.
+ */
+export function batchFeeds(label: string, plan: FeedPlan, batch: Batch, start: number, rows: number, chunk: number): Record<string, HostTensor> {
+  const arrays = batchArrays(batch);
+  const feeds: Record<string, HostTensor> = {};
+  for (const f of plan.feeds) if (f.kind === 'array') feeds[f.input] = arrayTensor(f, arrays[f.array]!, start, rows, chunk);
+  const bound = boundDims(plan, feeds);
+  for (const f of plan.feeds) if (f.kind !== 'array') feeds[f.input] = fixedTensor(label, f as FixedFeed, chunk, bound);
+  return feeds;
+}
+
 /** Streams `batches` through the model's inputs, fetching `fetches` (a fed input's name returns what it was fed). */
 export async function* runBatches(session: GraphSession, batches: AsyncIterable<Batch> | Iterable<Batch>, fetches: readonly string[]): AsyncGenerator<BatchResult> {
   let plan: FeedPlan | undefined;
@@ -130,7 +143,6 @@ export async function* runBatches(session: GraphSession, batches: AsyncIterable<
   for await (const batch of batches) {
     checkBatch(session.label, batch, index++);
     plan ??= planBatch(session, batch);
-    const arrays = batchArrays(batch);
     const n = batch.shape[0]!;
     const chunk = plan.chunk ?? n;
     // Without a sample axis (one sample per run), each value gets a leading axis of 1.
@@ -144,10 +156,7 @@ export async function* runBatches(session: GraphSession, batches: AsyncIterable<
     };
     for (let start = 0; start < n || (n === 0 && start === 0); start += Math.max(chunk, 1)) {
       const rows = Math.min(chunk, n - start);
-      const feeds: Record<string, HostTensor> = {};
-      for (const f of plan.feeds) if (f.kind === 'array') feeds[f.input] = arrayTensor(f, arrays[f.array]!, start, rows, chunk);
-      const bound = boundDims(plan, feeds);
-      for (const f of plan.feeds) if (f.kind !== 'array') feeds[f.input] = fixedTensor(session.label, f as FixedFeed, chunk, bound);
+      const feeds = batchFeeds(session.label, plan, batch, start, rows, chunk);
       const out = { ...feeds, ...(asked.length ? await session.run(feeds, asked) : {}) };
       for (const name of fetches) {
         const t = out[name]!;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { passes } from '../../passes/index.ts';
-import { loadSamples } from '../../src/distill/data.ts';
+import { batchOf, loadSamples } from '../../src/distill/data.ts';
 import { Teacher } from '../../src/distill/teacher.ts';
 import { encodeNpy } from '../../src/data/npy.ts';
 import { InputError } from '../../src/errors.ts';
@@ -103,7 +103,7 @@ describe('distill', () => {
     await runPipeline(model, [{ pass: passes.distill!, options: { ...SHORT, samples: 256, lr: 0, shift: 0, recalibrateBn: true } }]);
     const train = await loadSamples(unlabelled, 256);
     const probe = await Teacher.open(model, ['conv1_out']);
-    const { data, dims } = (await probe.run(train.x, [256, 1, 28, 28])).features.conv1_out!;
+    const { data, dims } = (await probe.run(batchOf(train))).features.conv1_out!;
     await probe.close();
     const [n, c, h, w] = dims as [number, number, number, number];
     const count = n * h * w;

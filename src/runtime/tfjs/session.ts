@@ -12,7 +12,7 @@ import { initTrainingBackend } from '../../train/backend.ts';
 import type { GraphSession, HostTensor, OpenOptions, Runtime, ValueSpec } from '../types.ts';
 import { TrainableGraph } from './executor.ts';
 
-function toTf(name: string, t: HostTensor): tf.Tensor {
+export function toTf(name: string, t: HostTensor): tf.Tensor {
   // tf.tensor copies into the backend: the host array needs no copy of its own.
   if (isFloatDType(t.dtype)) return tf.tensor(asFloat32(t), [...t.dims], 'float32');
   if (t.dtype === 'bool') return tf.tensor(Array.from(t.data as Uint8Array, Boolean), [...t.dims], 'bool');
@@ -31,7 +31,7 @@ const OUT_ARRAY: Partial<Record<DType, (v: Float32Array | Int32Array) => TypedAr
   int64: (v) => BigInt64Array.from(v, (x) => BigInt(x)),
 };
 
-function specs(values: Model['graph']['inputs']): ValueSpec[] {
+export function valueSpecs(values: Model['graph']['inputs']): ValueSpec[] {
   return values.map((v) => ({ name: v.name, dtype: v.type?.dtype, shape: v.type?.shape?.map((d) => d ?? '') }));
 }
 
@@ -41,8 +41,8 @@ export class TfjsSession implements GraphSession {
 
   constructor(readonly graph: TrainableGraph, readonly label: string) {
     const g = graph.model.graph;
-    this.inputs = specs(g.inputs.filter((i) => !g.initializers.has(i.name)));
-    this.outputs = specs(g.outputs);
+    this.inputs = valueSpecs(g.inputs.filter((i) => !g.initializers.has(i.name)));
+    this.outputs = valueSpecs(g.outputs);
   }
 
   async run(feeds: Readonly<Record<string, HostTensor>>, fetches?: readonly string[]): Promise<Record<string, HostTensor>> {
