@@ -2,7 +2,12 @@
  * `npm run bench:real`: every command a user would try, on every model of the real-model
  * corpus (fetch it first: `npm run corpus:fetch`), written to docs/real-models.md.
  *
- *   npm run bench:real [-- --only id1,id2 --commands 'prune channels 25%' --heavy --runs 10 --out docs/real-models.md]
+ *   npm run bench:real [-- --only id1,id2 --commands 'prune channels 25%' --heavy --runs 10 --out docs/real-models.md
+ *     --results bench/out/real --render-only]
+ *
+ * Every model × command row is stored as JSON under --results with the run that measured it
+ * (date, commit, load); the page is written from every stored row, so a rerun of some commands
+ * or models replaces only their rows.
  *
  * Each command runs the built CLI (`npm run build` first) in a child process, as a user
  * would, with the manifest's `--input-shape`s, `--no-latency` (timed here instead) and
@@ -13,10 +18,10 @@
  * free leading dim, else 32 calls), one onnxruntime thread. Models marked heavy run only
  * with --heavy, and then without batch 32.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { writeNpz } from '../../../src/data/npz.ts';
 import { createSession, type OrtSession } from '../../../src/runtime/ort.ts';
 import type { HostTensor } from '../../../src/runtime/types.ts';
@@ -160,7 +165,7 @@ const fmt = {
   ms: (p?: [number, number]) => (p === undefined ? '' : `${p[0].toFixed(p[0] < 10 ? 2 : 0)} → ${p[1].toFixed(p[1] < 10 ? 2 : 0)}`),
 };
 
-function markdown(models: CorpusModel[], results: Map<string, Row[]>, meta: string): string {
+function markdown(models: CorpusModel[], results: Map<string, StoredRow[]>, meta: string, label: (r: RunInfo) => string): string {
   const lines = [
     '# shrinkray on real third-party models',
     '',
@@ -194,13 +199,47 @@ function markdown(models: CorpusModel[], results: Map<string, Row[]>, meta: stri
     const rows = results.get(m.id);
     if (!rows) continue;
     lines.push('', `### ${m.id}`, '', `${m.task}; ${m.exporter}, opset ${m.opset}; data: ${m.data}${m.shapes.length ? `; ${m.shapes.map((s) => `\`--input-shape ${s}\``).join(' ')}` : ''}`, '');
-    lines.push('| command | exit | size | cosine | SQNR dB | b1 ms | b32 ms | message | cause |', '|:---|---:|---:|---:|---:|---:|---:|:---|:---|');
+    lines.push('| command | run | exit | size | cosine | SQNR dB | b1 ms | b32 ms | message | cause |', '|:---|:---|---:|---:|---:|---:|---:|---:|:---|:---|');
     for (const r of rows) {
       const message = (r.comparison ?? r.message).slice(0, 400).replace(/\|/g, '\\|').replace(/\/[^\s'"]*\/(corpus-cache|corpus|shrinkray-real-[^/]+)\//g, '');
-      lines.push(`| ${r.command} | ${r.exit} | ${fmt.ratio(r.sizeRatio)} | ${fmt.cos(r.cosine)} | ${fmt.db(r.sqnr)} | ${fmt.ms(r.latency?.b1)} | ${fmt.ms(r.latency?.b32)} | ${message} | ${explain(r)} |`);
+      lines.push(`| ${r.command} | ${label(r.run)} | ${r.exit} | ${fmt.ratio(r.sizeRatio)} | ${fmt.cos(r.cosine)} | ${fmt.db(r.sqnr)} | ${fmt.ms(r.latency?.b1)} | ${fmt.ms(r.latency?.b32)} | ${message} | ${explain(r)} |`);
     }
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** One invocation of this script: the rows it measured name it (`run` in the table). */
+interface RunInfo {
+  started: string;
+  commit: string;
+  load: string;
+  loadAfter: string;
+  runs: number;
+}
+
+interface StoredRow extends Row {
+  run: RunInfo;
+}
+
+/** A stored row per model × command (`--results`): a rerun of some replaces theirs and keeps the rest. */
+function storedRows(dir: string, models: readonly CorpusModel[]): Map<string, StoredRow[]> {
+  const byModel = new Map<string, StoredRow[]>();
+  for (const m of models) {
+    const rows = COMMANDS.map((c) => join(dir, m.id, `${c.name.replace(/\W+/g, '-')}.json`))
+      .filter((f) => existsSync(f))
+      .map((f) => JSON.parse(readFileSync(f, 'utf8')) as StoredRow);
+    if (rows.length) byModel.set(m.id, rows);
+  }
+  return byModel;
+}
+
+function runsLine(rows: Iterable<StoredRow[]>): { meta: string; label: (r: RunInfo) => string } {
+  const runs = [...new Map([...rows].flat().map((r) => [r.run.started, r.run])).values()].sort((a, b) => a.started.localeCompare(b.started));
+  const label = (r: RunInfo) => String.fromCharCode(65 + runs.findIndex((x) => x.started === r.started));
+  const meta = runs
+    .map((r) => `Run ${label(r)}: ${r.started} at commit ${r.commit}, load average at start ${r.load}, at end ${r.loadAfter}; ${r.runs} timed runs at batch 1, ${Math.max(3, Math.floor(r.runs / 2))} at batch 32.`)
+    .join('\n');
+  return { meta: `On ${process.platform} ${process.arch}, Node ${process.versions.node}, 2 cores shared with other work. Each row names the run that measured it (a later run of some commands replaces only their rows):\n\n${meta}`, label };
 }
 
 async function main(): Promise<void> {
@@ -211,22 +250,29 @@ async function main(): Promise<void> {
   if (unknown.length) throw new Error(`unknown command(s) ${unknown.join(', ')} (commands: ${COMMANDS.map((c) => c.name).join(', ')})`);
   const commands = names.length ? COMMANDS.filter((c) => names.includes(c.name)) : COMMANDS;
   const outFile = arg('out', join(repoRoot, 'docs/real-models.md'));
+  const resultsDir = resolve(repoRoot, arg('results', 'bench/out/real'));
   const models = loadManifest().filter((m) => (only.length ? only.includes(m.id) : !m.heavy || flag('heavy')));
   const missing = models.filter((m) => !existsSync(modelPath(m)));
-  if (missing.length) throw new Error(`not in the cache: ${missing.map((m) => m.id).join(', ')} (npm run corpus:fetch)`);
-  if (!existsSync(join(repoRoot, 'dist'))) throw new Error('build first: npm run build');
-  const work = mkdtempSync(join(tmpdir(), 'shrinkray-real-'));
-  mkdirSync(work, { recursive: true });
-  const load = loadavg().map((l) => l.toFixed(2)).join(', ');
-  const started = new Date();
-  const results = new Map<string, Row[]>();
-  try {
-    for (const m of models) results.set(m.id, await benchModel(m, work, runs, commands));
-  } finally {
-    rmSync(work, { recursive: true, force: true });
+  if (!flag('render-only')) {
+    if (missing.length) throw new Error(`not in the cache: ${missing.map((m) => m.id).join(', ')} (npm run corpus:fetch)`);
+    if (!existsSync(join(repoRoot, 'dist'))) throw new Error('build first: npm run build');
+    const work = mkdtempSync(join(tmpdir(), 'shrinkray-real-'));
+    const run = { started: new Date().toISOString(), commit: execSync('git rev-parse --short HEAD', { cwd: repoRoot, encoding: 'utf8' }).trim(), load: loadavg().map((l) => l.toFixed(2)).join(', '), loadAfter: '', runs };
+    try {
+      for (const m of models) {
+        const rows = await benchModel(m, work, runs, commands);
+        mkdirSync(join(resultsDir, m.id), { recursive: true });
+        run.loadAfter = loadavg().map((l) => l.toFixed(2)).join(', ');
+        for (const r of rows) writeFileSync(join(resultsDir, m.id, `${r.command.replace(/\W+/g, '-')}.json`), JSON.stringify({ ...r, run }));
+      }
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
   }
-  const meta = `Run ${started.toISOString()} on ${process.platform} ${process.arch}, Node ${process.versions.node}, load average at start ${load}, at end ${loadavg().map((l) => l.toFixed(2)).join(', ')} (2 cores shared with other work); ${runs} timed runs at batch 1, ${Math.max(3, Math.floor(runs / 2))} at batch 32.`;
-  writeFileSync(outFile, markdown(loadManifest().filter((m) => results.has(m.id)), results, meta));
+  const all = loadManifest();
+  const results = storedRows(resultsDir, all);
+  const { meta, label } = runsLine(results.values());
+  writeFileSync(outFile, markdown(all.filter((m) => results.has(m.id)), results, meta, label));
   console.log(`wrote ${outFile}`);
 }
 
