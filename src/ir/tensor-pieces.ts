@@ -63,6 +63,13 @@ export function forEachTensorPiece(t: Tensor, fn: (piece: Uint8Array, at: number
   else inPieces(t.bytes(), fn);
 }
 
+/** `t`'s values as float32 into `into` (of its size): streamed through a reused buffer for float32, converted whole otherwise. */
+export function readFloat32Into(t: Tensor, into: Float32Array): void {
+  if (t.dtype !== 'float32') return into.set(t.toFloat32());
+  const bytes = new Uint8Array(into.buffer, into.byteOffset, into.byteLength);
+  forEachTensorPiece(t, (piece, at) => bytes.set(piece, at));
+}
+
 function inPieces(bytes: Uint8Array, fn: (piece: Uint8Array, at: number) => void): void {
   for (let at = 0; at < bytes.byteLength; at += PIECE) fn(bytes.subarray(at, at + PIECE), at);
 }
