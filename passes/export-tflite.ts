@@ -14,7 +14,6 @@ import type { ExportKind } from '../src/tflite/emitter.ts';
 // The converter and the interpreter load when the pass runs, not when passes are listed (see cleanup.ts).
 const converter = () => import('../src/tflite/convert.ts');
 const checker = async () => ({
-  ...(await import('../src/io/save.ts')),
   ...(await import('../src/runtime/tflite/interpreter.ts')),
   ...(await import('../src/tflite/verify.ts')),
 });
@@ -52,7 +51,7 @@ export const exportTflitePass = defineExportPass({
     };
   },
   async verify(artifact, model, options, ctx) {
-    const { interpreterAvailable, compareWithOnnx, randomSamples, modelToBytes } = await checker();
+    const { interpreterAvailable, compareWithOnnx, randomSamples } = await checker();
     const details = (artifact.details ?? {}) as Record<string, unknown>;
     if (!(await interpreterAvailable())) {
       details.verification = { skipped: 'the TFLite interpreter (@tensorflow/tfjs-tflite, a devDependency) is not installed' };
@@ -65,7 +64,7 @@ export const exportTflitePass = defineExportPass({
     // Inputs inside what an int8 input can represent; [0, 1) otherwise (images, probabilities …).
     const q = inputs[0]?.quantization;
     const [lo, hi] = q ? [q.scale[0]! * (-128 - q.zeroPoint[0]!), q.scale[0]! * (127 - q.zeroPoint[0]!)] : [0, 1];
-    const cmp = await compareWithOnnx(modelToBytes(model), result, randomSamples(inputs, options.verifySamples, lo, hi));
+    const cmp = await compareWithOnnx(model, result, randomSamples(inputs, options.verifySamples, lo, hi));
     details.verification = { runtime: 'TFLite interpreter (tfjs-tflite WASM, XNNPACK)', reference: 'onnxruntime', samples: cmp.samples, outputs: cmp.outputs };
     // A loop, not Math.max(...values): a large output would overflow the argument list.
     let refMax = 1;

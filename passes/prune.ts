@@ -37,7 +37,7 @@ export const prune = definePass({
   },
   async run(model, options, ctx) {
     // The engine loads when the pass runs, not when passes are listed (see cleanup.ts).
-    const [{ openDataset }, { modelToBytes }, { pruneModel }, { sparsityAt }, { parseLayerSparsity, parsePattern }, { measureSizes }] = await Promise.all([
+    const [{ openDataset }, { encodedSize, modelToBytes }, { pruneModel }, { sparsityAt }, { parseLayerSparsity, parsePattern }, { COMPRESSED_SIZE_LIMIT, measureSizes }] = await Promise.all([
       import('../src/data/dataset.ts'),
       import('../src/io/save.ts'),
       import('../src/prune/prune.ts'),
@@ -76,7 +76,9 @@ export const prune = definePass({
     ctx.note(`layers: ${result.layers.map((l) => `${l.node} ${l.channelsBefore !== undefined ? `${l.channelsBefore}→${l.channelsAfter} ch, ` : ''}${pct(l.sparsity)}${l.skipped ? ' (skipped)' : ''}`).join('; ')}`);
     const sparse = result.storage.filter((s) => s.chosen === 'sparse');
     if (options.storage !== 'dense') ctx.note(`storage: ${sparse.length} of ${result.storage.length} tensors with zeros stored sparse`);
-    const sizes = await measureSizes(modelToBytes(model));
+    // gzip/brotli sizes only where they are measured anyway (report/size.ts): encoding a large model whole costs seconds per GiB.
+    const encoded = encodedSize(model);
+    const sizes = encoded <= COMPRESSED_SIZE_LIMIT ? await measureSizes(modelToBytes(model)) : { sizeBytes: encoded };
     return {
       layersPruned: pruned.length,
       sparsityPercent: Number((result.achieved * 100).toFixed(2)),

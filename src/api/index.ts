@@ -7,8 +7,8 @@
  *   await saveModel(model, 'model.small.onnx');
  */
 export { loadModel, type LoadOptions } from '../io/load.ts';
-export { saveModel, modelToBytes, type SaveOptions, type SaveResult } from '../io/save.ts';
-export { runPipeline, encodedSize, type AnyPass, type PipelineStep, type PipelineEvents, type PipelineResult, type StageResult } from '../pipeline/run.ts';
+export { saveModel, modelToBytes, encodedSize, type SaveOptions, type SaveResult } from '../io/save.ts';
+export { runPipeline, type AnyPass, type PipelineStep, type PipelineEvents, type PipelineResult, type StageResult } from '../pipeline/run.ts';
 export { definePass, defineExportPass, type Pass, type ExportPass, type Artifact, type PassContext, type PassKind, type PassChanges } from '../pipeline/pass.ts';
 export { defaultsOf, type OptionSpec, type OptionsSchema, type OptionValues } from '../pipeline/options.ts';
 export { passes, getPass, type PassName } from '../../passes/index.ts';

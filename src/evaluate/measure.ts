@@ -15,6 +15,7 @@ import { createSession } from '../runtime/ort.ts';
 import { concatFloat32 } from '../math/arrays.ts';
 import { phase } from '../profile.ts';
 import { loadModel } from '../io/load.ts';
+import { isComputed } from '../onnx/chunk.ts';
 
 export interface MeasureOptions {
   dataset?: Dataset;
@@ -41,12 +42,15 @@ export interface Measured {
 
 /**
  * The model whose weights are counted: the saved file's when `model` still has weights to
- * compute (deferred int8 codes, which saving computed on worker threads and wrote to the file
- * without keeping them), so that counting their zeros does not compute them again.
+ * compute whose zeros are not known without computing them (deferred int8 codes, which saving
+ * computed on worker threads and wrote to the file without keeping them), so that counting
+ * their zeros does not compute them again. Pruned weights know their zeros.
  */
 async function counted(model: Model, file: string | Uint8Array): Promise<Model> {
   if (typeof file !== 'string') return model;
-  for (const g of model.graph.walk()) for (const t of g.initializers.values()) if (t.isDeferred) return loadModel(file);
+  for (const g of model.graph.walk()) {
+    for (const { payload: p } of g.initializers.values()) if (p.kind === 'raw' && isComputed(p.chunk) && p.chunk.zeros === undefined) return loadModel(file);
+  }
   return model;
 }
 

@@ -225,6 +225,13 @@ export async function saveModel(model: Model, path: string, opts: SaveOptions = 
   return (await stageModel(model, path, opts)).commit();
 }
 
+/** The size the model would have if saved as one file, without writing or reading tensors. */
+export function encodedSize(model: Model): number {
+  return encodeMessage(modelToProto(model, () => undefined), ModelDesc)
+    .finish()
+    .reduce((n, p) => n + chunkLength(p), 0);
+}
+
 /** The whole model as one buffer (for in-memory runtimes); external data is inlined. */
 export function modelToBytes(model: Model): Uint8Array {
   const parts = encodeMessage(modelToProto(model, () => undefined), ModelDesc).finish();

@@ -9,7 +9,7 @@ import type { ProtoMessage } from '../onnx/codec.ts';
 import { fromHalfBits } from '../math/float16.ts';
 import { MemorySource } from '../onnx/source.ts';
 import { Reader } from '../onnx/wire.ts';
-import { tensorFacts } from './tensor-facts.ts';
+import { zeroCount } from './tensor-facts.ts';
 
 export type TensorPayload =
   | { readonly kind: 'raw'; readonly chunk: Chunk }
@@ -102,7 +102,7 @@ export class Tensor {
 
   /** Elements exactly zero (0 for dtypes without a typed view, e.g. int4, float8, strings); a file-backed payload is read once per run. */
   zeroCount(): number {
-    return tensorFacts(this).zeros;
+    return zeroCount(this);
   }
 
   setTyped(data: TypedArray, dims: readonly number[] = this.dims): void {

@@ -1,5 +1,5 @@
 /** Row-major transpose of a [rows, cols] matrix (a new array of the same type). */
-export function transpose<T extends Float32Array | Int8Array | Uint8Array>(a: T, rows: number, cols: number): T {
+export function transpose<T extends Float32Array | Int8Array | Uint8Array | Int32Array>(a: T, rows: number, cols: number): T {
   const out = new (a.constructor as new (n: number) => T)(a.length);
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = a[r * cols + c]!;
   return out;

@@ -32,6 +32,13 @@ export interface ComputedChunk {
    * `fd` writes); the writer waits for all of these before it closes the file.
    */
   produce(into?: WriteTarget): Promise<Uint8Array | undefined>;
+  /**
+   * The bytes in order, piece by piece through a reused buffer (`piece` is valid only during
+   * the call), for producers that can compute them so: readers then never hold them whole.
+   */
+  stream?(fn: (piece: Uint8Array, at: number) => void): void;
+  /** Elements exactly zero, when the producer knows it without computing the bytes. */
+  readonly zeros?: number;
 }
 
 export type Chunk = Uint8Array | FileSlice | ComputedChunk;

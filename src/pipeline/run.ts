@@ -8,10 +8,7 @@
 import { ShrinkrayError, InputError } from '../errors.ts';
 import type { InputValues } from '../data/input-values.ts';
 import type { Model } from '../ir/model.ts';
-import { chunkLength } from '../onnx/chunk.ts';
-import { encodeMessage } from '../onnx/codec.ts';
-import { Model as ModelDesc } from '../onnx/schema.ts';
-import { modelToProto } from '../io/to-proto.ts';
+import { encodedSize } from '../io/save.ts';
 import { getPass, passes } from '../../passes/index.ts';
 import { validateOptions, type OptionValues, type OptionsSchema } from './options.ts';
 import type { Artifact, ExportPass, Pass, PassChanges, PassContext } from './pass.ts';
@@ -64,13 +61,6 @@ export interface PipelineResult {
   notes: string[];
   /** What a final export pass produced (a `.tflite`, say). */
   artifact?: Artifact;
-}
-
-/** The size the model would have if saved as one file, without writing or reading tensors. */
-export function encodedSize(model: Model): number {
-  return encodeMessage(modelToProto(model, () => undefined), ModelDesc)
-    .finish()
-    .reduce((n, p) => n + chunkLength(p), 0);
 }
 
 /**

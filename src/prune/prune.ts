@@ -19,7 +19,7 @@ import { applySparseStorage, SPARSE_MIN_IR } from './storage.ts';
 import { pruneChannels } from './structured.ts';
 import { checkOptions, PRUNE_DEFAULTS, type LayerReport, type PruneOptions, type PruneResult } from './types.ts';
 import { summarizeModel } from '../inspect/summary.ts';
-import { checkRuns } from '../runtime/check.ts';
+import { runtimeCheck, STRUCTURE_CHECK_NOTE } from '../runtime/check.ts';
 
 export interface PruneHooks {
   progress?(fraction: number, label?: string): void;
@@ -143,7 +143,8 @@ async function pruneInPlace(model: Model, options: Partial<PruneOptions>, hooks:
   if (o.verify && !hooks.outputRunByCaller) {
     progress(0.9, 'runtime check');
     try {
-      await checkRuns(model, 'the pruned model', { note, given: { shapes: hooks.shapes, values: hooks.inputValues } });
+      const kind = await runtimeCheck(model, 'the pruned model', 'auto', { note, given: { shapes: hooks.shapes, values: hooks.inputValues } });
+      if (kind === 'structure') note(STRUCTURE_CHECK_NOTE);
     } catch (err) {
       throw new CheckError(`prune: ${(err as Error).message}`, { cause: err });
     }

@@ -139,6 +139,9 @@ export async function checkHere(check: RunCheck): Promise<void> {
   }
 }
 
+/** What a report says when `runtimeCheck` checked the structure only. */
+export const STRUCTURE_CHECK_NOTE = 'runtime check: weights of 1 MiB or more were fed as inputs (kernels and shapes checked without loading them twice more)';
+
 /** Checks `model`, structurally above FULL_CHECK_LIMIT under 'auto'; returns which check ran. */
 export async function runtimeCheck(model: Model, what: string, mode: RuntimeCheck = 'auto', opts: Omit<CheckOptions, 'run'> = {}): Promise<'full' | 'structure'> {
   let total = 0;

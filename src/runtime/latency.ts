@@ -19,7 +19,7 @@ import { mulberry32, shuffle } from '../math/random.ts';
 import { runInChild, runInSharedChild } from './child.ts';
 import type { InputValues } from '../data/input-values.ts';
 import { planFeeds, type Plan } from './feeds.ts';
-import { createSession, toOrt, type OptimizationLevel, type OrtSession } from './ort.ts';
+import { createSession, type OptimizationLevel, type OrtSession } from './ort.ts';
 import type { InputShapes } from './shapes.ts';
 
 export interface LatencyOptions {
@@ -209,7 +209,7 @@ export function roundOrders(n: number, seed: number): () => number[] {
 /** Times `sessions` at one batch size, interleaved; samples per session. */
 async function timeBatch(sessions: readonly OrtSession[], plans: readonly Plan[], o: ReturnType<typeof validate>): Promise<number[][]> {
   // Converted once, outside the timed loop: only onnxruntime's run is measured.
-  const feeds = plans.map((p) => Object.fromEntries(Object.entries(p.feeds).map(([k, t]) => [k, toOrt(t)])));
+  const feeds = plans.map((p, i) => Object.fromEntries(Object.entries(p.feeds).map(([k, t]) => [k, sessions[i]!.tensor(t)])));
   const once = async (i: number): Promise<number> => {
     const t0 = performance.now();
     try {

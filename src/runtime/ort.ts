@@ -3,15 +3,27 @@
  * only module that touches onnxruntime's own tensor and session types; everything else sees
  * host tensors. Every failure of the runtime becomes a one-line error naming the model.
  */
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
 import { InputError } from '../errors.ts';
 import type { Model } from '../ir/model.ts';
 import { modelToBytes } from '../io/save.ts';
 import type { DType, TypedArray } from '../onnx/dtype.ts';
 import type { GraphSession, HostTensor, OpenOptions, Runtime, ValueSpec } from './types.ts';
 
-// The process-wide logger too (session creation logs before session options apply).
-ort.env.logLevel = 'fatal';
+/**
+ * onnxruntime-node, loaded when the first session opens: importing it costs 50–150 ms of
+ * every command's start here, and on a large model most commands never open a session in
+ * this process (checks run in the child, latency is skipped).
+ */
+let loaded: typeof ort | undefined;
+async function onnxruntimeNode(): Promise<typeof ort> {
+  if (!loaded) {
+    loaded = await import('onnxruntime-node');
+    // The process-wide logger too (session creation logs before session options apply).
+    loaded.env.logLevel = 'fatal';
+  }
+  return loaded;
+}
 
 export type OptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
 
@@ -48,10 +60,6 @@ function valueSpec(m: ort.InferenceSession.ValueMetadata): ValueSpec {
   return { name: m.name, dtype: ORT_DTYPES[m.type], shape: m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : typeof d === 'string' ? d : '')) };
 }
 
-export function toOrt(t: HostTensor): ort.Tensor {
-  return new ort.Tensor(t.dtype as ort.Tensor.Type, t.data as ort.Tensor.DataType, [...t.dims]);
-}
-
 function fromOrt(t: ort.Tensor, label: string, name: string): HostTensor {
   const dtype = ORT_DTYPES[t.type];
   if (!dtype || dtype === 'string') throw new InputError(`${label}: value "${name}" is ${t.type}, not a numeric tensor`);
@@ -71,8 +79,13 @@ export class OrtSession implements GraphSession {
     this.outputs = handle.outputMetadata.map(valueSpec);
   }
 
+  /** A host tensor as onnxruntime's own (what `runOrt` takes). */
+  tensor(t: HostTensor): ort.Tensor {
+    return new loaded!.Tensor(t.dtype as ort.Tensor.Type, t.data as ort.Tensor.DataType, [...t.dims]);
+  }
+
   async run(feeds: Readonly<Record<string, HostTensor>>, fetches?: readonly string[]): Promise<Record<string, HostTensor>> {
-    const out = await this.runOrt(Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, toOrt(t)])), fetches);
+    const out = await this.runOrt(Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, this.tensor(t)])), fetches);
     return Object.fromEntries(Object.entries(out).map(([k, t]) => [k, fromOrt(t, this.label, k)]));
   }
 
@@ -117,6 +130,7 @@ export async function createSession(model: Model | Uint8Array | string, opts: Se
     ...(opts.optimizedModelPath !== undefined && { optimizedModelFilePath: opts.optimizedModelPath }),
   };
   const source = typeof model === 'string' || model instanceof Uint8Array ? model : modelToBytes(model);
+  const ort = await onnxruntimeNode();
   try {
     const handle = typeof source === 'string' ? await ort.InferenceSession.create(source, options) : await ort.InferenceSession.create(source, options);
     return new OrtSession(label, handle);

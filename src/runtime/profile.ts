@@ -14,7 +14,7 @@ import { loadModel } from '../io/load.ts';
 import { modelToBytes } from '../io/save.ts';
 import { mulberry32 } from '../math/random.ts';
 import { planFeeds } from './feeds.ts';
-import { createSession, toOrt } from './ort.ts';
+import { createSession } from './ort.ts';
 
 export interface ProfileOptions {
   /** Samples per run (the leading symbolic dim); default 32. */
@@ -100,7 +100,7 @@ export async function profileModel(model: Model | Uint8Array, opts: ProfileOptio
     try {
       const plan = planFeeds(session, batch, mulberry32(1), opts.dims);
       calls = plan.calls;
-      const feeds = Object.fromEntries(Object.entries(plan.feeds).map(([k, t]) => [k, toOrt(t)]));
+      const feeds = Object.fromEntries(Object.entries(plan.feeds).map(([k, t]) => [k, session.tensor(t)]));
       const started = performance.now();
       while (runs < maxRuns && (runs < minRuns || performance.now() - started < minMs)) {
         for (let c = 0; c < calls; c++) await session.runOrt(feeds);

@@ -236,6 +236,7 @@ export class Emitter {
   }
 }
 
+/** The bytes of a constant's values, as a view: the flatbuffer writer copies them once, into the file's buffer. */
 export function bytesOf(a: ArrayBufferView): Uint8Array {
-  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength).slice();
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }

@@ -199,5 +199,7 @@ export function writeTflite(m: TflModel): Uint8Array {
   b.addFieldOffset(7, signatures, 0);
   const root = b.endObject();
   b.finish(root, 'TFL3');
-  return b.asUint8Array().slice();
+  // A view of the builder's buffer (its estimate's spare bytes before it): a copy would cost a
+  // second buffer the size of the file.
+  return b.asUint8Array();
 }

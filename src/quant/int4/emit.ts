@@ -7,6 +7,7 @@ import type { Graph } from '../../ir/graph.ts';
 import type { Model } from '../../ir/model.ts';
 import { Node } from '../../ir/node.ts';
 import { Tensor } from '../../ir/tensor.ts';
+import { readFloat32Into } from '../../ir/tensor-pieces.ts';
 import { constantValues } from '../../ops/infer.ts';
 import { transpose } from '../../math/arrays.ts';
 import { MS_DOMAIN } from '../int8/emit.ts';
@@ -102,11 +103,18 @@ export function findTargets(model: Model, sel: Int4Selection): { targets: Int4Ta
   return { targets, skipped };
 }
 
-/** The weight as W [K, N] float32 (a Gemm transB weight transposed), times `factor`. */
-export function weightMatrix(t: Int4Target, factor = 1): Float32Array {
-  const v = t.tensor.toFloat32();
-  // A copy either way (transpose makes one): scaling below must not touch the tensor's values.
-  const w = t.kAxis === 0 ? Float32Array.from(v) : transpose(v, t.N, t.K);
+/** The weight as W [K, N] float32 (a Gemm transB weight transposed), times `factor`; in `scratch` (reused, at least K·N long) when given and no transpose is needed. */
+export function weightMatrix(t: Int4Target, factor = 1, scratch?: Float32Array): Float32Array {
+  let w: Float32Array;
+  if (t.kAxis === 0 && scratch) {
+    // Read into the caller's reused buffer: fresh memory costs 3–8 s per GiB on these VMs.
+    w = scratch.subarray(0, t.K * t.N);
+    readFloat32Into(t.tensor, w);
+  } else {
+    const v = t.tensor.toFloat32();
+    // A copy either way (transpose makes one): scaling below must not touch the tensor's values.
+    w = t.kAxis === 0 ? v.slice() : transpose(v, t.N, t.K);
+  }
   if (factor !== 1) for (let i = 0; i < w.length; i++) w[i] = Math.fround(w[i]! * factor);
   return w;
 }

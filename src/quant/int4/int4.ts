@@ -12,7 +12,7 @@ import { quantizeRtn, dequantizeBlockwise, type BlockQuantized, type Int4Scheme 
 import { MS_DOMAIN } from '../int8/emit.ts';
 import { emitTarget, findTargets, weightMatrix, type EmitCache, type Int4Format, type Int4Target } from './emit.ts';
 import { upgradeForFormat } from '../../transforms/upgrade-opset.ts';
-import { checkRuns, type GivenInputs } from '../../runtime/check.ts';
+import { runtimeCheck, STRUCTURE_CHECK_NOTE, type GivenInputs } from '../../runtime/check.ts';
 import { collectHessians, hessianKey } from './hessians.ts';
 import { capturableGraphs } from '../../runtime/capture.ts';
 import { dropUnusedWeights } from '../../transforms/drop-unused-weights.ts';
@@ -194,10 +194,12 @@ async function quantizeInPlace(model: Model, opts: Int4Options): Promise<Int4Res
       finish(g, quantized, 'gptq', { result: hessianRelativeError(h, w, dequantizeBlockwise(quantized), t0.K, t0.N), rtn: hessianRelativeError(h, w, dequantizeBlockwise(rtn), t0.K, t0.N) });
     }
   }
-  for (const g of groups) {
-    if (gptqSet.has(g)) continue;
+  // One buffer for every round-to-nearest weight (quantizeRtn keeps nothing of it).
+  const rtnGroups = groups.filter((g) => !gptqSet.has(g));
+  const scratch = new Float32Array(Math.max(0, ...rtnGroups.map((g) => g.targets[0]!.K * g.targets[0]!.N)));
+  for (const g of rtnGroups) {
     const t0 = g.targets[0]!;
-    finish(g, quantizeRtn(weightMatrix(t0, g.factor), t0.K, t0.N, t0.blockSize, opts.scheme), 'rtn');
+    finish(g, quantizeRtn(weightMatrix(t0, g.factor, scratch), t0.K, t0.N, t0.blockSize, opts.scheme), 'rtn');
   }
   dropUnusedWeights(model, targets.map((t) => t.weight));
   result.layers.sort((a, b) => a.weight.localeCompare(b.weight));
@@ -210,7 +212,10 @@ async function quantizeInPlace(model: Model, opts: Int4Options): Promise<Int4Res
     const ratio = gptqLayers.reduce((s, l) => s + (l.calibError!.rtn > 0 ? l.calibError!.result / l.calibError!.rtn : 1), 0) / gptqLayers.length;
     notes.push(`int4: GPTQ calibration output error is ${ratio.toFixed(3)}× round-to-nearest's (mean over ${gptqLayers.length} layer(s))`);
   }
-  if (!opts.outputRunByCaller) await checkRuns(model, `the int4 model (format ${opts.format})`, { note: (m) => notes.push(m), given: opts.given });
+  if (!opts.outputRunByCaller) {
+    const kind = await runtimeCheck(model, `the int4 model (format ${opts.format})`, 'auto', { note: (m) => notes.push(m), given: opts.given });
+    if (kind === 'structure') notes.push(STRUCTURE_CHECK_NOTE);
+  }
   return result;
 }
 

@@ -12,7 +12,7 @@ import { opSpec, quantizedNodes } from '../../ops/registry.ts';
 import { ActivationStats } from '../calibration/activation-stats.ts';
 import { validateOptions } from '../../pipeline/options.ts';
 import { QUANTIZE_OPTIONS } from './options.ts';
-import { runtimeCheck } from '../../runtime/check.ts';
+import { runtimeCheck, STRUCTURE_CHECK_NOTE } from '../../runtime/check.ts';
 import { compareLayers, formatLayerErrors } from './debug.ts';
 import { commitModel } from './emit.ts';
 import { fallbackToBudget } from './fallback.ts';
@@ -250,7 +250,7 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
     const what = `the ${o.mode === 'dynamic' ? 'dynamic' : o.format} int8 model`;
     const hint = 'keep the node in float (excludeNodes) or use the qdq format';
     result.runtimeCheck = inputs.outputRunByCaller ? 'by the caller' : await runtimeCheck(variant.model, what, o.runtimeCheck, { hint, note, given: { shapes: inputs.shapes, values: inputs.inputValues } });
-    if (result.runtimeCheck === 'structure') note('runtime check: weights of 1 MiB or more were fed as inputs (kernels and shapes checked without loading them twice more)');
+    if (result.runtimeCheck === 'structure') note(STRUCTURE_CHECK_NOTE);
     result.quantized = variant.quantized.map(label);
     result.keptFloat = [...variant.skipped].map(([n, reason]) => ({ node: label(n), opType: n.opType, reason: extraFloat.get(n) ?? reason }));
     const requantized = requantizedByOrt(variant.model);
