@@ -59,7 +59,8 @@ describe('quantize: accuracy-driven fallback', () => {
     expect(fb.floatAccuracy).toBe(1);
     expect(fb.quantizedAccuracy).toBeLessThan(0.9); // x's range is wrecked by the outlier
     expect(fb.sensitivity.map((s) => s.node)).toEqual(['mm1', 'mm2']);
-    expect(fb.sensitivity[0]!.outputSqnrDb).toBeLessThan(fb.sensitivity[1]!.outputSqnrDb);
+    expect(fb.sensitivity.map((s) => s.method)).toEqual(['alone', 'alone']); // two layers: each ranked alone
+    expect(fb.sensitivity[0]!.sqnrDb).toBeLessThan(fb.sensitivity[1]!.sqnrDb);
     expect(fb.keptFloat).toEqual(['mm1']);
     expect(fb.finalDrop).toBeLessThanOrEqual(1);
     expect(result.quantized).toContain('mm2');
