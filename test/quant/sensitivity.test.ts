@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../src/ir/builder.ts';
-import { modelToBytes } from '../../src/io/save.ts';
 import type { Model } from '../../src/ir/model.ts';
 import { smallestPassingPrefix } from '../../src/quant/int8/fallback.ts';
 import { quantizeModel } from '../../src/quant/int8/quantize.ts';
@@ -69,7 +68,7 @@ describe('quantize: sensitivity ranking', () => {
     let builds = 0;
     const builder = { layers, build: async () => (builds++, same) };
     const source = memoryDataset(randomFloats(8 * 16, 3), [8, 16]);
-    const args = { floatModel: model, floatBytes: () => modelToBytes(model), builder, initial: same, source: { dataset: source, limit: 8, batchSize: 4 } };
+    const args = { floatModel: model, builder, initial: same, source: { dataset: source, limit: 8, batchSize: 4 } };
     const slow = await rankSensitivity({ ...args, aloneMaxSeconds: 0 });
     expect(new Set(slow.map((s) => s.method))).toEqual(new Set(['added']));
     expect(builds).toBe(0);

@@ -18,9 +18,13 @@ export type InputSource =
   | { dataset: Dataset; limit: number; batchSize: number }
   | { random: true; batches: number; seed?: number; values?: InputValues; shapes?: InputShapes };
 
-/** A session for statistics: basic optimizations keep every captured value in the graph. */
+/**
+ * A session for statistics: basic optimizations keep every captured value in the graph, and no
+ * weight prepacking — onnxruntime keeps a packed copy of each MatMul weight beside the original,
+ * which doubled the resident size of the 1 GiB generated model, for runs that are not timed.
+ */
 export function openRunner(model: Model | Uint8Array | string, label: string): Promise<GraphSession> {
-  return createSession(model, { label, optimization: 'basic' });
+  return createSession(model, { label, optimization: 'basic', prepack: false });
 }
 
 /** Fetches `names` for seeded random inputs (for models without data). */

@@ -7,7 +7,7 @@
  */
 import { sqnrDb } from '../../math/sqnr.ts';
 import type { Model } from '../../ir/model.ts';
-import { modelBytesWithOutputs } from '../../runtime/capture.ts';
+import { modelWithOutputs } from '../../runtime/capture.ts';
 import { forEachBatchPair, openRunner, type InputSource } from '../calibration/run.ts';
 import type { LayerError } from './types.ts';
 import type { Variant } from './variants.ts';
@@ -22,8 +22,8 @@ interface Acc {
 export async function compareLayers(floatModel: Model, variant: Variant, source: InputSource): Promise<LayerError[]> {
   const probes = variant.probes;
   if (probes.length === 0) return [];
-  const floatRunner = await openRunner(modelBytesWithOutputs(floatModel, probes.map((p) => ({ name: p.tensor, dtype: 'float32' }))), 'the float model');
-  const quantRunner = await openRunner(modelBytesWithOutputs(variant.model, probes.map((p) => p.fetch)), 'the quantized model');
+  const floatRunner = await openRunner(modelWithOutputs(floatModel, probes.map((p) => ({ name: p.tensor, dtype: 'float32' }))), 'the float model');
+  const quantRunner = await openRunner(modelWithOutputs(variant.model, probes.map((p) => p.fetch)), 'the quantized model');
   const acc: Acc[] = probes.map(() => ({ signal: 0, noise: 0, maxErr: 0, maxAbs: 0 }));
   try {
     const float = { session: floatRunner, names: [...new Set(probes.map((p) => p.tensor))] };

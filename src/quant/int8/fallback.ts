@@ -65,11 +65,9 @@ export async function smallestPassingPrefix(most: number, meets: (k: number) => 
 }
 
 export async function fallbackToBudget(a: FallbackArgs): Promise<{ variant: Variant; report: FallbackReport; floatLayers: Map<Node, string> }> {
-  let floatBytes: Uint8Array | undefined;
-  const serializedFloat = () => (floatBytes ??= modelToBytes(a.floatModel));
   const sqnr = a.metric === 'sqnr';
   // The float model against itself: SQNR +Infinity without running it.
-  const floatAccuracy = sqnr ? Infinity : await a.evaluate(serializedFloat());
+  const floatAccuracy = sqnr ? Infinity : await a.evaluate(modelToBytes(a.floatModel));
   const quantizedAccuracy = await a.evaluate(modelToBytes(a.initial.model));
   // Rounded to 1e-9 pt: 96.9 − 96.8 must not read as 0.10000000000000009 > 0.1. For SQNR: dB under the floor.
   const drop = (acc: number) => Math.round((sqnr ? a.budget - acc : (floatAccuracy - acc) * 100) * 1e9) / 1e9;
@@ -89,9 +87,8 @@ export async function fallbackToBudget(a: FallbackArgs): Promise<{ variant: Vari
   };
   if (within(quantizedAccuracy)) return { variant: a.initial, report, floatLayers: new Map() };
 
-  const rankArgs = { floatModel: a.floatModel, floatBytes: serializedFloat, builder: a.builder, initial: a.initial, source: a.source, progress: (f: number, l?: string) => a.progress?.(0.5 * f, l) };
+  const rankArgs = { floatModel: a.floatModel, builder: a.builder, initial: a.initial, source: a.source, progress: (f: number, l?: string) => a.progress?.(0.5 * f, l) };
   const ranked = await rankSensitivity(rankArgs, a.sensitivity);
-  floatBytes = undefined;
   report.sensitivity = ranked.map(({ layer: _, ...s }) => s);
   // Only the float model has every layer in float: the search is over 1 … n−1 layers.
   const most = ranked.length - 1;

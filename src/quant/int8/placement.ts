@@ -23,7 +23,7 @@
  */
 import { InputError } from '../../errors.ts';
 import type { Model } from '../../ir/model.ts';
-import { modelToBytes } from '../../io/save.ts';
+import { LARGE_MODEL_BYTES, ModelFiles, modelToBytes, tensorBytes } from '../../io/save.ts';
 import type { Node } from '../../ir/node.ts';
 import { compareModels, type RoundRatio } from '../../runtime/latency.ts';
 import type { InputShapes } from '../../runtime/shapes.ts';
@@ -207,14 +207,16 @@ export const PLACEMENT_THREADS = 1;
  * random inputs sized by `feeds`. Each model is encoded once: the float model is one side of
  * many comparisons, a variant of several.
  */
-function measuredCompare(feeds: PlacementFeeds): CompareFn {
+function measuredCompare(feeds: PlacementFeeds, files: ModelFiles): CompareFn {
   const encoded = new WeakMap<Model, Uint8Array>();
-  const bytes = (m: Model) => encoded.get(m) ?? encoded.set(m, modelToBytes(m)).get(m)!;
+  // A large model goes to the child as a file: as bytes it would be copied into the message as well (3 GB resident for the 1 GiB model).
+  const source = async (m: Model) => (tensorBytes(m) >= LARGE_MODEL_BYTES ? files.path(m) : (encoded.get(m) ?? encoded.set(m, modelToBytes(m)).get(m)!));
   return async (a, b, batches) => {
     const out: RoundRatio[] = [];
+    const models = [await source(a), await source(b)];
     for (const batch of batches) {
       // One warm-up run: a batch of a large model can take seconds, and the fastest-call ratio ignores a slow first call.
-      const c = await compareModels([bytes(a), bytes(b)], { batch, batch1: false, threads: PLACEMENT_THREADS, runIn: 'shared child', minRuns: 30, minSeconds: 0.15, maxSeconds: 2, warmup: 1, ...feeds });
+      const c = await compareModels(models, { batch, batch1: false, threads: PLACEMENT_THREADS, runIn: 'shared child', minRuns: 30, minSeconds: 0.15, maxSeconds: 2, warmup: 1, ...feeds });
       out.push(c.batchN[0]!.fastest);
     }
     return out;
@@ -249,12 +251,15 @@ export async function placeLayers(
   }
   const setting = `${PLACEMENT_THREADS} thread, interleaved with the alternative`;
   let placed: Placed;
+  const files = new ModelFiles();
   try {
-    placed = await placeForSpeed({ ...args, compare: args.compare ?? measuredCompare({ shapes: args.shapes, values: args.values }), setting });
+    placed = await placeForSpeed({ ...args, compare: args.compare ?? measuredCompare({ shapes: args.shapes, values: args.values }, files), setting });
   } catch (err) {
     if (!(err instanceof InputError)) throw err;
     note(`placement (target ${target}) not measured, every planned layer stays int8: ${err.message}`);
     return undefined;
+  } finally {
+    files.close();
   }
   const r = placed.report;
   const speedups = (v: number[]) => v.map((x, i) => `${times(x)} at batch ${batches[i]}`).join(', ');

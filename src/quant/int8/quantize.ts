@@ -19,7 +19,6 @@ import { fallbackToBudget } from './fallback.ts';
 import { placeLayers, replayOptions, withFloat, type PlacementReport } from './placement.ts';
 import { describePreparation, prepareForQuantization } from './prepare.ts';
 import { compareWithReference, referenceOutputs, sourceName, worstSqnr } from '../../evaluate/quality.ts';
-import { modelToBytes } from '../../io/save.ts';
 import { DEFAULT_OP_TYPES, SUPPORTED_OP_TYPES } from './ops.ts';
 import { ioLayers, type GraphFacts, type Selection } from './plan.ts';
 import { withShallowConvs } from './shallow-convs.ts';
@@ -233,7 +232,7 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
       // (its weight codes are computed when saved, by workers: not twice).
       progress(0.3, 'quality');
       const source = probeSource(o.sensitivitySamples);
-      const ref = await referenceOutputs(modelToBytes(model), source);
+      const ref = await referenceOutputs(model, source);
       const evaluate = async (bytes: Uint8Array) => worstSqnr(await compareWithReference(ref, bytes, 'the int8 model'));
       const fb = await fallbackToBudget({ floatModel: model, ...(await fallbackStart(variant, extraFloat)), evaluate, budget: o.minSqnr, metric: 'sqnr', source, sensitivity: o.sensitivity, progress: (f, l) => progress(0.3 + 0.5 * f, l), note });
       variant = fb.variant;

@@ -36,8 +36,6 @@ const byScore = (a: RankedLayer, b: RankedLayer) => (a.sqnrDb === b.sqnrDb ? 0 :
 
 export interface RankArgs {
   floatModel: Model;
-  /** Serializes `floatModel` (only the per-layer method needs it). */
-  floatBytes: () => Uint8Array;
   builder: VariantBuilder;
   /** The all-int8 variant `builder` made. */
   initial: Variant;
@@ -68,7 +66,7 @@ export async function rankAlone(a: RankArgs, maxSeconds = Infinity): Promise<Ran
   const over = (perLayerMs: number) => (perLayerMs * layers.length) / 1000 > maxSeconds;
   const outputs = a.floatModel.graph.outputs.map((o) => o.name);
   const reference: Array<Map<string, Float32Array>> = [];
-  const floatRunner = await openRunner(a.floatBytes(), 'the float model');
+  const floatRunner = await openRunner(a.floatModel, 'the float model');
   try {
     await forEachBatch(floatRunner, a.source, outputs, (out) => {
       reference.push(out);
