@@ -6,7 +6,7 @@ import { modelToBytes } from '../../src/io/save.ts';
 import { accuracyEvaluator } from '../../src/evaluate/accuracy.ts';
 import { quantizeModel } from '../../src/quant/int8/quantize.ts';
 import { randomFloats, runModel } from '../helpers/run-model.ts';
-import { memoryDataset } from './graphs.ts';
+import { calibrationWithOutlier, memoryDataset } from './graphs.ts';
 
 /** x[16] → MatMul → Relu → MatMul → 10 logits. Feature 3 of x is unused (zero weights). */
 function classifier(w2: Float32Array): Model {
@@ -36,13 +36,6 @@ async function labelled(model: Model, n: number, minMargin: number) {
   const xs = new Float32Array(keep.length * 16);
   keep.forEach((i, j) => xs.set(x.subarray(i * 16, i * 16 + 16), j * 16));
   return memoryDataset(xs, [keep.length, 16], labels);
-}
-
-/** Calibration data with one wild (unused) feature value: minmax then spends x's 8 bits on it. */
-function calibrationWithOutlier() {
-  const x = randomFloats(128 * 16, 9);
-  x[3] = 5000;
-  return memoryDataset(x, [128, 16]);
 }
 
 describe('quantize: accuracy-driven fallback', () => {
