@@ -2,7 +2,7 @@
  * Fallback's ranking methods side by side (docs/passes/quantize.md, "How fallback ranks"):
  *
  *   npx tsx test/bench/fallback-ranking.ts [--models fixtures/dscnn.onnx,… ] [--calib fixtures/data/mnist-calib.npz]
- *     [--test fixtures/data/mnist-test.npz] [--floor 30] [--shape x:1,3,48,320] [--linear]
+ *     [--test fixtures/data/mnist-test.npz] [--floor 30] [--shape x:1,3,48,320] [--linear] [--rankings alone,added]
  *
  * Each model is quantized static int8 (target size: no timing; the given SQNR floor, raised
  * above the default 20 dB so the fixtures need fallback at all) once with each ranking —
@@ -29,6 +29,7 @@ const testPath = arg('test', '');
 const floor = Number(arg('floor', '30'));
 const shapeArg = arg('shape', '');
 const shapes = shapeArg ? parseInputShapes([shapeArg]) : undefined;
+const rankings = arg('rankings', 'alone,added').split(',') as Array<'alone' | 'added'>;
 
 async function run(path: string, options: Partial<QuantizeOptions>) {
   const model = await loadModel(path);
@@ -74,7 +75,7 @@ console.log(`floor ${floor} dB, calibration ${calibPath}, target size\n`);
 console.log('| model | ranking | layers | in float | evaluations | worst SQNR dB | size | top-1 | seconds | one at a time |');
 console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|:---|');
 for (const path of models) {
-  for (const sensitivity of ['alone', 'added'] as const) {
+  for (const sensitivity of rankings) {
     let row: string;
     try {
       const { result, seconds, bytes } = await run(path, { minSqnr: floor, sensitivity });
