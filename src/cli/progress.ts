@@ -22,24 +22,36 @@ function duration(seconds: number): string {
   return `${Math.floor(seconds / 60)}m${String(Math.round(seconds % 60)).padStart(2, '0')}s`;
 }
 
+const COUNT = /(\d+)\s*\/\s*(\d+)/;
+const perSecond = (rate: number) => (rate >= 10 ? rate.toFixed(0) : rate.toFixed(2).replace(/0$/, ''));
+
 /**
  * `quantize ██████░░░░ 62% 310/500 · 95/s · ETA 2s (calibrating)`. Count and rate come from a
  * `done/total` in the pass's label (batches, layers …); without one, percentage and ETA only.
+ * With `stepMs` (how long the label's step — the label up to its count — has run), the count's
+ * rate and the time left are the step's own: a pass's phases (ranking, fallback, placement)
+ * differ too much in pace for the pass's fraction to predict one of them.
  */
-export function renderBar(pass: string, fraction: number, elapsedMs: number, label?: string): string {
+export function renderBar(pass: string, fraction: number, elapsedMs: number, label?: string, stepMs?: number): string {
   const f = Math.min(1, Math.max(0, fraction));
   const filled = Math.round(f * WIDTH);
   const bar = `${'█'.repeat(filled)}${'░'.repeat(WIDTH - filled)}`;
   const seconds = elapsedMs / 1000;
-  const counted = label ? /(\d+)\s*\/\s*(\d+)/.exec(label) : null;
-  let count = '';
-  if (counted && seconds > 0) {
-    const rate = Number(counted[1]) / seconds;
-    count = ` ${counted[1]}/${counted[2]} · ${rate >= 10 ? rate.toFixed(0) : rate.toFixed(1)}/s`;
-  }
+  const counted = label ? COUNT.exec(label) : null;
   const eta = f > 0 ? (seconds * (1 - f)) / f : Infinity;
+  if (counted && stepMs !== undefined) {
+    const done = Number(counted[1]);
+    const rate = done / (stepMs / 1000);
+    const left = rate > 0 ? (Number(counted[2]) - done) / rate : Infinity;
+    return `${pass} ${bar} ${Math.round(f * 100)}% · ETA ${duration(eta)} (${label} · ${perSecond(rate)}/s · ${duration(left)} left)`;
+  }
+  let count = '';
+  if (counted && seconds > 0) count = ` ${counted[1]}/${counted[2]} · ${perSecond(Number(counted[1]) / seconds)}/s`;
   return `${pass} ${bar} ${Math.round(f * 100)}%${count} · ETA ${duration(eta)}${label ? ` (${label})` : ''}`;
 }
+
+/** A label's step: the text before its `done/total` count (undefined without one). */
+export const stepOf = (label?: string) => (label && COUNT.test(label) ? label.slice(0, label.search(COUNT)) : undefined);
 
 export function noColor(env: NodeJS.ProcessEnv = process.env): boolean {
   // no-color.org: present and not empty.
@@ -50,6 +62,7 @@ export function pipelineProgress(io: CliIO, silent: boolean): PipelineEvents {
   if (silent) return {};
   let spinner: Ora | undefined;
   let started = 0;
+  let step: { key: string; started: number } | undefined;
   const interactive = Boolean(io.stderr.isTTY);
   return {
     onPassStart(pass, index, total) {
@@ -59,8 +72,12 @@ export function pipelineProgress(io: CliIO, silent: boolean): PipelineEvents {
     },
     onProgress(pass, fraction, label) {
       if (!spinner) return;
-      const elapsed = performance.now() - started;
-      spinner.text = elapsed >= BAR_AFTER_MS ? renderBar(pass, fraction, elapsed, label) : `${pass} ${Math.round(fraction * 100)}%${label ? ` (${label})` : ''}`;
+      const now = performance.now();
+      const key = stepOf(label);
+      if (key === undefined) step = undefined;
+      else if (step?.key !== key) step = { key, started: now };
+      const elapsed = now - started;
+      spinner.text = elapsed >= BAR_AFTER_MS ? renderBar(pass, fraction, elapsed, label, step && now - step.started) : `${pass} ${Math.round(fraction * 100)}%${label ? ` (${label})` : ''}`;
     },
     onNote(message) {
       if (spinner) spinner.info(message).start();

@@ -6,7 +6,8 @@
  * single protobuf (2 GB).
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { InputError } from '../errors.ts';
 import { chunkLength, readChunk, type Chunk } from '../onnx/chunk.ts';
@@ -230,6 +231,68 @@ export function encodedSize(model: Model): number {
   return encodeMessage(modelToProto(model, () => undefined), ModelDesc)
     .finish()
     .reduce((n, p) => n + chunkLength(p), 0);
+}
+
+/** From this many bytes of weights, an in-memory model goes to a runtime as a temporary file (withModelFile, ModelFiles), not as bytes. */
+export const LARGE_MODEL_BYTES = 128 * 2 ** 20;
+
+/** Bytes of every tensor payload of the model (all graphs). */
+export function tensorBytes(model: Model): number {
+  return totalTensorBytes(model);
+}
+
+/**
+ * `fn` with a path to the model written in full (streamed, tensor by tensor) to a temporary
+ * folder, removed afterwards: a runtime loads a large model from it without this process
+ * holding a serialized copy beside the runtime's own (the 1 GiB generated model: 2.3 GB
+ * resident while a session opened from bytes).
+ */
+export async function withModelFile<T>(model: Model, fn: (path: string) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), 'shrinkray-model-'));
+  trackPending(dir);
+  try {
+    const staged = await stageModel(model, join(dir, 'model.onnx'));
+    try {
+      return await fn(staged.stagedPath);
+    } finally {
+      staged.abort();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    untrackPending(dir);
+  }
+}
+
+/**
+ * Models written to one temporary folder for runtimes in other processes to load by path (as
+ * withModelFile, for callers that hand the same models over many times: placement's
+ * comparisons); each model is written once, and `close` removes them all.
+ */
+export class ModelFiles {
+  private dir?: string;
+  private readonly paths = new WeakMap<Model, string>();
+  private readonly staged: StagedModel[] = [];
+
+  async path(model: Model): Promise<string> {
+    const known = this.paths.get(model);
+    if (known) return known;
+    if (!this.dir) {
+      this.dir = mkdtempSync(join(tmpdir(), 'shrinkray-models-'));
+      trackPending(this.dir);
+    }
+    const staged = await stageModel(model, join(this.dir, `${this.staged.length}.onnx`));
+    this.staged.push(staged);
+    this.paths.set(model, staged.stagedPath);
+    return staged.stagedPath;
+  }
+
+  close(): void {
+    for (const s of this.staged.splice(0)) s.abort();
+    if (!this.dir) return;
+    rmSync(this.dir, { recursive: true, force: true });
+    untrackPending(this.dir);
+    this.dir = undefined;
+  }
 }
 
 /** The whole model as one buffer (for in-memory runtimes); external data is inlined. */

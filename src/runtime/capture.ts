@@ -109,23 +109,20 @@ export function capturableGraphs(model: Model): Set<Graph> {
  * inside If/Loop/Scan bodies are carried out first, on a copy.
  */
 export function modelBytesWithOutputs(model: Model, outputs: ReadonlyArray<string | { name: string; dtype: DType }>): Uint8Array {
+  return modelToBytes(modelWithOutputs(model, outputs));
+}
+
+/** A copy of `model` (tensors shared) with `outputs` added, as modelBytesWithOutputs encodes: a runtime given a Model opens a large one from a file. */
+export function modelWithOutputs(model: Model, outputs: ReadonlyArray<string | { name: string; dtype: DType }>): Model {
   const wanted = outputs.map((o) => (typeof o === 'string' ? { name: o, dtype: undefined } : o));
   const types = wanted.some((o) => !o.dtype) ? inferShapes(model) : undefined;
   const typed = wanted.map((o) => ({ name: o.name, dtype: o.dtype ?? types?.get(o.name)?.dtype ?? 'float32' }));
   const inMain = new Set<string>([...model.graph.inputs.map((v) => v.name), ...model.graph.initializers.keys(), ...model.graph.nodes.flatMap((n) => n.outputs)]);
-  const target = typed.every((o) => inMain.has(o.name)) ? model : model.clone();
-  if (target !== model) {
-    const refused = hoistOutOfBodies(target, typed.filter((o) => !inMain.has(o.name)));
-    if (refused.length) throw new Error(`cannot capture ${refused.join(', ')}: only values inside If/Loop/Scan bodies can be carried out`);
-  }
+  const target = model.clone();
+  const refused = hoistOutOfBodies(target, typed.filter((o) => !inMain.has(o.name)));
+  if (refused.length) throw new Error(`cannot capture ${refused.join(', ')}: only values inside If/Loop/Scan bodies can be carried out`);
   const graph = target.graph;
   const existing = new Set(graph.outputs.map((o) => o.name));
-  const extra = typed.filter((o) => !existing.has(o.name)).map((o) => new ValueInfo(o.name, { dtype: o.dtype, shape: undefined }));
-  const saved = graph.outputs;
-  graph.outputs = [...saved, ...extra];
-  try {
-    return modelToBytes(target);
-  } finally {
-    graph.outputs = saved;
-  }
+  graph.outputs = [...graph.outputs, ...typed.filter((o) => !existing.has(o.name)).map((o) => new ValueInfo(o.name, { dtype: o.dtype, shape: undefined }))];
+  return target;
 }

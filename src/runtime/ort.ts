@@ -6,7 +6,7 @@
 import type * as ort from 'onnxruntime-node';
 import { InputError } from '../errors.ts';
 import type { Model } from '../ir/model.ts';
-import { modelToBytes } from '../io/save.ts';
+import { LARGE_MODEL_BYTES, modelToBytes, tensorBytes, withModelFile } from '../io/save.ts';
 import type { DType, TypedArray } from '../onnx/dtype.ts';
 import type { GraphSession, HostTensor, OpenOptions, Runtime, ValueSpec } from './types.ts';
 
@@ -129,14 +129,18 @@ export async function createSession(model: Model | Uint8Array | string, opts: Se
     ...(opts.profilePrefix !== undefined && { enableProfiling: true, profileFilePrefix: opts.profilePrefix }),
     ...(opts.optimizedModelPath !== undefined && { optimizedModelFilePath: opts.optimizedModelPath }),
   };
-  const source = typeof model === 'string' || model instanceof Uint8Array ? model : modelToBytes(model);
   const ort = await onnxruntimeNode();
-  try {
-    const handle = typeof source === 'string' ? await ort.InferenceSession.create(source, options) : await ort.InferenceSession.create(source, options);
-    return new OrtSession(label, handle);
-  } catch (err) {
-    throw rejected(label, err);
-  }
+  const open = async (source: string | Uint8Array) => {
+    try {
+      const handle = typeof source === 'string' ? await ort.InferenceSession.create(source, options) : await ort.InferenceSession.create(source, options);
+      return new OrtSession(label, handle);
+    } catch (err) {
+      throw rejected(label, err);
+    }
+  };
+  if (typeof model === 'string' || model instanceof Uint8Array) return open(model);
+  // A large in-memory model goes to onnxruntime through a file: its bytes are never held here beside onnxruntime's copy.
+  return tensorBytes(model) >= LARGE_MODEL_BYTES ? withModelFile(model, open) : open(modelToBytes(model));
 }
 
 export const onnxruntime: Runtime = { name: 'onnxruntime', open: (model, options) => createSession(model, options) };

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { noColor, pipelineProgress, renderBar } from '../../src/cli/progress.ts';
+import { noColor, pipelineProgress, renderBar, stepOf } from '../../src/cli/progress.ts';
 import { cli } from '../helpers/cli.ts';
 
 describe('cli progress', () => {
@@ -11,6 +11,16 @@ describe('cli progress', () => {
     expect(renderBar('prune', 0.25, 10_000, 'layer fc1')).toBe('prune ██████░░░░░░░░░░░░░░░░░░ 25% · ETA 30s (layer fc1)');
     expect(renderBar('prune', 0, 500)).toMatch(/ETA \?$/);
     expect(renderBar('gptq', 0.01, 100_000)).toMatch(/ETA 165m00s$/);
+  });
+
+  it("progress: a step's own rate and time left, from how long that step (the label before its count) has run", () => {
+    // 30 s into the pass, 20 s into placement: 4 of 12 layers tried → 0.2/s, 8 left → 40 s.
+    expect(renderBar('quantize', 0.3, 30_000, 'placement 4/12 layers tried, now conv5', 20_000)).toBe(
+      'quantize ███████░░░░░░░░░░░░░░░░░ 30% · ETA 1m10s (placement 4/12 layers tried, now conv5 · 0.2/s · 40s left)',
+    );
+    expect(renderBar('quantize', 0.3, 30_000, 'placement 0/12 layers tried, now conv1', 0)).toMatch(/· \? left\)$/);
+    expect(stepOf('placement 4/12 layers tried, now conv5')).toBe('placement ');
+    expect(stepOf('calibration')).toBeUndefined();
   });
 
   it('progress: NO_COLOR counts when present and not empty', () => {

@@ -6,7 +6,7 @@ import { modelToBytes } from '../../src/io/save.ts';
 import { accuracyEvaluator } from '../../src/evaluate/accuracy.ts';
 import { quantizeModel } from '../../src/quant/int8/quantize.ts';
 import { randomFloats, runModel } from '../helpers/run-model.ts';
-import { memoryDataset } from './graphs.ts';
+import { calibrationWithOutlier, memoryDataset } from './graphs.ts';
 
 /** x[16] → MatMul → Relu → MatMul → 10 logits. Feature 3 of x is unused (zero weights). */
 function classifier(w2: Float32Array): Model {
@@ -38,13 +38,6 @@ async function labelled(model: Model, n: number, minMargin: number) {
   return memoryDataset(xs, [keep.length, 16], labels);
 }
 
-/** Calibration data with one wild (unused) feature value: minmax then spends x's 8 bits on it. */
-function calibrationWithOutlier() {
-  const x = randomFloats(128 * 16, 9);
-  x[3] = 5000;
-  return memoryDataset(x, [128, 16]);
-}
-
 describe('quantize: accuracy-driven fallback', () => {
   it('quantize: a tight budget returns the most sensitive layer to float and meets the budget', async () => {
     const model = classifier(randomFloats(320, 2));
@@ -59,7 +52,8 @@ describe('quantize: accuracy-driven fallback', () => {
     expect(fb.floatAccuracy).toBe(1);
     expect(fb.quantizedAccuracy).toBeLessThan(0.9); // x's range is wrecked by the outlier
     expect(fb.sensitivity.map((s) => s.node)).toEqual(['mm1', 'mm2']);
-    expect(fb.sensitivity[0]!.outputSqnrDb).toBeLessThan(fb.sensitivity[1]!.outputSqnrDb);
+    expect(fb.sensitivity.map((s) => s.method)).toEqual(['alone', 'alone']); // two layers: each ranked alone
+    expect(fb.sensitivity[0]!.sqnrDb).toBeLessThan(fb.sensitivity[1]!.sqnrDb);
     expect(fb.keptFloat).toEqual(['mm1']);
     expect(fb.finalDrop).toBeLessThanOrEqual(1);
     expect(result.quantized).toContain('mm2');

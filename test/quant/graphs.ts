@@ -120,3 +120,10 @@ export function activationParams(m: Model, tensor: string) {
   if (!q) throw new Error(`'${tensor}' is not quantized`);
   return { scale: m.graph.initializers.get(q.inputs[1]!)!, zeroPoint: m.graph.initializers.get(q.inputs[2]!)! };
 }
+
+/** 128 samples of x[16] whose unused feature 3 holds one wild value: minmax spends the first layer's input range on it. */
+export function calibrationWithOutlier(): Dataset {
+  const x = randomFloats(128 * 16, 9);
+  x[3] = 5000;
+  return memoryDataset(x, [128, 16]);
+}

@@ -45,6 +45,22 @@ describe('quantize: latency-driven placement', () => {
     expect(calls.slice(0, 2)).toEqual(['float vs conv1+conv2+fc', 'conv1+conv2+fc vs conv2+fc']);
   });
 
+  it('placement: a spent time budget tries no layer, names them all untimed, and still times the result against fp32', async () => {
+    const m = convNet();
+    const calls: string[] = [];
+    const notes: string[] = [];
+    const result = await quantizeModel(
+      m,
+      { minConvInputChannels: 0, target: 'speed', placementSeconds: 0 },
+      // conv2 would be faster in float (slowConv2), but no layer is tried: every planned layer stays int8.
+      { calibration: randomDataset([64, 3, 8, 8]), compare: compareBy((x) => slowConv2(x) - 600 * (int8Layers(x).length > 0 ? 1 : 0), calls), note: (n) => notes.push(n) },
+    );
+    expect(calls).toEqual(['float vs conv1+conv2+fc']);
+    expect(result.placement).toMatchObject({ keptFloat: [], untimed: ['conv1', 'conv2', 'fc'] });
+    expect(int8Layers(m)).toEqual(['conv1', 'conv2', 'fc']);
+    expect(notes).toContainEqual(expect.stringMatching(/^placement: the time budget \(placementSeconds\) ran out after 1 comparisons; 3 of 3 layers were not tried and stay int8 untimed: conv1, conv2, fc$/));
+  });
+
   it('placement: balanced returns a layer to float only for a gain of 3 % or more, speed for 1 % or more', async () => {
     const calls: string[] = [];
     // conv1 in int8 costs 20 more than it saves (about 2 % of the model).

@@ -7,7 +7,7 @@
  */
 import type { Model } from '../../ir/model.ts';
 import type { TypeMap } from '../../ops/infer.ts';
-import { modelBytesWithOutputs } from '../../runtime/capture.ts';
+import { modelWithOutputs } from '../../runtime/capture.ts';
 import { calibratedRange, type Range, type RangeOptions } from './calibrators.ts';
 import { DEFAULT_BINS, StreamingHistogram } from './histogram.ts';
 import { forEachBatch, openRunner, type InputSource } from './run.ts';
@@ -34,7 +34,7 @@ export class ActivationStats {
     const missing = [...new Set(names)].filter((n) => !this.histograms.has(n));
     if (missing.length === 0) return;
     const outputs = types ? missing.map((name) => ({ name, dtype: types.get(name)?.dtype ?? 'float32' })) : missing;
-    const runner = await openRunner(modelBytesWithOutputs(model, outputs), 'the float model (calibration)');
+    const runner = await openRunner(modelWithOutputs(model, outputs), 'the float model (calibration)');
     const hists = new Map(missing.map((n) => [n, new StreamingHistogram(this.bins)]));
     let seen = 0;
     try {

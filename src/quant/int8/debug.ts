@@ -2,12 +2,13 @@
  * Per-layer diagnostics: the float model and a quantized variant run on the same inputs,
  * and each quantized layer's output is compared (SQNR, largest error). Errors accumulate
  * through the network, so a sharp SQNR drop from one layer to the next marks where
- * accuracy goes.
+ * accuracy goes (fallback's one-run ranking reads exactly that: sensitivity.ts). Both models
+ * run batch by batch in lock step, so only one batch of every layer's output is held.
  */
 import { sqnrDb } from '../../math/sqnr.ts';
 import type { Model } from '../../ir/model.ts';
-import { modelBytesWithOutputs } from '../../runtime/capture.ts';
-import { forEachBatch, openRunner, type InputSource } from '../calibration/run.ts';
+import { modelWithOutputs } from '../../runtime/capture.ts';
+import { forEachBatchPair, openRunner, type InputSource } from '../calibration/run.ts';
 import type { LayerError } from './types.ts';
 import type { Variant } from './variants.ts';
 
@@ -21,17 +22,13 @@ interface Acc {
 export async function compareLayers(floatModel: Model, variant: Variant, source: InputSource): Promise<LayerError[]> {
   const probes = variant.probes;
   if (probes.length === 0) return [];
-  const floatRunner = await openRunner(modelBytesWithOutputs(floatModel, probes.map((p) => ({ name: p.tensor, dtype: 'float32' }))), 'the float model');
-  const quantRunner = await openRunner(modelBytesWithOutputs(variant.model, probes.map((p) => p.fetch)), 'the quantized model');
+  const floatRunner = await openRunner(modelWithOutputs(floatModel, probes.map((p) => ({ name: p.tensor, dtype: 'float32' }))), 'the float model');
+  const quantRunner = await openRunner(modelWithOutputs(variant.model, probes.map((p) => p.fetch)), 'the quantized model');
   const acc: Acc[] = probes.map(() => ({ signal: 0, noise: 0, maxErr: 0, maxAbs: 0 }));
   try {
-    const reference: Array<Map<string, Float32Array>> = [];
-    await forEachBatch(floatRunner, source, probes.map((p) => p.tensor), (out) => {
-      reference.push(out);
-    });
-    let b = 0;
-    await forEachBatch(quantRunner, source, [...new Set(probes.map((p) => p.fetch.name))], (out) => {
-      const ref = reference[b++]!;
+    const float = { session: floatRunner, names: [...new Set(probes.map((p) => p.tensor))] };
+    const quant = { session: quantRunner, names: [...new Set(probes.map((p) => p.fetch.name))] };
+    await forEachBatchPair(float, quant, source, (ref, out) => {
       probes.forEach((p, i) => {
         const r = ref.get(p.tensor)!;
         const q = out.get(p.fetch.name)!;

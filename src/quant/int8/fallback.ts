@@ -1,68 +1,21 @@
 /**
- * Accuracy-driven fallback. Each layer's sensitivity is measured by quantizing it alone and
- * comparing the model's outputs with float (SQNR on calibration samples); then layers return
- * to float, most sensitive first, until the accuracy drop on the evaluation set is within
- * budget — or, without labels, until the worst output SQNR against float reaches its floor
- * (metric 'sqnr'). A budget that only the float model meets is a failed check.
+ * Accuracy-driven fallback. Layers are ranked by sensitivity (sensitivity.ts: one run of the
+ * float and the all-int8 model, or one run per layer where that is cheap); then the most
+ * sensitive return to float until the accuracy drop on the evaluation set is within budget —
+ * or, without labels, until the worst output SQNR against float reaches its floor (metric
+ * 'sqnr'). How many: the smallest prefix of the ranking that meets the budget, found by
+ * doubling its length (1, 2, 4 …) and then bisecting between the last miss and the first
+ * hit — about 2·log2(k) whole-model evaluations for k layers in float, where returning them
+ * one at a time took k. A budget that only the float model meets is a failed check.
  */
-import { sqnrDb } from '../../math/sqnr.ts';
 import { CheckError } from '../../errors.ts';
 import type { Model } from '../../ir/model.ts';
 import type { Node } from '../../ir/node.ts';
 import { modelToBytes } from '../../io/save.ts';
-import { forEachBatch, openRunner, type InputSource } from '../calibration/run.ts';
+import type { InputSource } from '../calibration/run.ts';
+import { rankSensitivity } from './sensitivity.ts';
 import type { FallbackReport, Sensitivity } from './types.ts';
 import type { Variant, VariantBuilder } from './variants.ts';
-
-const label = (n: Node) => n.name || n.label;
-
-/** Output SQNR of each layer quantized alone, most sensitive (lowest) first; `floatBytes` is `floatModel` serialized. */
-export async function rankSensitivity(
-  floatModel: Model,
-  floatBytes: Uint8Array,
-  builder: VariantBuilder,
-  source: InputSource,
-  progress?: (fraction: number, label?: string) => void,
-): Promise<Array<Sensitivity & { layer: Node }>> {
-  const outputs = floatModel.graph.outputs.map((o) => o.name);
-  const reference: Array<Map<string, Float32Array>> = [];
-  const floatRunner = await openRunner(floatBytes, 'the float model');
-  try {
-    await forEachBatch(floatRunner, source, outputs, (out) => {
-      reference.push(out);
-    });
-  } finally {
-    await floatRunner.close();
-  }
-  const result: Array<Sensitivity & { layer: Node }> = [];
-  for (const [i, layer] of builder.layers.entries()) {
-    progress?.(i / builder.layers.length, `sensitivity ${label(layer)}`);
-    const others = new Map(builder.layers.filter((l) => l !== layer).map((l) => [l, 'sensitivity probe']));
-    const v = await builder.build(others);
-    const runner = await openRunner(v.model, `the model with only ${label(layer)} quantized`);
-    let signal = 0;
-    let noise = 0;
-    let b = 0;
-    try {
-      await forEachBatch(runner, source, outputs, (out) => {
-        const ref = reference[b++]!;
-        for (const name of outputs) {
-          const r = ref.get(name)!;
-          const q = out.get(name)!;
-          for (let j = 0; j < r.length; j++) {
-            signal += r[j]! * r[j]!;
-            noise += (r[j]! - q[j]!) ** 2;
-          }
-        }
-      });
-    } finally {
-      await runner.close();
-    }
-    const outputSqnrDb = sqnrDb(signal, noise);
-    result.push({ layer, node: label(layer), opType: layer.opType, outputSqnrDb });
-  }
-  return result.sort((a, b) => a.outputSqnrDb - b.outputSqnrDb);
-}
 
 export interface FallbackArgs {
   floatModel: Model;
@@ -75,21 +28,52 @@ export interface FallbackArgs {
   /** What `evaluate` gives: top-1 accuracy as a fraction (default), or the worst output SQNR in dB against float (needs no labels). */
   metric?: 'accuracy' | 'sqnr';
   source: InputSource;
+  /** How layers are ranked (sensitivity.ts); default 'auto'. */
+  sensitivity?: SensitivityMethod;
   progress?: (fraction: number, label?: string) => void;
   note?: (message: string) => void;
 }
 
+export type SensitivityMethod = 'auto' | 'alone' | 'added';
+
+const describe = (s: Sensitivity) =>
+  s.method === 'alone' ? `output SQNR ${s.sqnrDb.toFixed(1)} dB with only it quantized` : `adds noise at ${s.sqnrDb.toFixed(1)} dB below its output (layer SQNR ${s.layerSqnrDb!.toFixed(1)} dB all-int8)`;
+
+/**
+ * The smallest k in 1 … most for which `meets(k)` holds, assuming that once it holds it holds
+ * for every larger k; undefined when not even `most` does. Doubling (1, 2, 4 …, most) finds a
+ * k that holds, then bisection between it and the last that did not: at most
+ * ⌈log2 most⌉ + 1 + ⌈log2 k⌉ calls.
+ */
+export async function smallestPassingPrefix(most: number, meets: (k: number) => Promise<boolean>): Promise<number | undefined> {
+  let miss = 0;
+  let hit: number | undefined;
+  for (let k = Math.min(1, most); k > miss; k = Math.min(2 * k, most)) {
+    if (await meets(k)) {
+      hit = k;
+      break;
+    }
+    miss = k;
+  }
+  if (hit === undefined) return undefined;
+  while (hit - miss > 1) {
+    const mid = Math.floor((miss + hit) / 2);
+    if (await meets(mid)) hit = mid;
+    else miss = mid;
+  }
+  return hit;
+}
+
 export async function fallbackToBudget(a: FallbackArgs): Promise<{ variant: Variant; report: FallbackReport; floatLayers: Map<Node, string> }> {
-  const floatBytes = modelToBytes(a.floatModel);
   const sqnr = a.metric === 'sqnr';
   // The float model against itself: SQNR +Infinity without running it.
-  const floatAccuracy = sqnr ? Infinity : await a.evaluate(floatBytes);
-  let variant = a.initial;
-  const quantizedAccuracy = await a.evaluate(modelToBytes(variant.model));
+  const floatAccuracy = sqnr ? Infinity : await a.evaluate(modelToBytes(a.floatModel));
+  const quantizedAccuracy = await a.evaluate(modelToBytes(a.initial.model));
   // Rounded to 1e-9 pt: 96.9 − 96.8 must not read as 0.10000000000000009 > 0.1. For SQNR: dB under the floor.
   const drop = (acc: number) => Math.round((sqnr ? a.budget - acc : (floatAccuracy - acc) * 100) * 1e9) / 1e9;
-  const within = (d: number) => d <= (sqnr ? 0 : a.budget);
+  const within = (acc: number) => drop(acc) <= (sqnr ? 0 : a.budget);
   const change = (from: number, to: number) => (sqnr ? `SQNR ${from.toFixed(1)} → ${to.toFixed(1)} dB` : `drop ${drop(from).toFixed(2)} → ${drop(to).toFixed(2)} pt`);
+  const shown = (acc: number) => (sqnr ? `SQNR ${acc.toFixed(1)} dB` : `drop ${drop(acc).toFixed(2)} pt`);
   const report: FallbackReport = {
     ...(sqnr && { metric: 'sqnr' as const }),
     budget: a.budget,
@@ -101,32 +85,47 @@ export async function fallbackToBudget(a: FallbackArgs): Promise<{ variant: Vari
     steps: [{ floatLayers: [], accuracy: quantizedAccuracy }],
     keptFloat: [],
   };
-  const floatLayers = new Map<Node, string>();
-  if (within(report.finalDrop)) return { variant, report, floatLayers };
+  if (within(quantizedAccuracy)) return { variant: a.initial, report, floatLayers: new Map() };
 
-  const ranked = await rankSensitivity(a.floatModel, floatBytes, a.builder, a.source, (f, l) => a.progress?.(0.5 * f, l));
-  report.sensitivity = ranked.map(({ node, opType, outputSqnrDb }) => ({ node, opType, outputSqnrDb }));
-  for (const [rank, s] of ranked.entries()) {
-    if (floatLayers.size === a.builder.layers.length - 1) {
-      const msg = sqnr
-        ? `SQNR floor ${a.budget} dB cannot be met: with ${floatLayers.size} of ${a.builder.layers.length} layers in float ` +
-          `the worst output is still at ${report.finalAccuracy.toFixed(1)} dB against float; only the float model meets it`
-        : `accuracy budget ${a.budget} pt cannot be met: with ${floatLayers.size} of ${a.builder.layers.length} layers in float ` +
-          `the drop is still ${report.finalDrop.toFixed(2)} pt (float ${(floatAccuracy * 100).toFixed(2)} %); only the float model meets it`;
-      a.note?.(`fallback: ${msg}. Sensitivity (output SQNR with the layer quantized alone): ${ranked.map((r) => `${r.node} ${r.outputSqnrDb.toFixed(1)} dB`).join(', ')}`);
-      throw new CheckError(msg);
-    }
-    const before = report.finalAccuracy;
-    floatLayers.set(s.layer, `returned to float by fallback: sensitivity rank ${rank + 1} (output SQNR ${s.outputSqnrDb.toFixed(1)} dB with only it quantized)`);
-    a.progress?.(0.5 + (0.5 * (rank + 1)) / ranked.length, `fallback: ${s.node} to float`);
-    variant = await a.builder.build(floatLayers);
-    const acc = await a.evaluate(modelToBytes(variant.model));
-    report.steps.push({ floatLayers: [...floatLayers.keys()].map(label), accuracy: acc });
-    report.finalAccuracy = acc;
-    report.finalDrop = drop(acc);
-    report.keptFloat.push(s.node);
-    a.note?.(`fallback: kept ${s.node} (${s.opType}) in float, sensitivity rank ${rank + 1} (output SQNR ${s.outputSqnrDb.toFixed(1)} dB alone); ${change(before, acc)}`);
-    if (within(report.finalDrop)) break;
+  const rankArgs = { floatModel: a.floatModel, builder: a.builder, initial: a.initial, source: a.source, progress: (f: number, l?: string) => a.progress?.(0.5 * f, l) };
+  const ranked = await rankSensitivity(rankArgs, a.sensitivity);
+  report.sensitivity = ranked.map(({ layer: _, ...s }) => s);
+  // Only the float model has every layer in float: the search is over 1 … n−1 layers.
+  const most = ranked.length - 1;
+  const floatFor = (k: number) => new Map(ranked.slice(0, k).map((s, rank) => [s.layer, `returned to float by fallback: sensitivity rank ${rank + 1} (${describe(s)})`]));
+  const expected = 2 * Math.log2(most + 1) + 1;
+  let best: { variant: Variant; accuracy: number } | undefined;
+  let last = quantizedAccuracy;
+  const meets = async (k: number) => {
+    const done = report.steps.length - 1;
+    a.progress?.(0.5 + 0.5 * Math.min(1, done / expected), `fallback ${done}/${Math.ceil(expected)} evaluations (estimated), now the ${k} most sensitive of ${ranked.length} layers in float`);
+    const variant = await a.builder.build(floatFor(k));
+    last = await a.evaluate(modelToBytes(variant.model));
+    report.steps.push({ floatLayers: ranked.slice(0, k).map((s) => s.node), accuracy: last });
+    a.note?.(`fallback: ${k} layer(s) in float (${ranked.slice(0, k).map((s) => s.node).join(', ')}): ${shown(last)}${within(last) ? ', meets the budget' : ''}`);
+    if (!within(last)) return false;
+    best = { variant, accuracy: last };
+    return true;
+  };
+  const hit = await smallestPassingPrefix(most, meets);
+  if (hit === undefined || !best) {
+    const msg = sqnr
+      ? `SQNR floor ${a.budget} dB cannot be met: with ${most} of ${ranked.length} layers in float ` +
+        `the worst output is still at ${last.toFixed(1)} dB against float; only the float model meets it`
+      : `accuracy budget ${a.budget} pt cannot be met: with ${most} of ${ranked.length} layers in float ` +
+        `the drop is still ${drop(last).toFixed(2)} pt (float ${(floatAccuracy * 100).toFixed(2)} %); only the float model meets it`;
+    report.finalAccuracy = last;
+    report.finalDrop = drop(last);
+    a.note?.(`fallback: ${msg}. Sensitivity: ${ranked.map((r) => `${r.node} ${r.sqnrDb.toFixed(1)} dB (${r.method})`).join(', ')}`);
+    throw new CheckError(msg);
   }
-  return { variant, report, floatLayers };
+  const floatLayers = floatFor(hit);
+  report.finalAccuracy = best.accuracy;
+  report.finalDrop = drop(best.accuracy);
+  report.keptFloat = ranked.slice(0, hit).map((s) => s.node);
+  for (const [rank, s] of ranked.slice(0, hit).entries()) a.note?.(`fallback: kept ${s.node} (${s.opType}) in float, sensitivity rank ${rank + 1} (${describe(s)})`);
+  a.note?.(
+    `fallback: ${hit} of ${ranked.length} layers in float after ${report.steps.length - 1} evaluation(s) (doubling, then bisection over the ranking); ${change(quantizedAccuracy, best.accuracy)}`,
+  );
+  return { variant: best.variant, report, floatLayers };
 }

@@ -37,6 +37,13 @@ export const QUANTIZE_OPTIONS = {
     description: 'Without an accuracy budget: layers return to float, most sensitive first, until every output’s SQNR against float on calibration samples reaches this floor in dB (static mode; 0: off).',
   },
   sensitivitySamples: { type: 'number', default: 128, min: 1, description: 'Calibration samples used to rank layer sensitivity (fallback).' },
+  sensitivity: {
+    type: 'enum',
+    default: 'auto',
+    values: ['auto', 'added', 'alone'],
+    description:
+      'How fallback ranks layers: added = one run of the float and the all-int8 model, each layer by the error it adds; alone = one run per layer with only it quantized; auto = alone up to 8 layers (or with layers inside If/Loop/Scan bodies), else added.',
+  },
   constantsInt8: {
     type: 'enum',
     default: 'auto',
@@ -67,6 +74,13 @@ export const QUANTIZE_OPTIONS = {
     // Weighing 1 and 32 gave dscnn and tinyvit the float model: int8 ran 0.87–0.89× fp32 at batch 1
     // and no layer in float recovered it (single-layer trials 0.85–1.04× at batch 1), losing 1.2–1.3× at batch 32.
     description: 'Batch sizes placement times and weighs alike: state the one you deploy at (1 for latency-bound use; 1,32 for int8 never slower at either, which can leave the float model).',
+  },
+  placementSeconds: {
+    type: 'number',
+    default: 60,
+    min: 0,
+    // ppocrv4-det: 150 layers at 20–40 s a trial at batch 32; the fixtures' placements take 1–10 s.
+    description: 'Time budget of placement (both rounds, before and after fallback): layers not tried when it runs out stay int8, named in a note (the fixtures need 1–10 s).',
   },
   floatLayers: {
     type: 'list',

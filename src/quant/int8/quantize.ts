@@ -19,7 +19,6 @@ import { fallbackToBudget } from './fallback.ts';
 import { placeLayers, replayOptions, withFloat, type PlacementReport } from './placement.ts';
 import { describePreparation, prepareForQuantization } from './prepare.ts';
 import { compareWithReference, referenceOutputs, sourceName, worstSqnr } from '../../evaluate/quality.ts';
-import { modelToBytes } from '../../io/save.ts';
 import { DEFAULT_OP_TYPES, SUPPORTED_OP_TYPES } from './ops.ts';
 import { ioLayers, type GraphFacts, type Selection } from './plan.ts';
 import { withShallowConvs } from './shallow-convs.ts';
@@ -181,14 +180,20 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
     let variant = initial;
     const extraFloat = new Map<Node, string>();
     const replay = o.floatLayers.length ? o.floatLayers : undefined;
+    let deadline: number | undefined;
     const placeAfter = async (from: Variant, at: number): Promise<Variant> => {
       if (o.mode !== 'static' || o.target === 'size') return from;
       // A replayed decision is whole at the first placement: nothing is timed after fallback.
       if (replay && result.placement) return from;
+      // Past the budget (placementSeconds) placement still times the result against fp32 once: int8 slower than float never passes untimed.
+      deadline ??= performance.now() + o.placementSeconds * 1000;
       progress(at, 'placement');
       const builderNow = withFloat(builder, extraFloat);
       const placed = await placeLayers(
-        { floatModel: model, builder: builderNow, initial: from, target: o.target, batches: placementBatches(o), compare: inputs.compare, shapes: inputs.shapes, values: inputs.inputValues, replay, progress: (f, l) => progress(at + 0.15 * f, l) },
+        {
+          floatModel: model, builder: builderNow, initial: from, target: o.target, batches: placementBatches(o), compare: inputs.compare, shapes: inputs.shapes, values: inputs.inputValues, replay, deadline,
+          progress: (f, l) => progress(at + 0.15 * f, l),
+        },
         note,
       );
       if (!placed) return from;
@@ -207,6 +212,7 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
         evaluate: inputs.evaluate,
         budget: o.maxAccuracyDrop,
         source: probeSource(o.sensitivitySamples),
+        sensitivity: o.sensitivity,
         progress: (f, l) => progress(0.35 + 0.35 * f, l),
         note,
       });
@@ -226,9 +232,9 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
       // (its weight codes are computed when saved, by workers: not twice).
       progress(0.3, 'quality');
       const source = probeSource(o.sensitivitySamples);
-      const ref = await referenceOutputs(modelToBytes(model), source);
+      const ref = await referenceOutputs(model, source);
       const evaluate = async (bytes: Uint8Array) => worstSqnr(await compareWithReference(ref, bytes, 'the int8 model'));
-      const fb = await fallbackToBudget({ floatModel: model, ...(await fallbackStart(variant, extraFloat)), evaluate, budget: o.minSqnr, metric: 'sqnr', source, progress: (f, l) => progress(0.3 + 0.5 * f, l), note });
+      const fb = await fallbackToBudget({ floatModel: model, ...(await fallbackStart(variant, extraFloat)), evaluate, budget: o.minSqnr, metric: 'sqnr', source, sensitivity: o.sensitivity, progress: (f, l) => progress(0.3 + 0.5 * f, l), note });
       variant = fb.variant;
       for (const [n, why] of fb.floatLayers) extraFloat.set(n, why);
       if (fb.report.keptFloat.length) result.fallback = fb.report;
@@ -281,7 +287,8 @@ function placementBatches(o: QuantizeOptions): number[] {
 /** Placement after fallback adds to the first one's decision: both rounds' layers and comparisons, the last speed-ups. */
 function mergePlacements(before: PlacementReport | undefined, now: PlacementReport): PlacementReport {
   if (!before) return now;
-  return { ...now, keptFloat: [...before.keptFloat, ...now.keptFloat], comparisons: [...before.comparisons, ...now.comparisons], plannedSpeedup: before.plannedSpeedup };
+  const untimed = now.untimed ?? before.untimed;
+  return { ...now, keptFloat: [...before.keptFloat, ...now.keptFloat], comparisons: [...before.comparisons, ...now.comparisons], plannedSpeedup: before.plannedSpeedup, ...(untimed && { untimed }) };
 }
 
 /**

@@ -61,8 +61,16 @@ export interface LayerError {
 export interface Sensitivity {
   node: string;
   opType: string;
-  /** SQNR (dB) of the model outputs vs float with only this layer quantized: lower = more sensitive. */
-  outputSqnrDb: number;
+  /**
+   * How it was measured (src/quant/int8/sensitivity.ts): 'alone' = the model with only this
+   * layer quantized, at its outputs; 'added' = one run of the all-int8 model, the error this
+   * layer's output carries beyond the worst of its inputs'.
+   */
+  method: 'alone' | 'added';
+  /** What ranks it, lower = more sensitive: alone: SQNR (dB) of the model's outputs vs float; added: signal over the noise the layer adds, in dB. */
+  sqnrDb: number;
+  /** added: SQNR (dB) of the layer's own output vs float in the all-int8 model. */
+  layerSqnrDb?: number;
 }
 
 export interface FallbackStep {
