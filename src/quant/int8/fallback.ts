@@ -77,6 +77,13 @@ export interface FallbackArgs {
   source: InputSource;
   progress?: (fraction: number, label?: string) => void;
   note?: (message: string) => void;
+  /**
+   * What a returned layer becomes when that is not float: a lower rung of a precision ladder
+   * (dynamic int8's 'weight-only int8'). Every layer may then be returned — with all of them
+   * the model is still not the float one — and a budget unmet after that is left in the
+   * report (finalDrop > 0) for the next rung, not thrown.
+   */
+  rung?: string;
 }
 
 export async function fallbackToBudget(a: FallbackArgs): Promise<{ variant: Variant; report: FallbackReport; floatLayers: Map<Node, string> }> {
@@ -92,6 +99,7 @@ export async function fallbackToBudget(a: FallbackArgs): Promise<{ variant: Vari
   const change = (from: number, to: number) => (sqnr ? `SQNR ${from.toFixed(1)} → ${to.toFixed(1)} dB` : `drop ${drop(from).toFixed(2)} → ${drop(to).toFixed(2)} pt`);
   const report: FallbackReport = {
     ...(sqnr && { metric: 'sqnr' as const }),
+    ...(a.rung && { rung: a.rung }),
     budget: a.budget,
     floatAccuracy,
     quantizedAccuracy,
@@ -102,12 +110,13 @@ export async function fallbackToBudget(a: FallbackArgs): Promise<{ variant: Vari
     keptFloat: [],
   };
   const floatLayers = new Map<Node, string>();
+  const to = a.rung ?? 'float';
   if (within(report.finalDrop)) return { variant, report, floatLayers };
 
   const ranked = await rankSensitivity(a.floatModel, floatBytes, a.builder, a.source, (f, l) => a.progress?.(0.5 * f, l));
   report.sensitivity = ranked.map(({ node, opType, outputSqnrDb }) => ({ node, opType, outputSqnrDb }));
   for (const [rank, s] of ranked.entries()) {
-    if (floatLayers.size === a.builder.layers.length - 1) {
+    if (!a.rung && floatLayers.size === a.builder.layers.length - 1) {
       const msg = sqnr
         ? `SQNR floor ${a.budget} dB cannot be met: with ${floatLayers.size} of ${a.builder.layers.length} layers in float ` +
           `the worst output is still at ${report.finalAccuracy.toFixed(1)} dB against float; only the float model meets it`
@@ -117,15 +126,15 @@ export async function fallbackToBudget(a: FallbackArgs): Promise<{ variant: Vari
       throw new CheckError(msg);
     }
     const before = report.finalAccuracy;
-    floatLayers.set(s.layer, `returned to float by fallback: sensitivity rank ${rank + 1} (output SQNR ${s.outputSqnrDb.toFixed(1)} dB with only it quantized)`);
-    a.progress?.(0.5 + (0.5 * (rank + 1)) / ranked.length, `fallback: ${s.node} to float`);
+    floatLayers.set(s.layer, `returned to ${to} by fallback: sensitivity rank ${rank + 1} (output SQNR ${s.outputSqnrDb.toFixed(1)} dB with only it quantized)`);
+    a.progress?.(0.5 + (0.5 * (rank + 1)) / ranked.length, `fallback: ${s.node} to ${to}`);
     variant = await a.builder.build(floatLayers);
     const acc = await a.evaluate(modelToBytes(variant.model));
     report.steps.push({ floatLayers: [...floatLayers.keys()].map(label), accuracy: acc });
     report.finalAccuracy = acc;
     report.finalDrop = drop(acc);
     report.keptFloat.push(s.node);
-    a.note?.(`fallback: kept ${s.node} (${s.opType}) in float, sensitivity rank ${rank + 1} (output SQNR ${s.outputSqnrDb.toFixed(1)} dB alone); ${change(before, acc)}`);
+    a.note?.(`fallback: ${a.rung ? `moved ${s.node} (${s.opType}) to ${to}` : `kept ${s.node} (${s.opType}) in float`}, sensitivity rank ${rank + 1} (output SQNR ${s.outputSqnrDb.toFixed(1)} dB alone); ${change(before, acc)}`);
     if (within(report.finalDrop)) break;
   }
   return { variant, report, floatLayers };
