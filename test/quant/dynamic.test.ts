@@ -201,7 +201,7 @@ describe('quantize: dynamic precision ladder (integer op → weight-only int8 �
     const m = outlierWeightConv(true);
     const before = modelToBytes(m);
     const r = await quantizeModel(m, { mode: 'dynamic' }, { judgedOn: steer(43) });
-    expect(r.notes).toContainEqual(expect.stringMatching(/^fallback: moved all 2 layers running as integer ops to weight-only int8: SQNR -?\d+\.\d → -?\d+\.\d dB, under the floor; float next$/));
+    expect(r.notes).toContainEqual(expect.stringMatching(/^fallback: moved all 2 layers running as integer ops \(fragile, sturdy\) to weight-only int8: SQNR -?\d+\.\d → -?\d+\.\d dB, under the floor; float next$/));
     expect(r.notes).toContainEqual(expect.stringMatching(/^fallback: kept fragile \(Conv\) in float, sensitivity rank 1 /));
     expect(r.notes).toContainEqual(expect.stringMatching(/^fallback: the 2 weight-only layers back to integer ops: with fragile in float the floor holds/));
     expect(r.keptFloat).toEqual([{ node: 'fragile', opType: 'Conv', reason: expect.stringMatching(/^returned to float by fallback/) }]);

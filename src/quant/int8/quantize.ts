@@ -26,10 +26,11 @@ import { DEFAULT_OP_TYPES, SUPPORTED_OP_TYPES } from './ops.ts';
 import { ioLayers, type GraphFacts, type Selection } from './plan.ts';
 import { withShallowConvs } from './shallow-convs.ts';
 import type { InputSource } from '../calibration/run.ts';
-import { QUANTIZE_DEFAULTS, type FallbackReport, type QuantizeInputs, type QuantizeOptions, type QuantizeResult } from './types.ts';
+import { QUANTIZE_DEFAULTS, type QuantizeInputs, type QuantizeOptions, type QuantizeResult } from './types.ts';
 import { demoted, dynamicBuilder, staticBuilder, type DynamicRung, type Variant, type VariantBuilder } from './variants.ts';
 import { bodyFacts, quantizeBodies, type BodyCalibration } from './subgraphs.ts';
 import { withBodyLayers } from './body-layers.ts';
+import { undoUnneeded, wholeRung } from './ladder.ts';
 import { constantsToInitializers } from '../../transforms/constants-to-initializers.ts';
 import { dedupeInitializers } from '../../transforms/dedupe-initializers.ts';
 import { dropUnusedWeights } from '../../transforms/drop-unused-weights.ts';
@@ -235,7 +236,7 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
         const allWeightOnly = await ladder.builder.build(all);
         const bottom = await evaluate(modelToBytes(allWeightOnly.model));
         const wo = bottom >= o.minSqnr ? await round(ladder, [0.3, 0.55], 'weight-only int8') : { variant: allWeightOnly, floatLayers: all, report: wholeRung(integer, allInt8, bottom, o.minSqnr) };
-        if (bottom < o.minSqnr) note(`fallback: moved all ${integer.length} layers running as integer ops to weight-only int8: SQNR ${allInt8.toFixed(1)} → ${bottom.toFixed(1)} dB, under the floor; float next`);
+        if (bottom < o.minSqnr) note(`fallback: moved all ${integer.length} layers running as integer ops (${integer.map(label).join(', ')}) to weight-only int8: SQNR ${allInt8.toFixed(1)} → ${bottom.toFixed(1)} dB, under the floor; float next`);
         result.toWeightOnly = wo.report;
         const moved = wo.report.keptFloat.length < integer.length || integer.length <= 3 ? wo.report.keptFloat.join(', ') : `all ${integer.length} integer layers`;
         summary.push(`${wo.report.finalAccuracy.toFixed(1)} dB with ${moved} weight-only int8`);
@@ -369,41 +370,6 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
     progress(1);
     return result;
   }
-}
-
-/** The weight-only rung taken whole (every integer layer on it), as a fallback report. */
-function wholeRung(layers: readonly Node[], before: number, after: number, floor: number): FallbackReport {
-  const names = layers.map(label);
-  const steps = [{ floatLayers: [], accuracy: before }, { floatLayers: names, accuracy: after }];
-  return { metric: 'sqnr', rung: 'weight-only int8', budget: floor, floatAccuracy: Infinity, quantizedAccuracy: before, finalAccuracy: after, finalDrop: floor - after, sensitivity: [], steps, keptFloat: names };
-}
-
-/**
- * Fallback ranks layers one at a time, and their errors do not simply add up: a layer it
- * returned early may not be needed once later ones are back too (silero-vad: its LSTM, ranked
- * first, changed nothing). Each returned layer, last first, goes back to weight-only int8
- * while the floor still holds.
- */
-async function undoUnneeded(
-  builder: VariantBuilder,
-  fb: { variant: Variant; floatLayers: Map<Node, string>; report: FallbackReport },
-  evaluate: (bytes: Uint8Array) => Promise<number>,
-  floor: number,
-  note: (m: string) => void,
-): Promise<{ variant: Variant; floatLayers: Map<Node, string>; sqnr: number }> {
-  let best = { variant: fb.variant, floatLayers: fb.floatLayers, sqnr: fb.report.finalAccuracy };
-  for (const n of [...fb.floatLayers.keys()].reverse()) {
-    // With none in float it is fallback's start, which missed the floor.
-    if (best.floatLayers.size === 1) break;
-    const fewer = new Map(best.floatLayers);
-    fewer.delete(n);
-    const variant = await builder.build(fewer);
-    const sqnr = await evaluate(modelToBytes(variant.model));
-    if (sqnr < floor) continue;
-    note(`fallback: ${label(n)} (${n.opType}) back to weight-only int8: the floor holds without it in float (SQNR ${best.sqnr.toFixed(1)} → ${sqnr.toFixed(1)} dB)`);
-    best = { variant, floatLayers: fewer, sqnr };
-  }
-  return best;
 }
 
 /** A data set source cut to `samples`; random inputs as they are. */
