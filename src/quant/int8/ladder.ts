@@ -11,8 +11,39 @@ import type { Variant, VariantBuilder } from './variants.ts';
 
 const label = (n: Node) => n.name || n.label;
 
+/**
+ * The first rungs: the all-int8 model, then weight-only int8 for the layers running as integer
+ * ops. When all of them weight-only meet the floor, `search` (fallback over the weight-only rung)
+ * finds the ones that need it; otherwise the rung is taken whole and float comes next.
+ */
+export async function weightOnlyRung(
+  ladder: { builder: VariantBuilder; initial: Variant },
+  evaluate: (bytes: Uint8Array) => Promise<number>,
+  floor: number,
+  search: () => Promise<{ variant: Variant; floatLayers: Map<Node, string>; report: FallbackReport }>,
+  note: (m: string) => void,
+): Promise<{ variant: Variant; allInt8: number; moved?: { floatLayers: Map<Node, string>; report: FallbackReport }; met: boolean }> {
+  const allInt8 = await evaluate(modelToBytes(ladder.initial.model));
+  const integer = ladder.builder.layers;
+  if (allInt8 >= floor || integer.length === 0) return { variant: ladder.initial, allInt8, met: allInt8 >= floor };
+  const all = new Map(integer.map((n) => [n, 'every integer layer weight-only']));
+  const allWeightOnly = await ladder.builder.build(all);
+  const bottom = await evaluate(modelToBytes(allWeightOnly.model));
+  if (bottom >= floor) {
+    const found = await search();
+    return { variant: found.variant, allInt8, moved: found, met: found.report.finalDrop <= 0 };
+  }
+  note(`fallback: moved all ${integer.length} layers running as integer ops (${integer.map(label).join(', ')}) to weight-only int8: SQNR ${allInt8.toFixed(1)} → ${bottom.toFixed(1)} dB, under the floor; float next`);
+  return { variant: allWeightOnly, allInt8, moved: { floatLayers: all, report: wholeRung(integer, allInt8, bottom, floor) }, met: false };
+}
+
+/** The layers a weight-only report moved, for a note: by name, or their count when all of many moved. */
+export function movedNames(report: FallbackReport, integer: number): string {
+  return report.keptFloat.length < integer || integer <= 3 ? report.keptFloat.join(', ') : `all ${integer} integer layers`;
+}
+
 /** The weight-only rung taken whole (every integer layer on it), as a fallback report. */
-export function wholeRung(layers: readonly Node[], before: number, after: number, floor: number): FallbackReport {
+function wholeRung(layers: readonly Node[], before: number, after: number, floor: number): FallbackReport {
   const names = layers.map(label);
   const steps = [{ floatLayers: [], accuracy: before }, { floatLayers: names, accuracy: after }];
   return { metric: 'sqnr', rung: 'weight-only int8', budget: floor, floatAccuracy: Infinity, quantizedAccuracy: before, finalAccuracy: after, finalDrop: floor - after, sensitivity: [], steps, keptFloat: names };

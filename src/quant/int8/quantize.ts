@@ -30,7 +30,7 @@ import { QUANTIZE_DEFAULTS, type QuantizeInputs, type QuantizeOptions, type Quan
 import { demoted, dynamicBuilder, staticBuilder, type DynamicRung, type Variant, type VariantBuilder } from './variants.ts';
 import { bodyFacts, quantizeBodies, type BodyCalibration } from './subgraphs.ts';
 import { withBodyLayers } from './body-layers.ts';
-import { undoUnneeded, wholeRung } from './ladder.ts';
+import { movedNames, undoUnneeded, weightOnlyRung } from './ladder.ts';
 import { constantsToInitializers } from '../../transforms/constants-to-initializers.ts';
 import { dedupeInitializers } from '../../transforms/dedupe-initializers.ts';
 import { dropUnusedWeights } from '../../transforms/drop-unused-weights.ts';
@@ -222,30 +222,17 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
     let from = sel;
     if (o.mode === 'dynamic') {
       const ladder = await fallbackStart(start, extraFloat, 'weight-only');
-      const integer = ladder.builder.layers;
-      const allInt8 = await evaluate(modelToBytes(ladder.initial.model));
-      summary.push(`${allInt8.toFixed(1)} dB all-int8`);
-      if (allInt8 >= o.minSqnr) {
-        say();
-        return { variant: ladder.initial, floatLayers: new Map() };
+      const r = await weightOnlyRung(ladder, evaluate, o.minSqnr, () => round(ladder, [0.3, 0.55], 'weight-only int8'), note);
+      summary.push(`${r.allInt8.toFixed(1)} dB all-int8`);
+      variant = r.variant;
+      if (r.moved) {
+        result.toWeightOnly = r.moved.report;
+        summary.push(`${r.moved.report.finalAccuracy.toFixed(1)} dB with ${movedNames(r.moved.report, ladder.builder.layers.length)} weight-only int8`);
+        from = demoted(sel, r.moved.floatLayers, 'weight-only');
       }
-      if (integer.length) {
-        // The weight-only rung's best: every integer layer on it. Searched layer by layer only
-        // when that meets the floor; otherwise fallback to float starts from it.
-        const all = new Map(integer.map((n) => [n, 'every integer layer weight-only']));
-        const allWeightOnly = await ladder.builder.build(all);
-        const bottom = await evaluate(modelToBytes(allWeightOnly.model));
-        const wo = bottom >= o.minSqnr ? await round(ladder, [0.3, 0.55], 'weight-only int8') : { variant: allWeightOnly, floatLayers: all, report: wholeRung(integer, allInt8, bottom, o.minSqnr) };
-        if (bottom < o.minSqnr) note(`fallback: moved all ${integer.length} layers running as integer ops (${integer.map(label).join(', ')}) to weight-only int8: SQNR ${allInt8.toFixed(1)} → ${bottom.toFixed(1)} dB, under the floor; float next`);
-        result.toWeightOnly = wo.report;
-        const moved = wo.report.keptFloat.length < integer.length || integer.length <= 3 ? wo.report.keptFloat.join(', ') : `all ${integer.length} integer layers`;
-        summary.push(`${wo.report.finalAccuracy.toFixed(1)} dB with ${moved} weight-only int8`);
-        variant = wo.variant;
-        from = demoted(sel, wo.floatLayers, 'weight-only');
-        if (wo.report.finalDrop <= 0) {
-          say();
-          return { variant, floatLayers: new Map() };
-        }
+      if (r.met) {
+        say();
+        return { variant, floatLayers: new Map() };
       }
     }
     const rung = await fallbackStart(variant, extraFloat, o.mode === 'dynamic' ? 'float' : undefined, from);
