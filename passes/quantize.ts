@@ -48,13 +48,14 @@ export const quantize = definePass({
       const result = await quantizeModel(
         model,
         { ...engine, recipe: recipe ? await readRecipe(recipe) : undefined, maxAccuracyDrop: budget },
-        { calibration, evaluate, progress: (f, l) => ctx.progress(f, l), note: (m) => ctx.note(m), outputRunByCaller: ctx.outputRunByCaller, shapes: ctx.shapes, inputValues: ctx.inputValues },
+        { calibration, evaluate, progress: (f, l) => ctx.progress(f, l), note: (m) => ctx.note(m), outputRunByCaller: ctx.outputRunByCaller, shapes: ctx.shapes, inputValues: ctx.inputValues, judgedOn: ctx.judgedOn },
       );
       for (const k of result.keptFloat) ctx.note(`kept ${k.node} (${k.opType}) in float: ${k.reason}`);
       return {
         nodesQuantized: result.quantized.length,
         weightsQuantized: result.weights,
         keptFloat: result.keptFloat.length,
+        ...(result.toWeightOnly && { movedToWeightOnly: result.toWeightOnly.keptFloat.length }),
         ...(result.fallback && { returnedToFloat: result.fallback.keptFloat.length }),
         ...(result.placement?.keptFloat.length && { floatForSpeed: result.placement.keptFloat.length }),
         ...(result.preparation?.constantsFolded && { constantsFolded: result.preparation.constantsFolded }),

@@ -39,6 +39,8 @@ export interface QualityGate {
   readonly defaultFloor: boolean;
   /** The model compared with: the input's path, or a distill pass's teacher. */
   readonly reference: string;
+  /** The inputs both run on (a pass's SQNR fallback steers by them: PassContext.judgedOn). */
+  readonly source: InputSource;
   close(): Promise<void>;
 }
 
@@ -108,6 +110,7 @@ export async function openQualityGate(input: string, steps: readonly ResolvedSte
     },
     defaultFloor: !steps.some((s) => s.pass.kind === 'distill'),
     reference,
+    source,
     async close() {
       await opened?.close();
     },

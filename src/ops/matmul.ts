@@ -49,6 +49,9 @@ export const MATMUL_OPS: OpSpec[] = [
     qoperator: { op: 'QLinearMatMul', domain: '' },
     int8FloatOutput: true,
     layer: MATMUL_LAYER,
+    dynamicInteger: 'MatMulInteger',
+    // One scale per output column (the last axis); a 1-D weight has one in all.
+    weightOnly: { inputs: [1], axis: (_node, rank) => (rank >= 2 ? rank - 1 : undefined) },
   },
   {
     op: 'Gemm',
@@ -62,6 +65,8 @@ export const MATMUL_OPS: OpSpec[] = [
     int8FloatOutput: true,
     ortQuantizesWeight: true,
     layer: GEMM_LAYER,
+    dynamicInteger: 'MatMulInteger',
+    weightOnly: { inputs: [1], axis: (node) => (node.getInt('transB', 0) ? 0 : 1) },
   },
   {
     op: 'MatMulInteger',

@@ -199,16 +199,18 @@ export interface OpSpec {
   /**
    * Dynamic int8 stores these constant float weight inputs as int8 codes read back by a
    * DequantizeLinear (weight-only: the op itself runs in float), one scale per slice along
-   * `axis(node)` (undefined: one per tensor).
+   * `axis(node, rank of the weight)` (undefined: one per tensor). For an op with a
+   * `dynamicInteger` form it is the lower rung: SQNR fallback moves a layer there first.
    */
-  readonly weightOnly?: { readonly inputs: readonly number[]; readonly axis: (node: Node) => number | undefined };
+  readonly weightOnly?: { readonly inputs: readonly number[]; readonly axis: (node: Node, rank: number) => number | undefined };
   /**
    * Dynamic int8 runs it as this integer op (input quantized at run time, int8 weights):
-   * ConvInteger (after DynamicQuantizeLinear, rescaled by Cast → Mul) for Conv, com.microsoft
-   * DynamicQuantizeLSTM for LSTM — measured faster in onnxruntime than weight-only
-   * DequantizeLinear (docs/passes/quantize.md). Where it cannot apply, `weightOnly` does.
+   * MatMulInteger for MatMul/Gemm and ConvInteger for Conv (after DynamicQuantizeLinear,
+   * rescaled by Cast → Mul), com.microsoft DynamicQuantizeLSTM for LSTM — measured faster in
+   * onnxruntime than weight-only DequantizeLinear (docs/passes/quantize.md). Where it cannot
+   * apply, `weightOnly` does.
    */
-  readonly dynamicInteger?: 'ConvInteger' | 'DynamicQuantizeLSTM';
+  readonly dynamicInteger?: 'MatMulInteger' | 'ConvInteger' | 'DynamicQuantizeLSTM';
   /** Reads or writes quantized integer tensors (Q/DQ, QLinearConv, MatMulInteger …): its model is quantized already. */
   readonly quantized?: boolean;
 

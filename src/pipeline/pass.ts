@@ -8,6 +8,7 @@ import type { InputValues } from '../data/input-values.ts';
 import type { Model } from '../ir/model.ts';
 import type { OptionValues, OptionsSchema } from './options.ts';
 import type { InputShapes } from '../runtime/shapes.ts';
+import type { InputSource } from '../quant/calibration/run.ts';
 
 export type PassKind = 'cleanup' | 'prune' | 'quantize' | 'distill' | 'export';
 
@@ -28,6 +29,12 @@ export interface PassContext {
   readonly shapes?: InputShapes;
   /** Values fed whole to model inputs wherever a pass runs the model on data (`--input-value`): pass them to `openDataset`. */
   readonly inputValues?: InputValues;
+  /**
+   * The inputs the caller's quality gate compares the result with the input model on (`--data`,
+   * else seeded random inputs); undefined when no gate runs. A pass that falls back layer by
+   * layer without data of its own steers by them (quantize's SQNR fallback).
+   */
+  readonly judgedOn?: InputSource;
 }
 
 /** What a pass changed, for the report: counts keyed by what they count. */

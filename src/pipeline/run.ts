@@ -13,6 +13,7 @@ import { getPass, passes } from '../../passes/index.ts';
 import { validateOptions, type OptionValues, type OptionsSchema } from './options.ts';
 import type { Artifact, ExportPass, Pass, PassChanges, PassContext } from './pass.ts';
 import type { InputShapes } from '../runtime/shapes.ts';
+import type { InputSource } from '../quant/calibration/run.ts';
 
 export type AnyPass = Pass | ExportPass;
 
@@ -54,6 +55,8 @@ export interface PipelineOptions extends PipelineEvents {
   shapes?: InputShapes;
   /** Values fed whole to model inputs when passes run the model on data (see PassContext.inputValues). */
   inputValues?: InputValues;
+  /** What the caller's quality gate judges the output on (see PassContext.judgedOn). */
+  judgedOn?: InputSource;
 }
 
 export interface PipelineResult {
@@ -127,6 +130,7 @@ export async function runPipeline(model: Model, steps: readonly PipelineStep[], 
       outputRunByCaller: events.outputRunByCaller === true && i === resolved.length - 1,
       shapes: events.shapes,
       ...(events.inputValues && { inputValues: events.inputValues }),
+      ...(events.judgedOn && { judgedOn: events.judgedOn }),
     };
     const start = performance.now();
     let changes: PassChanges;

@@ -9,6 +9,7 @@ import { saveModel } from '../../src/io/save.ts';
 import { cli } from '../helpers/cli.ts';
 import { randomFloats } from '../helpers/run-model.ts';
 import { sampleRateModel } from '../helpers/subgraph-models.ts';
+import { wideRangeConv } from '../quant/graphs.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'shrinkray-gate-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -97,8 +98,8 @@ describe('quality gate', () => {
     expect(r.code, r.err).toBe(0);
     const report = JSON.parse(r.out);
     expect(report.notes).toContainEqual(expect.stringMatching(/^fallback: kept mm1 \(MatMul\) in float, sensitivity rank 1 \(output SQNR -?\d+\.\d dB with only it quantized\)$/));
-    expect(report.notes).toContainEqual(expect.stringMatching(/^fallback: 1 of 2 layers in float after 1 evaluation\(s\) \(doubling, then bisection over the ranking\); SQNR -?\d+\.\d → \d+\.\d dB$/));
-    expect(report.notes).toContainEqual(expect.stringMatching(/^quality: worst output SQNR against float -?\d+\.\d dB all-int8, \d+\.\d dB with mm1 in float \(floor 20 dB, on 128 samples of .*wild\.npz\)$/));
+    expect(report.notes).toContainEqual(expect.stringMatching(/^fallback: 1 of 2 layers to float after 1 evaluation\(s\) \(doubling, then bisection over the ranking\); SQNR -?\d+\.\d → \d+\.\d dB$/));
+    expect(report.notes).toContainEqual(expect.stringMatching(/^quality: worst output SQNR against float -?\d+\.\d dB all-int8, \d+\.\d dB with mm1 in float \(floor 20 dB, steered by 128 samples of .*wild\.npz\)$/));
     expect(report.stages.at(-1).quality.outputs[0].sqnrDb).toBeGreaterThan(20);
     // compress: --min-sqnr reaches the pass too (0: no fallback), and the report's floor.
     const off = await cli('compress', join(dir, 'two.onnx'), '-o', join(dir, 'two-off.onnx'), '--passes', 'quantize', '--set', `quantize.calib=${wild}`, '--set', 'quantize.calibration=minmax', '--set', 'quantize.target=size', '--min-sqnr', '0', '--no-latency', '--json');
@@ -161,5 +162,29 @@ describe('quality gate', () => {
       const r = await cli(command[0]!, input, '-o', join(dir, `rate-${command[0]}.onnx`), ...command.slice(1), '--input-value', 'sr=16000', '--no-latency', '--quiet', '--min-sqnr', '0');
       expect(r.code, r.err).toBe(0);
     }
+  });
+
+  it('gate: dynamic int8 steers its fallback by the calibration data, else the data the gate judges (--data), else random inputs of --input-shape', async () => {
+    const input = join(dir, 'wide.onnx');
+    await saveModel(wideRangeConv(), input);
+    const rows = (seed: number) => ({ dtype: 'float32' as const, shape: [24, 4, 16], data: randomFloats(24 * 4 * 16, seed) });
+    const [judged, calib] = [join(dir, 'wide-data.npz'), join(dir, 'wide-calib.npz')];
+    await writeNpz(judged, { x: rows(51) });
+    await writeNpz(calib, { x: rows(52) });
+    const run = async (...flags: string[]) => {
+      const r = await cli('quantize', input, '-o', join(dir, 'wide-int8.onnx'), '--mode', 'dynamic', '--no-latency', '--json', ...flags);
+      expect(r.code, r.err).toBe(0);
+      const report = JSON.parse(r.out);
+      expect(report.notes).toContainEqual(expect.stringMatching(/^fallback: moved conv1 \(Conv\) to weight-only int8/));
+      expect(report.stages.at(-1).quality.outputs[0].sqnrDb).toBeGreaterThan(20);
+      return (report.notes as string[]).find((n) => n.startsWith('quality: worst output SQNR'));
+    };
+    expect(await run('--input-shape', 'x:1,4,16')).toMatch(/\(floor 20 dB, steered by 8 random inputs, the data the quality gate judges\)$/);
+    expect(await run('--data', judged)).toMatch(/\(floor 20 dB, steered by 24 samples of \S+wide-data\.npz, the data the quality gate judges\)$/);
+    expect(await run('--data', judged, '--calib', calib)).toMatch(/\(floor 20 dB, steered by 24 samples of \S+wide-calib\.npz\)$/);
+    // No gate, no calibration: nothing to steer by, and nothing judges the harm either (the user's choice).
+    const unchecked = await cli('quantize', input, '-o', join(dir, 'wide-unchecked.onnx'), '--mode', 'dynamic', '--no-latency', '--json', '--no-quality-gate');
+    expect(unchecked.code, unchecked.err).toBe(0);
+    expect(JSON.parse(unchecked.out).notes.some((n: string) => n.startsWith('fallback:'))).toBe(false);
   });
 });

@@ -10,9 +10,14 @@ import { modelToBytes } from '../../src/io/save.ts';
 import { CheckError } from '../../src/errors.ts';
 import { runtimeCheck, structureOnly } from '../../src/runtime/check.ts';
 import { WeightPool } from '../../src/quant/kernels/parallel.ts';
-import { quantizeModel } from '../../src/quant/int8/quantize.ts';
+import { analyzeGraph, quantizeModel } from '../../src/quant/int8/quantize.ts';
+import { dynamicBuilder } from '../../src/quant/int8/variants.ts';
+import { QUANTIZE_DEFAULTS } from '../../src/quant/int8/types.ts';
 import { maxOutputDiff, randomFloats, runModel } from '../helpers/run-model.ts';
 import { reference } from './reference.ts';
+import { outlierWeightConv, randomDataset, wideRangeConv } from './graphs.ts';
+import { measureQuality, worstSqnr } from '../../src/evaluate/quality.ts';
+import { errorOf } from '../helpers/errors.ts';
 
 const ops = (m: Model) => m.graph.nodes.map((n) => n.opType);
 const dir = mkdtempSync(join(tmpdir(), 'shrinkray-dyn-'));
@@ -81,6 +86,23 @@ describe('quantize: dynamic int8', () => {
     expect(optimized).toEqual(['DynamicQuantizeLinear', 'MatMulIntegerToFloat', 'MatMulIntegerToFloat', 'Add', 'Reshape', 'DynamicQuantizeMatMul']);
   });
 
+  it('quantize: dynamic: MatMul and Gemm(transB) weight-only (the ladder\'s lower rung) keep one scale per output column and run close to float', async () => {
+    const before = modelToBytes(model());
+    const m = await loadModel(before);
+    const facts = analyzeGraph(m);
+    const sel = { opTypes: new Set(['MatMul', 'Gemm']), float: new Map(), format: 'qdq' as const, perChannel: true };
+    const layers = m.graph.nodes.filter((n) => n.opType !== 'Add' && n.opType !== 'Reshape');
+    const built = await dynamicBuilder(m, facts, sel, { ...QUANTIZE_DEFAULTS, mode: 'dynamic' }, 'weight-only').build(new Map(layers.map((n) => [n, 'test'])));
+    const g = built.model.graph;
+    expect(g.nodes.map((n) => n.opType).filter((o) => o === 'MatMulInteger')).toEqual([]);
+    const dq = g.nodes.filter((n) => n.opType === 'DequantizeLinear');
+    // wq, wk [K=8, N=8]: axis 1 (the default); wo [N=6, K=8] under transB: axis 0.
+    expect(dq.map((n) => [g.initializers.get(n.inputs[1]!)!.dims, n.getInt('axis', 1)])).toEqual([[[8], 1], [[8], 1], [[6], 0]]);
+    const feeds = { x: { data: randomFloats(2 * 5 * 8, 9), dims: [2, 5, 8] } };
+    const ref = Math.max(...(await runModel(before, feeds)).y!.map(Math.abs));
+    expect(await maxOutputDiff(before, built.model, feeds)).toBeLessThan(0.01 * ref);
+  });
+
   it('quantize: dynamic: excluded nodes and MatMuls without constant weights stay float', async () => {
     const b = new GraphBuilder('two');
     b.input('x', 'float32', ['N', 4]);
@@ -92,7 +114,7 @@ describe('quantize: dynamic int8', () => {
     const r = await quantizeModel(m, { mode: 'dynamic', excludeNodes: ['keep'] });
     expect(r.quantized).toEqual([]);
     expect(r.keptFloat).toEqual([
-      { node: 'act', opType: 'MatMul', reason: 'weight is not a 2-D float32 constant' },
+      { node: 'act', opType: 'MatMul', reason: 'weight input 1 is not a float32 constant' },
       { node: 'keep', opType: 'MatMul', reason: 'excluded by excludeNodes' },
     ]);
     expect(r.notes).toContain('no node was quantized');
@@ -140,5 +162,59 @@ describe('quantize: large-model machinery', () => {
     expect(await runtimeCheck(m, 'the model', 'auto')).toBe('full');
     m.graph.nodes[0]!.opType = 'MatMulFoo';
     await expect(runtimeCheck(m, 'the model', 'structure')).rejects.toThrow(CheckError);
+  });
+});
+
+describe('quantize: dynamic precision ladder (integer op → weight-only int8 → float)', () => {
+  const steer = (seed: number) => ({ dataset: randomDataset([32, 4, 16], seed), limit: 32, batchSize: 8 });
+  const producerOf = (m: Model, tensor: string) => m.graph.nodes.find((n) => n.outputs.includes(tensor))?.opType;
+
+  it('ladder: a Conv whose run-time uint8 input loses its quiet channels moves to weight-only int8, the other stays an integer op', async () => {
+    const m = wideRangeConv();
+    const before = modelToBytes(m);
+    const r = await quantizeModel(m, { mode: 'dynamic' }, { judgedOn: steer(41) });
+    expect(r.notes).toContainEqual(expect.stringMatching(/^fallback: moved conv1 \(Conv\) to weight-only int8, sensitivity rank 1 \(output SQNR -?\d+\.\d dB alone\); SQNR -?\d+\.\d → \d+\.\d dB$/));
+    expect(r.notes).toContainEqual(expect.stringMatching(/^quality: worst output SQNR against float -?\d+\.\d dB all-int8, \d+\.\d dB with conv1 weight-only int8 \(floor 20 dB, steered by 32 samples of <memory>, the data the quality gate judges\)$/));
+    expect(r.toWeightOnly?.keptFloat).toEqual(['conv1']);
+    expect(r.fallback).toBeUndefined();
+    expect(r.quantized).toEqual(['conv1', 'conv2']);
+    const conv1 = m.graph.nodes.find((n) => n.name === 'conv1')!;
+    expect(conv1.opType).toBe('Conv');
+    expect(producerOf(m, conv1.inputs[1]!)).toBe('DequantizeLinear');
+    expect(ops(m).filter((o) => o === 'ConvInteger')).toHaveLength(1);
+    // Judged in onnxruntime on other inputs than those that steered it.
+    const q = await measureQuality(before, modelToBytes(m), steer(42));
+    expect(worstSqnr(q.outputs)).toBeGreaterThan(20);
+    expect(q.outputs[0]!.cosine).toBeGreaterThan(0.99);
+  });
+
+  it('ladder: without data to steer by (no calibration, no gate), the integer ops stay as they are', async () => {
+    const m = wideRangeConv();
+    const before = modelToBytes(m);
+    const r = await quantizeModel(m, { mode: 'dynamic' });
+    expect(r.toWeightOnly).toBeUndefined();
+    expect(ops(m).filter((o) => o === 'ConvInteger')).toHaveLength(2);
+    expect(worstSqnr((await measureQuality(before, modelToBytes(m), steer(42))).outputs)).toBeLessThan(20);
+  });
+
+  it('ladder: a layer no int8 form holds goes to float after the weight-only rung; the healthy one is back on its integer op', async () => {
+    const m = outlierWeightConv(true);
+    const before = modelToBytes(m);
+    const r = await quantizeModel(m, { mode: 'dynamic' }, { judgedOn: steer(43) });
+    expect(r.notes).toContainEqual(expect.stringMatching(/^fallback: moved all 2 layers running as integer ops \(fragile, sturdy\) to weight-only int8: SQNR -?\d+\.\d → -?\d+\.\d dB, under the floor; float next$/));
+    expect(r.notes).toContainEqual(expect.stringMatching(/^fallback: kept fragile \(Conv\) in float, sensitivity rank 1 /));
+    expect(r.notes).toContainEqual(expect.stringMatching(/^fallback: the 2 weight-only layers back to integer ops: with fragile in float the floor holds/));
+    expect(r.keptFloat).toEqual([{ node: 'fragile', opType: 'Conv', reason: expect.stringMatching(/^returned to float by fallback/) }]);
+    expect(r.quantized).toEqual(['sturdy']);
+    expect(ops(m)).toEqual(expect.arrayContaining(['Conv', 'ConvInteger']));
+    expect(worstSqnr((await measureQuality(before, modelToBytes(m), steer(44))).outputs)).toBeGreaterThan(20);
+  });
+
+  it('ladder: when only float meets the floor the check fails, naming the rungs tried', async () => {
+    const err = await errorOf(quantizeModel(outlierWeightConv(false), { mode: 'dynamic' }, { judgedOn: steer(45) }));
+    expect(err).toBeInstanceOf(CheckError);
+    expect(err.message).toMatch(
+      /^worst output SQNR against float -?\d+\.\d dB all-int8, -?\d+\.\d dB with fragile weight-only int8; then SQNR floor 20 dB cannot be met: with 0 of 1 layers in float the worst output is still at -?\d+\.\d dB against float; only the float model meets it$/,
+    );
   });
 });

@@ -127,3 +127,40 @@ export function calibrationWithOutlier(): Dataset {
   x[3] = 5000;
   return memoryDataset(x, [128, 16]);
 }
+
+/**
+ * x [N, 4, L] → per-channel gain [1000, 0.01, 0.01, 0.01] → conv1 (4 → 4, k 3) → Relu → conv2
+ * (4 → 8, k 1) → y. Channel 0 is loud and barely read, channels 1–3 quiet and read hard: one
+ * uint8 step of conv1's input at run time (dynamic int8's ConvInteger) is wider than the quiet
+ * channels, so they vanish, while int8 weights alone (float compute) keep them.
+ */
+export function wideRangeConv(): Model {
+  const b = new GraphBuilder('wide-range');
+  b.input('x', 'float32', ['N', 4, 'L']);
+  const [g] = b.node('Mul', ['x', b.initializer('gain', Float32Array.of(1000, 0.01, 0.01, 0.01), [1, 4, 1])], {}, { name: 'loudness' });
+  const w1 = randomFloats(4 * 4 * 3, 21).map((v, i) => (Math.floor(i / 3) % 4 === 0 ? v * 1e-5 : v * 100));
+  const [h] = b.node('Conv', [g!, b.initializer('w1', w1, [4, 4, 3]), b.initializer('b1', randomFloats(4, 22), [4])], { pads: [1, 1] }, { name: 'conv1' });
+  const [r] = b.node('Relu', [h!], {}, { name: 'relu' });
+  b.node('Conv', [r!, b.initializer('w2', randomFloats(8 * 4, 23), [8, 4, 1])], {}, { name: 'conv2', outputs: ['y'] });
+  b.output('y', 'float32', ['N', 8, 'L']);
+  return b.build();
+}
+
+/**
+ * x [N, 4, L] → conv (4 → 4, k 1) whose output channels each read channel 0 with a weight of
+ * 1000 and channels 1–3 with weights near 0.01; channel 0 of the input is scaled by 1e-6.
+ * With one int8 scale per output channel, the small weights round to zero in every int8 form
+ * (integer op or weight-only): only float keeps the conv. With `healthy`, a second conv
+ * (4 → 8) follows that int8 holds well.
+ */
+export function outlierWeightConv(healthy: boolean): Model {
+  const b = new GraphBuilder('outlier-weight');
+  b.input('x', 'float32', ['N', 4, 'L']);
+  const [g] = b.node('Mul', ['x', b.initializer('gain', Float32Array.of(1e-6, 1, 1, 1), [1, 4, 1])], {}, { name: 'quiet' });
+  const w = randomFloats(16, 31).map((v, i) => (i % 4 === 0 ? 1000 : 0.01 * (1 + v)));
+  const out = healthy ? 'h' : 'y';
+  b.node('Conv', [g!, b.initializer('w', w, [4, 4, 1])], {}, { name: 'fragile', outputs: [out] });
+  if (healthy) b.node('Conv', [out, b.initializer('w2', randomFloats(8 * 4, 32), [8, 4, 1])], {}, { name: 'sturdy', outputs: ['y'] });
+  b.output('y', 'float32', ['N', healthy ? 8 : 4, 'L']);
+  return b.build();
+}

@@ -17,6 +17,12 @@ describe('quantizer view of the op table', () => {
     expect([...INT8_NATIVE].sort()).toEqual(['Concat', 'Expand', 'Flatten', 'Gather', 'Identity', 'MaxPool', 'Reshape', 'Slice', 'Split', 'Squeeze', 'Tile', 'Transpose', 'Unsqueeze']);
   });
 
+  it('quantize: every op dynamic int8 runs as an integer op has a weight-only form (the precision ladder\'s next rung)', () => {
+    const integer = OPS.filter((s) => s.dynamicInteger);
+    expect(integer.map((s) => s.op).sort()).toEqual(['Conv', 'Gemm', 'LSTM', 'MatMul']);
+    expect(integer.filter((s) => !s.weightOnly).map((s) => s.op)).toEqual([]);
+  });
+
   it('quantize: kinds come from the table, value-preserving ops default to preserving, other domains to none', () => {
     expect(quantKind({ opType: 'Gemm', domain: 'ai.onnx' })).toBe('weighted');
     expect(quantKind({ opType: 'Concat', domain: '' })).toBe('concat');

@@ -122,6 +122,7 @@ export async function runCompress(args: OutputArgs, steps: readonly ResolvedStep
         outputRunByCaller: outputRuns,
         shapes,
         inputValues,
+        ...(gate && { judgedOn: gate.source }),
         onNote(m) {
           passNotes.push(m);
           progress.onNote?.(m);

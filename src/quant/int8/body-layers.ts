@@ -15,14 +15,14 @@ import { makePlan, planLayers, type GraphFacts, type Selection } from './plan.ts
 import { withShallowConvs } from './shallow-convs.ts';
 import { quantizeBodies, type BodyCalibration } from './subgraphs.ts';
 import type { QuantizeOptions } from './types.ts';
-import type { Variant, VariantBuilder } from './variants.ts';
+import { demoted, type DynamicRung, type Variant, type VariantBuilder } from './variants.ts';
 
-/** The body nodes quantizeBodies would quantize as layers (before calibration shows which branches run). */
-function bodyLayers(model: Model, bodies: readonly GraphFacts[], sel: Selection, o: QuantizeOptions): Node[] {
+/** The body nodes quantizeBodies would quantize as layers (before calibration shows which branches run); for the weight-only rung, those running as integer ops. */
+function bodyLayers(model: Model, bodies: readonly GraphFacts[], sel: Selection, o: QuantizeOptions, rung: DynamicRung): Node[] {
   const capturable = capturableGraphs(model);
   return bodies.flatMap((f) => {
     const s = withShallowConvs(f, sel, o.mode, o.minConvInputChannels);
-    if (o.mode === 'dynamic') return [...makeDynamicPlan(f, s, model.opset()).nodes.keys()];
+    if (o.mode === 'dynamic') return [...makeDynamicPlan(f, s, model.opset()).nodes.values()].filter((p) => rung === 'float' || p.integer).map((p) => p.node);
     return capturable.has(f.graph) ? planLayers(makePlan(f, s)).map((p) => p.node) : [];
   });
 }
@@ -34,9 +34,17 @@ function remap<V>(m: ReadonlyMap<Node, V>, map: ReadonlyMap<Node, Node>): Map<No
 
 export type BodyVariant = Variant & { bodiesQuantized: true };
 
-/** `inner` (main-graph variants) with every body's layers added to what fallback may return to float. */
-export function withBodyLayers(inner: VariantBuilder, model: Model, bodies: readonly GraphFacts[], sel: Selection, o: QuantizeOptions, calibration?: BodyCalibration): VariantBuilder {
-  const layers = bodyLayers(model, bodies, sel, o);
+/** `inner` (main-graph variants) with every body's layers added to what fallback may return to float (or, dynamic, to the weight-only `rung`). */
+export function withBodyLayers(
+  inner: VariantBuilder,
+  model: Model,
+  bodies: readonly GraphFacts[],
+  sel: Selection,
+  o: QuantizeOptions,
+  calibration?: BodyCalibration,
+  rung: DynamicRung = 'float',
+): VariantBuilder {
+  const layers = bodyLayers(model, bodies, sel, o, rung);
   return {
     layers: [...inner.layers, ...layers],
     async build(extraFloat): Promise<BodyVariant> {
@@ -56,10 +64,13 @@ export function withBodyLayers(inner: VariantBuilder, model: Model, bodies: read
         });
         return { ...f, graph: g, index: g.index() };
       });
+      const s = demoted(sel, extraFloat, rung);
+      const copies = (nodes: ReadonlySet<Node>) => new Set([...nodes].map((n) => toCopy.get(n) ?? n));
       const bodySel: Selection = {
-        ...sel,
-        float: remap(new Map([...sel.float, ...extraFloat]), toCopy),
-        ...(sel.force && { force: new Set([...sel.force].map((n) => toCopy.get(n) ?? n)) }),
+        ...s,
+        float: remap(s.float, toCopy),
+        ...(s.force && { force: copies(s.force) }),
+        ...(s.weightOnly && { weightOnly: copies(s.weightOnly) }),
       };
       const b = await quantizeBodies(copy, copied, bodySel, o, calibration);
       const back = (n: Node) => toFloat.get(n) ?? n;

@@ -1,8 +1,11 @@
 /**
- * Dynamic int8 for MatMul/Gemm: weights become per-column symmetric int8 ahead of time;
- * activations are quantized at run time (DynamicQuantizeLinear, uint8, per tensor). Written
- * with standard ops — DynamicQuantizeLinear → MatMulInteger → Cast → Mul — which
- * onnxruntime fuses into its DynamicQuantizeMatMul kernel. No calibration needed.
+ * Dynamic int8: weights become per-channel symmetric int8 ahead of time. A layer with an
+ * integer op (the op table's dynamicInteger) has its input quantized at run time
+ * (DynamicQuantizeLinear, uint8, per tensor): MatMul/Gemm as DynamicQuantizeLinear →
+ * MatMulInteger → Cast → Mul, which onnxruntime fuses into its DynamicQuantizeMatMul kernel;
+ * Conv as ConvInteger; LSTM as DynamicQuantizeLSTM. Any other (and a layer moved down the
+ * precision ladder by SQNR fallback) is weight-only: int8 codes read back by a
+ * DequantizeLinear, the op itself in float. No calibration needed.
  *
  * Weights are quantized only when read or saved (dynamic-weight.ts), one at a time straight
  * from their (possibly lazy, on-disk) payload, and the float values are dropped at once, so a
@@ -24,12 +27,13 @@ import { quantizePerChannelSymmetric, quantizePerTensorSymmetric, sharedKernels 
 export interface DynamicNode {
   node: Node;
   /**
-   * Weight-only (Conv, ConvTranspose, LSTM/GRU/RNN: the op table's weightOnly): these inputs
-   * become int8 + DequantizeLinear and the node runs in float; absent for MatMul/Gemm.
+   * Weight-only (the op table's weightOnly: ConvTranspose, GRU, RNN, grouped or shallow Conv, and
+   * any layer SQNR fallback moved down from its integer op): these inputs become int8 +
+   * DequantizeLinear and the node runs in float; absent when `integer` is set.
    */
   weightOnly?: { index: number; axis: number | undefined }[];
-  /** Run as the op table's dynamicInteger op (ConvInteger with `bias` its B, or DynamicQuantizeLSTM). */
-  integer?: 'ConvInteger' | 'DynamicQuantizeLSTM';
+  /** Run as the op table's dynamicInteger op (MatMulInteger; ConvInteger with `bias` its B; DynamicQuantizeLSTM); absent when weight-only. */
+  integer?: 'MatMulInteger' | 'ConvInteger' | 'DynamicQuantizeLSTM';
   /** The weight is stored [N, K] (Gemm transB=1) and is transposed to [K, N] while quantizing. */
   transposed: boolean;
   /** Gemm C (float, times beta). */
@@ -49,17 +53,18 @@ function weightOnlyPlan(f: GraphFacts, node: Node, perAxis: boolean): DynamicNod
   const spec = opSpec(node)!.weightOnly!;
   const weights = spec.inputs.filter((i) => node.inputs[i]);
   const bad = weights.find((i) => f.consts.get(node.inputs[i]!)?.dtype !== 'float32');
-  if (bad !== undefined) return `input ${bad} is not a float32 constant`;
-  const axis = perAxis ? spec.axis(node) : undefined;
-  return { node, transposed: false, weightOnly: weights.map((index) => ({ index, axis })) };
+  if (bad !== undefined) return `weight input ${bad} is not a float32 constant`;
+  const axis = (i: number) => (perAxis ? spec.axis(node, f.consts.get(node.inputs[i]!)!.dims.length) : undefined);
+  return { node, transposed: false, weightOnly: weights.map((index) => ({ index, axis: axis(index) })) };
 }
 
 /**
- * The integer op a node runs as (op table: dynamicInteger), when its inputs allow: a float
- * activation and constant float weights — Conv: ungrouped, weight of rank ≥ 3, constant bias or none;
- * LSTM: W and R of rank 3, batch-second layout. Otherwise its weights are weight-only.
+ * The node as the integer op it runs as (op table: dynamicInteger), when its inputs allow: a
+ * float activation and constant float weights — MatMul/Gemm: a 2-D weight (Gemm: transA 0, a
+ * constant C or none); Conv: ungrouped, weight of rank ≥ 3, constant bias or none; LSTM: W and
+ * R of rank 3, batch-second layout. Otherwise its weights are weight-only.
  */
-function integerOp(f: GraphFacts, node: Node): DynamicNode['integer'] {
+function integerPlan(f: GraphFacts, node: Node): DynamicNode | undefined {
   const op = opSpec(node)?.dynamicInteger;
   const x = node.inputs[0] ?? '';
   if (!op || f.types.get(x)?.dtype !== 'float32' || f.consts.has(x)) return undefined;
@@ -67,10 +72,18 @@ function integerOp(f: GraphFacts, node: Node): DynamicNode['integer'] {
     const t = f.consts.get(node.inputs[i] ?? '');
     return t?.dtype === 'float32' && rank(t.dims.length);
   };
+  const bias = (i: number) => (node.inputs[i] ? float(i, () => true) : true);
+  if (op === 'MatMulInteger') {
+    const gemm = node.opType === 'Gemm';
+    if (!float(1, (r) => r === 2) || (gemm && (node.getInt('transA', 0) === 1 || !bias(2)))) return undefined;
+    return { node, integer: op, transposed: gemm && node.getInt('transB', 0) === 1, bias: gemm ? node.inputs[2] || undefined : undefined };
+  }
   // A grouped (depthwise) conv reads one input channel per output: quantizing the activation per
   // tensor at run time leaves a quiet channel few levels (ppocrv4-rec: cosine 0.94), so weight-only.
-  if (op === 'ConvInteger') return node.getInt('group', 1) === 1 && float(1, (r) => r >= 3) && (!node.inputs[2] || float(2, () => true)) ? op : undefined;
-  return float(1, (r) => r === 3) && float(2, (r) => r === 3) && node.getInt('layout', 0) === 0 ? op : undefined;
+  if (op === 'ConvInteger') {
+    return node.getInt('group', 1) === 1 && float(1, (r) => r >= 3) && bias(2) ? { node, integer: op, transposed: false, bias: node.inputs[2] || undefined } : undefined;
+  }
+  return float(1, (r) => r === 3) && float(2, (r) => r === 3) && node.getInt('layout', 0) === 0 ? { node, integer: op, transposed: false } : undefined;
 }
 
 export function makeDynamicPlan(f: GraphFacts, sel: Pick<Selection, 'opTypes' | 'float' | 'force' | 'weightOnly'>, opset: number): DynamicPlan {
@@ -78,32 +91,17 @@ export function makeDynamicPlan(f: GraphFacts, sel: Pick<Selection, 'opTypes' | 
   const skipped = new Map<Node, string>();
   for (const node of f.graph.nodes) {
     if (node.domain !== '' && node.domain !== 'ai.onnx') continue;
-    const weightOnly = opSpec(node)?.weightOnly !== undefined;
-    if (node.opType !== 'MatMul' && node.opType !== 'Gemm' && !weightOnly) continue;
+    // Every op with an integer form has a weight-only one (test/quant/ops.test.ts).
+    if (opSpec(node)?.weightOnly === undefined) continue;
     if (!sel.opTypes.has(node.opType) && !sel.force?.has(node)) continue;
     const reason = sel.float.get(node);
     if (reason !== undefined) {
       skipped.set(node, reason);
       continue;
     }
-    const integer = sel.weightOnly?.has(node) ? undefined : integerOp(f, node);
-    if (integer) {
-      nodes.set(node, { node, transposed: false, integer, bias: integer === 'ConvInteger' ? node.inputs[2] || undefined : undefined });
-      continue;
-    }
-    if (weightOnly) {
-      const p = weightOnlyPlan(f, node, opset >= PER_AXIS_DQ_OPSET);
-      if (typeof p === 'string') skipped.set(node, p);
-      else nodes.set(node, p);
-      continue;
-    }
-    const x = node.inputs[0] ?? '';
-    const w = f.consts.get(node.inputs[1] ?? '');
-    if (f.types.get(x)?.dtype !== 'float32' || f.consts.has(x)) skipped.set(node, 'input is not a float32 activation');
-    else if (!w || w.dtype !== 'float32' || w.dims.length !== 2) skipped.set(node, 'weight is not a 2-D float32 constant');
-    else if (node.opType === 'Gemm' && node.getInt('transA', 0) === 1) skipped.set(node, 'transA=1 is not supported by dynamic quantization');
-    else if (node.opType === 'Gemm' && node.inputs[2] && !f.consts.has(node.inputs[2])) skipped.set(node, 'C is not a constant');
-    else nodes.set(node, { node, transposed: node.opType === 'Gemm' && node.getInt('transB', 0) === 1, bias: node.opType === 'Gemm' ? node.inputs[2] || undefined : undefined });
+    const p = (!sel.weightOnly?.has(node) && integerPlan(f, node)) || weightOnlyPlan(f, node, opset >= PER_AXIS_DQ_OPSET);
+    if (typeof p === 'string') skipped.set(node, p);
+    else nodes.set(node, p);
   }
   return { nodes, skipped };
 }
@@ -244,61 +242,60 @@ function emitQuantizedLstm(e: GraphEmitter, f: GraphFacts, node: Node): void {
   n.attributes = node.attributes.filter((a) => a.name !== 'layout').map((a) => ({ ...a }));
 }
 
+/**
+ * MatMul/Gemm as MatMulInteger: per-column codes (an [N, K] Gemm weight stored transposed,
+ * alpha folded into the scales), deferred until read or saved; beta folded into C.
+ */
+function emitMatMulInteger(e: GraphEmitter, f: GraphFacts, p: DynamicNode, opts: DynamicEmitOptions, parallel: boolean): void {
+  const node = p.node;
+  const wName = node.inputs[1]!;
+  const alpha = node.opType === 'Gemm' ? node.getFloat('alpha', 1) : 1;
+  const [xq, xs, xz] = quantizedInput(e, node.inputs[0]!);
+  const wKey = dynamicWeightKey(p);
+  const [wq, ws, wz] = e
+    .once(wKey, () => {
+      const t = f.consts.get(wName)!;
+      // Quantized when read or saved (see DeferredWeight): saving overlaps it with writing.
+      const q = opts.cache?.get(wKey) ?? new DeferredWeight(t, p.transposed, opts.perChannel, alpha, parallel);
+      opts.cache?.set(wKey, q);
+      e.replaced.add(wName);
+      const channels = opts.perChannel ? q.n : 1;
+      const sDims = channels > 1 ? [channels] : [];
+      const names = [
+        deferredConstant(e, 'wq', 'int8', [q.k, q.n], q.codes),
+        deferredConstant(e, 'ws', 'float32', sDims, q.scales),
+        e.constant('wz', new Int8Array(channels), sDims),
+      ];
+      return names.join('\u0000');
+    })
+    .split('\u0000') as [string, string, string];
+  const acc = e.short('i');
+  e.node('MatMulInteger', [xq, wq, xz, wz], [acc], {}, { name: node.name || undefined });
+  let c = p.bias;
+  const beta = node.getFloat('beta', 1);
+  if (c && beta !== 1) {
+    c = e.constant('b', f.consts.get(c)!.toFloat32().map((v) => v * beta), f.consts.get(c)!.dims, `beta:${c}:${beta}`);
+    e.replaced.add(p.bias!);
+  }
+  rescale(e, acc, xs, ws, c, node.outputs[0]!);
+}
+
 export function emitDynamic(model: Model, plan: DynamicPlan, f: GraphFacts, opts: DynamicEmitOptions): Model {
   const e = new GraphEmitter(model, opts.scope);
   let planned = 0;
-  for (const w of new Set([...plan.nodes.values()].filter((p) => !p.weightOnly && !p.integer).map((p) => p.node.inputs[1]!))) planned += f.consts.get(w)!.byteLength;
+  for (const w of new Set([...plan.nodes.values()].filter((p) => p.integer === 'MatMulInteger').map((p) => p.node.inputs[1]!))) planned += f.consts.get(w)!.byteLength;
   const parallel = planned >= POOL_MIN_BYTES && sharedKernels() !== null;
   for (const node of model.graph.nodes) {
     const p = plan.nodes.get(node);
     if (!p) {
       e.push(cloneNode(node));
-      continue;
-    }
-    if (p.weightOnly) {
+    } else if (p.weightOnly) {
       const c = cloneNode(node);
       for (const { index, axis } of p.weightOnly) c.inputs[index] = dequantizedWeight(e, f, node.inputs[index]!, axis);
       e.push(c);
-      continue;
-    }
-    if (p.integer === 'ConvInteger') {
-      emitConvInteger(e, f, p, node.outputs[0]!);
-      continue;
-    }
-    if (p.integer === 'DynamicQuantizeLSTM') {
-      emitQuantizedLstm(e, f, node);
-      continue;
-    }
-    const wName = node.inputs[1]!;
-    const alpha = node.opType === 'Gemm' ? node.getFloat('alpha', 1) : 1;
-    const [xq, xs, xz] = quantizedInput(e, node.inputs[0]!);
-    const wKey = dynamicWeightKey(p);
-    const [wq, ws, wz] = e
-      .once(wKey, () => {
-        const t = f.consts.get(wName)!;
-        // Quantized when read or saved (see DeferredWeight): saving overlaps it with writing.
-        const q = opts.cache?.get(wKey) ?? new DeferredWeight(t, p.transposed, opts.perChannel, alpha, parallel);
-        opts.cache?.set(wKey, q);
-        e.replaced.add(wName);
-        const channels = opts.perChannel ? q.n : 1;
-        const sDims = channels > 1 ? [channels] : [];
-        const names = [
-          deferredConstant(e, 'wq', 'int8', [q.k, q.n], q.codes),
-          deferredConstant(e, 'ws', 'float32', sDims, q.scales),
-          e.constant('wz', new Int8Array(channels), sDims),
-        ];
-        return names.join('\u0000');
-      })
-      .split('\u0000') as [string, string, string];
-    const acc = e.short('i');
-    e.node('MatMulInteger', [xq, wq, xz, wz], [acc], {}, { name: node.name || undefined });
-    let c = p.bias;
-    const beta = node.getFloat('beta', 1);
-    if (c && beta !== 1) {
-      c = e.constant('b', f.consts.get(c)!.toFloat32().map((v) => v * beta), f.consts.get(c)!.dims, `beta:${c}:${beta}`);
-      e.replaced.add(p.bias!);
-    }
-    rescale(e, acc, xs, ws, c, node.outputs[0]!);
+    } else if (p.integer === 'ConvInteger') emitConvInteger(e, f, p, node.outputs[0]!);
+    else if (p.integer === 'DynamicQuantizeLSTM') emitQuantizedLstm(e, f, node);
+    else emitMatMulInteger(e, f, p, opts, parallel);
   }
   return e.build();
 }

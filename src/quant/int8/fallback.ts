@@ -32,6 +32,13 @@ export interface FallbackArgs {
   sensitivity?: SensitivityMethod;
   progress?: (fraction: number, label?: string) => void;
   note?: (message: string) => void;
+  /**
+   * What a returned layer becomes when that is not float: a lower rung of a precision ladder
+   * (dynamic int8's 'weight-only int8'). Every layer may then be returned — with all of them
+   * the model is still not the float one — and a budget unmet after that is left in the
+   * report (finalDrop > 0) for the next rung, not thrown.
+   */
+  rung?: string;
 }
 
 export type SensitivityMethod = 'auto' | 'alone' | 'added';
@@ -76,6 +83,7 @@ export async function fallbackToBudget(a: FallbackArgs): Promise<{ variant: Vari
   const shown = (acc: number) => (sqnr ? `SQNR ${acc.toFixed(1)} dB` : `drop ${drop(acc).toFixed(2)} pt`);
   const report: FallbackReport = {
     ...(sqnr && { metric: 'sqnr' as const }),
+    ...(a.rung && { rung: a.rung }),
     budget: a.budget,
     floatAccuracy,
     quantizedAccuracy,
@@ -87,27 +95,38 @@ export async function fallbackToBudget(a: FallbackArgs): Promise<{ variant: Vari
   };
   if (within(quantizedAccuracy)) return { variant: a.initial, report, floatLayers: new Map() };
 
+  const to = a.rung ?? 'float';
   const rankArgs = { floatModel: a.floatModel, builder: a.builder, initial: a.initial, source: a.source, progress: (f: number, l?: string) => a.progress?.(0.5 * f, l) };
   const ranked = await rankSensitivity(rankArgs, a.sensitivity);
   report.sensitivity = ranked.map(({ layer: _, ...s }) => s);
-  // Only the float model has every layer in float: the search is over 1 … n−1 layers.
-  const most = ranked.length - 1;
-  const floatFor = (k: number) => new Map(ranked.slice(0, k).map((s, rank) => [s.layer, `returned to float by fallback: sensitivity rank ${rank + 1} (${describe(s)})`]));
+  // Only the float model has every layer in float: the search is over 1 … n−1 layers (all n on a lower rung).
+  const most = a.rung ? ranked.length : ranked.length - 1;
+  const floatFor = (k: number) => new Map(ranked.slice(0, k).map((s, rank) => [s.layer, `returned to ${to} by fallback: sensitivity rank ${rank + 1} (${describe(s)})`]));
   const expected = 2 * Math.log2(most + 1) + 1;
   let best: { variant: Variant; accuracy: number } | undefined;
+  let whole: Variant | undefined;
   let last = quantizedAccuracy;
   const meets = async (k: number) => {
     const done = report.steps.length - 1;
-    a.progress?.(0.5 + 0.5 * Math.min(1, done / expected), `fallback ${done}/${Math.ceil(expected)} evaluations (estimated), now the ${k} most sensitive of ${ranked.length} layers in float`);
+    a.progress?.(0.5 + 0.5 * Math.min(1, done / expected), `fallback ${done}/${Math.ceil(expected)} evaluations (estimated), now the ${k} most sensitive of ${ranked.length} layers to ${to}`);
     const variant = await a.builder.build(floatFor(k));
     last = await a.evaluate(modelToBytes(variant.model));
+    if (k === most) whole = variant;
     report.steps.push({ floatLayers: ranked.slice(0, k).map((s) => s.node), accuracy: last });
-    a.note?.(`fallback: ${k} layer(s) in float (${ranked.slice(0, k).map((s) => s.node).join(', ')}): ${shown(last)}${within(last) ? ', meets the budget' : ''}`);
+    a.note?.(`fallback: ${k} layer(s) to ${to} (${ranked.slice(0, k).map((s) => s.node).join(', ')}): ${shown(last)}${within(last) ? ', meets the budget' : ''}`);
     if (!within(last)) return false;
     best = { variant, accuracy: last };
     return true;
   };
   const hit = await smallestPassingPrefix(most, meets);
+  if ((hit === undefined || !best) && a.rung && whole) {
+    // Every layer on the lower rung and still short: the next rung starts from here.
+    report.finalAccuracy = last;
+    report.finalDrop = drop(last);
+    report.keptFloat = ranked.map((s) => s.node);
+    a.note?.(`fallback: all ${most} layers to ${to} still miss the budget: ${shown(last)}`);
+    return { variant: whole, report, floatLayers: floatFor(most) };
+  }
   if (hit === undefined || !best) {
     const msg = sqnr
       ? `SQNR floor ${a.budget} dB cannot be met: with ${most} of ${ranked.length} layers in float ` +
@@ -123,9 +142,11 @@ export async function fallbackToBudget(a: FallbackArgs): Promise<{ variant: Vari
   report.finalAccuracy = best.accuracy;
   report.finalDrop = drop(best.accuracy);
   report.keptFloat = ranked.slice(0, hit).map((s) => s.node);
-  for (const [rank, s] of ranked.slice(0, hit).entries()) a.note?.(`fallback: kept ${s.node} (${s.opType}) in float, sensitivity rank ${rank + 1} (${describe(s)})`);
+  for (const [rank, s] of ranked.slice(0, hit).entries()) {
+    a.note?.(`fallback: ${a.rung ? `moved ${s.node} (${s.opType}) to ${to}` : `kept ${s.node} (${s.opType}) in float`}, sensitivity rank ${rank + 1} (${describe(s)})`);
+  }
   a.note?.(
-    `fallback: ${hit} of ${ranked.length} layers in float after ${report.steps.length - 1} evaluation(s) (doubling, then bisection over the ranking); ${change(quantizedAccuracy, best.accuracy)}`,
+    `fallback: ${hit} of ${ranked.length} layers to ${to} after ${report.steps.length - 1} evaluation(s) (doubling, then bisection over the ranking); ${change(quantizedAccuracy, best.accuracy)}`,
   );
   return { variant: best.variant, report, floatLayers };
 }

@@ -11,7 +11,12 @@ export type CalibrationMethod = (typeof CALIBRATION_METHODS)[number];
 export const QUANTIZE_TARGETS = ['size', 'speed', 'balanced'] as const;
 
 export const QUANTIZE_OPTIONS = {
-  mode: { type: 'enum', default: 'static', values: ['static', 'dynamic'], description: 'static: weights and activations (needs calib); dynamic: int8 weights (MatMul/Gemm/Conv/LSTM as integer ops, ConvTranspose/GRU/RNN weight-only), activations at run time.' },
+  mode: {
+    type: 'enum',
+    default: 'static',
+    values: ['static', 'dynamic'],
+    description: 'static: weights and activations (needs calib); dynamic: int8 weights (MatMul/Gemm/Conv/LSTM as integer ops, ConvTranspose/GRU/RNN weight-only), activations at run time; minSqnr moves sensitive layers to weight-only int8, then float.',
+  },
   format: { type: 'enum', default: 'qdq', values: ['qdq', 'qoperator'], description: 'Static output format: QDQ pairs any runtime understands, or integer operators (QLinearConv, QGemm …).' },
   activationType: { type: 'enum', default: 'uint8', values: ['uint8', 'int8'], description: 'Activation type, per tensor asymmetric (uint8: the fast u8×s8 path on x86).' },
   perChannel: { type: 'boolean', default: true, description: 'One weight scale per output channel (false: per tensor).' },
@@ -34,15 +39,16 @@ export const QUANTIZE_OPTIONS = {
     type: 'number',
     default: 20,
     min: 0,
-    description: 'Without an accuracy budget: layers return to float, most sensitive first, until every output’s SQNR against float on calibration samples reaches this floor in dB (static mode; 0: off).',
+    description:
+      'Without an accuracy budget: layers step down, most sensitive first, until every output’s SQNR against float reaches this floor in dB (0: off). Static: to float, judged on calibration samples. Dynamic: integer op → weight-only int8 → float, judged on calibration samples, else on the data the quality gate judges.',
   },
-  sensitivitySamples: { type: 'number', default: 128, min: 1, description: 'Calibration samples used to rank layer sensitivity (fallback).' },
+  sensitivitySamples: { type: 'number', default: 128, min: 1, description: 'Samples used to rank layer sensitivity and steer fallback (of the calibration data, or of the data the quality gate judges).' },
   sensitivity: {
     type: 'enum',
     default: 'auto',
     values: ['auto', 'added', 'alone'],
     description:
-      'How fallback ranks layers: added = one run of the float and the all-int8 model, each layer by the error it adds; alone = one run per layer with only it quantized; auto = alone up to 8 layers (or with layers inside If/Loop/Scan bodies), else added.',
+      'How fallback ranks layers: added = one run of the float and the all-int8 model, each layer by the error it adds; alone = one run per layer with only it quantized; auto = alone while that is expected to take at most 30 s (always with layers inside If/Loop/Scan bodies), else added.',
   },
   constantsInt8: {
     type: 'enum',

@@ -4,7 +4,7 @@
  * check in onnxruntime before anything is changed. The `quantize` pass and the CLI
  * call this; it never prints or exits.
  */
-import { InputError } from '../../errors.ts';
+import { CheckError, InputError } from '../../errors.ts';
 import type { Model } from '../../ir/model.ts';
 import type { Node } from '../../ir/node.ts';
 import { constantValues, inferShapes } from '../../ops/infer.ts';
@@ -18,15 +18,19 @@ import { commitModel } from './emit.ts';
 import { fallbackToBudget } from './fallback.ts';
 import { placeLayers, replayOptions, withFloat, type PlacementReport } from './placement.ts';
 import { describePreparation, prepareForQuantization } from './prepare.ts';
-import { compareWithReference, referenceOutputs, sourceName, worstSqnr } from '../../evaluate/quality.ts';
+import { compareWithReference, referenceOutputs, sourceName, worstSqnr, type Reference } from '../../evaluate/quality.ts';
+import { firstLine } from '../../runtime/ort.ts';
+import type { DeferredWeight } from './dynamic-weight.ts';
+import { modelToBytes } from '../../io/save.ts';
 import { DEFAULT_OP_TYPES, SUPPORTED_OP_TYPES } from './ops.ts';
 import { ioLayers, type GraphFacts, type Selection } from './plan.ts';
 import { withShallowConvs } from './shallow-convs.ts';
 import type { InputSource } from '../calibration/run.ts';
 import { QUANTIZE_DEFAULTS, type QuantizeInputs, type QuantizeOptions, type QuantizeResult } from './types.ts';
-import { dynamicBuilder, staticBuilder, type Variant, type VariantBuilder } from './variants.ts';
+import { demoted, dynamicBuilder, staticBuilder, type DynamicRung, type Variant, type VariantBuilder } from './variants.ts';
 import { bodyFacts, quantizeBodies, type BodyCalibration } from './subgraphs.ts';
 import { withBodyLayers } from './body-layers.ts';
+import { movedNames, undoUnneeded, weightOnlyRung } from './ladder.ts';
 import { constantsToInitializers } from '../../transforms/constants-to-initializers.ts';
 import { dedupeInitializers } from '../../transforms/dedupe-initializers.ts';
 import { dropUnusedWeights } from '../../transforms/drop-unused-weights.ts';
@@ -108,7 +112,13 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
 
   const calib: InputSource | undefined = inputs.calibration ? { dataset: inputs.calibration, limit: o.calibSamples, batchSize: o.calibBatch } : undefined;
   const probeSource = (samples: number): InputSource =>
-    inputs.calibration ? { dataset: inputs.calibration, limit: Math.min(samples, o.calibSamples), batchSize: o.calibBatch } : { random: true, batches: 4 };
+    inputs.calibration
+      ? { dataset: inputs.calibration, limit: Math.min(samples, o.calibSamples), batchSize: o.calibBatch }
+      : { random: true, batches: 4, values: inputs.inputValues, ...(inputs.shapes && { shapes: inputs.shapes }) };
+  // SQNR fallback's data: the calibration data, else what the caller's quality gate judges on.
+  const calibSteering = calib && probeSource(o.sensitivitySamples);
+  const steering: InputSource | undefined = calibSteering ?? (inputs.judgedOn && capped(inputs.judgedOn, o.sensitivitySamples));
+  const weightCache = new Map<string, DeferredWeight>();
 
   let builder: VariantBuilder;
   let stats: ActivationStats | undefined;
@@ -139,7 +149,7 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
     };
     return finish(first);
   }
-  builder = dynamicBuilder(model, facts, sel, o);
+  builder = dynamicBuilder(model, facts, sel, o, 'float', weightCache);
   return finish(await builder.build(new Map()));
 
   /**
@@ -168,12 +178,103 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
     return stats && calib ? { stats, source: calib, floatModel: model } : undefined;
   }
 
-  /** What fallback returns to float from (the main graph's layers and every body's), and the variant it starts from. */
-  async function fallbackStart(variant: Variant, extraFloat: ReadonlyMap<Node, string>): Promise<{ builder: VariantBuilder; initial: Variant }> {
-    const main = withFloat(builder, extraFloat);
-    if (bodies.length === 0) return { builder: main, initial: variant };
-    const all = withBodyLayers(main, model, bodies, { ...sel, float: new Map([...sel.float, ...extraFloat]) }, o, bodyCalibration());
-    return { builder: all, initial: await all.build(new Map()) };
+  /**
+   * What fallback returns to float (or, dynamic, moves down to `rung`): the main graph's layers
+   * and every body's. `from`: the selection the rung starts at (dynamic: with the layers an
+   * earlier rung moved to weight-only).
+   */
+  function rungBuilder(extraFloat: ReadonlyMap<Node, string>, rung?: DynamicRung, from: Selection = sel): VariantBuilder {
+    const main = withFloat(rung ? dynamicBuilder(model, facts, from, o, rung, weightCache) : builder, extraFloat);
+    if (bodies.length === 0) return main;
+    return withBodyLayers(main, model, bodies, { ...from, float: new Map([...from.float, ...extraFloat]) }, o, bodyCalibration(), rung);
+  }
+
+  /** The builder fallback works with, and the variant it starts from (`variant`, with its bodies quantized). */
+  async function fallbackStart(variant: Variant, extraFloat: ReadonlyMap<Node, string>, rung?: DynamicRung, from: Selection = sel): Promise<{ builder: VariantBuilder; initial: Variant }> {
+    const b = rungBuilder(extraFloat, rung, from);
+    return { builder: b, initial: bodies.length === 0 || 'bodiesQuantized' in variant ? variant : await b.build(new Map()) };
+  }
+
+  /**
+   * No labels: the quality gate's signal (worst output SQNR against float on `source`) steers
+   * fallback. Static: layers return to float, most sensitive first. Dynamic: down the precision
+   * ladder — layers running as integer ops (run-time per-tensor activations) move to weight-only
+   * int8 first, and only if that cannot meet the floor does any layer go to float.
+   */
+  async function steerBySqnr(start: Variant, source: InputSource, extraFloat: ReadonlyMap<Node, string>): Promise<{ variant: Variant; floatLayers: Map<Node, string> }> {
+    progress(0.3, 'quality');
+    let ref: Reference;
+    try {
+      ref = await referenceOutputs(model, source);
+    } catch (err) {
+      // Data the caller's gate judges on (or random inputs it could not size): the gate says so too.
+      if (!(err instanceof InputError) || source === calibSteering) throw err;
+      note(`quality: SQNR fallback not run: ${firstLine(err.message)}`);
+      return { variant: start, floatLayers: new Map() };
+    }
+    const steered = `steered by ${ref.samples} ${'random' in source ? 'random inputs' : `samples of ${sourceName(source)}`}${source === calibSteering ? '' : ', the data the quality gate judges'}`;
+    const evaluate = async (bytes: Uint8Array) => worstSqnr(await compareWithReference(ref, bytes, 'the int8 model'));
+    const round = (from: { builder: VariantBuilder; initial: Variant }, span: [number, number], rung?: string) =>
+      fallbackToBudget({ floatModel: model, ...from, evaluate, budget: o.minSqnr, metric: 'sqnr', source, rung, sensitivity: o.sensitivity, progress: (f, l) => progress(span[0] + (span[1] - span[0]) * f, l), note });
+    const summary: string[] = [];
+    const say = () => note(`quality: worst output SQNR against float ${summary.join(', ')} (floor ${o.minSqnr} dB, ${steered})`);
+    let variant = start;
+    let from = sel;
+    if (o.mode === 'dynamic') {
+      const ladder = await fallbackStart(start, extraFloat, 'weight-only');
+      const r = await weightOnlyRung(ladder, evaluate, o.minSqnr, () => round(ladder, [0.3, 0.55], 'weight-only int8'), note);
+      summary.push(`${r.allInt8.toFixed(1)} dB all-int8`);
+      variant = r.variant;
+      if (r.moved) {
+        result.toWeightOnly = r.moved.report;
+        summary.push(`${r.moved.report.finalAccuracy.toFixed(1)} dB with ${movedNames(r.moved.report, ladder.builder.layers.length)} weight-only int8`);
+        from = demoted(sel, r.moved.floatLayers, 'weight-only');
+      }
+      if (r.met) {
+        say();
+        return { variant, floatLayers: new Map() };
+      }
+    }
+    const rung = await fallbackStart(variant, extraFloat, o.mode === 'dynamic' ? 'float' : undefined, from);
+    let fb: Awaited<ReturnType<typeof round>>;
+    try {
+      fb = await round(rung, [0.55, 0.8]);
+    } catch (err) {
+      // The floor is out of reach even in float but for one layer: say what the ladder tried first.
+      if (err instanceof CheckError && summary.length > 1) err.message = `worst output SQNR against float ${summary.join(', ')}; then ${err.message}`;
+      throw err;
+    }
+    if (summary.length === 0) summary.push(`${fb.report.quantizedAccuracy.toFixed(1)} dB all-int8`);
+    let floatLayers = fb.floatLayers;
+    variant = fb.variant;
+    if (o.mode === 'dynamic' && floatLayers.size > 1) {
+      const kept = await undoUnneeded(rung.builder, fb, evaluate, o.minSqnr, note);
+      ({ variant, floatLayers } = kept);
+      const names = new Set([...floatLayers.keys()].map(label));
+      fb.report.keptFloat = fb.report.keptFloat.filter((name) => names.has(name));
+      fb.report.finalAccuracy = kept.sqnr;
+      fb.report.finalDrop = o.minSqnr - kept.sqnr;
+    }
+    if (o.mode === 'dynamic' && result.toWeightOnly) {
+      // The weight-only rung was taken whole; with the float layers it fell short for, the
+      // integer ops (faster) may hold the floor again: one try, all of them at once.
+      const integer = await rungBuilder(extraFloat, 'float').build(floatLayers);
+      const sqnr = await evaluate(modelToBytes(integer.model));
+      if (sqnr >= o.minSqnr) {
+        note(`fallback: the ${result.toWeightOnly.keptFloat.length} weight-only layers back to integer ops: with ${fb.report.keptFloat.join(', ')} in float the floor holds (SQNR ${fb.report.finalAccuracy.toFixed(1)} → ${sqnr.toFixed(1)} dB)`);
+        variant = integer;
+        fb.report.finalAccuracy = sqnr;
+        fb.report.finalDrop = o.minSqnr - sqnr;
+        result.toWeightOnly = undefined;
+        summary.splice(1);
+      }
+    }
+    if (fb.report.keptFloat.length) {
+      result.fallback = fb.report;
+      summary.push(`${fb.report.finalAccuracy.toFixed(1)} dB with ${fb.report.keptFloat.join(', ')} in float`);
+    }
+    say();
+    return { variant, floatLayers };
   }
 
   async function finish(initial: Variant): Promise<QuantizeResult> {
@@ -226,23 +327,10 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
       );
       // A layer back in float can leave its neighbours slower in int8 than in float: place again.
       if (fb.floatLayers.size) variant = await placeAfter(variant, 0.7);
-    } else if (o.minSqnr > 0 && calib) {
-      // No labels: the quality gate's signal (worst output SQNR against float on calibration
-      // samples) steers fallback. Dynamic mode is gated by the caller on the saved model
-      // (its weight codes are computed when saved, by workers: not twice).
-      progress(0.3, 'quality');
-      const source = probeSource(o.sensitivitySamples);
-      const ref = await referenceOutputs(model, source);
-      const evaluate = async (bytes: Uint8Array) => worstSqnr(await compareWithReference(ref, bytes, 'the int8 model'));
-      const fb = await fallbackToBudget({ floatModel: model, ...(await fallbackStart(variant, extraFloat)), evaluate, budget: o.minSqnr, metric: 'sqnr', source, sensitivity: o.sensitivity, progress: (f, l) => progress(0.3 + 0.5 * f, l), note });
+    } else if (o.minSqnr > 0 && steering) {
+      const fb = await steerBySqnr(variant, steering, extraFloat);
       variant = fb.variant;
       for (const [n, why] of fb.floatLayers) extraFloat.set(n, why);
-      if (fb.report.keptFloat.length) result.fallback = fb.report;
-      note(
-        `quality: worst output SQNR against float ${fb.report.quantizedAccuracy.toFixed(1)} dB all-int8` +
-          (fb.report.keptFloat.length ? `, ${fb.report.finalAccuracy.toFixed(1)} dB with ${fb.report.keptFloat.join(', ')} in float` : '') +
-          ` (floor ${o.minSqnr} dB, on ${ref.samples} samples of ${sourceName(source)})`,
-      );
       if (fb.floatLayers.size) variant = await placeAfter(variant, 0.7);
     }
     if (result.placement && !result.placement.replayed) note(`placement decision, to replay it without timing (byte-identical output on any machine): ${replayOptions(result.placement.keptFloat)}`);
@@ -276,6 +364,11 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
     progress(1);
     return result;
   }
+}
+
+/** A data set source cut to `samples`; random inputs as they are. */
+function capped(source: InputSource, samples: number): InputSource {
+  return 'random' in source ? source : { ...source, limit: Math.min(source.limit, samples) };
 }
 
 function placementBatches(o: QuantizeOptions): number[] {

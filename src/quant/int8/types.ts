@@ -2,6 +2,7 @@
 import type { Dataset } from '../../data/dataset.ts';
 import type { InputValues } from '../../data/input-values.ts';
 import type { InputShapes } from '../../runtime/shapes.ts';
+import type { InputSource } from '../calibration/run.ts';
 import { QUANTIZE_SCHEMA_DEFAULTS, type QuantizeSchemaOptions } from './options.ts';
 import type { QuantFormat } from './plan.ts';
 import type { CompareFn, PlacementReport } from './placement.ts';
@@ -43,6 +44,13 @@ export interface QuantizeInputs {
   /** Sizes of free input dims (`--input-shape`, `--dim`) and constant inputs (`--input-value`), for placement's random inputs. */
   shapes?: InputShapes;
   inputValues?: InputValues;
+  /**
+   * The inputs the caller's quality gate judges the result on (the CLI's --data, else seeded
+   * random inputs sized by --input-shape/--input-value). Without calibration data, SQNR
+   * fallback steers by them; the gate still judges the final model. Undefined (no gate): no
+   * fallback without calibration data.
+   */
+  judgedOn?: InputSource;
   /** The caller loads and runs the result itself (see PassContext.outputRunByCaller): no runtime check here. */
   outputRunByCaller?: boolean;
 }
@@ -93,8 +101,10 @@ export interface FallbackReport {
   finalDrop: number;
   sensitivity: Sensitivity[];
   steps: FallbackStep[];
-  /** Layers returned to float, most sensitive first. */
+  /** Layers returned to float (or to `rung`), most sensitive first. */
   keptFloat: string[];
+  /** Set when returned layers became this instead of float (dynamic int8: 'weight-only int8'). */
+  rung?: string;
 }
 
 export interface QuantizeResult {
@@ -109,6 +119,8 @@ export interface QuantizeResult {
   weights: number;
   calibration?: { method: string; samples: number; tensors: number; histogramBytes: number; seconds: number };
   fallback?: FallbackReport;
+  /** Dynamic mode: SQNR fallback's first rung, the integer layers it moved to weight-only int8 (its keptFloat lists them). */
+  toWeightOnly?: FallbackReport;
   /** What the preparation (option prepare) folded and fused. */
   preparation?: Preparation;
   /** Latency-driven placement (static mode, target speed or balanced). */

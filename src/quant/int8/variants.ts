@@ -113,15 +113,31 @@ export function staticBuilder(model: Model, facts: GraphFacts, sel: Selection, o
   };
 }
 
-export function dynamicBuilder(model: Model, facts: GraphFacts, sel: Selection, o: QuantizeOptions): VariantBuilder {
+/**
+ * Dynamic int8's precision ladder: a layer with an integer op (run-time per-tensor uint8
+ * activations) steps down to weight-only int8 (int8 weights, float compute: the 4× smaller
+ * weights are kept), and only then to float. A builder's `rung` is where the layers it
+ * returns go: 'weight-only' (its layers are those running as integer ops) or 'float' (all).
+ */
+export type DynamicRung = 'weight-only' | 'float';
+
+/** `sel` with the `extra` layers one rung down: in float (with their reasons), or weight-only. */
+export function demoted(sel: Selection, extra: ReadonlyMap<Node, string>, rung: DynamicRung): Selection {
+  if (extra.size === 0) return sel;
+  if (rung === 'float') return { ...sel, float: new Map([...sel.float, ...extra]) };
+  return { ...sel, weightOnly: new Set([...(sel.weightOnly ?? []), ...extra.keys()]) };
+}
+
+/**
+ * `cache`: every weight's deferred codes, shared by the variants fallback builds (computed when
+ * first read, or when saved; float values are never held beyond one weight per thread).
+ */
+export function dynamicBuilder(model: Model, facts: GraphFacts, sel: Selection, o: QuantizeOptions, rung: DynamicRung = 'float', cache = new Map<string, DeferredWeight>()): VariantBuilder {
   const full = makeDynamicPlan(facts, sel, model.opset());
-  // Every weight's deferred codes, shared by the variants fallback builds (computed when first
-  // read, or when saved); float values are never held beyond one weight per thread.
-  const cache = new Map<string, DeferredWeight>();
   return {
-    layers: [...full.nodes.keys()],
-    async build(extraFloat) {
-      const plan = extraFloat.size === 0 ? full : makeDynamicPlan(facts, { ...sel, float: new Map([...sel.float, ...extraFloat]) }, model.opset());
+    layers: [...full.nodes.values()].filter((p) => rung === 'float' || p.integer).map((p) => p.node),
+    async build(extra) {
+      const plan = extra.size === 0 ? full : makeDynamicPlan(facts, demoted(sel, extra, rung), model.opset());
       const built = emitDynamic(model, plan, facts, { perChannel: o.perChannel, cache });
       const probes = [...plan.nodes.keys()].map((node) => ({ node, tensor: node.outputs[0]!, fetch: { name: node.outputs[0]!, dtype: 'float32' as const } }));
       return { model: built, quantized: [...plan.nodes.keys()], skipped: plan.skipped, probes, weights: dynamicWeights(plan).size };
