@@ -29,6 +29,7 @@ import { compareModels, type RoundRatio } from '../../runtime/latency.ts';
 import type { InputShapes } from '../../runtime/shapes.ts';
 import type { InputValues } from '../../data/input-values.ts';
 import type { Variant, VariantBuilder } from './variants.ts';
+import type { QuantizeOptions } from './types.ts';
 
 export type PlacementTarget = 'speed' | 'balanced';
 
@@ -276,4 +277,18 @@ export async function placeLayers(
   }
   note(describeComparisons(r));
   return placed;
+}
+
+/** The batch sizes placement times (the `placementBatches` option), checked. */
+export function placementBatches(o: Pick<QuantizeOptions, 'placementBatches'>): number[] {
+  const batches = o.placementBatches.map(Number);
+  if (batches.length === 0 || !batches.every((b) => Number.isInteger(b) && b >= 1)) throw new InputError(`quantize: placementBatches must be positive whole numbers, got '${o.placementBatches.join(',')}'`);
+  return batches;
+}
+
+/** Placement after fallback adds to the first one's decision: both rounds' layers and comparisons, the last speed-ups. */
+export function mergePlacements(before: PlacementReport | undefined, now: PlacementReport): PlacementReport {
+  if (!before) return now;
+  const untimed = now.untimed ?? before.untimed;
+  return { ...now, keptFloat: [...before.keptFloat, ...now.keptFloat], comparisons: [...before.comparisons, ...now.comparisons], plannedSpeedup: before.plannedSpeedup, ...(untimed && { untimed }) };
 }

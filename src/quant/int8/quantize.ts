@@ -16,7 +16,7 @@ import { runtimeCheck, STRUCTURE_CHECK_NOTE } from '../../runtime/check.ts';
 import { compareLayers, formatLayerErrors } from './debug.ts';
 import { commitModel } from './emit.ts';
 import { fallbackToBudget } from './fallback.ts';
-import { placeLayers, replayOptions, withFloat, type PlacementReport } from './placement.ts';
+import { mergePlacements, placeLayers, placementBatches, replayOptions, withFloat } from './placement.ts';
 import { describePreparation, prepareForQuantization } from './prepare.ts';
 import { compareWithReference, referenceOutputs, sourceName, worstSqnr, type Reference } from '../../evaluate/quality.ts';
 import { firstLine } from '../../runtime/ort.ts';
@@ -369,19 +369,6 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
 /** A data set source cut to `samples`; random inputs as they are. */
 function capped(source: InputSource, samples: number): InputSource {
   return 'random' in source ? source : { ...source, limit: Math.min(source.limit, samples) };
-}
-
-function placementBatches(o: QuantizeOptions): number[] {
-  const batches = o.placementBatches.map(Number);
-  if (batches.length === 0 || !batches.every((b) => Number.isInteger(b) && b >= 1)) throw new InputError(`quantize: placementBatches must be positive whole numbers, got '${o.placementBatches.join(',')}'`);
-  return batches;
-}
-
-/** Placement after fallback adds to the first one's decision: both rounds' layers and comparisons, the last speed-ups. */
-function mergePlacements(before: PlacementReport | undefined, now: PlacementReport): PlacementReport {
-  if (!before) return now;
-  const untimed = now.untimed ?? before.untimed;
-  return { ...now, keptFloat: [...before.keptFloat, ...now.keptFloat], comparisons: [...before.comparisons, ...now.comparisons], plannedSpeedup: before.plannedSpeedup, ...(untimed && { untimed }) };
 }
 
 /**
