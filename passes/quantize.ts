@@ -50,7 +50,7 @@ export const quantize = definePass({
         { ...engine, recipe: recipe ? await readRecipe(recipe) : undefined, maxAccuracyDrop: budget },
         { calibration, evaluate, progress: (f, l) => ctx.progress(f, l), note: (m) => ctx.note(m), outputRunByCaller: ctx.outputRunByCaller, shapes: ctx.shapes, inputValues: ctx.inputValues, judgedOn: ctx.judgedOn },
       );
-      for (const k of result.keptFloat) ctx.note(`kept ${k.node} (${k.opType}) in float: ${k.reason}`);
+      for (const line of keptFloatNotes(result.keptFloat)) ctx.note(line);
       return {
         nodesQuantized: result.quantized.length,
         weightsQuantized: result.weights,
@@ -80,4 +80,20 @@ async function readRecipe(path: string): Promise<Recipe> {
     throw new InputError(`${path}: a recipe is {"layers": {"<node name>": "float" | "int8"}}`);
   }
   return { layers: layers as Recipe['layers'] };
+}
+
+/** Nodes sharing one reason beyond this many get one note (a real CNN has hundreds of Adds after float layers). */
+const NOTES_PER_REASON = 5;
+
+/** One note per node kept in float; for a reason shared by many, one note with the count by op type and every name. */
+export function keptFloatNotes(kept: readonly { node: string; opType: string; reason: string }[]): string[] {
+  const byReason = new Map<string, typeof kept[number][]>();
+  for (const k of kept) byReason.set(k.reason, [...(byReason.get(k.reason) ?? []), k]);
+  return [...byReason].flatMap(([reason, nodes]) => {
+    if (nodes.length <= NOTES_PER_REASON) return nodes.map((k) => `kept ${k.node} (${k.opType}) in float: ${reason}`);
+    const ops = new Map<string, number>();
+    for (const k of nodes) ops.set(k.opType, (ops.get(k.opType) ?? 0) + 1);
+    const counts = [...ops].map(([op, n]) => `${op} ×${n}`).join(', ');
+    return [`kept ${nodes.length} nodes in float: ${reason} (${counts}: ${nodes.map((k) => k.node).join(', ')})`];
+  });
 }

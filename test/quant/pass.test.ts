@@ -55,3 +55,15 @@ describe('quantize: the pass', () => {
     await expect(runPipeline(await loadModel(modelToBytes(convNet())), [{ pass: getPass('quantize'), options: { calib, recipe } }])).rejects.toThrow(/a recipe is/);
   });
 });
+
+describe('quantize pass notes', () => {
+  it('nodes kept in float for one reason shared by more than five get one note with the count by op type and every name', async () => {
+    const { keptFloatNotes } = await import('../../passes/quantize.ts');
+    const many = Array.from({ length: 7 }, (_, i) => ({ node: `add${i}`, opType: i < 5 ? 'Add' : 'Mul', reason: 'no input comes from a quantized layer' }));
+    const notes = keptFloatNotes([...many, { node: 'fc', opType: 'Gemm', reason: 'excluded by excludeNodes' }]);
+    expect(notes).toEqual([
+      'kept 7 nodes in float: no input comes from a quantized layer (Add ×5, Mul ×2: add0, add1, add2, add3, add4, add5, add6)',
+      'kept fc (Gemm) in float: excluded by excludeNodes',
+    ]);
+  });
+});
