@@ -10,6 +10,7 @@ interface Cause {
 
 const CAUSES: Cause[] = [
   { test: /budget minSqnr failed/, why: 'harm caught: the quality gate (item 7) measured the output under its 20 dB floor on the 32 data-like samples, so nothing was written. Static int8 first returns layers to float until the floor holds, dynamic int8 moves them down its ladder (weight-only int8, then float) on the data the gate judges; pruning does not fall back' },
+  { test: /floor \d+ dB cannot be met: .*only the float model meets it/, why: 'harm caught by the fallback itself (item 7): with every layer but one in float the output is still under the floor, so no int8 model meets it; exit 1, nothing written' },
   { test: /quality gate: the output could not be compared/, why: 'the quality gate could not run the model on its inputs: exit 1 rather than an unchecked result (item 7)' },
   { test: /cannot convert .* from opset \d+ to \d+/, why: 'the opset converter has no adapter for this op change (or the change cannot be expressed) — item 3 (`opset`)' },
   { test: /feeds exactly one|no array 'x' \(arrays: /, why: 'several inputs (audio + state + sample rate): multi-input data — item 5 (`datagate`)' },
