@@ -85,12 +85,14 @@ async function readRecipe(path: string): Promise<Recipe> {
 /** Nodes sharing one reason beyond this many get one note (a real CNN has hundreds of Adds after float layers). */
 const NOTES_PER_REASON = 5;
 
-/** One note per node kept in float; for a reason shared by many, one note with the count by op type and every name. */
+/** One note per node kept in float; for a reason shared by many (details aside), one note with the count by op type and every name. */
 export function keptFloatNotes(kept: readonly { node: string; opType: string; reason: string }[]): string[] {
+  // Grouped by what the reason says before its details ('returned to float by fallback: rank 3 (…)').
+  const head = (reason: string) => reason.split(':')[0]!;
   const byReason = new Map<string, typeof kept[number][]>();
-  for (const k of kept) byReason.set(k.reason, [...(byReason.get(k.reason) ?? []), k]);
+  for (const k of kept) byReason.set(head(k.reason), [...(byReason.get(head(k.reason)) ?? []), k]);
   return [...byReason].flatMap(([reason, nodes]) => {
-    if (nodes.length <= NOTES_PER_REASON) return nodes.map((k) => `kept ${k.node} (${k.opType}) in float: ${reason}`);
+    if (nodes.length <= NOTES_PER_REASON) return nodes.map((k) => `kept ${k.node} (${k.opType}) in float: ${k.reason}`);
     const ops = new Map<string, number>();
     for (const k of nodes) ops.set(k.opType, (ops.get(k.opType) ?? 0) + 1);
     const counts = [...ops].map(([op, n]) => `${op} ×${n}`).join(', ');

@@ -57,13 +57,15 @@ describe('quantize: the pass', () => {
 });
 
 describe('quantize pass notes', () => {
-  it('nodes kept in float for one reason shared by more than five get one note with the count by op type and every name', async () => {
+  it('nodes kept in float for one reason (details aside) shared by more than five get one note with the count by op type and every name', async () => {
     const { keptFloatNotes } = await import('../../passes/quantize.ts');
     const many = Array.from({ length: 7 }, (_, i) => ({ node: `add${i}`, opType: i < 5 ? 'Add' : 'Mul', reason: 'no input comes from a quantized layer' }));
-    const notes = keptFloatNotes([...many, { node: 'fc', opType: 'Gemm', reason: 'excluded by excludeNodes' }]);
+    const ranked = Array.from({ length: 6 }, (_, i) => ({ node: `conv${i}`, opType: 'Conv', reason: `returned to float by fallback: sensitivity rank ${i + 1} (output SQNR 9.${i} dB with only it quantized)` }));
+    const notes = keptFloatNotes([...many, { node: 'fc', opType: 'Gemm', reason: 'excluded by excludeNodes' }, ...ranked]);
     expect(notes).toEqual([
       'kept 7 nodes in float: no input comes from a quantized layer (Add ×5, Mul ×2: add0, add1, add2, add3, add4, add5, add6)',
       'kept fc (Gemm) in float: excluded by excludeNodes',
+      'kept 6 nodes in float: returned to float by fallback (Conv ×6: conv0, conv1, conv2, conv3, conv4, conv5)',
     ]);
   });
 });

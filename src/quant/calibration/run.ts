@@ -86,9 +86,15 @@ export async function forEachBatchPair(
   }
   const runsA = datasetRuns(a.session, source, a.names);
   const runsB = datasetRuns(b.session, source, b.names);
-  for (;;) {
-    const [x, y] = [await runsA.next(), await runsB.next()];
-    if (x.done || y.done) return;
-    fn(flat(x.value.values), flat(y.value.values));
+  try {
+    for (;;) {
+      const [x, y] = [await runsA.next(), await runsB.next()];
+      if (x.done || y.done) return;
+      fn(flat(x.value.values), flat(y.value.values));
+    }
+  } finally {
+    // Either side stopping early (an error, the other side done) still closes the data set's readers.
+    await runsA.return(undefined);
+    await runsB.return(undefined);
   }
 }

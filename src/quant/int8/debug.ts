@@ -23,7 +23,10 @@ export async function compareLayers(floatModel: Model, variant: Variant, source:
   const probes = variant.probes;
   if (probes.length === 0) return [];
   const floatRunner = await openRunner(modelWithOutputs(floatModel, probes.map((p) => ({ name: p.tensor, dtype: 'float32' }))), 'the float model');
-  const quantRunner = await openRunner(modelWithOutputs(variant.model, probes.map((p) => p.fetch)), 'the quantized model');
+  const quantRunner = await openRunner(modelWithOutputs(variant.model, probes.map((p) => p.fetch)), 'the quantized model').catch(async (err: unknown) => {
+    await floatRunner.close();
+    throw err;
+  });
   const acc: Acc[] = probes.map(() => ({ signal: 0, noise: 0, maxErr: 0, maxAbs: 0 }));
   try {
     const float = { session: floatRunner, names: [...new Set(probes.map((p) => p.tensor))] };

@@ -35,8 +35,8 @@ export interface FallbackArgs {
   /**
    * What a returned layer becomes when that is not float: a lower rung of a precision ladder
    * (dynamic int8's 'weight-only int8'). Every layer may then be returned — with all of them
-   * the model is still not the float one — and a budget unmet after that is left in the
-   * report (finalDrop > 0) for the next rung, not thrown.
+   * the model is still not the float one. The caller (ladder.ts) searches a rung only once all
+   * layers on it are known to meet the budget; a rung that does not is taken whole there.
    */
   rung?: string;
 }
@@ -104,14 +104,12 @@ export async function fallbackToBudget(a: FallbackArgs): Promise<{ variant: Vari
   const floatFor = (k: number) => new Map(ranked.slice(0, k).map((s, rank) => [s.layer, `returned to ${to} by fallback: sensitivity rank ${rank + 1} (${describe(s)})`]));
   const expected = 2 * Math.log2(most + 1) + 1;
   let best: { variant: Variant; accuracy: number } | undefined;
-  let whole: Variant | undefined;
   let last = quantizedAccuracy;
   const meets = async (k: number) => {
     const done = report.steps.length - 1;
     a.progress?.(0.5 + 0.5 * Math.min(1, done / expected), `fallback ${done}/${Math.ceil(expected)} evaluations (estimated), now the ${k} most sensitive of ${ranked.length} layers to ${to}`);
     const variant = await a.builder.build(floatFor(k));
     last = await a.evaluate(modelToBytes(variant.model));
-    if (k === most) whole = variant;
     report.steps.push({ floatLayers: ranked.slice(0, k).map((s) => s.node), accuracy: last });
     a.note?.(`fallback: ${k} layer(s) to ${to} (${ranked.slice(0, k).map((s) => s.node).join(', ')}): ${shown(last)}${within(last) ? ', meets the budget' : ''}`);
     if (!within(last)) return false;
@@ -119,14 +117,6 @@ export async function fallbackToBudget(a: FallbackArgs): Promise<{ variant: Vari
     return true;
   };
   const hit = await smallestPassingPrefix(most, meets);
-  if ((hit === undefined || !best) && a.rung && whole) {
-    // Every layer on the lower rung and still short: the next rung starts from here.
-    report.finalAccuracy = last;
-    report.finalDrop = drop(last);
-    report.keptFloat = ranked.map((s) => s.node);
-    a.note?.(`fallback: all ${most} layers to ${to} still miss the budget: ${shown(last)}`);
-    return { variant: whole, report, floatLayers: floatFor(most) };
-  }
   if (hit === undefined || !best) {
     const msg = sqnr
       ? `SQNR floor ${a.budget} dB cannot be met: with ${most} of ${ranked.length} layers in float ` +

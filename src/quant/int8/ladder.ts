@@ -1,8 +1,8 @@
 /**
  * Dynamic int8's precision ladder under SQNR fallback (quantize.ts steers it): a layer running
  * as an integer op (run-time per-tensor uint8 activations) moves to weight-only int8 (int8
- * weights, float compute), and only then to float. fallback.ts's loop walks each rung; these
- * are the steps around it.
+ * weights, float compute), and only then to float. fallback.ts's prefix search runs on each
+ * rung; these are the steps around it.
  */
 import { modelToBytes } from '../../io/save.ts';
 import type { Node } from '../../ir/node.ts';

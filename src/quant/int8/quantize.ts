@@ -217,12 +217,14 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
     const round = (from: { builder: VariantBuilder; initial: Variant }, span: [number, number], rung?: string) =>
       fallbackToBudget({ floatModel: model, ...from, evaluate, budget: o.minSqnr, metric: 'sqnr', source, rung, sensitivity: o.sensitivity, progress: (f, l) => progress(span[0] + (span[1] - span[0]) * f, l), note });
     const summary: string[] = [];
+    let allInt8: number | undefined;
     const say = () => note(`quality: worst output SQNR against float ${summary.join(', ')} (floor ${o.minSqnr} dB, ${steered})`);
     let variant = start;
     let from = sel;
     if (o.mode === 'dynamic') {
       const ladder = await fallbackStart(start, extraFloat, 'weight-only');
       const r = await weightOnlyRung(ladder, evaluate, o.minSqnr, () => round(ladder, [0.3, 0.55], 'weight-only int8'), note);
+      allInt8 = r.allInt8;
       summary.push(`${r.allInt8.toFixed(1)} dB all-int8`);
       variant = r.variant;
       if (r.moved) {
@@ -266,6 +268,8 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
         fb.report.finalAccuracy = sqnr;
         fb.report.finalDrop = o.minSqnr - sqnr;
         result.toWeightOnly = undefined;
+        // The float round started from all-weight-only; the result now starts from all-int8.
+        if (allInt8 !== undefined) fb.report.quantizedAccuracy = fb.report.steps[0]!.accuracy = allInt8;
         summary.splice(1);
       }
     }
