@@ -63,11 +63,25 @@ export function forEachTensorPiece(t: Tensor, fn: (piece: Uint8Array, at: number
   else inPieces(t.bytes(), fn);
 }
 
-/** `t`'s values as float32 into `into` (of its size): streamed through a reused buffer for float32, converted whole otherwise. */
+/**
+ * `t`'s values as float32 into `into` (of its size): a file slice read straight into it, other
+ * float32 payloads piece by piece, other dtypes converted whole.
+ */
 export function readFloat32Into(t: Tensor, into: Float32Array): void {
   if (t.dtype !== 'float32') return into.set(t.toFloat32());
   const bytes = new Uint8Array(into.buffer, into.byteOffset, into.byteLength);
+  const p = t.payload;
+  if (p.kind === 'raw' && isFileSlice(p.chunk)) return readFileSlice(p.chunk, bytes);
   forEachTensorPiece(t, (piece, at) => bytes.set(piece, at));
+}
+
+function readFileSlice(chunk: FileSlice, into: Uint8Array): void {
+  const fd = openSync(chunk.path, 'r');
+  try {
+    readFully(fd, into, chunk.offset);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function inPieces(bytes: Uint8Array, fn: (piece: Uint8Array, at: number) => void): void {

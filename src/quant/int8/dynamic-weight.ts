@@ -5,8 +5,8 @@
  * codes straight into the output file while the main thread writes the rest, instead of
  * quantizing everything first and writing it afterwards.
  */
-import { closeSync, openSync } from 'node:fs';
-import { isFileSlice, readChunk, readFully, type ComputedChunk, type WriteTarget } from '../../onnx/chunk.ts';
+import { isFileSlice, readChunk, type ComputedChunk, type WriteTarget } from '../../onnx/chunk.ts';
+import { readFloat32Into } from '../../ir/tensor-pieces.ts';
 import type { Tensor } from '../../ir/tensor.ts';
 import { transpose } from '../../math/arrays.ts';
 import { WeightPool, type WeightTask } from '../kernels/parallel.ts';
@@ -33,7 +33,7 @@ export function quantizeDynamicWeight(t: Tensor, transposed: boolean, perChannel
   const kern = sharedKernels();
   if (!kern) return quantizeDynamicScalar(t.toFloat32(), t.dims, transposed, perChannel, factor);
   const input = kern.input(r * c);
-  readFloats(t, input);
+  readFloat32Into(t, input);
   if (factor !== 1) for (let i = 0; i < input.length; i++) input[i] = input[i]! * factor;
   // Stored [K, N]: channels are columns. Stored [N, K] (transposed): channels are rows.
   const perColumn = !transposed;
@@ -42,26 +42,6 @@ export function quantizeDynamicWeight(t: Tensor, transposed: boolean, perChannel
   const scales = Float32Array.from(maxAbs, (m) => symmetricScale(m, 127));
   const codes = kern.quantize(r, c, scales, perColumn);
   return { values: transposed ? transpose(codes, r, c) : codes, scales: perChannel ? scales : scales.slice(0, 1), k, n };
-}
-
-/** Reads a float32 tensor's values into `into` without an intermediate buffer. */
-function readFloats(t: Tensor, into: Float32Array): void {
-  const p = t.payload;
-  if (t.dtype !== 'float32' || p.kind !== 'raw') {
-    into.set(t.toFloat32());
-    return;
-  }
-  const bytes = new Uint8Array(into.buffer, into.byteOffset, into.byteLength);
-  if (!isFileSlice(p.chunk)) {
-    bytes.set(readChunk(p.chunk));
-    return;
-  }
-  const fd = openSync(p.chunk.path, 'r');
-  try {
-    readFully(fd, bytes, p.chunk.offset);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /** The same codes without SIMD. */
