@@ -45,7 +45,8 @@ function realOrResolved(path: string): string {
   return existsSync(path) ? realpathSync(path) : resolve(path);
 }
 
-function totalTensorBytes(model: Model): number {
+/** Bytes of every tensor payload of the model (all graphs). */
+export function tensorBytes(model: Model): number {
   let n = 0;
   for (const g of model.graph.walk()) for (const t of g.initializers.values()) n += t.byteLength;
   return n;
@@ -98,7 +99,7 @@ export interface StagedModel {
 export async function stageModel(model: Model, path: string, opts: SaveOptions = {}): Promise<StagedModel> {
   const target = realOrResolved(path);
   if (model.sources.has(target)) throw new InputError(`${path}: refusing to overwrite the model's own input file`);
-  const wantExternal = opts.externalData ?? totalTensorBytes(model) > PROTOBUF_LIMIT - 64 * 1024 * 1024;
+  const wantExternal = opts.externalData ?? tensorBytes(model) > PROTOBUF_LIMIT - 64 * 1024 * 1024;
   const location = typeof wantExternal === 'string' ? wantExternal : `${basename(path)}.data`;
   if (wantExternal && (isAbsolute(location) || location.split(/[\\/]/).includes('..'))) {
     // Our own loader refuses such locations: a model written with one could not be read back.
@@ -236,10 +237,6 @@ export function encodedSize(model: Model): number {
 /** From this many bytes of weights, an in-memory model goes to a runtime as a temporary file (withModelFile, ModelFiles), not as bytes. */
 export const LARGE_MODEL_BYTES = 128 * 2 ** 20;
 
-/** Bytes of every tensor payload of the model (all graphs). */
-export function tensorBytes(model: Model): number {
-  return totalTensorBytes(model);
-}
 
 /**
  * `fn` with a path to the model written in full (streamed, tensor by tensor) to a temporary
