@@ -146,3 +146,8 @@ function attrFromInput(input: AttrInput): { type: AttrType; value: unknown } {
   }
   return { type: 'graph', value: input };
 }
+
+/** A node as messages and reports name it: its name, else its label. */
+export function nodeName(n: Node): string {
+  return n.name || n.label;
+}

@@ -7,6 +7,7 @@
  */
 import { sqnrDb } from '../../math/sqnr.ts';
 import type { Model } from '../../ir/model.ts';
+import { nodeName } from '../../ir/node.ts';
 import { modelWithOutputs } from '../../runtime/capture.ts';
 import { forEachBatchPair, openRunner, type InputSource } from '../calibration/run.ts';
 import type { LayerError } from './types.ts';
@@ -53,7 +54,7 @@ export async function compareLayers(floatModel: Model, variant: Variant, source:
   }
   return probes.map((p, i) => {
     const a = acc[i]!;
-    return { node: p.node.name || p.node.label, opType: p.node.opType, tensor: p.tensor, sqnrDb: sqnrDb(a.signal, a.noise), maxAbsError: a.maxErr, maxAbs: a.maxAbs };
+    return { node: nodeName(p.node), opType: p.node.opType, tensor: p.tensor, sqnrDb: sqnrDb(a.signal, a.noise), maxAbsError: a.maxErr, maxAbs: a.maxAbs };
   });
 }
 

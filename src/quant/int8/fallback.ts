@@ -13,6 +13,7 @@ import type { Model } from '../../ir/model.ts';
 import type { Node } from '../../ir/node.ts';
 import { modelToBytes } from '../../io/save.ts';
 import type { InputSource } from '../calibration/run.ts';
+import type { SensitivityMethod } from './options.ts';
 import { rankSensitivity } from './sensitivity.ts';
 import type { FallbackReport, Sensitivity } from './types.ts';
 import type { Variant, VariantBuilder } from './variants.ts';
@@ -40,8 +41,6 @@ export interface FallbackArgs {
    */
   rung?: string;
 }
-
-export type SensitivityMethod = 'auto' | 'alone' | 'added';
 
 const describe = (s: Sensitivity) =>
   s.method === 'alone' ? `output SQNR ${s.sqnrDb.toFixed(1)} dB with only it quantized` : `adds noise at ${s.sqnrDb.toFixed(1)} dB below its output (layer SQNR ${s.layerSqnrDb!.toFixed(1)} dB all-int8)`;

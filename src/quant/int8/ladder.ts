@@ -5,11 +5,10 @@
  * rung; these are the steps around it.
  */
 import { modelToBytes } from '../../io/save.ts';
-import type { Node } from '../../ir/node.ts';
+import { nodeName, type Node } from '../../ir/node.ts';
 import type { FallbackReport } from './types.ts';
 import type { Variant, VariantBuilder } from './variants.ts';
 
-const label = (n: Node) => n.name || n.label;
 
 /**
  * The first rungs: the all-int8 model, then weight-only int8 for the layers running as integer
@@ -33,7 +32,7 @@ export async function weightOnlyRung(
     const found = await search();
     return { variant: found.variant, allInt8, moved: found, met: found.report.finalDrop <= 0 };
   }
-  note(`fallback: moved all ${integer.length} layers running as integer ops (${integer.map(label).join(', ')}) to weight-only int8: SQNR ${allInt8.toFixed(1)} → ${bottom.toFixed(1)} dB, under the floor; float next`);
+  note(`fallback: moved all ${integer.length} layers running as integer ops (${integer.map(nodeName).join(', ')}) to weight-only int8: SQNR ${allInt8.toFixed(1)} → ${bottom.toFixed(1)} dB, under the floor; float next`);
   return { variant: allWeightOnly, allInt8, moved: { floatLayers: all, report: wholeRung(integer, allInt8, bottom, floor) }, met: false };
 }
 
@@ -44,7 +43,7 @@ export function movedNames(report: FallbackReport, integer: number): string {
 
 /** The weight-only rung taken whole (every integer layer on it), as a fallback report. */
 function wholeRung(layers: readonly Node[], before: number, after: number, floor: number): FallbackReport {
-  const names = layers.map(label);
+  const names = layers.map(nodeName);
   const steps = [{ floatLayers: [], accuracy: before }, { floatLayers: names, accuracy: after }];
   return { metric: 'sqnr', rung: 'weight-only int8', budget: floor, floatAccuracy: Infinity, quantizedAccuracy: before, finalAccuracy: after, finalDrop: floor - after, sensitivity: [], steps, keptFloat: names };
 }
@@ -70,7 +69,7 @@ export async function undoUnneeded(
     const variant = await builder.build(fewer);
     const sqnr = await evaluate(modelToBytes(variant.model));
     if (sqnr < floor) continue;
-    note(`fallback: ${label(n)} (${n.opType}) back to weight-only int8: the floor holds without it in float (SQNR ${best.sqnr.toFixed(1)} → ${sqnr.toFixed(1)} dB)`);
+    note(`fallback: ${nodeName(n)} (${n.opType}) back to weight-only int8: the floor holds without it in float (SQNR ${best.sqnr.toFixed(1)} → ${sqnr.toFixed(1)} dB)`);
     best = { variant, floatLayers: fewer, sqnr };
   }
   return best;

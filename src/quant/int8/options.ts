@@ -10,6 +10,9 @@ export type CalibrationMethod = (typeof CALIBRATION_METHODS)[number];
 
 export const QUANTIZE_TARGETS = ['size', 'speed', 'balanced'] as const;
 
+export const SENSITIVITY_METHODS = ['auto', 'added', 'alone'] as const;
+export type SensitivityMethod = (typeof SENSITIVITY_METHODS)[number];
+
 export const QUANTIZE_OPTIONS = {
   mode: {
     type: 'enum',
@@ -46,7 +49,7 @@ export const QUANTIZE_OPTIONS = {
   sensitivity: {
     type: 'enum',
     default: 'auto',
-    values: ['auto', 'added', 'alone'],
+    values: SENSITIVITY_METHODS,
     description:
       'How fallback ranks layers: added = one run of the float and the all-int8 model, each layer by the error it adds; alone = one run per layer with only it quantized; auto = alone while that is expected to take at most 30 s (always with layers inside If/Loop/Scan bodies), else added.',
   },

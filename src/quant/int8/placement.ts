@@ -24,7 +24,7 @@
 import { InputError } from '../../errors.ts';
 import type { Model } from '../../ir/model.ts';
 import { LARGE_MODEL_BYTES, ModelFiles, modelToBytes, tensorBytes } from '../../io/save.ts';
-import type { Node } from '../../ir/node.ts';
+import { nodeName, type Node } from '../../ir/node.ts';
 import { compareModels, type RoundRatio } from '../../runtime/latency.ts';
 import type { InputShapes } from '../../runtime/shapes.ts';
 import type { InputValues } from '../../data/input-values.ts';
@@ -104,7 +104,6 @@ const RESOLUTION = 0.03;
 /** speed takes any gain it measures above this. */
 const SPEED_GAIN = 0.01;
 
-const label = (n: Node) => n.name || n.label;
 const times = (v: number) => `${v.toFixed(2)}×`;
 const perBatch = (r: readonly (RoundRatio & { batch: number })[]) => r.map((g) => `${times(g.ratio)} at batch ${g.batch}`).join(', ');
 const clearGain = (g: RoundRatio, min: number) => g.ratio >= min && g.lo > 1;
@@ -138,18 +137,18 @@ export async function placeForSpeed(a: PlacementArgs): Promise<Placed> {
   let trialMs = performance.now() - started;
   for (const [i, layer] of candidates.entries()) {
     if (a.deadline !== undefined && performance.now() + trialMs > a.deadline) {
-      report.untimed = candidates.slice(i).map(label);
+      report.untimed = candidates.slice(i).map(nodeName);
       break;
     }
-    a.progress?.(i / candidates.length, `placement ${i}/${candidates.length} layers tried, now ${label(layer)}`);
+    a.progress?.(i / candidates.length, `placement ${i}/${candidates.length} layers tried, now ${nodeName(layer)}`);
     const t0 = performance.now();
     const trial = await a.builder.build(new Map([...placed, [layer, '']]));
-    const c = await compare(label(layer), variant.model, trial.model);
+    const c = await compare(nodeName(layer), variant.model, trial.model);
     trialMs = Math.max(i === 0 ? 0 : trialMs, performance.now() - t0);
     c.float = c.ratios.some((g) => clearGain(g, minGain)) && !c.ratios.some((g) => clearLoss(g, minGain));
     if (!c.float) continue;
     placed.set(layer, `faster in float in onnxruntime: with it in float the model's speed-up was ${perBatch(c.ratios)} (${a.setting})`);
-    report.keptFloat.push(label(layer));
+    report.keptFloat.push(nodeName(layer));
     variant = trial;
   }
   if (placed.size) {
@@ -163,7 +162,7 @@ export async function placeForSpeed(a: PlacementArgs): Promise<Placed> {
     for (const layer of candidates) {
       if (placed.has(layer)) continue;
       placed.set(layer, why);
-      report.keptFloat.push(label(layer));
+      report.keptFloat.push(nodeName(layer));
     }
     variant = floatVariant(a.floatModel, a.initial, placed);
     report.finalSpeedup = a.batches.map(() => 1);
@@ -176,7 +175,7 @@ export async function placeForSpeed(a: PlacementArgs): Promise<Placed> {
  * planned layer gives the float model, as the timed decision does.
  */
 export async function replayPlacement(floatModel: Model, builder: VariantBuilder, initial: Variant, target: PlacementTarget, names: readonly string[]): Promise<Placed> {
-  const byName = new Map(builder.layers.map((n) => [label(n), n]));
+  const byName = new Map(builder.layers.map((n) => [nodeName(n), n]));
   const unknown = names.filter((n) => !byName.has(n));
   if (unknown.length) {
     const layers = [...byName.keys()];

@@ -6,7 +6,7 @@
  */
 import { CheckError, InputError } from '../../errors.ts';
 import type { Model } from '../../ir/model.ts';
-import type { Node } from '../../ir/node.ts';
+import { nodeName, type Node } from '../../ir/node.ts';
 import { constantValues, inferShapes } from '../../ops/infer.ts';
 import { opSpec, quantizedNodes } from '../../ops/registry.ts';
 import { ActivationStats } from '../calibration/activation-stats.ts';
@@ -84,7 +84,6 @@ function selection(model: Model, facts: GraphFacts, o: QuantizeOptions): Selecti
   return { opTypes: new Set(o.opTypes.length ? o.opTypes : DEFAULT_OP_TYPES), float, force, format: o.format, perChannel: o.perChannel };
 }
 
-const label = (n: Node) => n.name || n.label;
 
 export async function quantizeModel(model: Model, options: Partial<QuantizeOptions> = {}, inputs: QuantizeInputs = {}): Promise<QuantizeResult> {
   const o: QuantizeOptions = { ...QUANTIZE_DEFAULTS, ...options };
@@ -252,7 +251,7 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
     if (o.mode === 'dynamic' && floatLayers.size > 1) {
       const kept = await undoUnneeded(rung.builder, fb, evaluate, o.minSqnr, note);
       ({ variant, floatLayers } = kept);
-      const names = new Set([...floatLayers.keys()].map(label));
+      const names = new Set([...floatLayers.keys()].map(nodeName));
       fb.report.keptFloat = fb.report.keptFloat.filter((name) => names.has(name));
       fb.report.finalAccuracy = kept.sqnr;
       fb.report.finalDrop = o.minSqnr - kept.sqnr;
@@ -349,8 +348,8 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
     const hint = 'keep the node in float (excludeNodes) or use the qdq format';
     result.runtimeCheck = inputs.outputRunByCaller ? 'by the caller' : await runtimeCheck(variant.model, what, o.runtimeCheck, { hint, note, given: { shapes: inputs.shapes, values: inputs.inputValues } });
     if (result.runtimeCheck === 'structure') note(STRUCTURE_CHECK_NOTE);
-    result.quantized = variant.quantized.map(label);
-    result.keptFloat = [...variant.skipped].map(([n, reason]) => ({ node: label(n), opType: n.opType, reason: extraFloat.get(n) ?? reason }));
+    result.quantized = variant.quantized.map(nodeName);
+    result.keptFloat = [...variant.skipped].map(([n, reason]) => ({ node: nodeName(n), opType: n.opType, reason: extraFloat.get(n) ?? reason }));
     const requantized = requantizedByOrt(variant.model);
     if (requantized.length) {
       note(
@@ -391,7 +390,7 @@ function requantizedByOrt(m: Model): string[] {
     const dq = producer.get(n.inputs[0] ?? '');
     const scale = dq?.opType === 'DequantizeLinear' ? g.initializers.get(dq.inputs[1] ?? '') : undefined;
     const quantizedAfter = (consumers.get(n.outputs[0] ?? '') ?? []).some((c) => c.opType === 'QuantizeLinear');
-    if (scale?.size === 1 && quantizedAfter && g.initializers.get(n.inputs[1] ?? '')?.dtype === 'float32') found.push(label(n));
+    if (scale?.size === 1 && quantizedAfter && g.initializers.get(n.inputs[1] ?? '')?.dtype === 'float32') found.push(nodeName(n));
   }
   return found;
 }

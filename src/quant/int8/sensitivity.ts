@@ -16,11 +16,12 @@
  * reference run and the first layer's), and by added error beyond — and always alone when some
  * layer has no probe ('added' cannot see inside If/Loop/Scan bodies).
  */
+import type { SensitivityMethod } from './options.ts';
 import { InputError } from '../../errors.ts';
 import { sqnrDb } from '../../math/sqnr.ts';
 import type { Graph } from '../../ir/graph.ts';
 import type { Model } from '../../ir/model.ts';
-import type { Node } from '../../ir/node.ts';
+import { nodeName, type Node } from '../../ir/node.ts';
 import { forEachBatch, openRunner, type InputSource } from '../calibration/run.ts';
 import { compareLayers } from './debug.ts';
 import type { Sensitivity } from './types.ts';
@@ -31,7 +32,6 @@ export type RankedLayer = Sensitivity & { layer: Node };
 /** 'auto' ranks alone while the whole ranking is expected to take at most this long (the fixtures: 1–4 s). */
 export const ALONE_MAX_SECONDS = 30;
 
-const label = (n: Node) => n.name || n.label;
 const byScore = (a: RankedLayer, b: RankedLayer) => (a.sqnrDb === b.sqnrDb ? 0 : a.sqnrDb - b.sqnrDb);
 
 export interface RankArgs {
@@ -46,7 +46,7 @@ export interface RankArgs {
 }
 
 /** Every layer of `builder`, most sensitive (lowest sqnrDb) first, by the method the rule above picks. */
-export async function rankSensitivity(a: RankArgs, method: 'auto' | 'alone' | 'added' = 'auto'): Promise<RankedLayer[]> {
+export async function rankSensitivity(a: RankArgs, method: SensitivityMethod = 'auto'): Promise<RankedLayer[]> {
   const probed = new Set(a.initial.probes.map((p) => p.node));
   const seesAll = a.builder.layers.every((l) => probed.has(l));
   if (method === 'added' && !seesAll) throw new InputError('quantize: sensitivity=added cannot rank layers inside If/Loop/Scan bodies (no per-layer output there); use auto or alone');
@@ -79,10 +79,10 @@ export async function rankAlone(a: RankArgs, maxSeconds = Infinity): Promise<Ran
   const result: RankedLayer[] = [];
   for (const [i, layer] of layers.entries()) {
     if (i === 1 && over(Math.max(referenceMs, performance.now() - started - referenceMs))) return undefined;
-    a.progress?.(i / layers.length, `sensitivity ${i}/${layers.length} layers ranked, now ${label(layer)} alone`);
+    a.progress?.(i / layers.length, `sensitivity ${i}/${layers.length} layers ranked, now ${nodeName(layer)} alone`);
     const others = new Map(layers.filter((l) => l !== layer).map((l) => [l, 'sensitivity probe']));
     const v = await a.builder.build(others);
-    const runner = await openRunner(v.model, `the model with only ${label(layer)} quantized`);
+    const runner = await openRunner(v.model, `the model with only ${nodeName(layer)} quantized`);
     let signal = 0;
     let noise = 0;
     let b = 0;
@@ -101,7 +101,7 @@ export async function rankAlone(a: RankArgs, maxSeconds = Infinity): Promise<Ran
     } finally {
       await runner.close();
     }
-    result.push({ layer, node: label(layer), opType: layer.opType, method: 'alone', sqnrDb: sqnrDb(signal, noise) });
+    result.push({ layer, node: nodeName(layer), opType: layer.opType, method: 'alone', sqnrDb: sqnrDb(signal, noise) });
   }
   return result.sort(byScore);
 }
@@ -118,7 +118,7 @@ export async function rankByAddedError(a: RankArgs): Promise<RankedLayer[]> {
     const p = a.initial.probes.find((q) => q.node === layer)!;
     const out = nsrOf.get(p.tensor) ?? 0;
     const added = Math.max(0, out - received(layer));
-    return { layer, node: label(layer), opType: layer.opType, method: 'added' as const, sqnrDb: -10 * Math.log10(added), layerSqnrDb: -10 * Math.log10(out) };
+    return { layer, node: nodeName(layer), opType: layer.opType, method: 'added' as const, sqnrDb: -10 * Math.log10(added), layerSqnrDb: -10 * Math.log10(out) };
   });
   // Layers that add nothing measurable (ppocrv4-det: 38 of 78) tie at +Infinity and keep graph
   // order, earlier first: their error passes through more of the network (det met its floor with
