@@ -24,6 +24,8 @@ export interface FallbackArgs {
   /** The all-int8 variant, already built by `builder`. */
   initial: Variant;
   evaluate: (model: Uint8Array) => Promise<number>;
+  /** What `evaluate` gives for `initial`, when the caller measured it already (not measured twice). */
+  initialScore?: number;
   /** Percentage points of accuracy; with metric 'sqnr', the floor in dB. */
   budget: number;
   /** What `evaluate` gives: top-1 accuracy as a fraction (default), or the worst output SQNR in dB against float (needs no labels). */
@@ -74,7 +76,7 @@ export async function fallbackToBudget(a: FallbackArgs): Promise<{ variant: Vari
   const sqnr = a.metric === 'sqnr';
   // The float model against itself: SQNR +Infinity without running it.
   const floatAccuracy = sqnr ? Infinity : await a.evaluate(modelToBytes(a.floatModel));
-  const quantizedAccuracy = await a.evaluate(modelToBytes(a.initial.model));
+  const quantizedAccuracy = a.initialScore ?? (await a.evaluate(modelToBytes(a.initial.model)));
   // Rounded to 1e-9 pt: 96.9 − 96.8 must not read as 0.10000000000000009 > 0.1. For SQNR: dB under the floor.
   const drop = (acc: number) => Math.round((sqnr ? a.budget - acc : (floatAccuracy - acc) * 100) * 1e9) / 1e9;
   const within = (acc: number) => drop(acc) <= (sqnr ? 0 : a.budget);

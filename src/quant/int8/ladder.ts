@@ -12,14 +12,14 @@ import type { Variant, VariantBuilder } from './variants.ts';
 
 /**
  * The first rungs: the all-int8 model, then weight-only int8 for the layers running as integer
- * ops. When all of them weight-only meet the floor, `search` (fallback over the weight-only rung)
- * finds the ones that need it; otherwise the rung is taken whole and float comes next.
+ * ops. When all of them weight-only meet the floor, `search` (fallback over the weight-only rung,
+ * given the all-int8 score measured here) finds the ones that need it; otherwise the rung is taken whole and float comes next.
  */
 export async function weightOnlyRung(
   ladder: { builder: VariantBuilder; initial: Variant },
   evaluate: (bytes: Uint8Array) => Promise<number>,
   floor: number,
-  search: () => Promise<{ variant: Variant; floatLayers: Map<Node, string>; report: FallbackReport }>,
+  search: (allInt8: number) => Promise<{ variant: Variant; floatLayers: Map<Node, string>; report: FallbackReport }>,
   note: (m: string) => void,
 ): Promise<{ variant: Variant; allInt8: number; moved?: { floatLayers: Map<Node, string>; report: FallbackReport }; met: boolean }> {
   const allInt8 = await evaluate(modelToBytes(ladder.initial.model));
@@ -29,7 +29,7 @@ export async function weightOnlyRung(
   const allWeightOnly = await ladder.builder.build(all);
   const bottom = await evaluate(modelToBytes(allWeightOnly.model));
   if (bottom >= floor) {
-    const found = await search();
+    const found = await search(allInt8);
     return { variant: found.variant, allInt8, moved: found, met: found.report.finalDrop <= 0 };
   }
   note(`fallback: moved all ${integer.length} layers running as integer ops (${integer.map(nodeName).join(', ')}) to weight-only int8: SQNR ${allInt8.toFixed(1)} → ${bottom.toFixed(1)} dB, under the floor; float next`);

@@ -213,8 +213,8 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
     }
     const steered = `steered by ${ref.samples} ${'random' in source ? 'random inputs' : `samples of ${sourceName(source)}`}${source === calibSteering ? '' : ', the data the quality gate judges'}`;
     const evaluate = async (bytes: Uint8Array) => worstSqnr(await compareWithReference(ref, bytes, 'the int8 model'));
-    const round = (from: { builder: VariantBuilder; initial: Variant }, span: [number, number], rung?: string) =>
-      fallbackToBudget({ floatModel: model, ...from, evaluate, budget: o.minSqnr, metric: 'sqnr', source, rung, sensitivity: o.sensitivity, progress: (f, l) => progress(span[0] + (span[1] - span[0]) * f, l), note });
+    const round = (from: { builder: VariantBuilder; initial: Variant }, span: [number, number], rung?: string, initialScore?: number) =>
+      fallbackToBudget({ floatModel: model, ...from, evaluate, initialScore, budget: o.minSqnr, metric: 'sqnr', source, rung, sensitivity: o.sensitivity, progress: (f, l) => progress(span[0] + (span[1] - span[0]) * f, l), note });
     const summary: string[] = [];
     let allInt8: number | undefined;
     const say = () => note(`quality: worst output SQNR against float ${summary.join(', ')} (floor ${o.minSqnr} dB, ${steered})`);
@@ -222,7 +222,7 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
     let from = sel;
     if (o.mode === 'dynamic') {
       const ladder = await fallbackStart(start, extraFloat, 'weight-only');
-      const r = await weightOnlyRung(ladder, evaluate, o.minSqnr, () => round(ladder, [0.3, 0.55], 'weight-only int8'), note);
+      const r = await weightOnlyRung(ladder, evaluate, o.minSqnr, (score) => round(ladder, [0.3, 0.55], 'weight-only int8', score), note);
       allInt8 = r.allInt8;
       summary.push(`${r.allInt8.toFixed(1)} dB all-int8`);
       variant = r.variant;
@@ -237,9 +237,11 @@ export async function quantizeModel(model: Model, options: Partial<QuantizeOptio
       }
     }
     const rung = await fallbackStart(variant, extraFloat, o.mode === 'dynamic' ? 'float' : undefined, from);
+    // The ladder measured the variant the float round starts from (unless bodies rebuilt it).
+    const known = rung.initial === variant ? (result.toWeightOnly?.finalAccuracy ?? allInt8) : undefined;
     let fb: Awaited<ReturnType<typeof round>>;
     try {
-      fb = await round(rung, [0.55, 0.8]);
+      fb = await round(rung, [0.55, 0.8], undefined, known);
     } catch (err) {
       // The floor is out of reach even in float but for one layer: say what the ladder tried first.
       if (err instanceof CheckError && summary.length > 1) err.message = `worst output SQNR against float ${summary.join(', ')}; then ${err.message}`;
